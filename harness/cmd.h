@@ -1,0 +1,13 @@
+/*
+ * The `faultline` subcommands. Each takes the arguments after its own name (argv[0] is the
+ * subcommand) and returns the process exit status: 0 success, 1 failure, 2 bad usage or input.
+ */
+#ifndef FL_CMD_H
+#define FL_CMD_H
+
+/** `faultline serve SCENARIO…`: validate, listen, print the URL, replay until SIGINT/SIGTERM. */
+int fl_cmd_serve(int argc, char **argv);
+/** `faultline validate FILE|DIR…`: print every problem as file:line:col; exit 0 or 2. */
+int fl_cmd_validate(int argc, char **argv);
+
+#endif
