@@ -23,9 +23,12 @@
 
 /** What the encoder needs from the request and the server besides the scenario. */
 typedef struct fl_encode_ctx_s {
-    const char *response_id; /* borrowed: e.g. "chatcmpl-fl0001", "resp_fl0001", "msg_fl0001" */
+    const char *id;          /* borrowed: unique per response, [A-Za-z0-9]; each dialect adds
+                                its own prefix (chatcmpl-, resp_, msg_, call_, toolu_...) */
     int64_t created;         /* unix seconds for `created` / `created_at` */
     bool include_usage;      /* openai-chat: stream_options.include_usage was true */
+    uint64_t sequence_number; /* openai-responses: sequence_number of the next event, used by
+                                 fl_dialect_encode_error_event; 0 elsewhere */
 } fl_encode_ctx_t;
 
 /**
@@ -69,9 +72,10 @@ int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const cha
                                  fl_buf_t *out);
 
 /**
- * Appends one encoded in-stream error event in the dialect's own form: OpenAI chat
- * `data: {"error":{...}}`; Responses `event: error` (and `response.failed` when failed is
- * true); Anthropic `event: error` with the class's type (overloaded_error...).
+ * Appends the encoded in-stream error in the dialect's own form: OpenAI chat
+ * `data: {"error":{...}}`; Responses `event: error` followed by `event: response.failed`
+ * (numbered from ctx->sequence_number); Anthropic `event: error` with the class's type
+ * (overloaded_error, rate_limit_error, api_error...).
  * Returns 0 or FL_ENOMEM.
  */
 int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const char *message,
