@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds Faultline twice, a normal -Werror build and an ASan+UBSan build, and runs every test
+# (ctest) in both. Exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run() { # name, extra cmake args...
+  local dir=$1; shift
+  echo "== $dir: configure and build"
+  cmake -S . -B "$dir" -DFL_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  echo "== $dir: test"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+run build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run build-asan -DFL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
