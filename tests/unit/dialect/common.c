@@ -224,3 +224,21 @@ Test(names, error_class_for_status, .timeout = 10)
         cr_assert_eq(fl_dialect_error_class_for_status(cases[i].status), cases[i].cls, "%d",
                      cases[i].status);
 }
+
+Test(text, invalid_utf8_is_refused, .timeout = 10)
+{
+    for (size_t d = 0; d < 3; d++) {
+        fl_scenario_t *sc = fx_scenario_text(all[d], "bad \xff byte");
+        fl_encode_ctx_t ctx = fx_ctx();
+        fl_script_t s;
+        fl_script_init(&s);
+        cr_assert_eq(fl_dialect_encode_stream(sc, &ctx, &s), FL_EINVAL);
+        cr_assert_eq(s.n_events, 0);
+        fl_buf_t b;
+        fl_buf_init(&b);
+        cr_assert_eq(fl_dialect_encode_body(sc, &ctx, &b), FL_EINVAL);
+        fl_buf_close(&b);
+        fl_script_close(&s);
+        fx_scenario_free(sc);
+    }
+}
