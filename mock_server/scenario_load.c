@@ -1011,7 +1011,8 @@ static void load_root(ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         report_missing(c,
                        v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root,
                        "expect", "answer");
-    if (!sc->expect.answer)
+    /* After an error some pieces may be missing, and the scenario is discarded anyway. */
+    if (!sc->expect.answer && c->nerr == 0)
         derive_answer(c, sc);
     if (!sc->description)
         sc->description = strdup("");
