@@ -96,10 +96,18 @@ typedef struct fl_response_s {
  */
 struct fl_fault_s;
 
-/** One entry of `attempts:`: the faults for that attempt, in the order they are given. */
+/**
+ * One entry of `attempts:`: the faults for that attempt, in the order they are given, and/or a
+ * seeded `chaos:` block whose candidate faults are drawn per attempt (see chaos.h).
+ */
 typedef struct fl_attempt_s {
-    struct fl_fault_s *faults; /* owned or NULL */
+    struct fl_fault_s *faults; /* owned or NULL: applied as written */
     size_t n_faults;
+    bool seeded;                     /* a `chaos:` block is present */
+    uint64_t chaos_seed;             /* chaos.seed */
+    double chaos_probability;        /* chaos.probability, in [0, 1] */
+    struct fl_fault_s *chaos_faults; /* owned or NULL: candidates, position optional */
+    size_t n_chaos_faults;
 } fl_attempt_t;
 
 /** What a graceful client does (`expect:`); read by the harness. */
