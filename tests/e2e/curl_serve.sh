@@ -42,4 +42,13 @@ status=$?
 set -e
 pid=
 [[ $status -eq 0 ]] || { echo "serve exited $status"; cat "$tmp/err"; exit 1; }
+# A bad scenario is refused before binding: diagnostics as file:line:col, exit 2.
+printf 'faultline: 1\nname: Bad_Name\ndialect: openai-chat\nresponse: {text: hi}\n' >"$tmp/bad.yaml"
+set +e
+timeout 10 "$bin" serve "$tmp/bad.yaml" >"$tmp/bad.out" 2>"$tmp/bad.err"
+status=$?
+set -e
+[[ $status -eq 2 ]] || { echo "bad scenario: exit $status"; exit 1; }
+grep -q "bad.yaml:2:7: name:" "$tmp/bad.err" || { echo "no diagnostic:"; cat "$tmp/bad.err"; exit 1; }
+[[ ! -s $tmp/bad.out ]] || { echo "printed a URL for a bad scenario"; exit 1; }
 echo ok

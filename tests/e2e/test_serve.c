@@ -573,3 +573,20 @@ Test(serve, scenario_selection)
     resp_free(&r);
     cr_assert_str_eq(last_scenario(), "serve-slow");
 }
+
+Test(serve, http10_client_gets_a_body_ending_at_fin)
+{
+    int fd = raw_connect();
+    send_all(fd,
+             "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: 15\r\n\r\n{\"stream\":true}");
+    size_t n;
+    char *all = read_all(fd, &n);
+    close(fd);
+    cr_assert(strncmp(all, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", all);
+    cr_assert_null(strstr(all, "transfer-encoding"));
+    cr_assert_not_null(strstr(all, "connection: close"));
+    static const char tail[] = "data: [DONE]\n\n";
+    cr_assert_geq(n, sizeof(tail) - 1);
+    cr_assert_str_eq(all + n - (sizeof(tail) - 1), tail);
+    free(all);
+}
