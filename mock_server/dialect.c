@@ -14,6 +14,10 @@
  * Usage: input_tokens -1 counts the prompt's whitespace-separated words (at least 1);
  * output_tokens -1 is the number of CONTENT events of the stream (the tool announcement
  * included), and the non-streaming body reports the same number.
+ * Return codes beyond those dialect.h lists: FL_EINVAL when the answer text, a chunk or the
+ * tool arguments are not UTF-8 (JSON strings must be), when the chunking is unknown, or when a
+ * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body
+ * when the tool arguments are not JSON (its `input` is the parsed object).
  */
 #include "dialect.h"
 
@@ -64,6 +68,9 @@ int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc)
     ps->items = NULL;
     ps->len = 0;
     if (r->chunks) {
+        for (size_t i = 0; i < r->n_chunks; i++)
+            if (!fl_utf8_valid(r->chunks[i], strlen(r->chunks[i])))
+                return FL_EINVAL;
         if (r->n_chunks == 0)
             return 0;
         ps->items = calloc(r->n_chunks, sizeof(*ps->items));
@@ -79,6 +86,8 @@ int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc)
         text = r->tool_call->arguments;
     if (!text)
         return 0;
+    if (!fl_utf8_valid(text, strlen(text)))
+        return FL_EINVAL;
     fl_text_piece_t *tp;
     size_t n;
     int rc = fl_text_split(text, strlen(text), r->chunking, r->chunk_bytes, &tp, &n);

@@ -48,7 +48,8 @@ typedef struct fl_pieces_s {
 /**
  * Cuts the answer into content pieces: response.chunks as given, else response.text by the
  * scenario's chunking, else (tool call) the arguments text by the scenario's chunking.
- * Returns 0, FL_EINVAL (bad chunking) or FL_ENOMEM. Free with fl_pieces_close.
+ * Returns 0, FL_EINVAL (bad chunking, or text that is not UTF-8) or FL_ENOMEM. Free with
+ * fl_pieces_close.
  */
 int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc);
 void fl_pieces_close(fl_pieces_t *ps);
