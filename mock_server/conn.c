@@ -212,8 +212,6 @@ static void answer(fl_conn_t *c, fl_http_request_t *req)
         c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
 }
 
-static void start_reading(fl_conn_t *c);
-
 /* Answers queued requests in order, one at a time; then decides whether to read more. */
 static void process(fl_conn_t *c)
 {
