@@ -1,0 +1,347 @@
+/*
+ * One client connection: read, parse, answer pipelined requests strictly in order, stream,
+ * close. A connection has three handles (tcp, the streamer's timer, the linger timer) and is
+ * freed in the close callback of the last one. Writes copy their payload into the write
+ * request, which owns it until on_write.
+ */
+#include "error.h"
+#include "server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_BUF_BYTES (64 * 1024)
+#define LINGER_MS      2000 /* how long to wait for the client's FIN after ours */
+
+typedef struct write_req_s {
+    uv_write_t req;
+    uv_buf_t buf;
+    fl_conn_t *conn;
+    char data[]; /* owned payload */
+} write_req_t;
+
+static void process(fl_conn_t *c);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    fl_conn_t *c = h->data;
+    if (--c->pending_closes > 0)
+        return;
+    fl_http_parser_free(c->parser);
+    fl_server_t *srv = c->srv;
+    fl_server_conn_closed(srv, c);
+    free(c);
+}
+
+static void journal_end(fl_conn_t *c, fl_end_t end)
+{
+    if (!c->has_entry)
+        return;
+    fl_journal_entry_t *e = fl_journal_find(&c->srv->journal, c->entry_seq);
+    if (e)
+        e->end = end;
+    c->has_entry = false;
+}
+
+void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->stream.active)
+        journal_end(c, end);
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    c->pending_closes = 3;
+    uv_timer_stop(&c->linger);
+    uv_close((uv_handle_t *)&c->linger, on_handle_closed);
+    fl_stream_close(&c->stream, on_handle_closed);
+    if (rst && uv_tcp_close_reset(&c->tcp, on_handle_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req_t *w = container_of(req, write_req_t, req);
+    fl_conn_t *c = w->conn;
+    free(w);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+        return;
+    }
+    if (c->stream.paused &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= c->srv->opts.low_water)
+        fl_stream_resume(&c->stream);
+}
+
+/* Queues len bytes (copied). Pauses the streamer above the high-water mark. */
+static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+{
+    if (c->closing || c->shutting)
+        return UV_ECANCELED;
+    write_req_t *w = malloc(sizeof(*w) + len);
+    if (!w)
+        return UV_ENOMEM;
+    memcpy(w->data, bytes, len);
+    w->buf = uv_buf_init(w->data, (unsigned int)len);
+    w->conn = c;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.high_water)
+        fl_stream_pause(&c->stream);
+    return 0;
+}
+
+static void on_linger(uv_timer_t *t)
+{
+    fl_conn_t *c = container_of(t, fl_conn_t, linger);
+    fl_conn_close(c, FL_END_COMPLETE, false);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    char *p = malloc(READ_BUF_BYTES);
+    *buf = uv_buf_init(p, p ? READ_BUF_BYTES : 0);
+}
+
+static void start_reading(fl_conn_t *c);
+
+/* Our FIN is out: keep reading (and discarding) until the client's FIN, so that closing with
+ * unread bytes does not turn into an RST that destroys the response before the client reads
+ * it; bounded by LINGER_MS. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    fl_conn_t *c = container_of(req, fl_conn_t, shutdown_req);
+    if (c->closing)
+        return;
+    if (status < 0 || c->eof) {
+        fl_conn_close(c, FL_END_COMPLETE, false);
+        return;
+    }
+    start_reading(c);
+    uv_timer_start(&c->linger, on_linger, LINGER_MS, 0);
+}
+
+/* Sends FIN once everything queued is written, then closes. */
+static void conn_shutdown(fl_conn_t *c)
+{
+    if (c->closing || c->shutting)
+        return;
+    c->shutting = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown))
+        fl_conn_close(c, FL_END_COMPLETE, false);
+}
+
+/* --- the sink the streamer writes through --- */
+
+static int sink_write(void *ctx, const void *bytes, size_t len)
+{
+    return conn_write(ctx, bytes, len);
+}
+
+static void sink_sent(void *ctx, uint64_t body_bytes, uint64_t events)
+{
+    fl_conn_t *c = ctx;
+    fl_journal_entry_t *e = c->has_entry ? fl_journal_find(&c->srv->journal, c->entry_seq) : NULL;
+    if (e)
+        fl_journal_entry_sent(&c->srv->journal, e, body_bytes, events, uv_now(c->srv->loop));
+}
+
+static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
+{
+    fl_conn_t *c = ctx;
+    journal_end(c, end);
+    switch (action) {
+    case FL_STREAM_NEXT:
+        process(c);
+        break;
+    case FL_STREAM_FIN:
+        conn_shutdown(c);
+        break;
+    case FL_STREAM_RST:
+        fl_conn_close(c, end, true);
+        break;
+    }
+}
+
+/* Sends one reply; a streamed one hands over to the streamer. */
+static void send_reply(fl_conn_t *c, fl_reply_t *r)
+{
+    int rc = conn_write(c, r->out.data, r->out.len);
+    if (rc) {
+        c->has_entry = r->has_entry;
+        c->entry_seq = r->entry_seq;
+        journal_end(c, FL_END_CLIENT_CLOSED);
+        fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+        return;
+    }
+    if (!r->streamed) {
+        if (r->close)
+            conn_shutdown(c);
+        return;
+    }
+    c->has_entry = r->has_entry;
+    c->entry_seq = r->entry_seq;
+    fl_stream_sink_t sink = {c, sink_write, sink_sent, sink_done};
+    fl_stream_begin(&c->stream, &r->script, r->framing, &sink);
+}
+
+static void answer(fl_conn_t *c, fl_http_request_t *req)
+{
+    fl_reply_t r;
+    int rc = fl_route_request(c->srv, req, &r);
+    if (rc) {
+        fl_reply_close(&r);
+        if (fl_route_error_reply(c->srv, 500, fl_strerror(rc), &r)) {
+            fl_reply_close(&r);
+            fl_conn_close(c, FL_END_SERVER_FAULT, true);
+            return;
+        }
+    }
+    bool close_after = r.close;
+    send_reply(c, &r);
+    fl_reply_close(&r);
+    if (close_after)
+        c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
+}
+
+/* Answers queued requests in order, one at a time; then decides whether to read more. */
+static void process(fl_conn_t *c)
+{
+    while (!c->closing && !c->shutting && !c->stream.active) {
+        if (c->last_reply)
+            break;
+        fl_http_request_t *req = fl_http_parser_next(c->parser);
+        if (!req)
+            break;
+        answer(c, req);
+        fl_http_request_free(req);
+    }
+    if (c->closing || c->shutting || c->stream.active)
+        return;
+    if (c->last_reply) {
+        conn_shutdown(c);
+        return;
+    }
+    if (c->parse_error) {
+        const char *msg;
+        int status = fl_http_parser_error(c->parser, &msg);
+        fl_reply_t r;
+        if (fl_route_error_reply(c->srv, status, msg, &r) == 0)
+            conn_write(c, r.out.data, r.out.len);
+        fl_reply_close(&r);
+        conn_shutdown(c);
+        return;
+    }
+    if (c->eof) {
+        conn_shutdown(c);
+        return;
+    }
+    if (!c->reading && fl_http_parser_pending(c->parser) < c->srv->opts.max_pipeline)
+        start_reading(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    fl_conn_t *c = container_of(s, fl_conn_t, tcp);
+    if (c->closing) {
+        free(buf->base);
+        return;
+    }
+    if (c->shutting) {
+        /* Lingering after our FIN: discard, and close at the client's FIN. */
+        free(buf->base);
+        if (nread < 0)
+            fl_conn_close(c, FL_END_COMPLETE, false);
+        return;
+    }
+    if (nread > 0 && !c->parse_error && !c->eof) {
+        if (fl_http_parser_feed(c->parser, buf->base, (size_t)nread))
+            c->parse_error = true;
+    }
+    free(buf->base);
+    if (nread < 0) {
+        uv_read_stop(s);
+        c->reading = false;
+        if (nread != UV_EOF || c->stream.active) {
+            /* The client went away (reset, or FIN in the middle of a streamed answer). */
+            fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+            return;
+        }
+        c->eof = true;
+    }
+    if (c->parse_error || fl_http_parser_pending(c->parser) >= c->srv->opts.max_pipeline) {
+        if (c->reading)
+            uv_read_stop(s);
+        c->reading = false;
+    }
+    process(c);
+}
+
+static void start_reading(fl_conn_t *c)
+{
+    if (c->reading || c->closing)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+int fl_conn_accept(fl_server_t *srv)
+{
+    fl_conn_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return UV_ENOMEM;
+    int rc = fl_http_parser_new(srv->opts.max_body, srv->opts.max_header, &c->parser);
+    if (rc)
+        goto fail_parser;
+    c->srv = srv;
+    rc = uv_tcp_init(srv->loop, &c->tcp);
+    if (rc)
+        goto fail_tcp;
+    c->tcp.data = c;
+    rc = fl_stream_init(srv->loop, &c->stream);
+    if (rc) {
+        /* Only the tcp handle exists: close it alone. */
+        c->closing = true;
+        c->pending_closes = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        goto fail_link;
+    }
+    c->stream.timer.data = c;
+    uv_timer_init(srv->loop, &c->linger);
+    c->linger.data = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->pending_closes++;
+    rc = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    if (rc) {
+        fl_conn_close(c, FL_END_COMPLETE, false);
+        return rc;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    start_reading(c);
+    return c->reading ? 0 : (fl_conn_close(c, FL_END_COMPLETE, false), UV_EIO);
+
+fail_link:
+    /* on_handle_closed will unlink and free; account for it. */
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->pending_closes++;
+    return rc;
+fail_tcp:
+    fl_http_parser_free(c->parser);
+fail_parser:
+    free(c);
+    return rc;
+}

@@ -1,0 +1,331 @@
+/*
+ * Routing: one parsed request → one reply. API paths (POST /v1/chat/completions,
+ * /v1/responses, /v1/messages, each also under /s/NAME/) answer from a scenario; control paths
+ * live under /_faultline/. Scenario choice, in order: the x-faultline-scenario header, the
+ * /s/NAME/ prefix, the body's "model" naming a scenario of the path's dialect, else the first
+ * scenario of that dialect. HTTP/1.0 clients always get `connection: close` (no keep-alive
+ * for 1.0, which keeps the framing rules simple: their streamed bodies end at FIN).
+ */
+#include "dialect.h"
+#include "error.h"
+#include "server_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void fl_reply_close(fl_reply_t *r)
+{
+    fl_buf_close(&r->out);
+    fl_script_close(&r->script);
+}
+
+static void reply_init(fl_reply_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    fl_buf_init(&r->out);
+    fl_script_init(&r->script);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void make_id(fl_server_t *srv, char *id, size_t n)
+{
+    snprintf(id, n, "%08x%012llx", srv->id_salt, (unsigned long long)srv->next_id++);
+}
+
+/* Appends a whole application/json response. allow is NULL or the Allow header's value. */
+static int json_reply(fl_reply_t *r, int status, const char *id, const char *allow,
+                      const char *body, size_t body_len)
+{
+    if (fl_buf_printf(&r->out,
+                      "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
+                      "x-request-id: req_%s\r\nconnection: %s\r\n",
+                      status, reason(status), body_len, id, r->close ? "close" : "keep-alive"))
+        return FL_ENOMEM;
+    if (allow && fl_buf_printf(&r->out, "allow: %s\r\n", allow))
+        return FL_ENOMEM;
+    if (fl_buf_append(&r->out, "\r\n", 2) || fl_buf_append(&r->out, body, body_len))
+        return FL_ENOMEM;
+    return 0;
+}
+
+/* {"error":{"message":...}} for paths with no dialect. */
+static int plain_error(fl_reply_t *r, int status, const char *id, const char *allow,
+                       const char *message)
+{
+    json_t *o = json_pack("{s:{s:s}}", "error", "message", message);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s)
+        return FL_ENOMEM;
+    int rc = json_reply(r, status, id, allow, s, strlen(s));
+    free(s);
+    return rc;
+}
+
+/* Records status and body size of a whole (non-streamed) reply in its journal entry. */
+static void journal_whole(fl_server_t *srv, fl_reply_t *r, int status, size_t body_len)
+{
+    fl_journal_entry_t *e = r->has_entry ? fl_journal_find(&srv->journal, r->entry_seq) : NULL;
+    if (!e)
+        return;
+    e->status = status;
+    e->framing = "content-length";
+    fl_journal_entry_sent(&srv->journal, e, body_len, 0, uv_now(srv->loop));
+    e->end = FL_END_COMPLETE;
+}
+
+/* An error in the dialect's own JSON shape (fl_dialect_encode_error_body). */
+static int dialect_error(fl_server_t *srv, fl_reply_t *r, fl_dialect_t d, int status,
+                         const char *id, const char *allow, const char *message)
+{
+    fl_buf_t body;
+    fl_buf_init(&body);
+    int rc =
+        fl_dialect_encode_error_body(d, fl_dialect_error_class_for_status(status), message, &body);
+    if (rc == 0)
+        rc = json_reply(r, status, id, allow, body.data ? body.data : "", body.len);
+    if (rc == 0)
+        journal_whole(srv, r, status, body.len);
+    fl_buf_close(&body);
+    return rc;
+}
+
+int fl_route_error_reply(fl_server_t *srv, int status, const char *message, fl_reply_t *r)
+{
+    char id[32];
+    reply_init(r);
+    r->close = true;
+    make_id(srv, id, sizeof(id));
+    return plain_error(r, status, id, NULL, message);
+}
+
+/* Splits "/s/NAME/v1/..." into NAME (copied into name) and the API path; else returns path. */
+static const char *split_prefix(const char *path, char *name, size_t n)
+{
+    name[0] = '\0';
+    if (strncmp(path, "/s/", 3) != 0)
+        return path;
+    const char *start = path + 3;
+    const char *slash = strchr(start, '/');
+    if (!slash || slash == start || (size_t)(slash - start) >= n)
+        return path;
+    memcpy(name, start, (size_t)(slash - start));
+    name[slash - start] = '\0';
+    return slash;
+}
+
+static bool dialect_for_path(const char *path, fl_dialect_t *d)
+{
+    static const fl_dialect_t all[] = {FL_DIALECT_OPENAI_CHAT, FL_DIALECT_OPENAI_RESPONSES,
+                                       FL_DIALECT_ANTHROPIC_MESSAGES};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(path, fl_dialect_path(all[i])) == 0) {
+            *d = all[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t scenario_index(const fl_scenario_set_t *set, const fl_scenario_t *sc)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (set->items[i] == sc)
+            return i;
+    return set->len;
+}
+
+static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id)
+{
+    const char *want = strcmp(req->path, "/_faultline/reset") == 0 ? "POST" : "GET";
+    if (strcmp(req->method, want) != 0)
+        return plain_error(r, 405, id, want, "method not allowed; use the Allow header's method");
+    if (strcmp(req->path, "/_faultline/health") == 0) {
+        static const char ok[] = "{\"status\":\"ok\"}";
+        return json_reply(r, 200, id, NULL, ok, sizeof(ok) - 1);
+    }
+    if (strcmp(req->path, "/_faultline/reset") == 0) {
+        fl_server_reset(srv);
+        static const char ok[] = "{\"status\":\"reset\"}";
+        return json_reply(r, 200, id, NULL, ok, sizeof(ok) - 1);
+    }
+    json_t *j = fl_journal_to_json(&srv->journal);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s)
+        return FL_ENOMEM;
+    int rc = json_reply(r, 200, id, NULL, s, strlen(s));
+    free(s);
+    return rc;
+}
+
+static int stream_head(fl_reply_t *r, const char *id)
+{
+    if (fl_buf_printf(&r->out,
+                      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                      "cache-control: no-cache\r\nx-request-id: req_%s\r\n",
+                      id))
+        return FL_ENOMEM;
+    if (r->framing == FL_FRAMING_CHUNKED)
+        return fl_buf_printf(&r->out, "transfer-encoding: chunked\r\nconnection: %s\r\n\r\n",
+                             r->close ? "close" : "keep-alive")
+                   ? FL_ENOMEM
+                   : 0;
+    return fl_buf_append_str(&r->out, "connection: close\r\n\r\n") ? FL_ENOMEM : 0;
+}
+
+static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id,
+               fl_dialect_t d, const char *prefix_name)
+{
+    char msg[512];
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    if (!e)
+        return FL_ENOMEM;
+    r->has_entry = true;
+    r->entry_seq = e->seq;
+
+    if (strcmp(req->method, "POST") != 0)
+        return dialect_error(srv, r, d, 405, id, "POST", "method not allowed; use POST");
+
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, 0, &jerr);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        snprintf(msg, sizeof(msg), "request body is not a JSON object: %s",
+                 req->body_len ? jerr.text : "empty body");
+        return dialect_error(srv, r, d, 400, id, NULL, msg);
+    }
+    bool stream = json_is_true(json_object_get(body, "stream"));
+    bool include_usage =
+        json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+    const char *model = json_string_value(json_object_get(body, "model"));
+    e->stream = stream;
+
+    const fl_scenario_set_t *set = srv->scenarios;
+    const char *hdr = fl_http_request_header(req, "x-faultline-scenario");
+    const char *name = hdr ? hdr : (prefix_name[0] ? prefix_name : NULL);
+    const fl_scenario_t *sc = NULL;
+    if (name) {
+        sc = fl_scenario_set_find(set, name);
+        if (!sc) {
+            json_decref(body);
+            snprintf(msg, sizeof(msg), "scenario '%s' does not exist", name);
+            return dialect_error(srv, r, d, 404, id, NULL, msg);
+        }
+        if (sc->dialect != d) {
+            json_decref(body);
+            snprintf(msg, sizeof(msg),
+                     "scenario '%s' is %s and is served at POST %s (or /s/%s%s), not %s", name,
+                     fl_dialect_name(sc->dialect), fl_dialect_path(sc->dialect), name,
+                     fl_dialect_path(sc->dialect), req->path);
+            return dialect_error(srv, r, d, 404, id, NULL, msg);
+        }
+    }
+    if (!sc && model) {
+        const fl_scenario_t *m = fl_scenario_set_find(set, model);
+        if (m && m->dialect == d)
+            sc = m;
+    }
+    for (size_t i = 0; !sc && i < set->len; i++)
+        if (set->items[i]->dialect == d)
+            sc = set->items[i];
+    json_decref(body);
+    if (!sc) {
+        snprintf(msg, sizeof(msg), "no scenario serves %s at %s", fl_dialect_name(d),
+                 fl_dialect_path(d));
+        return dialect_error(srv, r, d, 404, id, NULL, msg);
+    }
+
+    size_t idx = scenario_index(set, sc);
+    if (idx < set->len)
+        e->attempt = ++srv->attempts[idx];
+    if (fl_journal_entry_set_scenario(e, sc->name))
+        return FL_ENOMEM;
+
+    fl_encode_ctx_t ctx = {.id = id,
+                           .created = (int64_t)time(NULL),
+                           .include_usage = include_usage,
+                           .sequence_number = 0};
+    if (!stream) {
+        fl_buf_t out;
+        fl_buf_init(&out);
+        int rc = fl_dialect_encode_body(sc, &ctx, &out);
+        if (rc == FL_EDIALECT) {
+            fl_buf_close(&out);
+            snprintf(msg, sizeof(msg),
+                     "scenario '%s' has no non-streaming form; send \"stream\": true", sc->name);
+            return dialect_error(srv, r, d, 400, id, NULL, msg);
+        }
+        if (rc == 0)
+            rc = json_reply(r, 200, id, NULL, out.data ? out.data : "", out.len);
+        if (rc == 0)
+            journal_whole(srv, r, 200, out.len);
+        fl_buf_close(&out);
+        return rc;
+    }
+
+    int rc = fl_dialect_encode_stream(sc, &ctx, &r->script);
+    if (rc) {
+        if (rc == FL_ENOMEM)
+            return rc;
+        snprintf(msg, sizeof(msg), "scenario '%s' cannot be streamed: %s", sc->name,
+                 fl_strerror(rc));
+        return dialect_error(srv, r, d, 500, id, NULL, msg);
+    }
+    r->streamed = true;
+    r->framing = sc->response.framing;
+    if (req->http_major == 1 && req->http_minor == 0)
+        r->framing = FL_FRAMING_CLOSE; /* HTTP/1.0 has no chunked coding: the body ends at FIN */
+    if (r->framing == FL_FRAMING_CLOSE)
+        r->close = true;
+    e->status = 200;
+    e->framing = r->framing == FL_FRAMING_CHUNKED ? "chunked" : "close";
+    return stream_head(r, id);
+}
+
+int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
+{
+    char id[32];
+    char name[256];
+    reply_init(r);
+    make_id(srv, id, sizeof(id));
+    r->close =
+        !req->keep_alive || req->http_major < 1 || (req->http_major == 1 && req->http_minor == 0);
+
+    if (strncmp(req->path, "/_faultline/", 12) == 0 &&
+        (strcmp(req->path, "/_faultline/health") == 0 ||
+         strcmp(req->path, "/_faultline/journal") == 0 ||
+         strcmp(req->path, "/_faultline/reset") == 0))
+        return control(srv, req, r, id);
+
+    const char *path = split_prefix(req->path, name, sizeof(name));
+    fl_dialect_t d;
+    if (dialect_for_path(path, &d))
+        return api(srv, req, r, id, d, name);
+
+    char msg[512];
+    snprintf(msg, sizeof(msg), "no route for %s %.400s", req->method, req->path);
+    return plain_error(r, 404, id, NULL, msg);
+}

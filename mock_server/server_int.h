@@ -1,0 +1,92 @@
+/*
+ * Server internals shared by server.c (listener, lifecycle), conn.c (one connection) and
+ * route.c (one request → one reply). Not part of the public API.
+ */
+#ifndef FL_SERVER_INT_H
+#define FL_SERVER_INT_H
+
+#include "buf.h"
+#include "container_of.h"
+#include "http.h"
+#include "journal.h"
+#include "script.h"
+#include "server.h"
+#include "stream.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct fl_conn_s fl_conn_t;
+
+struct fl_server_s {
+    uv_loop_t *loop; /* borrowed */
+    uv_tcp_t listener;
+    bool listener_init;                 /* listener was uv_tcp_init'ed (so needs uv_close) */
+    const fl_scenario_set_t *scenarios; /* borrowed */
+    uint64_t *attempts;                 /* owned: per scenario (by index), since start or reset */
+    fl_server_opts_t opts;
+    fl_journal_t journal;
+    fl_conn_t *conns;      /* owned list of live connections */
+    size_t pending_closes; /* handles (listener, connections) still closing */
+    bool stopping;
+    fl_server_stop_cb stop_cb;
+    void *stop_arg;
+    uint64_t next_id; /* response counter for unique ids */
+    uint32_t id_salt; /* per-server, so ids differ across servers and runs */
+    int port;
+};
+
+/** One client connection. Freed when its last handle has closed. */
+struct fl_conn_s {
+    uv_tcp_t tcp;
+    fl_stream_t stream; /* its timer is the connection's second handle */
+    uv_timer_t linger;  /* bounds the wait for the client's FIN after ours */
+    uv_shutdown_t shutdown_req;
+    fl_server_t *srv;         /* borrowed */
+    fl_conn_t *prev, *next;   /* in srv->conns */
+    fl_http_parser_t *parser; /* owned */
+    int pending_closes;
+    bool reading;     /* uv_read_start is in effect */
+    bool eof;         /* the client has sent FIN */
+    bool parse_error; /* the parser failed; answer once earlier requests are done */
+    bool last_reply;  /* the reply sent last said connection: close; answer nothing more */
+    bool shutting;    /* FIN queued or sent: no more responses */
+    bool closing;     /* uv_close called */
+    bool has_entry;   /* entry_seq names the journal entry of the response being streamed */
+    uint64_t entry_seq;
+};
+
+/** Accepts a connection on the listener and starts reading. Returns 0 or a libuv error. */
+int fl_conn_accept(fl_server_t *srv);
+
+/** Closes a connection at once (RST when rst); a streamed response ends as end. */
+void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst);
+
+/** Called by conn.c when a connection's memory is gone, so stop can complete. */
+void fl_server_conn_closed(fl_server_t *srv, fl_conn_t *c);
+
+/** One request's answer, as route.c decides it and conn.c sends it. */
+typedef struct fl_reply_s {
+    fl_buf_t out;         /* status line + headers (+ the whole body when not streamed) */
+    bool streamed;        /* out holds only the head; script follows */
+    fl_script_t script;   /* the body's events when streamed */
+    fl_framing_t framing; /* of a streamed body */
+    bool close;           /* FIN after this response */
+    bool has_entry;       /* entry_seq is the journal entry for this request */
+    uint64_t entry_seq;
+} fl_reply_t;
+
+/** Frees what the reply owns. */
+void fl_reply_close(fl_reply_t *r);
+
+/**
+ * Decides the reply to req: routing, scenario choice, encoding, journal entry, attempt count.
+ * Returns 0 (r filled; an error reply is still a reply) or FL_ENOMEM.
+ */
+int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r);
+
+/** A JSON error reply {"error":{"message":...}} for input that never became a request. */
+int fl_route_error_reply(fl_server_t *srv, int status, const char *message, fl_reply_t *r);
+
+#endif
