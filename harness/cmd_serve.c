@@ -10,6 +10,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,14 +42,27 @@ static void on_signal_closed(uv_handle_t *h)
     (void)h;
 }
 
+/* The signal handles stay installed until the server has stopped: closing them restores the
+ * default disposition, and a second SIGTERM (timeout(1) sends one to the child and another to
+ * its whole process group) would then kill the process before it exits cleanly. */
+static void on_server_stopped(void *arg)
+{
+    serve_state_t *st = arg;
+    uv_close((uv_handle_t *)&st->sigint, on_signal_closed);
+    uv_close((uv_handle_t *)&st->sigterm, on_signal_closed);
+    /* uv_close restored SIG_DFL; the process is on its way out, so later ones are moot. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
     serve_state_t *st = sig->data;
-    uv_close((uv_handle_t *)&st->sigint, on_signal_closed);
-    uv_close((uv_handle_t *)&st->sigterm, on_signal_closed);
-    if (st->srv)
-        fl_server_stop(st->srv, NULL, NULL);
+    if (!st->srv)
+        return; /* already stopping */
+    fl_server_t *srv = st->srv;
     st->srv = NULL;
+    fl_server_stop(srv, on_server_stopped, st);
 }
 
 static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
