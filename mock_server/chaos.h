@@ -89,27 +89,27 @@ typedef enum {
 typedef struct fl_fault_s {
     fl_fault_kind_t kind;
     fl_at_t at;
-    int line, col;        /* where it was written, for diagnostics; 0 when generated */
-    uint64_t ms;          /* stall, idle_timeout, delay_headers; proxy_timeout's after_ms */
-    bool forever;         /* stall: ms: forever */
+    int line, col;         /* where it was written, for diagnostics; 0 when generated */
+    uint64_t ms;           /* stall, idle_timeout, delay_headers; proxy_timeout's after_ms */
+    bool forever;          /* stall: ms: forever */
     uint64_t keepalive_ms; /* stall: ping every keepalive_ms during the stall; 0 = none */
-    uint64_t bytes;       /* fragment piece size; throttle bytes_per_s; garbage length */
-    uint64_t gap_ms;      /* fragment: between pieces */
-    uint64_t *offsets;    /* owned or NULL: fragment at these clean body offsets */
+    uint64_t bytes;        /* fragment piece size; throttle bytes_per_s; garbage length */
+    uint64_t gap_ms;       /* fragment: between pieces */
+    uint64_t *offsets;     /* owned or NULL: fragment at these clean body offsets */
     size_t n_offsets;
     fl_corrupt_kind_t corrupt;
-    uint64_t seed;        /* corrupt garbage */
-    bool crlf;            /* line_endings: crlf (true) or cr (false) */
-    bool drop_finish;     /* drop_sentinel: drop the finish/stop reason event too */
-    char *inject;         /* owned: inject's bytes */
+    uint64_t seed;    /* corrupt garbage */
+    bool crlf;        /* line_endings: crlf (true) or cr (false) */
+    bool drop_finish; /* drop_sentinel: drop the finish/stop reason event too */
+    char *inject;     /* owned: inject's bytes */
     size_t inject_len;
-    int status;           /* http_error, proxy_timeout/idle_timeout before headers */
+    int status;             /* http_error, proxy_timeout/idle_timeout before headers */
     int64_t retry_after_s;  /* http_error: Retry-After header; -1 none */
     int64_t retry_after_ms; /* http_error: retry-after-ms header; -1 none */
-    bool html;            /* http_error: a proxy's HTML page instead of the dialect's JSON */
-    int error_class;      /* http_error / error_event: an fl_error_class_t */
-    char *message;        /* owned or NULL: error message */
-    fl_cut_t cut;         /* reset (always RST), close (FIN), proxy/idle timeout, refuse */
+    bool html;              /* http_error: a proxy's HTML page instead of the dialect's JSON */
+    int error_class;        /* http_error / error_event: an fl_error_class_t */
+    char *message;          /* owned or NULL: error message */
+    fl_cut_t cut;           /* reset (always RST), close (FIN), proxy/idle timeout, refuse */
 } fl_fault_t;
 
 /** Releases what one fault owns (not the struct itself). */
@@ -127,10 +127,10 @@ typedef struct fl_chaos_input_s {
     const fl_script_t *script; /* the clean body; event at_ms are ms after the headers */
     fl_dialect_t dialect;
     fl_body_framing_t framing;
-    const char *head;          /* clean status line and headers, ending in the blank line */
-    size_t head_len;           /* bytes */
-    const char *request_id;    /* x-request-id for responses the chaos layer makes (http_error) */
-    fl_encode_ctx_t ctx;       /* for error events */
+    const char *head;       /* clean status line and headers, ending in the blank line */
+    size_t head_len;        /* bytes */
+    const char *request_id; /* x-request-id for responses the chaos layer makes (http_error) */
+    fl_encode_ctx_t ctx;    /* for error events */
 } fl_chaos_input_t;
 
 /**

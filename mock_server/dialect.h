@@ -23,10 +23,10 @@
 
 /** What the encoder needs from the request and the server besides the scenario. */
 typedef struct fl_encode_ctx_s {
-    const char *id;          /* borrowed: unique per response, [A-Za-z0-9]; each dialect adds
-                                its own prefix (chatcmpl-, resp_, msg_, call_, toolu_...) */
-    int64_t created;         /* unix seconds for `created` / `created_at` */
-    bool include_usage;      /* openai-chat: stream_options.include_usage was true */
+    const char *id;           /* borrowed: unique per response, [A-Za-z0-9]; each dialect adds
+                                 its own prefix (chatcmpl-, resp_, msg_, call_, toolu_...) */
+    int64_t created;          /* unix seconds for `created` / `created_at` */
+    bool include_usage;       /* openai-chat: stream_options.include_usage was true */
     uint64_t sequence_number; /* openai-responses: sequence_number of the next event, used by
                                  fl_dialect_encode_error_event; 0 elsewhere */
 } fl_encode_ctx_t;
@@ -37,8 +37,7 @@ typedef struct fl_encode_ctx_s {
  * Returns 0, FL_ENOMEM, or FL_EDIALECT when the scenario cannot be expressed in its dialect.
  * out must be initialised and empty; on failure it is left empty.
  */
-int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                             fl_script_t *out);
+int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_script_t *out);
 
 /**
  * Encodes the non-streaming answer (`"stream": false`): one JSON object, e.g. chat.completion.
@@ -48,15 +47,15 @@ int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, 
 
 /** Error classes, mapped to each provider's error `type` / `code` names. */
 typedef enum {
-    FL_ERR_INVALID_REQUEST, /* 400: invalid_request_error */
-    FL_ERR_AUTHENTICATION,  /* 401: authentication_error / invalid_api_key */
-    FL_ERR_PERMISSION,      /* 403 */
-    FL_ERR_NOT_FOUND,       /* 404 */
+    FL_ERR_INVALID_REQUEST,   /* 400: invalid_request_error */
+    FL_ERR_AUTHENTICATION,    /* 401: authentication_error / invalid_api_key */
+    FL_ERR_PERMISSION,        /* 403 */
+    FL_ERR_NOT_FOUND,         /* 404 */
     FL_ERR_REQUEST_TOO_LARGE, /* 413 */
-    FL_ERR_RATE_LIMIT,      /* 429: rate_limit_error / rate_limit_exceeded */
-    FL_ERR_SERVER,          /* 500: api_error / server_error */
-    FL_ERR_OVERLOADED,      /* 529 anthropic overloaded_error; 503 for OpenAI */
-    FL_ERR_TIMEOUT,         /* 408 / 504 */
+    FL_ERR_RATE_LIMIT,        /* 429: rate_limit_error / rate_limit_exceeded */
+    FL_ERR_SERVER,            /* 500: api_error / server_error */
+    FL_ERR_OVERLOADED,        /* 529 anthropic overloaded_error; 503 for OpenAI */
+    FL_ERR_TIMEOUT,           /* 408 / 504 */
 } fl_error_class_t;
 
 /** The error class a status code stands for in HTTP error responses (400→invalid_request...). */

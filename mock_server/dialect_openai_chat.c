@@ -18,21 +18,6 @@
 
 #include <string.h>
 
-static const char *finish_name(fl_finish_t f)
-{
-    switch (f) {
-    case FL_FINISH_STOP:
-        return "stop";
-    case FL_FINISH_LENGTH:
-        return "length";
-    case FL_FINISH_TOOL_CALLS:
-        return "tool_calls";
-    case FL_FINISH_CONTENT_FILTER:
-        return "content_filter";
-    }
-    return "stop";
-}
-
 /* One chunk {id, object, created, model, system_fingerprint, choices:[{index, delta, logprobs,
  * finish_reason}] [, usage:null]}. Takes delta; finish NULL gives null. */
 static json_t *chunk_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, json_t *delta,
@@ -109,7 +94,8 @@ int fl_openai_chat_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t 
     if (!rc) {
         json_t *delta = json_object();
         rc = fl_push_json(out, FL_EVENT_FINISH, tail, NULL,
-                          delta ? chunk_new(sc, ctx, delta, finish_name(r->finish_reason)) : NULL);
+                          delta ? chunk_new(sc, ctx, delta, fl_finish_name(r->finish_reason))
+                                : NULL);
     }
     if (!rc && ctx->include_usage) {
         json_t *c = chunk_new(sc, ctx, json_object(), NULL);
@@ -170,7 +156,7 @@ int fl_openai_chat_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *c
     json_t *body = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o, s:s}", "id", id,
                              "object", "chat.completion", "created", (json_int_t)ctx->created,
                              "model", sc->model ? sc->model : "", "choices", "index", 0, "message",
-                             message, "logprobs", "finish_reason", finish_name(r->finish_reason),
+                             message, "logprobs", "finish_reason", fl_finish_name(r->finish_reason),
                              "usage", usage, "system_fingerprint", "fp_faultline");
     if (!body) {
         /* json_pack steals every "o" argument even on failure (jansson >= 2.11), and a NULL

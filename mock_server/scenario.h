@@ -18,9 +18,9 @@
 
 /** The provider wire formats Faultline speaks. */
 typedef enum {
-    FL_DIALECT_OPENAI_CHAT,         /* POST /v1/chat/completions */
-    FL_DIALECT_OPENAI_RESPONSES,    /* POST /v1/responses */
-    FL_DIALECT_ANTHROPIC_MESSAGES,  /* POST /v1/messages */
+    FL_DIALECT_OPENAI_CHAT,        /* POST /v1/chat/completions */
+    FL_DIALECT_OPENAI_RESPONSES,   /* POST /v1/responses */
+    FL_DIALECT_ANTHROPIC_MESSAGES, /* POST /v1/messages */
 } fl_dialect_t;
 
 /** Returns "openai-chat", "openai-responses" or "anthropic-messages". */
@@ -72,20 +72,20 @@ typedef enum {
 
 /** The scripted answer (`response:`). Times are in ms. */
 typedef struct fl_response_s {
-    char *text;               /* owned or NULL: the answer text */
-    char **chunks;            /* owned or NULL: exact content pieces, instead of text */
+    char *text;    /* owned or NULL: the answer text */
+    char **chunks; /* owned or NULL: exact content pieces, instead of text */
     size_t n_chunks;
     fl_chunking_kind_t chunking;
-    size_t chunk_bytes;       /* N of bytes:N */
-    uint64_t ttft_ms;         /* headers -> first content event */
-    uint64_t interval_ms;     /* between content events */
-    uint64_t jitter_ms;       /* uniform in [-jitter, +jitter] per interval, seeded */
-    uint64_t seed;            /* PRNG seed for jitter */
+    size_t chunk_bytes;   /* N of bytes:N */
+    uint64_t ttft_ms;     /* headers -> first content event */
+    uint64_t interval_ms; /* between content events */
+    uint64_t jitter_ms;   /* uniform in [-jitter, +jitter] per interval, seeded */
+    uint64_t seed;        /* PRNG seed for jitter */
     fl_finish_t finish_reason;
-    int64_t input_tokens;     /* usage; mapped to each dialect's field names */
-    int64_t output_tokens;    /* -1 when not given: then derived from the content events */
-    fl_tool_call_t *tool_call;  /* owned or NULL: a tool call instead of text */
-    fl_raw_event_t *events;   /* owned or NULL: raw SSE events instead of text */
+    int64_t input_tokens;      /* usage; mapped to each dialect's field names */
+    int64_t output_tokens;     /* -1 when not given: then derived from the content events */
+    fl_tool_call_t *tool_call; /* owned or NULL: a tool call instead of text */
+    fl_raw_event_t *events;    /* owned or NULL: raw SSE events instead of text */
     size_t n_events;
     fl_framing_t framing;
 } fl_response_t;
@@ -114,12 +114,12 @@ typedef struct fl_attempt_s {
 typedef enum { FL_OUTCOME_COMPLETE, FL_OUTCOME_ERROR, FL_OUTCOME_EITHER } fl_outcome_t;
 
 typedef struct fl_expect_s {
-    fl_outcome_t outcome;      /* default complete */
-    uint64_t deadline_ms;      /* default 20000 */
-    uint64_t max_attempts;     /* default 4 */
-    uint64_t min_backoff_ms;   /* default 0: not checked */
-    bool respect_retry_after;  /* default true */
-    char *answer;              /* owned or NULL: derived from response.text when omitted */
+    fl_outcome_t outcome;     /* default complete */
+    uint64_t deadline_ms;     /* default 20000 */
+    uint64_t max_attempts;    /* default 4 */
+    uint64_t min_backoff_ms;  /* default 0: not checked */
+    bool respect_retry_after; /* default true */
+    char *answer;             /* owned or NULL: derived from response.text when omitted */
 } fl_expect_t;
 
 /** One validated scenario. Allocated by the loader, freed with fl_scenario_free. */
@@ -129,8 +129,8 @@ typedef struct fl_scenario_s {
     char *description; /* owned */
     char *path;        /* owned: the file it came from ("" for built-ins) */
     fl_dialect_t dialect;
-    char *model;       /* owned */
-    char *prompt;      /* owned */
+    char *model;  /* owned */
+    char *prompt; /* owned */
     fl_response_t response;
     fl_attempt_t *attempts; /* owned or NULL */
     size_t n_attempts;
@@ -148,9 +148,9 @@ void fl_scenario_free(fl_scenario_t *sc);
 const char *fl_scenario_answer(const fl_scenario_t *sc);
 
 /** Bounds the loader enforces, so hostile files are refused rather than expanded. */
-#define FL_SCENARIO_MAX_FILE_BYTES (16u * 1024 * 1024)
+#define FL_SCENARIO_MAX_FILE_BYTES  (16u * 1024 * 1024)
 #define FL_SCENARIO_MAX_ALIAS_NODES 10000 /* nodes reachable through aliases, in all */
-#define FL_SCENARIO_MAX_DEPTH 64
+#define FL_SCENARIO_MAX_DEPTH       64
 
 /**
  * Loads and validates one scenario from a YAML file.

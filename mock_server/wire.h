@@ -44,11 +44,11 @@ typedef struct fl_wire_op_s {
 
 /** A compiled response. Owns its bytes and ops; init then close. */
 typedef struct fl_wire_s {
-    fl_buf_t bytes;     /* every byte any op writes */
-    fl_wire_op_t *ops;  /* owned, time-ordered */
+    fl_buf_t bytes;    /* every byte any op writes */
+    fl_wire_op_t *ops; /* owned, time-ordered */
     size_t n_ops;
     size_t cap_ops;
-    int status;         /* the HTTP status the plan sends, 0 when it sends no status line */
+    int status; /* the HTTP status the plan sends, 0 when it sends no status line */
 } fl_wire_t;
 
 /** Prepares an empty plan. Never fails. */

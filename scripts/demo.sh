@@ -21,7 +21,12 @@ curl -sN "$url/v1/chat/completions" -H 'content-type: application/json' \
   -d '{"model":"hello","stream":true,"messages":[{"role":"user","content":"Hi"}]}' |
   while IFS= read -r line; do
     [ -n "$line" ] || continue
-    printf '%6d ms  %s\n' $(( ($(date +%s%N) - start) / 1000000 )) "${line:0:110}"
+    shown=${line#*\"delta\":}   # show what changes between chunks: delta and finish_reason
+    if [ "$shown" != "$line" ]; then
+      shown=${shown//,\"logprobs\":null/}
+      shown="delta: ${shown%\}\]\}}"
+    fi
+    printf '%6d ms  %s\n' $(( ($(date +%s%N) - start) / 1000000 )) "${shown:0:100}"
   done
-echo "journal:"
-curl -s "$url/_faultline/journal"; echo
+echo "journal (GET $url/_faultline/journal):"
+curl -s "$url/_faultline/journal" | head -c 700; echo " ..."

@@ -74,30 +74,7 @@ fl_scenario_t *fx_scenario_tool(fl_dialect_t d, const char *name, const char *ar
 
 void fx_scenario_free(fl_scenario_t *sc)
 {
-    if (!sc)
-        return;
-    fl_response_t *r = &sc->response;
-    free(r->text);
-    for (size_t i = 0; i < r->n_chunks; i++)
-        free(r->chunks[i]);
-    free(r->chunks);
-    if (r->tool_call) {
-        free(r->tool_call->name);
-        free(r->tool_call->arguments);
-        free(r->tool_call->id);
-        free(r->tool_call);
-    }
-    for (size_t i = 0; i < r->n_events; i++) {
-        free(r->events[i].raw);
-        free(r->events[i].event);
-        free(r->events[i].data);
-        free(r->events[i].id);
-    }
-    free(r->events);
-    free(sc->name);
-    free(sc->model);
-    free(sc->prompt);
-    free(sc);
+    fl_scenario_free(sc);
 }
 
 fl_encode_ctx_t fx_ctx(void)
