@@ -279,7 +279,7 @@ static int drop_sentinel(fl_chaos_t *c, uint32_t fi, size_t idx)
     const fl_fault_t *f = &c->faults[fi];
     const fl_script_t *s = c->in->script;
     size_t fire_at = SIZE_MAX;
-    uint64_t fire_ms = 0;
+    fl_chaos_piece_t dropped = {0};
     for (size_t j = idx; j < c->np;) {
         const fl_chaos_piece_t *p = &c->p[j];
         if (p->flags & (PC_CLEAN | PC_COPY)) {
@@ -287,7 +287,7 @@ static int drop_sentinel(fl_chaos_t *c, uint32_t fi, size_t idx)
             if (k == FL_EVENT_SENTINEL || (f->drop_finish && k == FL_EVENT_FINISH)) {
                 if (fire_at == SIZE_MAX) {
                     fire_at = j;
-                    fire_ms = p->at_ms;
+                    dropped = *p;
                 }
                 fl_chaos_piece_remove(c, j, 1);
                 continue;
@@ -297,9 +297,13 @@ static int drop_sentinel(fl_chaos_t *c, uint32_t fi, size_t idx)
     }
     if (fire_at == SIZE_MAX) {
         fire_at = fl_chaos_term_index(c);
-        fire_ms = fire_at < c->np ? c->p[fire_at].at_ms : 0;
+        return fl_chaos_fire_piece(c, fire_at, fi, fire_at < c->np ? c->p[fire_at].at_ms : 0);
     }
-    return fl_chaos_fire_piece(c, fire_at, fi, fire_ms);
+    /* the FIRE stands where the dropped event was */
+    dropped.off = dropped.len = 0;
+    dropped.fault = fi;
+    dropped.flags = PC_FIRE;
+    return fl_chaos_piece_insert(c, fire_at, &dropped);
 }
 
 static int duplicate(fl_chaos_t *c, uint32_t fi, size_t idx)

@@ -15,12 +15,12 @@ void cx_script(fl_script_t *s)
         uint64_t at;
         const char *bytes;
     } ev[] = {
-        {FL_EVENT_META, 0, CX_E0},    {FL_EVENT_CONTENT, 100, CX_E1}, {FL_EVENT_CONTENT, 150, CX_E2},
-        {FL_EVENT_FINISH, 150, CX_E3}, {FL_EVENT_SENTINEL, 150, CX_E4},
+        {FL_EVENT_META, 0, CX_E0},       {FL_EVENT_CONTENT, 100, CX_E1},
+        {FL_EVENT_CONTENT, 150, CX_E2},  {FL_EVENT_FINISH, 150, CX_E3},
+        {FL_EVENT_SENTINEL, 150, CX_E4},
     };
     for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-        cr_assert_eq(fl_script_push(s, ev[i].kind, ev[i].at, ev[i].bytes, strlen(ev[i].bytes)),
-                     0);
+        cr_assert_eq(fl_script_push(s, ev[i].kind, ev[i].at, ev[i].bytes, strlen(ev[i].bytes)), 0);
 }
 
 fl_chaos_input_t cx_input(const fl_script_t *s, fl_body_framing_t framing)
@@ -73,8 +73,8 @@ char *cx_ops(const fl_wire_t *w)
     fl_buf_init(&b);
     for (size_t i = 0; i < w->n_ops; i++) {
         const fl_wire_op_t *o = &w->ops[i];
-        fl_buf_printf(&b, "%s%c@%llu%s", i ? " " : "", kinds[o->kind],
-                      (unsigned long long)o->at_ms, o->own_write ? "!" : "");
+        fl_buf_printf(&b, "%s%c@%llu%s", i ? " " : "", kinds[o->kind], (unsigned long long)o->at_ms,
+                      o->own_write ? "!" : "");
         if (o->fault != FL_WIRE_NO_FAULT)
             fl_buf_printf(&b, "#%u", o->fault);
     }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define E01 CX_E0 CX_E1
+#define E01  CX_E0 CX_E1
 #define E012 CX_E0 CX_E1 CX_E2
 #define BODY CX_E0 CX_E1 CX_E2 CX_E3 CX_E4
 
@@ -118,18 +118,18 @@ static size_t L(const char *s)
 
 /* Criterion hands parameters to another process: pass indices, keep the strings here. */
 static const struct pos_case reset_cases[] = {
-        {FL_AT_DEFAULT, 0, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
-        {FL_AT_EVENT, 3, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
-        {FL_AT_EVENT, 1, "W@0 F@0#0 R@0#0", "", 0, 0},
-        {FL_AT_EVENT, 6, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-        {FL_AT_EVENT, 99, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-        {FL_AT_END, 0, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-        {FL_AT_HEADERS, 0, "F@0#0 R@0#0", "", UINT32_MAX, 0},
-        {FL_AT_MS, 120, "W@0 W@0 W@100 F@120#0 R@120#0", "", 2, 0},
-        {FL_AT_MS, 100, "W@0 W@0 F@100#0 R@100#0", "", 1, 0},
-        {FL_AT_BYTE, 5, "W@0 W@0 W@100 F@100#0 R@100#0", "", 1, 0},  /* inside E1 */
-        {FL_AT_BYTE, 3, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", 3, 0}, /* inside E3 */
-        {FL_AT_BYTE, 100000, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
+    {FL_AT_DEFAULT, 0, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
+    {FL_AT_EVENT, 3, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
+    {FL_AT_EVENT, 1, "W@0 F@0#0 R@0#0", "", 0, 0},
+    {FL_AT_EVENT, 6, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
+    {FL_AT_EVENT, 99, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
+    {FL_AT_END, 0, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
+    {FL_AT_HEADERS, 0, "F@0#0 R@0#0", "", UINT32_MAX, 0},
+    {FL_AT_MS, 120, "W@0 W@0 W@100 F@120#0 R@120#0", "", 2, 0},
+    {FL_AT_MS, 100, "W@0 W@0 F@100#0 R@100#0", "", 1, 0},
+    {FL_AT_BYTE, 5, "W@0 W@0 W@100 F@100#0 R@100#0", "", 1, 0},       /* inside E1 */
+    {FL_AT_BYTE, 3, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", 3, 0}, /* inside E3 */
+    {FL_AT_BYTE, 100000, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
 };
 
 ParameterizedTestParameters(compile, reset_positions)
@@ -161,10 +161,10 @@ ParameterizedTest(int *ci, compile, reset_positions)
     /* the body sent is exactly the clean body up to the position */
     size_t n;
     char *got = cx_bytes(&w, &n);
-    uint64_t expect_off = pc->kind == FL_AT_HEADERS  ? 0
+    uint64_t expect_off = pc->kind == FL_AT_HEADERS ? 0
                           : pc->event == UINT32_MAX ? L(BODY)
-                          : pc->kind == FL_AT_BYTE ? f.at.n
-                                                   : script.events[pc->event].off;
+                          : pc->kind == FL_AT_BYTE  ? f.at.n
+                                                    : script.events[pc->event].off;
     cr_assert_eq(fire->body_off, expect_off, "case %d", *ci);
     size_t body = 0;
     /* strip the head and the chunk framing to count body bytes */
@@ -272,9 +272,8 @@ Test(compile, http_error_json_with_retry_headers)
     fl_buf_t body, expect;
     fl_buf_init(&body);
     fl_buf_init(&expect);
-    cr_assert_eq(fl_dialect_encode_error_body(FL_DIALECT_OPENAI_CHAT, FL_ERR_RATE_LIMIT, NULL,
-                                              &body),
-                 0);
+    cr_assert_eq(
+        fl_dialect_encode_error_body(FL_DIALECT_OPENAI_CHAT, FL_ERR_RATE_LIMIT, NULL, &body), 0);
     fl_buf_printf(&expect,
                   "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
                   "content-length: %zu\r\nx-request-id: req_1\r\nretry-after: 2\r\n"
