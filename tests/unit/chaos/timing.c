@@ -209,8 +209,7 @@ Test(timing, idle_timeout_with_stalls)
     compile(f, 2, "W@0 W@0 W@100 F@150#0 F@300#1 N@300#1");
     /* pings every 100 ms keep the connection busy enough */
     f[0].keepalive_ms = 100;
-    compile(f, 2,
-            "W@0 W@0 W@100 F@150#0 W@250#0 W@350#0 W@450#0 W@550#0 W@650#0 W@650 D@650");
+    compile(f, 2, "W@0 W@0 W@100 F@150#0 W@250#0 W@350#0 W@450#0 W@550#0 W@650#0 W@650 D@650");
     /* a hang is an infinite gap */
     f[0] = stall(3, 0, 0, true);
     f[1].ms = 300;
