@@ -24,6 +24,9 @@ static bool is_final(const fl_chaos_op_t *o)
 
 static int cut_at(fl_chaos_t *c, uint32_t fi, size_t k, uint64_t at, fl_wire_op_kind_t how)
 {
+    /* FIREs of faults whose bytes the cut drops never happened */
+    while (k > 0 && c->o[k - 1].w.kind == FL_WIRE_FIRE && c->o[k - 1].w.at_ms >= at)
+        k--;
     fl_chaos_op_t ev = k < c->no ? c->o[k] : c->o[c->no - 1];
     for (size_t i = k; i < c->no; i++)
         if (c->o[i].head)

@@ -46,16 +46,20 @@ static int stall(fl_chaos_t *c, uint32_t fi)
         return 0; /* nothing left to stall (an earlier stall lasts forever) */
     if (pos->is_ms && c->p[idx].at_ms < pos->ms)
         return 0; /* the body ended before the stall would begin */
-    uint64_t start = pos->is_ms ? pos->ms : c->p[idx].at_ms;
+    fl_chaos_piece_t at = c->p[idx];
+    uint64_t start = pos->is_ms ? pos->ms : at.at_ms;
     /* pings are body bytes: none before the status line */
-    uint64_t keepalive = (c->p[idx].flags & PC_HEAD) ? 0 : f->keepalive_ms;
+    uint64_t keepalive = (at.flags & PC_HEAD) ? 0 : f->keepalive_ms;
     int rc;
     if (keepalive && !f->forever && f->ms / keepalive > FL_CHAOS_MAX_GEN)
         return FL_ELIMIT;
-
-    fl_chaos_piece_t at = c->p[idx];
+    /* earlier faults' FIREs due from the start on fire with their bytes: they move too */
+    while (idx > 0 && (c->p[idx - 1].flags & PC_FIRE) && c->p[idx - 1].at_ms >= start)
+        idx--;
     if ((rc = fl_chaos_fire_piece(c, idx, fi, start)))
         return rc;
+    c->p[idx].event = at.event;
+    c->p[idx].body_off = at.body_off;
     idx++;
     if (f->forever) {
         c->np = idx; /* nothing after the position is ever sent */
@@ -72,9 +76,17 @@ static int stall(fl_chaos_t *c, uint32_t fi)
             c->status = 0;
         return 0;
     }
-    for (size_t j = idx; j < c->np; j++)
+    bool marked = false;
+    for (size_t j = idx; j < c->np; j++) {
         c->p[j].at_ms += f->ms;
-    c->p[idx].fault = fi;
+        /* the first piece the stall holds back carries its index, unless a body fault
+         * already marked it */
+        if (!marked && !(c->p[j].flags & PC_FIRE)) {
+            if (c->p[j].fault == FL_CHAOS_NONE)
+                c->p[j].fault = fi;
+            marked = true;
+        }
+    }
     if (c->tail)
         c->tail_at.at_ms += f->ms;
     if (!keepalive)

@@ -252,3 +252,18 @@ Test(timing, second_cut_after_first_does_nothing)
     f[1] = cut(FL_FAULT_CLOSE, FL_AT_MS, 50);
     compile(f, 2, "W@0 W@0 F@50#1 N@50#1");
 }
+
+Test(timing, fires_stay_in_time_order_across_stalls_and_cuts)
+{
+    fl_fault_t corrupt = cx_fault(FL_FAULT_CORRUPT);
+    corrupt.at.kind = FL_AT_EVENT;
+    corrupt.at.n = 3;
+    corrupt.corrupt = FL_CORRUPT_JSON;
+    /* the corruption at 150 never reaches the wire: its FIRE goes with it */
+    fl_fault_t f[2] = {corrupt, cut(FL_FAULT_RESET, FL_AT_MS, 120)};
+    compile(f, 2, "W@0 W@0 W@100 F@120#1 R@120#1");
+    /* a stall from 120 holds back the corrupted event and its FIRE */
+    f[1] = cut(FL_FAULT_STALL, FL_AT_MS, 120);
+    f[1].ms = 500;
+    compile(f, 2, "W@0 W@0 W@100 F@120#1 F@650#0 W@650#0 W@650 D@650");
+}
