@@ -3,6 +3,24 @@
  * The head is never touched. An event's pieces are its clean bytes, possibly split at byte
  * positions; a rewrite of the whole event redistributes the new bytes over the same pieces (each
  * keeps at most its old length, the last takes the rest) so positions inside it stay valid.
+ *
+ * "The event at the position" is the first clean event at or after it (the last event at the
+ * end). Per fault:
+ *  - line_endings: every LF of the body from the position on becomes CRLF or CR.
+ *  - drop_sentinel: FL_EVENT_SENTINEL events (and FL_EVENT_FINISH with drop_finish) are
+ *    removed; the FIRE stands where the first one was. The body still ends cleanly.
+ *  - duplicate: the whole event again right after it, due with its last piece.
+ *  - inject / corrupt garbage: the bytes before the position's piece, due with it; garbage is
+ *    `bytes` bytes, each the top byte of one fl_rand draw seeded with `seed`.
+ *  - corrupt json: the event up to half of its first data value, then "\n\n"; utf8: C3 28 FF
+ *    after the opening quote of the last JSON string value of the first data line; sse:
+ *    "bogus\n" and "x-faultline: 1\n" before the event and "data: " as "data:"; chunk_size:
+ *    the chunk carrying the position gets the size line "zz" (chunked framing only).
+ *  - error_event: the dialect's in-stream error replaces the rest of the body and the body
+ *    ends right after it. Responses numbers it from the sequence_number of the event at the
+ *    position (the last event's + 1 at the end), read from that event's JSON; with no such
+ *    field, from the count of events before the position.
+ *  - end: the rest of the body is removed and the body ends when the position was due.
  */
 #include "chaos_impl.h"
 #include "error.h"

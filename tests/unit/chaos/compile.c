@@ -106,9 +106,7 @@ struct pos_case {
     fl_at_kind_t kind;
     uint64_t n;
     const char *ops;
-    const char *bytes; /* body bytes sent before the cut (chunked as the batches say) */
-    uint32_t event;
-    uint64_t body_off;
+    uint32_t event; /* of the FIRE */
 };
 
 static size_t L(const char *s)
@@ -118,18 +116,18 @@ static size_t L(const char *s)
 
 /* Criterion hands parameters to another process: pass indices, keep the strings here. */
 static const struct pos_case reset_cases[] = {
-    {FL_AT_DEFAULT, 0, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
-    {FL_AT_EVENT, 3, "W@0 W@0 W@100 F@150#0 R@150#0", "", 2, 0},
-    {FL_AT_EVENT, 1, "W@0 F@0#0 R@0#0", "", 0, 0},
-    {FL_AT_EVENT, 6, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-    {FL_AT_EVENT, 99, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-    {FL_AT_END, 0, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
-    {FL_AT_HEADERS, 0, "F@0#0 R@0#0", "", UINT32_MAX, 0},
-    {FL_AT_MS, 120, "W@0 W@0 W@100 F@120#0 R@120#0", "", 2, 0},
-    {FL_AT_MS, 100, "W@0 W@0 F@100#0 R@100#0", "", 1, 0},
-    {FL_AT_BYTE, 5, "W@0 W@0 W@100 F@100#0 R@100#0", "", 1, 0},       /* inside E1 */
-    {FL_AT_BYTE, 3, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", 3, 0}, /* inside E3 */
-    {FL_AT_BYTE, 100000, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", "", UINT32_MAX, 0},
+    {FL_AT_DEFAULT, 0, "W@0 W@0 W@100 F@150#0 R@150#0", 2},
+    {FL_AT_EVENT, 3, "W@0 W@0 W@100 F@150#0 R@150#0", 2},
+    {FL_AT_EVENT, 1, "W@0 F@0#0 R@0#0", 0},
+    {FL_AT_EVENT, 6, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", UINT32_MAX},
+    {FL_AT_EVENT, 99, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", UINT32_MAX},
+    {FL_AT_END, 0, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", UINT32_MAX},
+    {FL_AT_HEADERS, 0, "F@0#0 R@0#0", UINT32_MAX},
+    {FL_AT_MS, 120, "W@0 W@0 W@100 F@120#0 R@120#0", 2},
+    {FL_AT_MS, 100, "W@0 W@0 F@100#0 R@100#0", 1},
+    {FL_AT_BYTE, 5, "W@0 W@0 W@100 F@100#0 R@100#0", 1},       /* inside E1 */
+    {FL_AT_BYTE, 3, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", 3}, /* inside E3 */
+    {FL_AT_BYTE, 100000, "W@0 W@0 W@100 W@150 F@150#0 R@150#0", UINT32_MAX},
 };
 
 ParameterizedTestParameters(compile, reset_positions)
@@ -361,4 +359,42 @@ Test(compile, fault_close_frees_and_clears)
     cr_assert_null(f.offsets);
     cr_assert_eq(f.n_offsets, 0);
     fl_fault_close(&f); /* idempotent */
+}
+
+/* Every fault alone, at its default position with workable parameters: the plan is in time
+ * order, fires exactly once, and ends with a terminal op. */
+Test(compile, invariants_for_every_fault_kind)
+{
+    for (int k = 0; k < FL_FAULT__COUNT; k++) {
+        for (int framing = 0; framing < 3; framing++) {
+            fl_fault_t f = cx_fault((fl_fault_kind_t)k);
+            f.ms = k == FL_FAULT_IDLE_TIMEOUT ? 80 : 300; /* the longest gap is 100 ms */
+            f.bytes = 4;
+            f.status = 500;
+            f.inject = "zz";
+            f.inject_len = 2;
+            f.corrupt = framing == FL_BODY_CHUNKED ? FL_CORRUPT_CHUNK_SIZE : FL_CORRUPT_JSON;
+            fl_chaos_input_t in = cx_input(&script, (fl_body_framing_t)framing);
+            fl_wire_close(&w);
+            cx_compile(&in, &f, 1, &w);
+            size_t fires = 0;
+            for (size_t i = 0; i < w.n_ops; i++) {
+                if (i)
+                    cr_assert_geq(w.ops[i].at_ms, w.ops[i - 1].at_ms, "%s: op %zu",
+                                  fl_fault_name(k), i);
+                if (w.ops[i].kind == FL_WIRE_FIRE) {
+                    fires++;
+                    cr_assert_eq(w.ops[i].fault, 0);
+                }
+                if (w.ops[i].kind == FL_WIRE_WRITE)
+                    cr_assert_gt(w.ops[i].len, 0);
+            }
+            /* a proxy timeout after the stream completed does not fire */
+            cr_assert_eq(fires, k == FL_FAULT_PROXY_TIMEOUT ? 0 : 1, "%s", fl_fault_name(k));
+            fl_wire_op_kind_t last = w.ops[w.n_ops - 1].kind;
+            cr_assert(last == FL_WIRE_DONE || last == FL_WIRE_FIN || last == FL_WIRE_RST ||
+                          last == FL_WIRE_HANG || last == FL_WIRE_PING,
+                      "%s", fl_fault_name(k));
+        }
+    }
 }
