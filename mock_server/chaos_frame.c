@@ -226,7 +226,7 @@ static int push_piece(fl_chaos_t *c, const fl_chaos_op_t *parent, uint32_t fi, s
 static int fragment(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old, size_t k)
 {
     const fl_fault_t *f = &c->faults[fi];
-    uint64_t shift = 0;
+    uint64_t shift = 0, gen = 0;
     int rc = 0;
     for (size_t i = k; i < n_old && !rc; i++) {
         fl_chaos_op_t o = old[i];
@@ -239,6 +239,10 @@ static int fragment(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old
         size_t *cuts, n, prev = 0, pieces = 0;
         if ((rc = fragment_cuts(f, &o, &cuts, &n)))
             break;
+        if ((gen += n + 1) > FL_CHAOS_MAX_GEN) {
+            free(cuts);
+            return FL_ELIMIT;
+        }
         for (size_t m = 0; m <= n && !rc; m++) {
             size_t to = m < n ? cuts[m] : o.w.len;
             if (to <= prev)

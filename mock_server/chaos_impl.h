@@ -14,8 +14,9 @@
 
 #define FL_CHAOS_NONE UINT32_MAX
 
-/* Upper bound on ops one fault may generate (pings, fragment pieces); beyond it FL_ELIMIT. */
-#define FL_CHAOS_MAX_GEN 200000
+/* Upper bound on ops one fault may generate (pings, fragment or throttle pieces); beyond it
+ * FL_ELIMIT. A million ops is about 50 MB of plan: far beyond any sane scenario. */
+#define FL_CHAOS_MAX_GEN 1000000
 
 /* Piece flags. */
 enum {

@@ -267,3 +267,29 @@ Test(timing, fires_stay_in_time_order_across_stalls_and_cuts)
     f[1].ms = 500;
     compile(f, 2, "W@0 W@0 W@100 F@120#1 F@650#0 W@650#0 W@650 D@650");
 }
+
+Test(timing, keepalive_uses_the_dialects_ping)
+{
+    fl_fault_t f = stall(3, 300, 200, false);
+    fl_chaos_input_t in = cx_input(&script, FL_BODY_LENGTH);
+    in.dialect = FL_DIALECT_ANTHROPIC_MESSAGES;
+    fl_wire_close(&w);
+    cx_compile(&in, &f, 1, &w);
+    char *ops = cx_ops(&w);
+    cr_assert_str_eq(ops, "W@0 W@0 W@100 F@150#0 W@350#0 W@450#0 D@450");
+    free(ops);
+    char *got = cx_bytes(&w, NULL);
+    cr_assert_str_eq(got, CX_HEAD CX_E0 CX_E1
+                     "event: ping\ndata: {\"type\": \"ping\"}\n\n" CX_E2 CX_E3 CX_E4);
+    free(got);
+}
+
+Test(timing, too_many_pings_is_a_limit)
+{
+    fl_fault_t f = stall(3, 10000000, 1, false);
+    fl_chaos_input_t in = cx_input(&script, FL_BODY_CHUNKED);
+    fl_wire_close(&w);
+    fl_wire_init(&w);
+    cr_assert_eq(fl_chaos_compile(&in, &f, 1, &w), FL_ELIMIT);
+    cr_assert_eq(w.n_ops, 0);
+}
