@@ -1,0 +1,57 @@
+/*
+ * The wire plan's storage (wire.h). Ops are appended in time order by the chaos compiler; this
+ * file only owns memory, it never reorders or merges ops.
+ */
+#include "wire.h"
+
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void fl_wire_init(fl_wire_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    fl_buf_init(&w->bytes);
+}
+
+void fl_wire_close(fl_wire_t *w)
+{
+    fl_buf_close(&w->bytes);
+    free(w->ops);
+    memset(w, 0, sizeof(*w));
+}
+
+int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len)
+{
+    bool has_bytes = op->kind == FL_WIRE_WRITE || op->kind == FL_WIRE_PING;
+    if (w->n_ops == w->cap_ops) {
+        size_t cap = w->cap_ops ? w->cap_ops * 2 : 16;
+        fl_wire_op_t *ops = realloc(w->ops, cap * sizeof(*ops));
+        if (!ops)
+            return FL_ENOMEM;
+        w->ops = ops;
+        w->cap_ops = cap;
+    }
+    fl_wire_op_t o = *op;
+    if (has_bytes) {
+        o.off = w->bytes.len;
+        o.len = len;
+        if (len && fl_buf_append(&w->bytes, bytes, len))
+            return FL_ENOMEM;
+    } else {
+        o.off = 0;
+        o.len = 0;
+    }
+    w->ops[w->n_ops++] = o;
+    return 0;
+}
+
+size_t fl_wire_total_bytes(const fl_wire_t *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_ops; i++)
+        if (w->ops[i].kind == FL_WIRE_WRITE)
+            n += w->ops[i].len;
+    return n;
+}
