@@ -50,31 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *fault_names[] = {
-#define X(name, key) key,
-    FL_FAULT_MAP(X)
-#undef X
-};
-
-const char *fl_fault_name(fl_fault_kind_t kind)
-{
-    if ((unsigned)kind >= FL_FAULT__COUNT)
-        return "unknown";
-    return fault_names[kind];
-}
-
-void fl_fault_close(fl_fault_t *f)
-{
-    free(f->offsets);
-    free(f->inject);
-    free(f->message);
-    f->offsets = NULL;
-    f->n_offsets = 0;
-    f->inject = NULL;
-    f->inject_len = 0;
-    f->message = NULL;
-}
-
 int fl_chaos_bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off)
 {
     *off = c->arena.len;

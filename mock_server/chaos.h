@@ -99,6 +99,7 @@ typedef struct fl_fault_s {
     size_t n_offsets;
     fl_corrupt_kind_t corrupt;
     uint64_t seed;    /* corrupt garbage */
+    bool seed_set;    /* corrupt garbage: seed was written (else a chaos draw picks one) */
     bool crlf;        /* line_endings: crlf (true) or cr (false) */
     bool drop_finish; /* drop_sentinel: drop the finish/stop reason event too */
     char *inject;     /* owned: inject's bytes */

@@ -4,6 +4,8 @@
  */
 #include "scenario.h"
 
+#include "chaos.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -69,7 +71,15 @@ void fl_scenario_free(fl_scenario_t *sc)
         free(r->events[i].id);
     }
     free(r->events);
-    /* Faults are not parsed yet (the chaos layer defines them), so attempts own nothing. */
+    for (size_t i = 0; i < sc->n_attempts; i++) {
+        fl_attempt_t *a = &sc->attempts[i];
+        for (size_t j = 0; j < a->n_faults; j++)
+            fl_fault_close(&a->faults[j]);
+        free(a->faults);
+        for (size_t j = 0; j < a->n_chaos_faults; j++)
+            fl_fault_close(&a->chaos_faults[j]);
+        free(a->chaos_faults);
+    }
     free(sc->attempts);
     free(sc->expect.answer);
     free(sc->name);

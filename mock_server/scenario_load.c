@@ -11,6 +11,7 @@
 #include "scenario.h"
 
 #include "buf.h"
+#include "load_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,24 +23,11 @@
 #include <string.h>
 #include <yaml.h>
 
-#define MAX_TIME_MS     86400000u /* 24 h: any pause longer than that is a typo */
 #define MAX_TOKENS      2147483647u
 #define MAX_CHUNK_BYTES 1048576u
-#define MAX_ATTEMPTS    100u
 #define MAX_NAME_LEN    64
 
-typedef struct {
-    const char *file;
-    yaml_document_t *doc;
-    fl_diag_list_t *diags;
-    int nerr;
-    int oom;
-} ctx_t;
-
-static void report(ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void report(ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt, ...)
+void fl_load_report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -52,7 +40,7 @@ static void report(ctx_t *c, const yaml_mark_t *m, const char *field, const char
         c->oom = 1;
 }
 
-static yaml_node_t *node_at(ctx_t *c, int idx)
+yaml_node_t *fl_load_node_at(fl_load_ctx_t *c, int idx)
 {
     return yaml_document_get_node(c->doc, idx);
 }
@@ -70,7 +58,7 @@ static void append(char *dst, size_t n, const char *src)
     dst[len + add] = '\0';
 }
 
-static void join_key(char *out, size_t n, const char *parent, const char *key)
+void fl_load_join_key(char *out, size_t n, const char *parent, const char *key)
 {
     out[0] = '\0';
     append(out, n, parent);
@@ -79,7 +67,7 @@ static void join_key(char *out, size_t n, const char *parent, const char *key)
     append(out, n, key);
 }
 
-static void join_index(char *out, size_t n, const char *parent, size_t i)
+void fl_load_join_index(char *out, size_t n, const char *parent, size_t i)
 {
     char idx[32];
     snprintf(idx, sizeof(idx), "[%zu]", i);
@@ -88,7 +76,7 @@ static void join_index(char *out, size_t n, const char *parent, size_t i)
     append(out, n, idx);
 }
 
-static const char *kind_name(const yaml_node_t *n)
+const char *fl_load_kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
     case YAML_MAPPING_NODE:
@@ -100,22 +88,22 @@ static const char *kind_name(const yaml_node_t *n)
     }
 }
 
-static const char *sval(const yaml_node_t *n)
+const char *fl_load_sval(const yaml_node_t *n)
 {
     return (const char *)n->data.scalar.value;
 }
 
-static bool is_plain(const yaml_node_t *n)
+bool fl_load_is_plain(const yaml_node_t *n)
 {
     return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 /* YAML 1.2 core schema null: an empty plain scalar, ~ or null. */
-static bool is_null(const yaml_node_t *n)
+bool fl_load_is_null(const yaml_node_t *n)
 {
-    if (!is_plain(n))
+    if (!fl_load_is_plain(n))
         return false;
-    const char *s = sval(n);
+    const char *s = fl_load_sval(n);
     return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
@@ -128,17 +116,17 @@ typedef struct {
     int failed;
 } bound_t;
 
-static void bound_walk(ctx_t *c, bound_t *b, int idx, int depth, bool via_alias)
+static void bound_walk(fl_load_ctx_t *c, bound_t *b, int idx, int depth, bool via_alias)
 {
     if (b->failed)
         return;
-    yaml_node_t *n = node_at(c, idx);
+    yaml_node_t *n = fl_load_node_at(c, idx);
     if (!n)
         return;
     if (depth > FL_SCENARIO_MAX_DEPTH) {
-        report(c, &n->start_mark, "",
-               "nesting deeper than %d levels (a self-referencing alias?): file refused",
-               FL_SCENARIO_MAX_DEPTH);
+        fl_load_report(c, &n->start_mark, "",
+                       "nesting deeper than %d levels (a self-referencing alias?): file refused",
+                       FL_SCENARIO_MAX_DEPTH);
         b->failed = 1;
         return;
     }
@@ -147,9 +135,9 @@ static void bound_walk(ctx_t *c, bound_t *b, int idx, int depth, bool via_alias)
         via_alias = true;
     b->seen[slot] = 1;
     if (via_alias && ++b->alias_nodes > FL_SCENARIO_MAX_ALIAS_NODES) {
-        report(c, &n->start_mark, "",
-               "aliases expand to more than %d nodes (an alias bomb?): file refused",
-               FL_SCENARIO_MAX_ALIAS_NODES);
+        fl_load_report(c, &n->start_mark, "",
+                       "aliases expand to more than %d nodes (an alias bomb?): file refused",
+                       FL_SCENARIO_MAX_ALIAS_NODES);
         b->failed = 1;
         return;
     }
@@ -169,25 +157,26 @@ static void bound_walk(ctx_t *c, bound_t *b, int idx, int depth, bool via_alias)
 /* ---- scalar readers ------------------------------------------------------------------------ */
 
 /* Reads a string scalar into *out (owned). Returns 0 or -1 after reporting. */
-static int get_str(ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty, char **out)
+int fl_load_get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty,
+                    char **out)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        report(c, &n->start_mark, field, "expected a string, got %s", kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected a string, got %s", fl_load_kind_name(n));
         return -1;
     }
-    if (is_null(n)) {
-        report(c, &n->start_mark, field, "expected a string, got null");
+    if (fl_load_is_null(n)) {
+        fl_load_report(c, &n->start_mark, field, "expected a string, got null");
         return -1;
     }
-    if (memchr(sval(n), '\0', n->data.scalar.length)) {
-        report(c, &n->start_mark, field, "must not contain NUL bytes");
+    if (memchr(fl_load_sval(n), '\0', n->data.scalar.length)) {
+        fl_load_report(c, &n->start_mark, field, "must not contain NUL bytes");
         return -1;
     }
     if (!allow_empty && n->data.scalar.length == 0) {
-        report(c, &n->start_mark, field, "must not be empty");
+        fl_load_report(c, &n->start_mark, field, "must not be empty");
         return -1;
     }
-    *out = strdup(sval(n));
+    *out = strdup(fl_load_sval(n));
     if (!*out) {
         c->oom = 1;
         return -1;
@@ -196,15 +185,18 @@ static int get_str(ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty
 }
 
 /* Reads a non-negative decimal integer <= max. Returns 0 or -1 after reporting. */
-static int get_uint(ctx_t *c, yaml_node_t *n, const char *field, uint64_t max, uint64_t *out)
+int fl_load_get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64_t max,
+                     uint64_t *out)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        report(c, &n->start_mark, field, "expected an integer, got %s", kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected an integer, got %s",
+                       fl_load_kind_name(n));
         return -1;
     }
-    const char *s = sval(n);
-    if (!is_plain(n)) {
-        report(c, &n->start_mark, field, "expected an integer, got the string \"%.40s\"", s);
+    const char *s = fl_load_sval(n);
+    if (!fl_load_is_plain(n)) {
+        fl_load_report(c, &n->start_mark, field, "expected an integer, got the string \"%.40s\"",
+                       s);
         return -1;
     }
     const char *p = s;
@@ -212,7 +204,7 @@ static int get_uint(ctx_t *c, yaml_node_t *n, const char *field, uint64_t max, u
     if (*p == '+' || *p == '-')
         neg = *p++ == '-';
     if (!*p || strspn(p, "0123456789") != strlen(p)) {
-        report(c, &n->start_mark, field, "expected an integer, got '%.40s'", s);
+        fl_load_report(c, &n->start_mark, field, "expected an integer, got '%.40s'", s);
         return -1;
     }
     uint64_t v = 0;
@@ -225,47 +217,50 @@ static int get_uint(ctx_t *c, yaml_node_t *n, const char *field, uint64_t max, u
             v = v * 10 + d;
     }
     if (neg && (v != 0 || over)) {
-        report(c, &n->start_mark, field, "must be >= 0, got %.40s", s);
+        fl_load_report(c, &n->start_mark, field, "must be >= 0, got %.40s", s);
         return -1;
     }
     if (over || v > max) {
-        report(c, &n->start_mark, field, "%.40s is out of range (0 to %" PRIu64 ")", s, max);
+        fl_load_report(c, &n->start_mark, field, "%.40s is out of range (0 to %" PRIu64 ")", s,
+                       max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-static int get_bool(ctx_t *c, yaml_node_t *n, const char *field, bool *out)
+int fl_load_get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool *out)
 {
     static const char *const t[] = {"true", "True", "TRUE"};
     static const char *const f[] = {"false", "False", "FALSE"};
-    if (is_plain(n)) {
+    if (fl_load_is_plain(n)) {
         for (size_t i = 0; i < 3; i++) {
-            if (strcmp(sval(n), t[i]) == 0) {
+            if (strcmp(fl_load_sval(n), t[i]) == 0) {
                 *out = true;
                 return 0;
             }
-            if (strcmp(sval(n), f[i]) == 0) {
+            if (strcmp(fl_load_sval(n), f[i]) == 0) {
                 *out = false;
                 return 0;
             }
         }
     }
     if (n->type == YAML_SCALAR_NODE)
-        report(c, &n->start_mark, field, "expected true or false, got '%.40s'", sval(n));
+        fl_load_report(c, &n->start_mark, field, "expected true or false, got '%.40s'",
+                       fl_load_sval(n));
     else
-        report(c, &n->start_mark, field, "expected true or false, got %s", kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected true or false, got %s",
+                       fl_load_kind_name(n));
     return -1;
 }
 
 /* Matches a scalar against a NULL-terminated list of names; returns the index or -1. */
-static int get_enum(ctx_t *c, yaml_node_t *n, const char *field, const char *what,
-                    const char *const *names)
+int fl_load_get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
+                     const char *const *names)
 {
     if (n->type == YAML_SCALAR_NODE) {
         for (int i = 0; names[i]; i++)
-            if (strcmp(sval(n), names[i]) == 0)
+            if (strcmp(fl_load_sval(n), names[i]) == 0)
                 return i;
     }
     char list[256] = "";
@@ -273,9 +268,11 @@ static int get_enum(ctx_t *c, yaml_node_t *n, const char *field, const char *wha
     for (int i = 0; names[i]; i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", names[i]);
     if (n->type == YAML_SCALAR_NODE)
-        report(c, &n->start_mark, field, "unknown %s '%.60s' (valid: %s)", what, sval(n), list);
+        fl_load_report(c, &n->start_mark, field, "unknown %s '%.60s' (valid: %s)", what,
+                       fl_load_sval(n), list);
     else
-        report(c, &n->start_mark, field, "expected one of %s, got %s", list, kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected one of %s, got %s", list,
+                       fl_load_kind_name(n));
     return -1;
 }
 
@@ -312,32 +309,39 @@ static bool prefix_of(const char *a, const char *b)
     return la >= 3 && strncmp(a, b, la) == 0;
 }
 
-static void report_unknown_key(ctx_t *c, yaml_node_t *key, const char *parent,
-                               const char *const *keys)
+const char *fl_load_suggest(const char *word, const char *const *names)
 {
-    char field[256];
-    join_key(field, sizeof(field), parent, sval(key));
     const char *best = NULL;
     size_t best_d = 99;
-    for (int i = 0; keys[i]; i++) {
-        size_t d = edit_distance(sval(key), keys[i]);
-        if (prefix_of(sval(key), keys[i]) || prefix_of(keys[i], sval(key)))
+    for (int i = 0; names[i]; i++) {
+        size_t d = edit_distance(word, names[i]);
+        if (prefix_of(word, names[i]) || prefix_of(names[i], word))
             d = d < 1 ? d : 1;
         if (d < best_d) {
             best_d = d;
-            best = keys[i];
+            best = names[i];
         }
     }
-    if (best && best_d <= 2) {
-        report(c, &key->start_mark, field, "unknown key '%.60s' (did you mean '%s'?)", sval(key),
-               best);
+    return best_d <= 2 ? best : NULL;
+}
+
+static void report_unknown_key(fl_load_ctx_t *c, yaml_node_t *key, const char *parent,
+                               const char *const *keys)
+{
+    char field[256];
+    fl_load_join_key(field, sizeof(field), parent, fl_load_sval(key));
+    const char *best = fl_load_suggest(fl_load_sval(key), keys);
+    if (best) {
+        fl_load_report(c, &key->start_mark, field, "unknown key '%.60s' (did you mean '%s'?)",
+                       fl_load_sval(key), best);
         return;
     }
     char list[256] = "";
     size_t off = 0;
     for (int i = 0; keys[i]; i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", keys[i]);
-    report(c, &key->start_mark, field, "unknown key '%.60s' (valid keys: %s)", sval(key), list);
+    fl_load_report(c, &key->start_mark, field, "unknown key '%.60s' (valid keys: %s)",
+                   fl_load_sval(key), list);
 }
 
 /*
@@ -346,8 +350,8 @@ static void report_unknown_key(ctx_t *c, yaml_node_t *key, const char *parent,
  * Returns 0 when n is a mapping (key problems are reported but do not stop the walk), -1 when
  * it is not a mapping at all.
  */
-static int get_map(ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
-                   yaml_node_t **vals, yaml_node_t **keynodes)
+int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
+                    yaml_node_t **vals, yaml_node_t **keynodes)
 {
     size_t nkeys = 0;
     while (keys[nkeys])
@@ -355,18 +359,19 @@ static int get_map(ctx_t *c, yaml_node_t *n, const char *field, const char *cons
     for (size_t i = 0; i < nkeys; i++)
         vals[i] = keynodes[i] = NULL;
     if (n->type != YAML_MAPPING_NODE) {
-        report(c, &n->start_mark, field, "expected a mapping, got %s",
-               is_null(n) ? "null" : kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected a mapping, got %s",
+                       fl_load_is_null(n) ? "null" : fl_load_kind_name(n));
         return -1;
     }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
+        yaml_node_t *k = fl_load_node_at(c, p->key), *v = fl_load_node_at(c, p->value);
         if (k->type != YAML_SCALAR_NODE) {
-            report(c, &k->start_mark, field, "keys must be strings, got %s", kind_name(k));
+            fl_load_report(c, &k->start_mark, field, "keys must be strings, got %s",
+                           fl_load_kind_name(k));
             continue;
         }
         size_t i = 0;
-        while (i < nkeys && strcmp(keys[i], sval(k)) != 0)
+        while (i < nkeys && strcmp(keys[i], fl_load_sval(k)) != 0)
             i++;
         if (i == nkeys) {
             report_unknown_key(c, k, field, keys);
@@ -374,9 +379,9 @@ static int get_map(ctx_t *c, yaml_node_t *n, const char *field, const char *cons
         }
         if (keynodes[i]) {
             char f[256];
-            join_key(f, sizeof(f), field, keys[i]);
-            report(c, &k->start_mark, f, "duplicate key (first given at line %d)",
-                   (int)keynodes[i]->start_mark.line + 1);
+            fl_load_join_key(f, sizeof(f), field, keys[i]);
+            fl_load_report(c, &k->start_mark, f, "duplicate key (first given at line %d)",
+                           (int)keynodes[i]->start_mark.line + 1);
             continue;
         }
         keynodes[i] = k;
@@ -385,11 +390,11 @@ static int get_map(ctx_t *c, yaml_node_t *n, const char *field, const char *cons
     return 0;
 }
 
-static void report_missing(ctx_t *c, yaml_node_t *map, const char *parent, const char *key)
+void fl_load_report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent, const char *key)
 {
     char f[256];
-    join_key(f, sizeof(f), parent, key);
-    report(c, &map->start_mark, f, "missing required key");
+    fl_load_join_key(f, sizeof(f), parent, key);
+    fl_load_report(c, &map->start_mark, f, "missing required key");
 }
 
 /* ---- YAML -> JSON (tool_call.arguments, events[].data) ------------------------------------- */
@@ -410,13 +415,13 @@ static bool full_match_float(const char *s)
     return *end == '\0' && !strpbrk(s, "xXpP");
 }
 
-static json_t *scalar_to_json(ctx_t *c, yaml_node_t *n, const char *field);
+static json_t *scalar_to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field);
 
 /*
  * Converts a node to JSON. Returns NULL after reporting a problem, or with c->oom set (the
  * input is known to be UTF-8, so jansson's constructors fail only for memory).
  */
-static json_t *to_json(ctx_t *c, yaml_node_t *n, const char *field)
+static json_t *to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field)
 {
     if (n->type == YAML_SCALAR_NODE) {
         int before = c->nerr;
@@ -433,8 +438,8 @@ static json_t *to_json(ctx_t *c, yaml_node_t *n, const char *field)
         size_t i = 0;
         for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
              it++, i++) {
-            join_index(f, sizeof(f), field, i);
-            json_t *v = to_json(c, node_at(c, *it), f);
+            fl_load_join_index(f, sizeof(f), field, i);
+            json_t *v = to_json(c, fl_load_node_at(c, *it), f);
             if (!v || json_array_append_new(arr, v)) {
                 json_decref(arr);
                 return NULL;
@@ -446,20 +451,21 @@ static json_t *to_json(ctx_t *c, yaml_node_t *n, const char *field)
     if (!obj)
         goto oom;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = node_at(c, p->key);
+        yaml_node_t *k = fl_load_node_at(c, p->key);
         if (k->type != YAML_SCALAR_NODE) {
-            report(c, &k->start_mark, field, "keys must be strings, got %s", kind_name(k));
+            fl_load_report(c, &k->start_mark, field, "keys must be strings, got %s",
+                           fl_load_kind_name(k));
             json_decref(obj);
             return NULL;
         }
-        join_key(f, sizeof(f), field, sval(k));
-        if (json_object_get(obj, sval(k))) {
-            report(c, &k->start_mark, f, "duplicate key");
+        fl_load_join_key(f, sizeof(f), field, fl_load_sval(k));
+        if (json_object_get(obj, fl_load_sval(k))) {
+            fl_load_report(c, &k->start_mark, f, "duplicate key");
             json_decref(obj);
             return NULL;
         }
-        json_t *v = to_json(c, node_at(c, p->value), f);
-        if (!v || json_object_set_new(obj, sval(k), v)) {
+        json_t *v = to_json(c, fl_load_node_at(c, p->value), f);
+        if (!v || json_object_set_new(obj, fl_load_sval(k), v)) {
             json_decref(obj);
             return NULL;
         }
@@ -470,12 +476,12 @@ oom:
     return NULL;
 }
 
-static json_t *scalar_to_json(ctx_t *c, yaml_node_t *n, const char *field)
+static json_t *scalar_to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field)
 {
-    const char *s = sval(n);
-    if (!is_plain(n))
+    const char *s = fl_load_sval(n);
+    if (!fl_load_is_plain(n))
         return json_stringn(s, n->data.scalar.length);
-    if (is_null(n))
+    if (fl_load_is_null(n))
         return json_null();
     if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
         return json_true();
@@ -485,7 +491,7 @@ static json_t *scalar_to_json(ctx_t *c, yaml_node_t *n, const char *field)
         errno = 0;
         long long v = strtoll(s, NULL, 10);
         if (errno) {
-            report(c, &n->start_mark, field, "integer %.40s does not fit in 64 bits", s);
+            fl_load_report(c, &n->start_mark, field, "integer %.40s does not fit in 64 bits", s);
             return NULL;
         }
         return json_integer(v);
@@ -494,14 +500,14 @@ static json_t *scalar_to_json(ctx_t *c, yaml_node_t *n, const char *field)
                                           "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
     for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
         if (strcmp(s, special[i]) == 0) {
-            report(c, &n->start_mark, field, "'%s' has no JSON form", s);
+            fl_load_report(c, &n->start_mark, field, "'%s' has no JSON form", s);
             return NULL;
         }
     }
     if (full_match_float(s)) {
         double d = strtod(s, NULL);
         if (!isfinite(d)) {
-            report(c, &n->start_mark, field, "number %.40s is too large for JSON", s);
+            fl_load_report(c, &n->start_mark, field, "number %.40s is too large for JSON", s);
             return NULL;
         }
         return json_real(d);
@@ -509,7 +515,7 @@ static json_t *scalar_to_json(ctx_t *c, yaml_node_t *n, const char *field)
     return json_stringn(s, n->data.scalar.length);
 }
 
-static char *json_compact(ctx_t *c, json_t *j)
+static char *json_compact(fl_load_ctx_t *c, json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!s)
@@ -519,11 +525,11 @@ static char *json_compact(ctx_t *c, json_t *j)
 
 /* ---- response ------------------------------------------------------------------------------ */
 
-static void load_chunking(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_chunking(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.chunking";
     if (n->type == YAML_SCALAR_NODE) {
-        const char *s = sval(n);
+        const char *s = fl_load_sval(n);
         if (strcmp(s, "word") == 0) {
             r->chunking = FL_CHUNKING_WORD;
             return;
@@ -542,27 +548,29 @@ static void load_chunking(ctx_t *c, yaml_node_t *n, fl_response_t *r)
                     return;
                 }
             }
-            report(c, &n->start_mark, field, "'%.40s': N in bytes:N must be 1 to %u", s,
-                   MAX_CHUNK_BYTES);
+            fl_load_report(c, &n->start_mark, field, "'%.40s': N in bytes:N must be 1 to %u", s,
+                           MAX_CHUNK_BYTES);
             return;
         }
-        report(c, &n->start_mark, field, "unknown chunking '%.40s' (valid: word, char, bytes:N)",
-               s);
+        fl_load_report(c, &n->start_mark, field,
+                       "unknown chunking '%.40s' (valid: word, char, bytes:N)", s);
         return;
     }
-    report(c, &n->start_mark, field, "expected word, char or bytes:N, got %s", kind_name(n));
+    fl_load_report(c, &n->start_mark, field, "expected word, char or bytes:N, got %s",
+                   fl_load_kind_name(n));
 }
 
-static void load_chunks(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_chunks(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.chunks";
     if (n->type != YAML_SEQUENCE_NODE) {
-        report(c, &n->start_mark, field, "expected a list of strings, got %s", kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected a list of strings, got %s",
+                       fl_load_kind_name(n));
         return;
     }
     size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (len == 0) {
-        report(c, &n->start_mark, field, "must not be empty");
+        fl_load_report(c, &n->start_mark, field, "must not be empty");
         return;
     }
     r->chunks = calloc(len, sizeof(char *));
@@ -573,8 +581,9 @@ static void load_chunks(ctx_t *c, yaml_node_t *n, fl_response_t *r)
     r->n_chunks = len;
     for (size_t i = 0; i < len; i++) {
         char f[256];
-        join_index(f, sizeof(f), field, i);
-        get_str(c, node_at(c, n->data.sequence.items.start[i]), f, false, &r->chunks[i]);
+        fl_load_join_index(f, sizeof(f), field, i);
+        fl_load_get_str(c, fl_load_node_at(c, n->data.sequence.items.start[i]), f, false,
+                        &r->chunks[i]);
     }
 }
 
@@ -585,12 +594,12 @@ static int valid_tool_name(const char *s)
                strlen(s);
 }
 
-static void load_tool_call(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_tool_call(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     static const char *const keys[] = {"name", "arguments", "id", NULL};
     yaml_node_t *v[3], *k[3];
     const char *field = "response.tool_call";
-    if (get_map(c, n, field, keys, v, k))
+    if (fl_load_get_map(c, n, field, keys, v, k))
         return;
     fl_tool_call_t *tc = calloc(1, sizeof(*tc));
     if (!tc) {
@@ -599,11 +608,12 @@ static void load_tool_call(ctx_t *c, yaml_node_t *n, fl_response_t *r)
     }
     r->tool_call = tc;
     if (!v[0])
-        report_missing(c, n, field, "name");
-    else if (get_str(c, v[0], "response.tool_call.name", false, &tc->name) == 0 &&
+        fl_load_report_missing(c, n, field, "name");
+    else if (fl_load_get_str(c, v[0], "response.tool_call.name", false, &tc->name) == 0 &&
              !valid_tool_name(tc->name))
-        report(c, &v[0]->start_mark, "response.tool_call.name",
-               "'%.60s' must match [A-Za-z0-9_-]+ (at most %d characters)", tc->name, MAX_NAME_LEN);
+        fl_load_report(c, &v[0]->start_mark, "response.tool_call.name",
+                       "'%.60s' must match [A-Za-z0-9_-]+ (at most %d characters)", tc->name,
+                       MAX_NAME_LEN);
     if (!v[1]) {
         tc->arguments = strdup("{}");
         if (!tc->arguments)
@@ -614,26 +624,26 @@ static void load_tool_call(ctx_t *c, yaml_node_t *n, fl_response_t *r)
             tc->arguments = json_compact(c, j);
             json_decref(j);
         }
-    } else if (v[1]->type == YAML_SCALAR_NODE && !is_plain(v[1])) {
+    } else if (v[1]->type == YAML_SCALAR_NODE && !fl_load_is_plain(v[1])) {
         json_error_t err;
-        json_t *j = json_loadb(sval(v[1]), v[1]->data.scalar.length, 0, &err);
+        json_t *j = json_loadb(fl_load_sval(v[1]), v[1]->data.scalar.length, 0, &err);
         if (!j)
-            report(c, &v[1]->start_mark, "response.tool_call.arguments",
-                   "not valid JSON: %s (at character %d)", err.text, err.position);
+            fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                           "not valid JSON: %s (at character %d)", err.text, err.position);
         else if (!json_is_object(j))
-            report(c, &v[1]->start_mark, "response.tool_call.arguments",
-                   "the JSON must be an object, not %s",
-                   json_is_array(j) ? "an array" : "a scalar");
+            fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                           "the JSON must be an object, not %s",
+                           json_is_array(j) ? "an array" : "a scalar");
         else
             tc->arguments = json_compact(c, j);
         json_decref(j);
     } else {
-        report(c, &v[1]->start_mark, "response.tool_call.arguments",
-               "expected a mapping or a quoted string holding a JSON object, got %s",
-               kind_name(v[1]));
+        fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                       "expected a mapping or a quoted string holding a JSON object, got %s",
+                       fl_load_kind_name(v[1]));
     }
     if (v[2]) {
-        get_str(c, v[2], "response.tool_call.id", false, &tc->id);
+        fl_load_get_str(c, v[2], "response.tool_call.id", false, &tc->id);
     } else if (tc->name) {
         size_t len = strlen(tc->name) + 6;
         tc->id = malloc(len);
@@ -649,50 +659,50 @@ static bool has_line_break(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
-static void load_event(ctx_t *c, yaml_node_t *n, const char *field, fl_raw_event_t *e)
+static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_raw_event_t *e)
 {
     static const char *const keys[] = {"event", "data", "id", "retry", "raw", NULL};
     yaml_node_t *v[5], *k[5];
     char f[256];
     e->retry = -1;
-    if (get_map(c, n, field, keys, v, k))
+    if (fl_load_get_map(c, n, field, keys, v, k))
         return;
     if (!v[0] && !v[1] && !v[2] && !v[3] && !v[4]) {
         if (n->data.mapping.pairs.top == n->data.mapping.pairs.start)
-            report(c, &n->start_mark, field,
-                   "an event needs at least one of event, data, id, retry, raw");
+            fl_load_report(c, &n->start_mark, field,
+                           "an event needs at least one of event, data, id, retry, raw");
         return;
     }
     if (v[4]) {
         for (int i = 0; i < 4; i++)
             if (v[i]) {
-                join_key(f, sizeof(f), field, keys[i]);
-                report(c, &k[i]->start_mark, f,
-                       "raw excludes the other fields (send them inside the raw bytes)");
+                fl_load_join_key(f, sizeof(f), field, keys[i]);
+                fl_load_report(c, &k[i]->start_mark, f,
+                               "raw excludes the other fields (send them inside the raw bytes)");
             }
-        join_key(f, sizeof(f), field, "raw");
-        if (v[4]->type != YAML_SCALAR_NODE || is_null(v[4])) {
-            report(c, &v[4]->start_mark, f, "expected a string, got %s",
-                   is_null(v[4]) ? "null" : kind_name(v[4]));
+        fl_load_join_key(f, sizeof(f), field, "raw");
+        if (v[4]->type != YAML_SCALAR_NODE || fl_load_is_null(v[4])) {
+            fl_load_report(c, &v[4]->start_mark, f, "expected a string, got %s",
+                           fl_load_is_null(v[4]) ? "null" : fl_load_kind_name(v[4]));
         } else if (v[4]->data.scalar.length == 0) {
-            report(c, &v[4]->start_mark, f, "must not be empty");
+            fl_load_report(c, &v[4]->start_mark, f, "must not be empty");
         } else {
             e->raw_len = v[4]->data.scalar.length;
             e->raw = malloc(e->raw_len + 1);
             if (!e->raw)
                 c->oom = 1;
             else
-                memcpy(e->raw, sval(v[4]), e->raw_len + 1);
+                memcpy(e->raw, fl_load_sval(v[4]), e->raw_len + 1);
         }
         return;
     }
     if (v[0]) {
-        join_key(f, sizeof(f), field, "event");
-        if (get_str(c, v[0], f, false, &e->event) == 0 && has_line_break(e->event))
-            report(c, &v[0]->start_mark, f, "must not contain a line break");
+        fl_load_join_key(f, sizeof(f), field, "event");
+        if (fl_load_get_str(c, v[0], f, false, &e->event) == 0 && has_line_break(e->event))
+            fl_load_report(c, &v[0]->start_mark, f, "must not contain a line break");
     }
     if (v[1]) {
-        join_key(f, sizeof(f), field, "data");
+        fl_load_join_key(f, sizeof(f), field, "data");
         if (v[1]->type == YAML_MAPPING_NODE) {
             json_t *j = to_json(c, v[1], f);
             if (j) {
@@ -700,35 +710,36 @@ static void load_event(ctx_t *c, yaml_node_t *n, const char *field, fl_raw_event
                 json_decref(j);
             }
         } else if (v[1]->type == YAML_SCALAR_NODE) {
-            get_str(c, v[1], f, true, &e->data);
+            fl_load_get_str(c, v[1], f, true, &e->data);
         } else {
-            report(c, &v[1]->start_mark, f, "expected a string or a mapping, got %s",
-                   kind_name(v[1]));
+            fl_load_report(c, &v[1]->start_mark, f, "expected a string or a mapping, got %s",
+                           fl_load_kind_name(v[1]));
         }
     }
     if (v[2]) {
-        join_key(f, sizeof(f), field, "id");
-        if (get_str(c, v[2], f, true, &e->id) == 0 && has_line_break(e->id))
-            report(c, &v[2]->start_mark, f, "must not contain a line break");
+        fl_load_join_key(f, sizeof(f), field, "id");
+        if (fl_load_get_str(c, v[2], f, true, &e->id) == 0 && has_line_break(e->id))
+            fl_load_report(c, &v[2]->start_mark, f, "must not contain a line break");
     }
     if (v[3]) {
         uint64_t retry;
-        join_key(f, sizeof(f), field, "retry");
-        if (get_uint(c, v[3], f, MAX_TIME_MS, &retry) == 0)
+        fl_load_join_key(f, sizeof(f), field, "retry");
+        if (fl_load_get_uint(c, v[3], f, MAX_TIME_MS, &retry) == 0)
             e->retry = (int64_t)retry;
     }
 }
 
-static void load_events(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_events(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.events";
     if (n->type != YAML_SEQUENCE_NODE) {
-        report(c, &n->start_mark, field, "expected a list of events, got %s", kind_name(n));
+        fl_load_report(c, &n->start_mark, field, "expected a list of events, got %s",
+                       fl_load_kind_name(n));
         return;
     }
     size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (len == 0) {
-        report(c, &n->start_mark, field, "must not be empty");
+        fl_load_report(c, &n->start_mark, field, "must not be empty");
         return;
     }
     r->events = calloc(len, sizeof(*r->events));
@@ -739,21 +750,21 @@ static void load_events(ctx_t *c, yaml_node_t *n, fl_response_t *r)
     r->n_events = len;
     for (size_t i = 0; i < len; i++) {
         char f[256];
-        join_index(f, sizeof(f), field, i);
-        load_event(c, node_at(c, n->data.sequence.items.start[i]), f, &r->events[i]);
+        fl_load_join_index(f, sizeof(f), field, i);
+        load_event(c, fl_load_node_at(c, n->data.sequence.items.start[i]), f, &r->events[i]);
     }
 }
 
-static void load_usage(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_usage(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     static const char *const keys[] = {"input_tokens", "output_tokens", NULL};
     yaml_node_t *v[2], *k[2];
     uint64_t x;
-    if (get_map(c, n, "response.usage", keys, v, k))
+    if (fl_load_get_map(c, n, "response.usage", keys, v, k))
         return;
-    if (v[0] && get_uint(c, v[0], "response.usage.input_tokens", MAX_TOKENS, &x) == 0)
+    if (v[0] && fl_load_get_uint(c, v[0], "response.usage.input_tokens", MAX_TOKENS, &x) == 0)
         r->input_tokens = (int64_t)x;
-    if (v[1] && get_uint(c, v[1], "response.usage.output_tokens", MAX_TOKENS, &x) == 0)
+    if (v[1] && fl_load_get_uint(c, v[1], "response.usage.output_tokens", MAX_TOKENS, &x) == 0)
         r->output_tokens = (int64_t)x;
 }
 
@@ -776,7 +787,7 @@ enum {
     R_NKEYS
 };
 
-static void load_response(ctx_t *c, yaml_node_t *n, fl_response_t *r)
+static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     static const char *const finishes[] = {"stop", "length", "tool_calls", "content_filter", NULL};
     static const char *const framings[] = {"chunked", "close", NULL};
@@ -784,7 +795,7 @@ static void load_response(ctx_t *c, yaml_node_t *n, fl_response_t *r)
     r->chunking = FL_CHUNKING_WORD;
     r->seed = 1;
     r->input_tokens = r->output_tokens = -1;
-    if (get_map(c, n, "response", response_keys, v, k))
+    if (fl_load_get_map(c, n, "response", response_keys, v, k))
         return;
 
     /* Exactly one content kind: the first given wins, each further one is an error. */
@@ -794,19 +805,20 @@ static void load_response(ctx_t *c, yaml_node_t *n, fl_response_t *r)
             continue;
         if (kind >= 0) {
             char f[64];
-            join_key(f, sizeof(f), "response", response_keys[i]);
-            report(c, &k[i]->start_mark, f,
-                   "only one of text, chunks, tool_call, events may be given (%s is already)",
-                   response_keys[kind]);
+            fl_load_join_key(f, sizeof(f), "response", response_keys[i]);
+            fl_load_report(
+                c, &k[i]->start_mark, f,
+                "only one of text, chunks, tool_call, events may be given (%s is already)",
+                response_keys[kind]);
             continue;
         }
         kind = i;
     }
     if (kind < 0)
-        report(c, &n->start_mark, "response",
-               "one of text, chunks, tool_call or events is required");
+        fl_load_report(c, &n->start_mark, "response",
+                       "one of text, chunks, tool_call or events is required");
     else if (kind == R_TEXT)
-        get_str(c, v[R_TEXT], "response.text", false, &r->text);
+        fl_load_get_str(c, v[R_TEXT], "response.text", false, &r->text);
     else if (kind == R_CHUNKS)
         load_chunks(c, v[R_CHUNKS], r);
     else if (kind == R_TOOL_CALL)
@@ -817,116 +829,60 @@ static void load_response(ctx_t *c, yaml_node_t *n, fl_response_t *r)
     if (v[R_CHUNKING])
         load_chunking(c, v[R_CHUNKING], r);
     if (v[R_TTFT])
-        get_uint(c, v[R_TTFT], "response.ttft_ms", MAX_TIME_MS, &r->ttft_ms);
+        fl_load_get_uint(c, v[R_TTFT], "response.ttft_ms", MAX_TIME_MS, &r->ttft_ms);
     if (v[R_INTERVAL])
-        get_uint(c, v[R_INTERVAL], "response.interval_ms", MAX_TIME_MS, &r->interval_ms);
+        fl_load_get_uint(c, v[R_INTERVAL], "response.interval_ms", MAX_TIME_MS, &r->interval_ms);
     if (v[R_JITTER])
-        get_uint(c, v[R_JITTER], "response.jitter_ms", MAX_TIME_MS, &r->jitter_ms);
+        fl_load_get_uint(c, v[R_JITTER], "response.jitter_ms", MAX_TIME_MS, &r->jitter_ms);
     if (v[R_SEED])
-        get_uint(c, v[R_SEED], "response.seed", UINT64_MAX, &r->seed);
+        fl_load_get_uint(c, v[R_SEED], "response.seed", UINT64_MAX, &r->seed);
     r->finish_reason = kind == R_TOOL_CALL ? FL_FINISH_TOOL_CALLS : FL_FINISH_STOP;
     if (v[R_FINISH]) {
-        int f = get_enum(c, v[R_FINISH], "response.finish_reason", "finish_reason", finishes);
+        int f =
+            fl_load_get_enum(c, v[R_FINISH], "response.finish_reason", "finish_reason", finishes);
         if (f >= 0)
             r->finish_reason = (fl_finish_t)f;
     }
     if (v[R_USAGE])
         load_usage(c, v[R_USAGE], r);
     if (v[R_FRAMING]) {
-        int f = get_enum(c, v[R_FRAMING], "response.framing", "framing", framings);
+        int f = fl_load_get_enum(c, v[R_FRAMING], "response.framing", "framing", framings);
         if (f >= 0)
             r->framing = (fl_framing_t)f;
     }
 }
 
-/* ---- attempts and expect ------------------------------------------------------------------- */
-
-static void load_attempts(ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
-{
-    static const char *const keys[] = {"faults", NULL};
-    if (n->type != YAML_SEQUENCE_NODE) {
-        report(c, &n->start_mark, "attempts", "expected a list, got %s", kind_name(n));
-        return;
-    }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    if (len > MAX_ATTEMPTS) {
-        report(c, &n->start_mark, "attempts", "at most %u attempts, got %zu", MAX_ATTEMPTS, len);
-        return;
-    }
-    if (len) {
-        sc->attempts = calloc(len, sizeof(*sc->attempts));
-        if (!sc->attempts) {
-            c->oom = 1;
-            return;
-        }
-        sc->n_attempts = len;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char f[256], ff[256], fi[256];
-        yaml_node_t *v[1], *k[1];
-        yaml_node_t *item = node_at(c, n->data.sequence.items.start[i]);
-        join_index(f, sizeof(f), "attempts", i);
-        if (is_null(item))
-            continue; /* `- ` alone: an attempt with no faults */
-        if (get_map(c, item, f, keys, v, k) || !v[0])
-            continue;
-        join_key(ff, sizeof(ff), f, "faults");
-        if (v[0]->type != YAML_SEQUENCE_NODE) {
-            report(c, &v[0]->start_mark, ff, "expected a list of faults, got %s", kind_name(v[0]));
-            continue;
-        }
-        size_t j = 0;
-        /* The fault catalog belongs to the chaos layer; until it lands, every fault is
-           unknown, and saying so at the fault's key is more useful than ignoring it. */
-        for (yaml_node_item_t *it = v[0]->data.sequence.items.start;
-             it < v[0]->data.sequence.items.top; it++, j++) {
-            yaml_node_t *fault = node_at(c, *it);
-            join_index(fi, sizeof(fi), ff, j);
-            if (fault->type != YAML_MAPPING_NODE ||
-                fault->data.mapping.pairs.top == fault->data.mapping.pairs.start) {
-                report(c, &fault->start_mark, fi, "expected a fault mapping, got %s",
-                       fault->type == YAML_MAPPING_NODE ? "an empty mapping" : kind_name(fault));
-                continue;
-            }
-            yaml_node_t *key = node_at(c, fault->data.mapping.pairs.start->key);
-            if (key->type != YAML_SCALAR_NODE) {
-                report(c, &key->start_mark, fi, "keys must be strings, got %s", kind_name(key));
-                continue;
-            }
-            char fk[256];
-            join_key(fk, sizeof(fk), fi, sval(key));
-            report(c, &key->start_mark, fk, "unknown fault '%.60s'", sval(key));
-        }
-    }
-}
+/* ---- expect ------------------------------------------------------------------- */
 
 static const char *const expect_keys[] = {
     "outcome", "deadline_ms", "max_attempts", "min_backoff_ms", "respect_retry_after",
     "answer",  NULL};
 
-static void load_expect(ctx_t *c, yaml_node_t *n, fl_expect_t *e)
+static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
 {
     static const char *const outcomes[] = {"complete", "error", "either", NULL};
     yaml_node_t *v[6], *k[6];
-    if (get_map(c, n, "expect", expect_keys, v, k))
+    if (fl_load_get_map(c, n, "expect", expect_keys, v, k))
         return;
     if (v[0]) {
-        int o = get_enum(c, v[0], "expect.outcome", "outcome", outcomes);
+        int o = fl_load_get_enum(c, v[0], "expect.outcome", "outcome", outcomes);
         if (o >= 0)
             e->outcome = (fl_outcome_t)o;
     }
-    if (v[1] && get_uint(c, v[1], "expect.deadline_ms", MAX_TIME_MS, &e->deadline_ms) == 0 &&
+    if (v[1] &&
+        fl_load_get_uint(c, v[1], "expect.deadline_ms", MAX_TIME_MS, &e->deadline_ms) == 0 &&
         e->deadline_ms == 0)
-        report(c, &v[1]->start_mark, "expect.deadline_ms", "must be > 0");
-    if (v[2] && get_uint(c, v[2], "expect.max_attempts", MAX_ATTEMPTS, &e->max_attempts) == 0 &&
+        fl_load_report(c, &v[1]->start_mark, "expect.deadline_ms", "must be > 0");
+    if (v[2] &&
+        fl_load_get_uint(c, v[2], "expect.max_attempts", MAX_ATTEMPTS, &e->max_attempts) == 0 &&
         e->max_attempts == 0)
-        report(c, &v[2]->start_mark, "expect.max_attempts", "must be >= 1");
+        fl_load_report(c, &v[2]->start_mark, "expect.max_attempts", "must be >= 1");
     if (v[3])
-        get_uint(c, v[3], "expect.min_backoff_ms", MAX_TIME_MS, &e->min_backoff_ms);
+        fl_load_get_uint(c, v[3], "expect.min_backoff_ms", MAX_TIME_MS, &e->min_backoff_ms);
     if (v[4])
-        get_bool(c, v[4], "expect.respect_retry_after", &e->respect_retry_after);
+        fl_load_get_bool(c, v[4], "expect.respect_retry_after", &e->respect_retry_after);
     if (v[5])
-        get_str(c, v[5], "expect.answer", true, &e->answer);
+        fl_load_get_str(c, v[5], "expect.answer", true, &e->answer);
 }
 
 /* ---- top level ----------------------------------------------------------------------------- */
@@ -942,7 +898,7 @@ static bool valid_name(const char *s)
 }
 
 /* The answer a correct client prints, computed once (see fl_scenario_answer). */
-static void derive_answer(ctx_t *c, fl_scenario_t *sc)
+static void derive_answer(fl_load_ctx_t *c, fl_scenario_t *sc)
 {
     fl_response_t *r = &sc->response;
     fl_buf_t b;
@@ -970,7 +926,7 @@ static void derive_answer(ctx_t *c, fl_scenario_t *sc)
     sc->expect.answer = fl_buf_detach(&b, NULL);
 }
 
-static void load_root(ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
+static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
 {
     static const char *const dialects[] = {"openai-chat", "openai-responses", "anthropic-messages",
                                            NULL};
@@ -983,58 +939,60 @@ static void load_root(ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
     sc->response.seed = 1;
     sc->response.input_tokens = sc->response.output_tokens = -1;
     if (root->type != YAML_MAPPING_NODE) {
-        report(c, &root->start_mark, "", "a scenario file must be a mapping, got %s",
-               kind_name(root));
+        fl_load_report(c, &root->start_mark, "", "a scenario file must be a mapping, got %s",
+                       fl_load_kind_name(root));
         return;
     }
-    get_map(c, root, "", top_keys, v, k);
+    fl_load_get_map(c, root, "", top_keys, v, k);
 
     if (!v[T_VERSION]) {
-        report_missing(c, root, "", "faultline");
+        fl_load_report_missing(c, root, "", "faultline");
     } else {
         uint64_t ver;
-        if (get_uint(c, v[T_VERSION], "faultline", UINT32_MAX, &ver) == 0 && ver != 1)
-            report(c, &v[T_VERSION]->start_mark, "faultline",
-                   "unsupported format version %" PRIu64 " (this Faultline reads version 1)", ver);
+        if (fl_load_get_uint(c, v[T_VERSION], "faultline", UINT32_MAX, &ver) == 0 && ver != 1)
+            fl_load_report(
+                c, &v[T_VERSION]->start_mark, "faultline",
+                "unsupported format version %" PRIu64 " (this Faultline reads version 1)", ver);
     }
     if (!v[T_NAME])
-        report_missing(c, root, "", "name");
-    else if (get_str(c, v[T_NAME], "name", false, &sc->name) == 0 && !valid_name(sc->name))
-        report(c, &v[T_NAME]->start_mark, "name",
-               "'%.80s' must match ^[a-z0-9-]+$ (at most %d characters)", sc->name, MAX_NAME_LEN);
+        fl_load_report_missing(c, root, "", "name");
+    else if (fl_load_get_str(c, v[T_NAME], "name", false, &sc->name) == 0 && !valid_name(sc->name))
+        fl_load_report(c, &v[T_NAME]->start_mark, "name",
+                       "'%.80s' must match ^[a-z0-9-]+$ (at most %d characters)", sc->name,
+                       MAX_NAME_LEN);
     if (v[T_DESC])
-        get_str(c, v[T_DESC], "description", true, &sc->description);
+        fl_load_get_str(c, v[T_DESC], "description", true, &sc->description);
     bool have_dialect = false;
     if (!v[T_DIALECT]) {
-        report_missing(c, root, "", "dialect");
+        fl_load_report_missing(c, root, "", "dialect");
     } else {
-        int d = get_enum(c, v[T_DIALECT], "dialect", "dialect", dialects);
+        int d = fl_load_get_enum(c, v[T_DIALECT], "dialect", "dialect", dialects);
         if (d >= 0) {
             sc->dialect = (fl_dialect_t)d;
             have_dialect = true;
         }
     }
     if (v[T_MODEL])
-        get_str(c, v[T_MODEL], "model", false, &sc->model);
+        fl_load_get_str(c, v[T_MODEL], "model", false, &sc->model);
     else if (have_dialect)
         sc->model = strdup(sc->dialect == FL_DIALECT_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
                                                                         : "gpt-4o-mini");
     if (v[T_PROMPT])
-        get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
+        fl_load_get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
     else
         sc->prompt = strdup("Say hello.");
     if (!v[T_RESPONSE])
-        report_missing(c, root, "", "response");
+        fl_load_report_missing(c, root, "", "response");
     else
         load_response(c, v[T_RESPONSE], &sc->response);
     if (v[T_ATTEMPTS])
-        load_attempts(c, v[T_ATTEMPTS], sc);
+        fl_load_attempts(c, v[T_ATTEMPTS], sc);
     if (v[T_EXPECT])
         load_expect(c, v[T_EXPECT], &sc->expect);
     if (sc->response.events && !sc->expect.answer)
-        report_missing(c,
-                       v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root,
-                       "expect", "answer");
+        fl_load_report_missing(
+            c, v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root, "expect",
+            "answer");
     /* After an error some pieces may be missing, and the scenario is discarded anyway. */
     if (!sc->expect.answer && c->nerr == 0)
         derive_answer(c, sc);
@@ -1047,7 +1005,7 @@ static void load_root(ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
 /* ---- entry points -------------------------------------------------------------------------- */
 
 /* Checks the input is UTF-8 (RFC 3629) and reports the first bad byte with its line:col. */
-static int check_utf8(ctx_t *c, const unsigned char *s, size_t len)
+static int check_utf8(fl_load_ctx_t *c, const unsigned char *s, size_t len)
 {
     size_t line = 0, col = 0;
     for (size_t i = 0; i < len;) {
@@ -1064,7 +1022,7 @@ static int check_utf8(ctx_t *c, const unsigned char *s, size_t len)
             ok = false;
         if (!ok) {
             yaml_mark_t m = {i, line, col};
-            report(c, &m, "", "not valid UTF-8 (byte 0x%02x); scenario files are UTF-8", b);
+            fl_load_report(c, &m, "", "not valid UTF-8 (byte 0x%02x); scenario files are UTF-8", b);
             return -1;
         }
         if (b == '\n') {
@@ -1078,20 +1036,20 @@ static int check_utf8(ctx_t *c, const unsigned char *s, size_t len)
     return 0;
 }
 
-static void report_yaml_error(ctx_t *c, const yaml_parser_t *p)
+static void report_yaml_error(fl_load_ctx_t *c, const yaml_parser_t *p)
 {
     yaml_mark_t m = p->problem_mark;
     if (p->error == YAML_READER_ERROR) {
         m.line = 0;
         m.column = p->problem_offset;
     }
-    report(c, &m, "", "YAML syntax error: %s", p->problem ? p->problem : "unknown problem");
+    fl_load_report(c, &m, "", "YAML syntax error: %s", p->problem ? p->problem : "unknown problem");
 }
 
 int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_scenario_t **out,
                             fl_diag_list_t *diags)
 {
-    ctx_t c = {.file = name, .diags = diags};
+    fl_load_ctx_t c = {.file = name, .diags = diags};
     yaml_parser_t parser;
     yaml_document_t doc, extra;
     fl_scenario_t *sc = NULL;
@@ -1100,8 +1058,8 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
 
     *out = NULL;
     if (len > FL_SCENARIO_MAX_FILE_BYTES) {
-        report(&c, NULL, "", "file is %zu bytes, more than the %u-byte limit", len,
-               FL_SCENARIO_MAX_FILE_BYTES);
+        fl_load_report(&c, NULL, "", "file is %zu bytes, more than the %u-byte limit", len,
+                       FL_SCENARIO_MAX_FILE_BYTES);
         return FL_ELIMIT;
     }
     if (check_utf8(&c, (const unsigned char *)yaml, len))
@@ -1119,9 +1077,9 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         yaml_mark_t m = {0, 0, 0};
-        report(&c, &m, "",
-               "empty file: a scenario needs at least faultline, name, dialect and "
-               "response");
+        fl_load_report(&c, &m, "",
+                       "empty file: a scenario needs at least faultline, name, dialect and "
+                       "response");
         rc = FL_ESCHEMA;
         goto fail_doc;
     }
@@ -1132,8 +1090,8 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     }
     yaml_node_t *second = yaml_document_get_root_node(&extra);
     if (second) {
-        report(&c, &extra.start_mark, "",
-               "more than one YAML document in the file (one scenario per file)");
+        fl_load_report(&c, &extra.start_mark, "",
+                       "more than one YAML document in the file (one scenario per file)");
         yaml_document_delete(&extra);
         rc = FL_ESCHEMA;
         goto fail_doc;
@@ -1162,6 +1120,10 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     if (!sc->path)
         c.oom = 1;
     load_root(&c, root, sc);
+    /* Fault positions are checked against the encoded stream, so only a scenario that is
+       otherwise whole gets there. */
+    if (!c.oom && c.nerr == 0 && sc->n_attempts)
+        fl_load_check_faults(&c, sc);
     if (c.oom) {
         rc = FL_ENOMEM;
         goto fail_scenario;

@@ -108,7 +108,9 @@ static invalid_case_t cases[] = {
      "openai-responses, anthropic-messages)",
      1},
     {"unknown-fault.yaml",
-     "unknown-fault.yaml:8:9: attempts[1].faults[0].reset: unknown fault 'reset'", 1},
+     "unknown-fault.yaml:8:9: attempts[1].faults[0].resett: unknown fault 'resett' (did you mean "
+     "'reset'?)",
+     1},
     {"unknown-key-list.yaml",
      "unknown-key-list.yaml:6:1: colour: unknown key 'colour' (valid keys: faultline, name, "
      "description, dialect, model, prompt, response, attempts, expect)",
