@@ -5,6 +5,7 @@
  * request, which owns it until on_write.
  */
 #include "error.h"
+#include "plan.h"
 #include "server_int.h"
 
 #include <stdlib.h>
@@ -28,19 +29,33 @@ static void on_handle_closed(uv_handle_t *h)
     if (--c->pending_closes > 0)
         return;
     fl_http_parser_free(c->parser);
+    fl_evidence_close(&c->evidence);
     fl_server_t *srv = c->srv;
     fl_server_conn_closed(srv, c);
     free(c);
 }
 
+static fl_journal_entry_t *entry_of(fl_conn_t *c)
+{
+    return c->has_entry ? fl_journal_find(&c->srv->journal, c->entry_seq) : NULL;
+}
+
+/* Records how the current response ended. A client that leaves while a fault keeps the server
+ * silent on purpose has not caught the server mid-send: that is "stalled", with the time. */
 static void journal_end(fl_conn_t *c, fl_end_t end)
 {
-    if (!c->has_entry)
-        return;
-    fl_journal_entry_t *e = fl_journal_find(&c->srv->journal, c->entry_seq);
-    if (e)
+    fl_journal_entry_t *e = entry_of(c);
+    if (e) {
+        if (end == FL_END_CLIENT_CLOSED && c->stream.active) {
+            uint64_t t = fl_stream_elapsed(&c->stream);
+            e->client_closed_ms = (int64_t)t;
+            if (c->stream.silent || t < c->evidence.stall_until_ms)
+                end = FL_END_STALLED;
+        }
         e->end = end;
+    }
     c->has_entry = false;
+    fl_evidence_close(&c->evidence);
 }
 
 void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
@@ -48,7 +63,7 @@ void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
     if (c->closing)
         return;
     c->closing = true;
-    if (c->stream.active)
+    if (c->stream.active || c->has_entry)
         journal_end(c, end);
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -62,6 +77,19 @@ void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
+/* RST (SO_LINGER 0) drops whatever the kernel has not sent yet, so a reset "after event 12"
+ * waits until libuv has handed every queued byte to the kernel; on loopback they then reach
+ * the peer before the RST does. */
+static void conn_reset(fl_conn_t *c, fl_end_t end)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        fl_conn_close(c, end, true);
+        return;
+    }
+    c->rst_pending = true;
+    c->rst_end = end;
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     write_req_t *w = container_of(req, write_req_t, req);
@@ -71,6 +99,11 @@ static void on_write(uv_write_t *req, int status)
         return;
     if (status < 0) {
         fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+        return;
+    }
+    if (c->rst_pending) {
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+            fl_conn_close(c, c->rst_end, true);
         return;
     }
     if (c->stream.paused &&
@@ -146,12 +179,55 @@ static int sink_write(void *ctx, const void *bytes, size_t len)
     return conn_write(ctx, bytes, len);
 }
 
-static void sink_sent(void *ctx, uint64_t body_bytes, uint64_t events)
+/* Whole clean events on the wire once the body has reached clean offset `covered`. */
+static uint64_t events_covered(const fl_evidence_t *ev, uint64_t covered)
+{
+    size_t lo = 0, hi = ev->n_events;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ev->event_ends[mid] <= covered)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The journal's view of op `i`: bytes written, whole events so far, and faults that fired. */
+static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t elapsed_ms)
 {
     fl_conn_t *c = ctx;
-    fl_journal_entry_t *e = c->has_entry ? fl_journal_find(&c->srv->journal, c->entry_seq) : NULL;
-    if (e)
-        fl_journal_entry_sent(&c->srv->journal, e, body_bytes, events, uv_now(c->srv->loop));
+    fl_journal_entry_t *e = entry_of(c);
+    const fl_wire_op_t *op = &plan->ops[i];
+    fl_evidence_t *ev = &c->evidence;
+    if (op->kind == FL_WIRE_FIRE && op->fault < ev->n_faults) {
+        const fl_fault_t *f = &ev->faults[op->fault];
+        if (f->kind == FL_FAULT_STALL || f->kind == FL_FAULT_NO_RESPONSE)
+            ev->stall_until_ms =
+                f->forever || f->kind == FL_FAULT_NO_RESPONSE ? UINT64_MAX : elapsed_ms + f->ms;
+        if (e) {
+            fl_buf_t d;
+            fl_buf_init(&d);
+            fl_fault_describe(f, &d);
+            fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "",
+                                   op->event == UINT32_MAX ? 0 : (uint64_t)op->event + 1,
+                                   op->body_off, elapsed_ms);
+            fl_buf_close(&d);
+        }
+        return;
+    }
+    if (!e)
+        return;
+    uint64_t events = e->events;
+    if (op->kind == FL_WIRE_WRITE) {
+        /* Clean body bytes the wire has passed: where the next op stands in the clean body
+         * (the plan's end stands at the body's length; an error page or a cut before the body
+         * at 0). Events a fault rewrote or dropped still count as passed. */
+        uint64_t covered = i + 1 < plan->n_ops ? plan->ops[i + 1].body_off : op->body_off;
+        events = events_covered(ev, covered);
+    }
+    fl_journal_entry_progress(&c->srv->journal, e, op->len, events > e->events ? events : e->events,
+                              uv_now(c->srv->loop));
 }
 
 static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
@@ -166,31 +242,20 @@ static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
         conn_shutdown(c);
         break;
     case FL_STREAM_RST:
-        fl_conn_close(c, end, true);
+        conn_reset(c, end);
         break;
     }
 }
 
-/* Sends one reply; a streamed one hands over to the streamer. */
+/* Hands a reply's plan to the executor; it owns the evidence until the response ends. */
 static void send_reply(fl_conn_t *c, fl_reply_t *r)
 {
-    int rc = conn_write(c, r->out.data, r->out.len);
-    if (rc) {
-        c->has_entry = r->has_entry;
-        c->entry_seq = r->entry_seq;
-        journal_end(c, FL_END_CLIENT_CLOSED);
-        fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
-        return;
-    }
-    if (!r->streamed) {
-        if (r->close)
-            conn_shutdown(c);
-        return;
-    }
     c->has_entry = r->has_entry;
     c->entry_seq = r->entry_seq;
-    fl_stream_sink_t sink = {c, sink_write, sink_sent, sink_done};
-    fl_stream_begin(&c->stream, &r->script, r->framing, &sink);
+    c->evidence = r->evidence;
+    memset(&r->evidence, 0, sizeof(r->evidence));
+    fl_stream_sink_t sink = {c, sink_write, sink_progress, sink_done};
+    fl_stream_begin(&c->stream, &r->plan, r->close, &sink);
 }
 
 static void answer(fl_conn_t *c, fl_http_request_t *req)
@@ -205,11 +270,10 @@ static void answer(fl_conn_t *c, fl_http_request_t *req)
             return;
         }
     }
-    bool close_after = r.close;
+    if (r.close)
+        c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
     send_reply(c, &r);
     fl_reply_close(&r);
-    if (close_after)
-        c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
 }
 
 /* Answers queued requests in order, one at a time; then decides whether to read more. */
@@ -234,10 +298,12 @@ static void process(fl_conn_t *c)
         const char *msg;
         int status = fl_http_parser_error(c->parser, &msg);
         fl_reply_t r;
+        c->last_reply = true;
         if (fl_route_error_reply(c->srv, status, msg, &r) == 0)
-            conn_write(c, r.out.data, r.out.len);
+            send_reply(c, &r);
+        else
+            conn_shutdown(c);
         fl_reply_close(&r);
-        conn_shutdown(c);
         return;
     }
     if (c->eof) {

@@ -18,6 +18,12 @@ const char *fl_end_name(fl_end_t e)
         return "client_closed";
     case FL_END_SERVER_FAULT:
         return "server_fault";
+    case FL_END_RESET:
+        return "reset";
+    case FL_END_CLOSED:
+        return "closed";
+    case FL_END_STALLED:
+        return "stalled";
     }
     return "unknown";
 }
@@ -29,6 +35,7 @@ static void entry_free(fl_journal_entry_t *e)
     free(e->path);
     free(e->scenario);
     json_decref(e->headers);
+    json_decref(e->faults);
     free(e);
 }
 
@@ -104,7 +111,8 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
         return NULL;
     e->path = strdup(req->path ? req->path : "");
     e->headers = headers_json(req);
-    if (!e->path || !e->headers) {
+    e->faults = json_array();
+    if (!e->path || !e->headers || !e->faults) {
         entry_free(e);
         return NULL;
     }
@@ -120,6 +128,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->framing = "content-length";
     e->first_byte_ms = -1;
     e->last_byte_ms = -1;
+    e->client_closed_ms = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -154,8 +163,8 @@ int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
     return 0;
 }
 
-void fl_journal_entry_sent(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes, uint64_t events,
-                           uint64_t now_ms)
+void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes,
+                               uint64_t events, uint64_t now_ms)
 {
     int64_t t = now_ms >= j->t0_ms ? (int64_t)(now_ms - j->t0_ms) : 0;
     if (bytes && e->first_byte_ms < 0)
@@ -163,7 +172,18 @@ void fl_journal_entry_sent(fl_journal_t *j, fl_journal_entry_t *e, uint64_t byte
     if (bytes)
         e->last_byte_ms = t;
     e->bytes += bytes;
-    e->events += events;
+    e->events = events;
+}
+
+int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char *description,
+                           uint64_t event, uint64_t byte, uint64_t ms)
+{
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I}", "fault", fault, "description", description,
+                          "event", event ? json_integer((json_int_t)event) : json_null(), "byte",
+                          (json_int_t)byte, "ms", (json_int_t)ms);
+    if (!o || json_array_append_new(e->faults, o))
+        return FL_ENOMEM;
+    return 0;
 }
 
 static json_t *ms_or_null(int64_t v)
@@ -174,14 +194,16 @@ static json_t *ms_or_null(int64_t v)
 static json_t *entry_json(const fl_journal_entry_t *e)
 {
     return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:O, s:i, s:s, s:I, s:I, s:o, s:o, "
-                     "s:s, s:[]}",
+                     "s:o, s:s, s:O}",
                      "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
                      e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
                      "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
                      "stream", e->stream, "headers", e->headers, "status", e->status, "framing",
                      e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
                      "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
-                     ms_or_null(e->last_byte_ms), "end", fl_end_name(e->end), "faults");
+                     ms_or_null(e->last_byte_ms), "client_closed_ms",
+                     ms_or_null(e->client_closed_ms), "end", fl_end_name(e->end), "faults",
+                     e->faults);
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)

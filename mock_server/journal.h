@@ -21,11 +21,16 @@
 typedef enum {
     FL_END_IN_PROGRESS,   /* "in_progress": still being sent */
     FL_END_COMPLETE,      /* "complete": every byte was handed to the kernel, body terminated */
-    FL_END_CLIENT_CLOSED, /* "client_closed": the client went away before the end */
-    FL_END_SERVER_FAULT,  /* "server_fault": the server ended it early (chaos layer, errors) */
+    FL_END_CLIENT_CLOSED, /* "client_closed": the client went away while the server was sending */
+    FL_END_SERVER_FAULT,  /* "server_fault": the server could not go on (out of memory, stop) */
+    FL_END_RESET,         /* "reset": a fault ended the response with RST */
+    FL_END_CLOSED,        /* "closed": a fault ended the response with FIN before its end */
+    FL_END_STALLED,       /* "stalled": the client went away while a fault kept the server
+                             silent on purpose (a stall, stall forever, no_response) */
 } fl_end_t;
 
-/** Returns "in_progress", "complete", "client_closed" or "server_fault". */
+/** Returns the journal spelling: "in_progress", "complete", "client_closed", "server_fault",
+ * "reset", "closed" or "stalled". */
 const char *fl_end_name(fl_end_t e);
 
 /** One request and its response. All strings owned by the entry. */
@@ -34,17 +39,21 @@ typedef struct fl_journal_entry_s {
     uint64_t t_ms; /* arrival, ms since the journal was created */
     char wall[32]; /* arrival, wall clock, ISO-8601 UTC with ms ("...T07:52:16.123Z") */
     char method[24];
-    char *path;            /* owned: the request path without the query */
-    char *scenario;        /* owned or NULL: the scenario that answered */
-    uint64_t attempt;      /* per-scenario attempt number, 1-based; 0 when no scenario */
-    bool stream;           /* the request's "stream" flag */
-    json_t *headers;       /* owned reference: object of lower-cased name -> value, redacted */
-    int status;            /* HTTP status sent; 0 until decided */
-    const char *framing;   /* static: "chunked", "close", "content-length" */
-    uint64_t bytes;        /* body bytes sent (not counting chunk framing) */
-    uint64_t events;       /* SSE events sent */
-    int64_t first_byte_ms; /* ms since the journal was created; -1 before the first body byte */
-    int64_t last_byte_ms;  /* likewise, for the latest body byte */
+    char *path;               /* owned: the request path without the query */
+    char *scenario;           /* owned or NULL: the scenario that answered */
+    uint64_t attempt;         /* per-scenario attempt number, 1-based; 0 when no scenario */
+    bool stream;              /* the request's "stream" flag */
+    json_t *headers;          /* owned reference: object of lower-cased name -> value, redacted */
+    int status;               /* HTTP status sent; 0 until decided */
+    const char *framing;      /* static: "chunked", "close", "content-length" */
+    uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
+    uint64_t events;          /* clean events whose bytes were all written */
+    int64_t first_byte_ms;    /* ms since the journal was created; -1 before the first byte */
+    int64_t last_byte_ms;     /* likewise, for the latest byte */
+    int64_t client_closed_ms; /* ms after the response began when the client went away first;
+                                 -1 when it did not */
+    json_t *faults;           /* owned reference: array of the faults that fired (see
+                                 fl_journal_entry_fault) */
     fl_end_t end;
 } fl_journal_entry_t;
 
@@ -87,14 +96,26 @@ fl_journal_entry_t *fl_journal_find(fl_journal_t *j, uint64_t seq);
 /** Sets the entry's scenario name (copied). Returns 0 or FL_ENOMEM. */
 int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name);
 
-/** Records body bytes (and events) sent at now_ms: updates bytes, events and byte times. */
-void fl_journal_entry_sent(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes, uint64_t events,
-                           uint64_t now_ms);
+/**
+ * Records progress at now_ms: `bytes` more wire bytes were written (the byte times move when
+ * bytes > 0) and `events` clean events are now whole on the wire (a running total).
+ */
+void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes,
+                               uint64_t events, uint64_t now_ms);
+
+/**
+ * Records that a fault fired: its name (e.g. "reset"), a one-line description, the 1-based
+ * clean event it fired at (0 for none), the clean body offset (bytes) and the time in ms after
+ * the response began. Strings are copied. Returns 0 or FL_ENOMEM (the entry is unchanged).
+ */
+int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char *description,
+                           uint64_t event, uint64_t byte, uint64_t ms);
 
 /**
  * Builds {"requests":[...]} in arrival order, each entry an object with t_ms, time, method,
  * path, scenario, attempt, stream, headers, status, framing, bytes, events, first_byte_ms,
- * last_byte_ms, end and faults (always [] in this milestone). Returns a new reference, or NULL
+ * last_byte_ms, client_closed_ms, end and faults
+ * ([{"fault","description","event","byte","ms"}...]). Returns a new reference, or NULL
  * when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);

@@ -6,8 +6,10 @@
  * scenario of that dialect. HTTP/1.0 clients always get `connection: close` (no keep-alive
  * for 1.0, which keeps the framing rules simple: their streamed bodies end at FIN).
  */
+#include "chaos.h"
 #include "dialect.h"
 #include "error.h"
+#include "plan.h"
 #include "server_int.h"
 
 #include <jansson.h>
@@ -16,17 +18,36 @@
 #include <string.h>
 #include <time.h>
 
+void fl_evidence_close(fl_evidence_t *ev)
+{
+    fl_plan_free(ev->faults, ev->n_faults);
+    free(ev->event_ends);
+    memset(ev, 0, sizeof(*ev));
+}
+
 void fl_reply_close(fl_reply_t *r)
 {
     fl_buf_close(&r->out);
-    fl_script_close(&r->script);
+    fl_wire_close(&r->plan);
+    fl_evidence_close(&r->evidence);
 }
 
 static void reply_init(fl_reply_t *r)
 {
     memset(r, 0, sizeof(*r));
     fl_buf_init(&r->out);
-    fl_script_init(&r->script);
+    fl_wire_init(&r->plan);
+}
+
+/* A reply the chaos layer does not touch: all of r->out in one write at 0, then DONE. */
+static int plan_whole(fl_reply_t *r)
+{
+    fl_wire_op_t write = {.kind = FL_WIRE_WRITE, .fault = FL_WIRE_NO_FAULT, .event = UINT32_MAX};
+    fl_wire_op_t done = {.kind = FL_WIRE_DONE, .fault = FL_WIRE_NO_FAULT, .event = UINT32_MAX};
+    if (fl_wire_push(&r->plan, &write, r->out.data, r->out.len) ||
+        fl_wire_push(&r->plan, &done, NULL, 0))
+        return FL_ENOMEM;
+    return 0;
 }
 
 static const char *reason(int status)
@@ -54,9 +75,9 @@ static void make_id(fl_server_t *srv, char *id, size_t n)
     snprintf(id, n, "%08x%012llx", srv->id_salt, (unsigned long long)srv->next_id++);
 }
 
-/* Appends a whole application/json response. allow is NULL or the Allow header's value. */
-static int json_reply(fl_reply_t *r, int status, const char *id, const char *allow,
-                      const char *body, size_t body_len)
+/* Appends an application/json head for a body of body_len bytes. allow is NULL or the Allow
+ * header's value. */
+static int json_head(fl_reply_t *r, int status, const char *id, const char *allow, size_t body_len)
 {
     if (fl_buf_printf(&r->out,
                       "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
@@ -65,9 +86,17 @@ static int json_reply(fl_reply_t *r, int status, const char *id, const char *all
         return FL_ENOMEM;
     if (allow && fl_buf_printf(&r->out, "allow: %s\r\n", allow))
         return FL_ENOMEM;
-    if (fl_buf_append(&r->out, "\r\n", 2) || fl_buf_append(&r->out, body, body_len))
-        return FL_ENOMEM;
-    return 0;
+    return fl_buf_append(&r->out, "\r\n", 2) ? FL_ENOMEM : 0;
+}
+
+/* Appends a whole application/json response. */
+static int json_reply(fl_reply_t *r, int status, const char *id, const char *allow,
+                      const char *body, size_t body_len)
+{
+    int rc = json_head(r, status, id, allow, body_len);
+    if (rc == 0 && fl_buf_append(&r->out, body, body_len))
+        rc = FL_ENOMEM;
+    return rc;
 }
 
 /* {"error":{"message":...}} for paths with no dialect. */
@@ -84,16 +113,15 @@ static int plain_error(fl_reply_t *r, int status, const char *id, const char *al
     return rc;
 }
 
-/* Records status and body size of a whole (non-streamed) reply in its journal entry. */
-static void journal_whole(fl_server_t *srv, fl_reply_t *r, int status, size_t body_len)
+/* Records the status of a whole (non-streamed) reply in its journal entry; the bytes are
+ * counted as the connection writes them. */
+static void journal_whole(fl_server_t *srv, fl_reply_t *r, int status)
 {
     fl_journal_entry_t *e = r->has_entry ? fl_journal_find(&srv->journal, r->entry_seq) : NULL;
     if (!e)
         return;
     e->status = status;
     e->framing = "content-length";
-    fl_journal_entry_sent(&srv->journal, e, body_len, 0, uv_now(srv->loop));
-    e->end = FL_END_COMPLETE;
 }
 
 /* An error in the dialect's own JSON shape (fl_dialect_encode_error_body). */
@@ -107,7 +135,7 @@ static int dialect_error(fl_server_t *srv, fl_reply_t *r, fl_dialect_t d, int st
     if (rc == 0)
         rc = json_reply(r, status, id, allow, body.data ? body.data : "", body.len);
     if (rc == 0)
-        journal_whole(srv, r, status, body.len);
+        journal_whole(srv, r, status);
     fl_buf_close(&body);
     return rc;
 }
@@ -118,7 +146,8 @@ int fl_route_error_reply(fl_server_t *srv, int status, const char *message, fl_r
     reply_init(r);
     r->close = true;
     make_id(srv, id, sizeof(id));
-    return plain_error(r, status, id, NULL, message);
+    int rc = plain_error(r, status, id, NULL, message);
+    return rc ? rc : plan_whole(r);
 }
 
 /* Splits "/s/NAME/v1/..." into NAME (copied into name) and the API path; else returns path. */
@@ -181,19 +210,110 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
     return rc;
 }
 
-static int stream_head(fl_reply_t *r, const char *id)
+static int stream_head(fl_reply_t *r, const char *id, fl_body_framing_t framing)
 {
     if (fl_buf_printf(&r->out,
                       "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                       "cache-control: no-cache\r\nx-request-id: req_%s\r\n",
                       id))
         return FL_ENOMEM;
-    if (r->framing == FL_FRAMING_CHUNKED)
+    if (framing == FL_BODY_CHUNKED)
         return fl_buf_printf(&r->out, "transfer-encoding: chunked\r\nconnection: %s\r\n\r\n",
                              r->close ? "close" : "keep-alive")
                    ? FL_ENOMEM
                    : 0;
     return fl_buf_append_str(&r->out, "connection: close\r\n\r\n") ? FL_ENOMEM : 0;
+}
+
+/* Where each clean event ends, so the connection can count whole events on the wire. */
+static int evidence_events(fl_evidence_t *ev, const fl_script_t *script)
+{
+    ev->n_events = script->n_events;
+    ev->body_len = script->bytes.len;
+    if (!script->n_events)
+        return 0;
+    ev->event_ends = malloc(script->n_events * sizeof(*ev->event_ends));
+    if (!ev->event_ends)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < script->n_events; i++)
+        ev->event_ends[i] = script->events[i].off + script->events[i].len;
+    return 0;
+}
+
+/*
+ * The response to one scenario request: its clean body (a stream, or the non-streaming JSON as
+ * a one-event body), the head in r->out, then the attempt's faults compiled into r->plan.
+ */
+static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e,
+                          const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, bool stream,
+                          fl_body_framing_t framing)
+{
+    char msg[512], request_id[48];
+    fl_script_t script;
+    fl_buf_t body;
+    fl_script_init(&script);
+    fl_buf_init(&body);
+    int rc;
+    if (stream) {
+        rc = fl_dialect_encode_stream(sc, ctx, &script);
+        if (rc == 0)
+            rc = stream_head(r, ctx->id, framing);
+    } else {
+        framing = FL_BODY_LENGTH;
+        rc = fl_dialect_encode_body(sc, ctx, &body);
+        if (rc == 0)
+            rc = fl_script_push(&script, FL_EVENT_CONTENT, 0, body.data, body.len);
+        if (rc == 0)
+            rc = json_head(r, 200, ctx->id, NULL, body.len);
+    }
+    if (rc && rc != FL_ENOMEM) {
+        snprintf(msg, sizeof(msg),
+                 rc == FL_EDIALECT && !stream
+                     ? "scenario '%s' has no non-streaming form; send \"stream\": true (%s)"
+                     : "scenario '%s' cannot be encoded: %s",
+                 sc->name, fl_strerror(rc));
+        rc = dialect_error(srv, r, sc->dialect, rc == FL_EDIALECT ? 400 : 500, ctx->id, NULL, msg);
+        goto done;
+    }
+    if (rc)
+        goto done;
+
+    fl_evidence_t *ev = &r->evidence;
+    rc = fl_plan_for_attempt(sc, e->attempt, script.n_events, &ev->faults, &ev->n_faults);
+    if (rc == 0)
+        rc = evidence_events(ev, &script);
+    if (rc)
+        goto done;
+    snprintf(request_id, sizeof(request_id), "req_%s", ctx->id);
+    fl_chaos_input_t in = {.script = &script,
+                           .dialect = sc->dialect,
+                           .framing = framing,
+                           .head = r->out.data,
+                           .head_len = r->out.len,
+                           .request_id = request_id,
+                           .ctx = *ctx};
+    rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, &r->plan);
+    if (rc && rc != FL_ENOMEM) {
+        /* The validator refuses faults that cannot apply; reaching this is a Faultline bug. */
+        snprintf(msg, sizeof(msg), "scenario '%s': its faults cannot apply to this response: %s",
+                 sc->name, fl_strerror(rc));
+        r->out.len = 0;
+        fl_evidence_close(ev);
+        rc = dialect_error(srv, r, sc->dialect, 500, ctx->id, NULL, msg);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    if (framing == FL_BODY_CLOSE)
+        r->close = true;
+    e->status = r->plan.status;
+    e->framing = framing == FL_BODY_CHUNKED ? "chunked"
+                 : framing == FL_BODY_CLOSE ? "close"
+                                            : "content-length";
+done:
+    fl_buf_close(&body);
+    fl_script_close(&script);
+    return rc;
 }
 
 static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id,
@@ -268,44 +388,14 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
                            .created = (int64_t)time(NULL),
                            .include_usage = include_usage,
                            .sequence_number = 0};
-    if (!stream) {
-        fl_buf_t out;
-        fl_buf_init(&out);
-        int rc = fl_dialect_encode_body(sc, &ctx, &out);
-        if (rc == FL_EDIALECT) {
-            fl_buf_close(&out);
-            snprintf(msg, sizeof(msg),
-                     "scenario '%s' has no non-streaming form; send \"stream\": true", sc->name);
-            return dialect_error(srv, r, d, 400, id, NULL, msg);
-        }
-        if (rc == 0)
-            rc = json_reply(r, 200, id, NULL, out.data ? out.data : "", out.len);
-        if (rc == 0)
-            journal_whole(srv, r, 200, out.len);
-        fl_buf_close(&out);
-        return rc;
-    }
-
-    int rc = fl_dialect_encode_stream(sc, &ctx, &r->script);
-    if (rc) {
-        if (rc == FL_ENOMEM)
-            return rc;
-        snprintf(msg, sizeof(msg), "scenario '%s' cannot be streamed: %s", sc->name,
-                 fl_strerror(rc));
-        return dialect_error(srv, r, d, 500, id, NULL, msg);
-    }
-    r->streamed = true;
-    r->framing = sc->response.framing;
+    fl_body_framing_t framing =
+        sc->response.framing == FL_FRAMING_CLOSE ? FL_BODY_CLOSE : FL_BODY_CHUNKED;
     if (req->http_major == 1 && req->http_minor == 0)
-        r->framing = FL_FRAMING_CLOSE; /* HTTP/1.0 has no chunked coding: the body ends at FIN */
-    if (r->framing == FL_FRAMING_CLOSE)
-        r->close = true;
-    e->status = 200;
-    e->framing = r->framing == FL_FRAMING_CHUNKED ? "chunked" : "close";
-    return stream_head(r, id);
+        framing = FL_BODY_CLOSE; /* HTTP/1.0 has no chunked coding: the body ends at FIN */
+    return scenario_reply(srv, r, e, sc, &ctx, stream, framing);
 }
 
-int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
+static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
 {
     char id[32];
     char name[256];
@@ -328,4 +418,12 @@ int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t 
     char msg[512];
     snprintf(msg, sizeof(msg), "no route for %s %.400s", req->method, req->path);
     return plain_error(r, 404, id, NULL, msg);
+}
+
+int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
+{
+    int rc = route(srv, req, r);
+    if (rc == 0 && r->plan.n_ops == 0)
+        rc = plan_whole(r);
+    return rc;
 }

@@ -6,12 +6,14 @@
 #define FL_SERVER_INT_H
 
 #include "buf.h"
+#include "chaos.h"
 #include "container_of.h"
 #include "http.h"
 #include "journal.h"
 #include "script.h"
 #include "server.h"
 #include "stream.h"
+#include "wire.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +39,23 @@ struct fl_server_s {
     int port;
 };
 
+/**
+ * What the journal needs to interpret a wire plan while it runs: the faults it was compiled
+ * from (to name and describe a FIRE op) and where the clean events end (to count whole events
+ * from a plan op's clean body offset). Owned by the reply, then by the connection.
+ */
+typedef struct fl_evidence_s {
+    fl_fault_t *faults; /* owned (fl_plan_free) or NULL */
+    size_t n_faults;
+    uint64_t *event_ends; /* owned or NULL: clean body offset just past each clean event */
+    size_t n_events;
+    uint64_t body_len;       /* clean body bytes */
+    uint64_t stall_until_ms; /* response time until which a fault keeps the server silent */
+} fl_evidence_t;
+
+/** Frees what the evidence owns and empties it. */
+void fl_evidence_close(fl_evidence_t *ev);
+
 /** One client connection. Freed when its last handle has closed. */
 struct fl_conn_s {
     uv_tcp_t tcp;
@@ -46,6 +65,7 @@ struct fl_conn_s {
     fl_server_t *srv;         /* borrowed */
     fl_conn_t *prev, *next;   /* in srv->conns */
     fl_http_parser_t *parser; /* owned */
+    fl_evidence_t evidence;   /* of the response being sent */
     int pending_closes;
     bool reading;     /* uv_read_start is in effect */
     bool eof;         /* the client has sent FIN */
@@ -53,6 +73,8 @@ struct fl_conn_s {
     bool last_reply;  /* the reply sent last said connection: close; answer nothing more */
     bool shutting;    /* FIN queued or sent: no more responses */
     bool closing;     /* uv_close called */
+    bool rst_pending; /* RST once the queued writes have reached the kernel */
+    fl_end_t rst_end; /* the journal's end for that RST */
     bool has_entry;   /* entry_seq names the journal entry of the response being streamed */
     uint64_t entry_seq;
 };
@@ -68,12 +90,11 @@ void fl_server_conn_closed(fl_server_t *srv, fl_conn_t *c);
 
 /** One request's answer, as route.c decides it and conn.c sends it. */
 typedef struct fl_reply_s {
-    fl_buf_t out;         /* status line + headers (+ the whole body when not streamed) */
-    bool streamed;        /* out holds only the head; script follows */
-    fl_script_t script;   /* the body's events when streamed */
-    fl_framing_t framing; /* of a streamed body */
-    bool close;           /* FIN after this response */
-    bool has_entry;       /* entry_seq is the journal entry for this request */
+    fl_buf_t out;   /* scratch: the head (and a whole body) while routing decides */
+    fl_wire_t plan; /* what goes on the wire, when, and how it ends */
+    fl_evidence_t evidence;
+    bool close;     /* FIN after this response */
+    bool has_entry; /* entry_seq is the journal entry for this request */
     uint64_t entry_seq;
 } fl_reply_t;
 

@@ -1,11 +1,9 @@
-/* The response streamer; see stream.h. */
+/* The response executor; see stream.h. */
 #include "stream.h"
 
-#include "buf.h"
 #include "container_of.h"
 #include "error.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static fl_stream_t *stream_of(uv_timer_t *t)
@@ -16,16 +14,18 @@ static fl_stream_t *stream_of(uv_timer_t *t)
 int fl_stream_init(uv_loop_t *loop, fl_stream_t *s)
 {
     memset(s, 0, sizeof(*s));
-    fl_script_init(&s->script);
+    fl_wire_init(&s->plan);
+    fl_buf_init(&s->batch);
     return uv_timer_init(loop, &s->timer);
 }
 
 static void stop(fl_stream_t *s)
 {
     uv_timer_stop(&s->timer);
-    fl_script_close(&s->script);
+    fl_wire_close(&s->plan);
     s->active = false;
     s->paused = false;
+    s->silent = false;
     s->next = 0;
 }
 
@@ -34,54 +34,96 @@ void fl_stream_abort(fl_stream_t *s)
     stop(s);
 }
 
-void fl_stream_end(fl_stream_t *s, fl_end_t end, fl_stream_action_t action)
+uint64_t fl_stream_elapsed(const fl_stream_t *s)
 {
     if (!s->active)
-        return;
+        return 0;
+    return uv_now(s->timer.loop) - s->t0_ms;
+}
+
+static void end(fl_stream_t *s, fl_end_t how, fl_stream_action_t action)
+{
     fl_stream_sink_t sink = s->sink;
     stop(s);
-    sink.done(sink.ctx, end, action);
+    sink.done(sink.ctx, how, action);
 }
 
-void fl_stream_finish(fl_stream_t *s)
+/* Hands the batch to the sink. Returns 0 or the sink's error. */
+static int flush(fl_stream_t *s)
 {
-    if (!s->active)
-        return;
-    if (s->framing == FL_FRAMING_CHUNKED) {
-        static const char terminator[] = "0\r\n\r\n";
-        if (s->sink.write(s->sink.ctx, terminator, sizeof(terminator) - 1)) {
-            fl_stream_end(s, FL_END_CLIENT_CLOSED, FL_STREAM_RST);
-            return;
-        }
-        fl_stream_end(s, FL_END_COMPLETE, FL_STREAM_NEXT);
-    } else {
-        fl_stream_end(s, FL_END_COMPLETE, FL_STREAM_FIN);
-    }
-}
-
-/* Frames [bytes, len) into out as one chunk (or as is, for close framing). */
-static int frame(const fl_stream_t *s, fl_buf_t *out, const void *bytes, size_t len)
-{
-    if (s->framing == FL_FRAMING_CHUNKED) {
-        if (fl_buf_printf(out, "%zx\r\n", len) || fl_buf_append(out, bytes, len) ||
-            fl_buf_append(out, "\r\n", 2))
-            return UV_ENOMEM;
+    if (s->batch.len == 0)
         return 0;
-    }
-    return fl_buf_append(out, bytes, len) ? UV_ENOMEM : 0;
+    int rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
+    s->batch.len = 0;
+    return rc;
 }
 
-int fl_stream_write_body(fl_stream_t *s, const void *bytes, size_t len)
+static void on_ping(uv_timer_t *t)
 {
-    if (len == 0)
-        return 0; /* a zero-length chunk would be the terminator */
-    fl_buf_t out;
-    fl_buf_init(&out);
-    int rc = frame(s, &out, bytes, len);
-    if (rc == 0)
-        rc = s->sink.write(s->sink.ctx, out.data, out.len);
-    fl_buf_close(&out);
-    return rc;
+    fl_stream_t *s = stream_of(t);
+    const fl_wire_op_t *op = &s->plan.ops[s->next];
+    if (s->sink.write(s->sink.ctx, s->plan.bytes.data + op->off, op->len)) {
+        end(s, FL_END_CLIENT_CLOSED, FL_STREAM_RST);
+        return;
+    }
+    s->sink.progress(s->sink.ctx, &s->plan, s->next, fl_stream_elapsed(s));
+}
+
+/* Carries out op s->next, due now. Returns false when the plan is over or went silent. */
+static bool run_op(fl_stream_t *s, uint64_t elapsed)
+{
+    const fl_wire_op_t *op = &s->plan.ops[s->next];
+    const char *bytes = s->plan.bytes.data + op->off;
+    int rc = 0;
+    switch (op->kind) {
+    case FL_WIRE_WRITE:
+        if (op->own_write) {
+            rc = flush(s);
+            if (!rc)
+                rc = s->sink.write(s->sink.ctx, bytes, op->len);
+        } else {
+            rc = fl_buf_append(&s->batch, bytes, op->len) ? UV_ENOMEM : 0;
+        }
+        break;
+    case FL_WIRE_FIRE:
+        break;
+    case FL_WIRE_DONE:
+    case FL_WIRE_FIN:
+    case FL_WIRE_RST:
+    case FL_WIRE_HANG:
+    case FL_WIRE_PING:
+        rc = flush(s);
+        break;
+    }
+    if (rc) {
+        /* The socket refused the bytes: the client is gone (or memory ran out). */
+        end(s, rc == UV_ENOMEM ? FL_END_SERVER_FAULT : FL_END_CLIENT_CLOSED, FL_STREAM_RST);
+        return false;
+    }
+    switch (op->kind) {
+    case FL_WIRE_WRITE:
+    case FL_WIRE_FIRE:
+        s->sink.progress(s->sink.ctx, &s->plan, s->next, elapsed);
+        break;
+    case FL_WIRE_DONE:
+        end(s, FL_END_COMPLETE, s->close_after ? FL_STREAM_FIN : FL_STREAM_NEXT);
+        return false;
+    case FL_WIRE_FIN:
+        end(s, FL_END_CLOSED, FL_STREAM_FIN);
+        return false;
+    case FL_WIRE_RST:
+        end(s, FL_END_RESET, FL_STREAM_RST);
+        return false;
+    case FL_WIRE_HANG:
+        s->silent = true;
+        return false;
+    case FL_WIRE_PING:
+        s->silent = true;
+        uv_timer_start(&s->timer, on_ping, 0, op->every_ms ? op->every_ms : 1);
+        return false;
+    }
+    s->next++;
+    return s->active;
 }
 
 static void arm(fl_stream_t *s);
@@ -89,36 +131,20 @@ static void arm(fl_stream_t *s);
 static void on_timer(uv_timer_t *t)
 {
     fl_stream_t *s = stream_of(t);
-    uint64_t elapsed = uv_now(t->loop) - s->t0_ms;
-    fl_buf_t out;
-    fl_buf_init(&out);
-    size_t first = s->next;
-    uint64_t body = 0;
-    int rc = 0;
-    while (s->next < s->script.n_events && s->script.events[s->next].at_ms <= elapsed) {
-        const fl_script_event_t *ev = &s->script.events[s->next];
-        rc = frame(s, &out, s->script.bytes.data + ev->off, ev->len);
-        if (rc)
-            break;
-        body += ev->len;
-        s->next++;
-    }
-    if (rc == 0 && out.len)
-        rc = s->sink.write(s->sink.ctx, out.data, out.len);
-    fl_buf_close(&out);
-    if (rc) {
-        /* The socket refused the bytes: the client is gone (or memory ran out). */
-        fl_stream_end(s, rc == UV_ENOMEM ? FL_END_SERVER_FAULT : FL_END_CLIENT_CLOSED,
-                      FL_STREAM_RST);
+    uint64_t elapsed = fl_stream_elapsed(s);
+    while (s->next < s->plan.n_ops && s->plan.ops[s->next].at_ms <= elapsed)
+        if (!run_op(s, elapsed))
+            return;
+    if (flush(s)) {
+        end(s, FL_END_CLIENT_CLOSED, FL_STREAM_RST);
         return;
     }
-    if (s->next > first)
-        s->sink.sent(s->sink.ctx, body, s->next - first);
-    /* sent() may have paused us (backpressure) or ended the connection. */
+    /* progress() may have paused us (backpressure) or ended the connection. */
     if (!s->active)
         return;
-    if (s->next == s->script.n_events) {
-        fl_stream_finish(s);
+    if (s->next == s->plan.n_ops) {
+        /* A plan always ends in DONE, FIN, RST, HANG or PING; one that does not is complete. */
+        end(s, FL_END_COMPLETE, s->close_after ? FL_STREAM_FIN : FL_STREAM_NEXT);
         return;
     }
     arm(s);
@@ -126,31 +152,33 @@ static void on_timer(uv_timer_t *t)
 
 static void arm(fl_stream_t *s)
 {
-    if (!s->active || s->paused)
+    if (!s->active || s->paused || s->silent)
         return;
-    uint64_t now = uv_now(s->timer.loop);
-    uint64_t elapsed = now - s->t0_ms;
-    uint64_t due = s->next < s->script.n_events ? s->script.events[s->next].at_ms : 0;
+    uint64_t elapsed = fl_stream_elapsed(s);
+    uint64_t due = s->plan.ops[s->next].at_ms;
     uv_timer_start(&s->timer, on_timer, due > elapsed ? due - elapsed : 0, 0);
 }
 
-int fl_stream_begin(fl_stream_t *s, fl_script_t *script, fl_framing_t framing,
-                    const fl_stream_sink_t *sink)
+void fl_stream_begin(fl_stream_t *s, fl_wire_t *plan, bool close_after,
+                     const fl_stream_sink_t *sink)
 {
     stop(s);
-    s->script = *script;
-    fl_script_init(script);
-    s->framing = framing;
+    s->plan = *plan;
+    fl_wire_init(plan);
+    s->close_after = close_after;
     s->sink = *sink;
+    /* The loop's cached time may be stale after a long callback; timing starts now. */
+    uv_update_time(s->timer.loop);
     s->t0_ms = uv_now(s->timer.loop);
     s->active = true;
-    arm(s);
-    return 0;
+    /* Not run here: DONE would call back into the connection while it is still handing the
+     * reply over. Ops due at 0 go out on the next loop turn. */
+    uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 void fl_stream_pause(fl_stream_t *s)
 {
-    if (!s->active || s->paused)
+    if (!s->active || s->paused || s->silent)
         return;
     s->paused = true;
     uv_timer_stop(&s->timer);
@@ -167,5 +195,6 @@ void fl_stream_resume(fl_stream_t *s)
 void fl_stream_close(fl_stream_t *s, uv_close_cb cb)
 {
     stop(s);
+    fl_buf_close(&s->batch);
     uv_close((uv_handle_t *)&s->timer, cb);
 }

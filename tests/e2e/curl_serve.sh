@@ -12,7 +12,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-timeout 60 "$bin" serve "$src/tests/data/serve/chat.yaml" >"$tmp/out" 2>"$tmp/err" &
+# --foreground: timeout(1) must signal only serve, not its process group; under ASan the group
+# holds LeakSanitizer's exit-time tracer, which deadlocks when it is sent SIGTERM mid-check.
+timeout --foreground -k 5 60 "$bin" serve "$src/tests/data/serve/chat.yaml" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 url=
 for _ in $(seq 1 100); do

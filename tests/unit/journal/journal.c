@@ -37,9 +37,11 @@ Test(journal, json_shape_and_redaction)
     e->stream = true;
     e->status = 200;
     e->framing = "chunked";
-    fl_journal_entry_sent(&j, e, 100, 3, 1300);
-    fl_journal_entry_sent(&j, e, 50, 2, 1400);
-    e->end = FL_END_CLIENT_CLOSED;
+    fl_journal_entry_progress(&j, e, 100, 3, 1300);
+    fl_journal_entry_progress(&j, e, 50, 5, 1400);
+    cr_assert_eq(fl_journal_entry_fault(e, "stall", "stall 500 ms at event 4", 4, 321, 140), 0);
+    e->client_closed_ms = 150;
+    e->end = FL_END_STALLED;
 
     json_t *doc = fl_journal_to_json(&j);
     cr_assert_not_null(doc);
@@ -64,10 +66,18 @@ Test(journal, json_shape_and_redaction)
     cr_assert_eq(json_integer_value(json_object_get(o, "events")), 5);
     cr_assert_eq(json_integer_value(json_object_get(o, "first_byte_ms")), 300);
     cr_assert_eq(json_integer_value(json_object_get(o, "last_byte_ms")), 400);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "end")), "client_closed");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "end")), "stalled");
+    cr_assert_eq(json_integer_value(json_object_get(o, "client_closed_ms")), 150);
     json_t *faults = json_object_get(o, "faults");
     cr_assert(json_is_array(faults));
-    cr_assert_eq(json_array_size(faults), 0);
+    cr_assert_eq(json_array_size(faults), 1);
+    json_t *f = json_array_get(faults, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(f, "fault")), "stall");
+    cr_assert_str_eq(json_string_value(json_object_get(f, "description")),
+                     "stall 500 ms at event 4");
+    cr_assert_eq(json_integer_value(json_object_get(f, "event")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(f, "byte")), 321);
+    cr_assert_eq(json_integer_value(json_object_get(f, "ms")), 140);
 
     json_t *h = json_object_get(o, "headers");
     cr_assert_str_eq(json_string_value(json_object_get(h, "authorization")), "[redacted]");
