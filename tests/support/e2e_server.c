@@ -266,3 +266,65 @@ size_t es_count(const char *hay, size_t len, const char *needle)
     }
     return n;
 }
+
+void es_run(const char *scenario, const char *path, int timeout_ms, int close_after_ms, es_ex_t *x)
+{
+    memset(x, 0, sizeof(*x));
+    fl_raw_opts_t o = {.timeout_ms = timeout_ms, .close_after_ms = close_after_ms};
+    es_request(scenario, path, &o, &x->r);
+    es_decode(&x->r, &x->d);
+    x->norm = es_normalise(x->d.dc.data, x->d.dc.len, &x->norm_len);
+    es_split(x->norm, x->norm_len, &x->ev);
+}
+
+void es_ex_free(es_ex_t *x)
+{
+    es_events_free(&x->ev);
+    free(x->norm);
+    es_resp_free(&x->d);
+    fl_raw_result_free(&x->r);
+    memset(x, 0, sizeof(*x));
+}
+
+char *es_join(const es_events_t *e, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to && i < e->n; i++)
+        n += strlen(e->ev[i]);
+    char *s = malloc(n + 1);
+    cr_assert_not_null(s);
+    s[0] = '\0';
+    size_t k = 0;
+    for (size_t i = from; i < to && i < e->n; i++) {
+        size_t l = strlen(e->ev[i]);
+        memcpy(s + k, e->ev[i], l);
+        k += l;
+    }
+    s[k] = '\0';
+    return s;
+}
+
+void es_assert_fault(const json_t *entry, const char *fault, long long event, long long min_ms,
+                     long long max_ms)
+{
+    cr_assert_not_null(entry, "no journal entry");
+    json_t *faults = json_object_get(entry, "faults");
+    cr_assert(json_is_array(faults), "faults is not an array");
+    cr_assert_eq(json_array_size(faults), 1, "expected one fault, got %zu",
+                 json_array_size(faults));
+    json_t *f = json_array_get(faults, 0);
+    cr_assert_str_eq(es_str(f, "fault"), fault);
+    cr_assert_gt(strlen(es_str(f, "description")), 0, "empty description");
+    json_t *ev = json_object_get(f, "event");
+    if (event == 0)
+        cr_assert(json_is_null(ev), "%s: event should be null", fault);
+    else
+        cr_assert_eq(es_int(f, "event", -1), event, "%s: event %lld, want %lld", fault,
+                     es_int(f, "event", -1), event);
+    cr_assert(json_is_integer(json_object_get(f, "byte")) ||
+                  json_is_null(json_object_get(f, "byte")),
+              "%s: byte missing", fault);
+    long long ms = es_int(f, "ms", -1);
+    cr_assert(ms >= min_ms && ms <= max_ms, "%s: fired at %lld ms, want [%lld, %lld]", fault, ms,
+              min_ms, max_ms);
+}

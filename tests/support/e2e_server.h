@@ -76,3 +76,29 @@ const char *es_str(const json_t *o, const char *key);
 size_t es_count(const char *hay, size_t len, const char *needle);
 
 #endif
+
+/** One exchange, recorded and decoded. Free with es_ex_free. */
+typedef struct es_ex_s {
+    fl_raw_result_t r; /* what the socket saw */
+    es_resp_t d;       /* head and decoded body */
+    char *norm;        /* owned: d.dc.data normalised (es_normalise) */
+    size_t norm_len;
+    es_events_t ev; /* norm split into events */
+} es_ex_t;
+
+/**
+ * Requests scenario's stream on path (e.g. "/v1/chat/completions") with a timeout_ms limit and,
+ * when close_after_ms > 0, closes the socket after that many ms; records and decodes it.
+ */
+void es_run(const char *scenario, const char *path, int timeout_ms, int close_after_ms, es_ex_t *x);
+/** Frees an exchange. */
+void es_ex_free(es_ex_t *x);
+/** The concatenation of events [from, to) of e, malloc'd, NUL-terminated. */
+char *es_join(const es_events_t *e, size_t from, size_t to);
+
+/**
+ * Asserts the journal entry has exactly one fault and that it is `fault`, fired at clean event
+ * `event` (0: must be null), after between min_ms and max_ms, with a non-empty description.
+ */
+void es_assert_fault(const json_t *entry, const char *fault, long long event, long long min_ms,
+                     long long max_ms);
