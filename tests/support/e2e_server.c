@@ -318,6 +318,9 @@ void es_assert_fault(const json_t *entry, const char *fault, long long event, lo
     json_t *ev = json_object_get(f, "event");
     if (event == 0)
         cr_assert(json_is_null(ev), "%s: event should be null", fault);
+    else if (event < 0)
+        cr_assert(json_is_null(ev) || es_int(f, "event", 0) == -event,
+                  "%s: event should be %lld or null", fault, -event);
     else
         cr_assert_eq(es_int(f, "event", -1), event, "%s: event %lld, want %lld", fault,
                      es_int(f, "event", -1), event);

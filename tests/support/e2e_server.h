@@ -98,7 +98,8 @@ char *es_join(const es_events_t *e, size_t from, size_t to);
 
 /**
  * Asserts the journal entry has exactly one fault and that it is `fault`, fired at clean event
- * `event` (0: must be null), after between min_ms and max_ms, with a non-empty description.
+ * `event` (0: must be null; -N: N or null), after between min_ms and max_ms, with a non-empty
+ * description.
  */
 void es_assert_fault(const json_t *entry, const char *fault, long long event, long long min_ms,
                      long long max_ms);
