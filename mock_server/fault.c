@@ -1,6 +1,7 @@
 /*
  * One fault: its catalog name, what it owns, copies, and its one-line description for the
- * journal and reports. The catalog (chaos.h FL_FAULT_MAP) is documented in docs/faults.md.
+ * journal and reports. The catalog (chaos.h FL_FAULT_MAP) is documented in the Faults section of
+ * README.md.
  */
 #include "chaos.h"
 #include "dialect.h"

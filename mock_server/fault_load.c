@@ -2,7 +2,7 @@
  * The loader's `attempts:` section: the fault catalog (chaos.h) read from YAML into fl_fault_t,
  * every parameter checked, then every position checked against the scenario's encoded stream.
  *
- * Shapes accepted (docs/faults.md is the user's reference):
+ * Shapes accepted (the Faults section of README.md is the user's reference):
  *   attempts: [ {faults: [...], chaos: {seed, probability, faults: [...]}}, {}, ... ]
  *   a fault item: {<fault>: {params}} (one key), {<fault>: null}, or a bare `<fault>` when the
  *   fault has no required parameter; line_endings also takes its style as the value itself.
@@ -501,7 +501,7 @@ static void report_unknown_fault(fl_load_ctx_t *c, yaml_node_t *key, const char 
                        fl_load_sval(key), best);
     else
         fl_load_report(c, &key->start_mark, field,
-                       "unknown fault '%.60s' (see docs/faults.md for the catalog)",
+                       "unknown fault '%.60s' (see the README's Faults section for the catalog)",
                        fl_load_sval(key));
 }
 

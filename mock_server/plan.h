@@ -7,7 +7,7 @@
  * An entry's written faults come first, in the order given; then, when the entry has a seeded
  * `chaos:` block, each candidate is drawn with its probability from a generator seeded by the
  * chaos seed and the attempt number, so the same scenario, attempt and stream length always
- * give the same plan. The fault catalog itself is documented in docs/faults.md.
+ * give the same plan. The fault catalog itself is documented in the Faults section of README.md.
  */
 #ifndef FL_PLAN_H
 #define FL_PLAN_H

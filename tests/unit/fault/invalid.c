@@ -127,7 +127,7 @@ static fault_case_t cases[] = {
      1},
     {"fault-unknown-list.yaml",
      "fault-unknown-list.yaml:7:9: attempts[0].faults[0].explode: unknown fault 'explode' (see "
-     "docs/faults.md for the catalog)",
+     "the README's Faults section for the catalog)",
      1},
     {"fault-unknown-param.yaml",
      "fault-unknown-param.yaml:7:42: attempts[0].faults[0].stall.keepalive: unknown key "
