@@ -191,22 +191,9 @@ static uint64_t default_event(const fl_chaos_input_t *in)
 static fl_at_t default_at(const fl_chaos_input_t *in, fl_fault_kind_t k)
 {
     fl_at_t at = {FL_AT_HEADERS, 0};
-    switch (k) {
-    case FL_FAULT_RESET:
-    case FL_FAULT_CLOSE:
-    case FL_FAULT_END:
-    case FL_FAULT_STALL:
-    case FL_FAULT_THROTTLE:
-    case FL_FAULT_FRAGMENT:
-    case FL_FAULT_INJECT:
-    case FL_FAULT_CORRUPT:
-    case FL_FAULT_DUPLICATE:
-    case FL_FAULT_ERROR_EVENT:
+    if (fl_fault_takes_position(k)) {
         at.kind = FL_AT_EVENT;
         at.n = default_event(in);
-        break;
-    default:
-        break;
     }
     return at;
 }

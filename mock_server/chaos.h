@@ -72,6 +72,14 @@ typedef enum {
 /** Returns the YAML key of a fault kind ("reset", ...). */
 const char *fl_fault_name(fl_fault_kind_t kind);
 
+/**
+ * True for faults tied to a place in the stream (reset, close, end, stall, throttle, fragment,
+ * corrupt, duplicate, inject, error_event): without `at` they apply at the middle event, and a
+ * seeded chaos draw gives them a random event. The others act on the whole response or around
+ * the headers.
+ */
+bool fl_fault_takes_position(fl_fault_kind_t kind);
+
 /** How a cut ends the connection. */
 typedef enum { FL_CUT_FIN, FL_CUT_RST } fl_cut_t;
 

@@ -24,6 +24,25 @@ const char *fl_fault_name(fl_fault_kind_t kind)
     return "unknown";
 }
 
+bool fl_fault_takes_position(fl_fault_kind_t kind)
+{
+    switch (kind) {
+    case FL_FAULT_RESET:
+    case FL_FAULT_CLOSE:
+    case FL_FAULT_END:
+    case FL_FAULT_STALL:
+    case FL_FAULT_THROTTLE:
+    case FL_FAULT_FRAGMENT:
+    case FL_FAULT_CORRUPT:
+    case FL_FAULT_DUPLICATE:
+    case FL_FAULT_INJECT:
+    case FL_FAULT_ERROR_EVENT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void fl_fault_close(fl_fault_t *f)
 {
     if (!f)

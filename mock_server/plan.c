@@ -11,27 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Faults whose effect is tied to a place in the stream (the others act on the whole response
-   or before the headers). */
-static bool takes_position(fl_fault_kind_t k)
-{
-    switch (k) {
-    case FL_FAULT_RESET:
-    case FL_FAULT_CLOSE:
-    case FL_FAULT_END:
-    case FL_FAULT_STALL:
-    case FL_FAULT_THROTTLE:
-    case FL_FAULT_FRAGMENT:
-    case FL_FAULT_CORRUPT:
-    case FL_FAULT_DUPLICATE:
-    case FL_FAULT_INJECT:
-    case FL_FAULT_ERROR_EVENT:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* A uniform double in [0, 1) from the top 53 bits of one draw. */
 static double draw_unit(fl_rand_t *r)
 {
@@ -78,7 +57,7 @@ int fl_plan_for_attempt(const fl_scenario_t *sc, uint64_t attempt, size_t n_even
             if (fl_fault_copy(&plan[n], cand))
                 goto fail;
             fl_fault_t *f = &plan[n++];
-            if (f->at.kind == FL_AT_DEFAULT && takes_position(f->kind)) {
+            if (f->at.kind == FL_AT_DEFAULT && fl_fault_takes_position(f->kind)) {
                 f->at.kind = FL_AT_EVENT;
                 f->at.n = (uint64_t)fl_rand_range(&r, 1, (int64_t)n_events);
             }
