@@ -112,6 +112,8 @@ json_t *fl_openai_error_object(fl_error_class_t cls, const char *message);
 const char *fl_openai_error_code(fl_error_class_t cls);
 /** The default message for a class in OpenAI's wording. */
 const char *fl_openai_error_message(fl_error_class_t cls);
+/** Per-dialect error encoders behind fl_dialect_encode_error_body/_event (dialect.h): same
+ * arguments, same ownership (they append to out), 0 or FL_ENOMEM. */
 int fl_openai_responses_encode_error_event(fl_error_class_t cls, const char *message,
                                            const fl_encode_ctx_t *ctx, fl_buf_t *out);
 int fl_anthropic_encode_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out);

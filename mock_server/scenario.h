@@ -174,6 +174,7 @@ typedef struct fl_scenario_set_s {
     size_t cap;
 } fl_scenario_set_t;
 
+/** Prepares an empty set. Never fails, allocates nothing. */
 void fl_scenario_set_init(fl_scenario_set_t *set);
 /** Frees every scenario in the set and the set's storage. */
 void fl_scenario_set_close(fl_scenario_set_t *set);
