@@ -560,19 +560,27 @@ static void load_chunking(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
                    fl_load_kind_name(n));
 }
 
+/* The items of a non-empty YAML list at n, or 0 after reporting why it is not one. */
+static size_t nonempty_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
+                            const char *expected)
+{
+    if (n->type != YAML_SEQUENCE_NODE) {
+        fl_load_report(c, &n->start_mark, field, "expected %s, got %s", expected,
+                       fl_load_kind_name(n));
+        return 0;
+    }
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (len == 0)
+        fl_load_report(c, &n->start_mark, field, "must not be empty");
+    return len;
+}
+
 static void load_chunks(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.chunks";
-    if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a list of strings, got %s",
-                       fl_load_kind_name(n));
+    size_t len = nonempty_list(c, n, field, "a list of strings");
+    if (len == 0)
         return;
-    }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    if (len == 0) {
-        fl_load_report(c, &n->start_mark, field, "must not be empty");
-        return;
-    }
     r->chunks = calloc(len, sizeof(char *));
     if (!r->chunks) {
         c->oom = 1;
@@ -732,16 +740,9 @@ static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
 static void load_events(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.events";
-    if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a list of events, got %s",
-                       fl_load_kind_name(n));
+    size_t len = nonempty_list(c, n, field, "a list of events");
+    if (len == 0)
         return;
-    }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    if (len == 0) {
-        fl_load_report(c, &n->start_mark, field, "must not be empty");
-        return;
-    }
     r->events = calloc(len, sizeof(*r->events));
     if (!r->events) {
         c->oom = 1;

@@ -4,6 +4,8 @@
  */
 #include "scenario.h"
 
+#include "invalid_check.h"
+
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
@@ -151,22 +153,7 @@ ParameterizedTestParameters(fault_invalid, first_diagnostic)
 
 ParameterizedTest(fault_case_t *tc, fault_invalid, first_diagnostic)
 {
-    char dir[1024], path[1280], line[1536];
-    snprintf(dir, sizeof(dir), "%s/scenarios/invalid/", FL_TESTDATA_DIR);
-    snprintf(path, sizeof(path), "%s%s", dir, tc->file);
-    fl_diag_list_t diags;
-    fl_diag_list_init(&diags);
-    fl_scenario_t *sc = (fl_scenario_t *)1;
-    int rc = fl_scenario_load_file(path, &sc, &diags);
-    cr_assert_eq(rc, FL_ESCHEMA, "%s: rc %d", tc->file, rc);
-    cr_assert_null(sc, "%s: *out must be NULL on failure", tc->file);
-    cr_assert_gt(diags.len, 0, "%s: no diagnostic", tc->file);
-    fl_diag_format(&diags.items[0], line, sizeof(line));
-    cr_assert_eq(strncmp(line, dir, strlen(dir)), 0, "%s: %s", tc->file, line);
-    cr_assert_str_eq(line + strlen(dir), tc->first);
-    cr_assert_eq(diags.len, tc->count, "%s: %zu diagnostics, expected %zu", tc->file, diags.len,
-                 tc->count);
-    fl_diag_list_close(&diags);
+    fl_check_invalid_file(tc->file, tc->first, tc->count, FL_ESCHEMA);
 }
 
 Test(fault_invalid, table_is_large_enough)

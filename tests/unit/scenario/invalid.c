@@ -5,6 +5,8 @@
 #include "buf.h"
 #include "scenario.h"
 
+#include "invalid_check.h"
+
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
@@ -133,22 +135,7 @@ ParameterizedTestParameters(scenario_invalid, first_diagnostic)
 
 ParameterizedTest(invalid_case_t *tc, scenario_invalid, first_diagnostic)
 {
-    char dir[1024], path[1280], line[1536];
-    snprintf(dir, sizeof(dir), "%s/scenarios/invalid/", FL_TESTDATA_DIR);
-    snprintf(path, sizeof(path), "%s%s", dir, tc->file);
-    fl_diag_list_t diags;
-    fl_diag_list_init(&diags);
-    fl_scenario_t *sc = (fl_scenario_t *)1;
-    int rc = fl_scenario_load_file(path, &sc, &diags);
-    cr_assert_lt(rc, 0, "%s: loaded", tc->file);
-    cr_assert_null(sc, "%s: *out must be NULL on failure", tc->file);
-    cr_assert_gt(diags.len, 0, "%s: no diagnostic", tc->file);
-    fl_diag_format(&diags.items[0], line, sizeof(line));
-    cr_assert_eq(strncmp(line, dir, strlen(dir)), 0, "%s: %s", tc->file, line);
-    cr_assert_str_eq(line + strlen(dir), tc->first);
-    cr_assert_eq(diags.len, tc->count, "%s: %zu diagnostics, expected %zu", tc->file, diags.len,
-                 tc->count);
-    fl_diag_list_close(&diags);
+    fl_check_invalid_file(tc->file, tc->first, tc->count, 0);
 }
 
 /* Every rule is reached by at least 25 files, not just a handful. */
