@@ -364,6 +364,9 @@ static int response_level(fl_chaos_t *c)
             if (!rc)
                 rc = fl_chaos_op_push(c, &o);
             c->status = f->status;
+            c->retry_after_ms = f->retry_after_ms >= 0  ? f->retry_after_ms
+                                : f->retry_after_s >= 0 ? f->retry_after_s * 1000
+                                                        : -1;
             return rc ? rc : 1;
         }
         case FL_FAULT_REFUSE:
@@ -411,6 +414,7 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
     c.faults = faults;
     c.n_faults = n_faults;
     c.status = head_status(in);
+    c.retry_after_ms = -1;
     fl_buf_init(&c.arena);
     if (n_faults >= FL_CHAOS_NONE)
         return FL_EINVAL;
@@ -449,6 +453,7 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
             goto fail_out;
     }
     out->status = c.status;
+    out->retry_after_ms = c.retry_after_ms;
     rc = 0;
     goto done;
 

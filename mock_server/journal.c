@@ -129,6 +129,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->first_byte_ms = -1;
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;
+    e->retry_after_ms = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -193,17 +194,17 @@ static json_t *ms_or_null(int64_t v)
 
 static json_t *entry_json(const fl_journal_entry_t *e)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:O, s:i, s:s, s:I, s:I, s:o, s:o, "
-                     "s:o, s:s, s:O}",
-                     "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
-                     e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
-                     "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
-                     "stream", e->stream, "headers", e->headers, "status", e->status, "framing",
-                     e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
-                     "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
-                     ms_or_null(e->last_byte_ms), "client_closed_ms",
-                     ms_or_null(e->client_closed_ms), "end", fl_end_name(e->end), "faults",
-                     e->faults);
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:O, s:i, s:s, s:I, s:I, s:o, s:o, "
+        "s:o, s:o, s:s, s:O}",
+        "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path", e->path,
+        "scenario", e->scenario ? json_string(e->scenario) : json_null(), "attempt",
+        e->attempt ? json_integer((json_int_t)e->attempt) : json_null(), "stream", e->stream,
+        "headers", e->headers, "status", e->status, "framing", e->framing, "bytes",
+        (json_int_t)e->bytes, "events", (json_int_t)e->events, "first_byte_ms",
+        ms_or_null(e->first_byte_ms), "last_byte_ms", ms_or_null(e->last_byte_ms),
+        "client_closed_ms", ms_or_null(e->client_closed_ms), "retry_after_ms",
+        ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", e->faults);
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)

@@ -45,6 +45,8 @@ typedef struct fl_journal_entry_s {
     bool stream;              /* the request's "stream" flag */
     json_t *headers;          /* owned reference: object of lower-cased name -> value, redacted */
     int status;               /* HTTP status sent; 0 until decided */
+    int64_t retry_after_ms;   /* the wait the response's Retry-After / retry-after-ms header
+                                 demanded, in ms; -1 when it sent neither */
     const char *framing;      /* static: "chunked", "close", "content-length" */
     uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
     uint64_t events;          /* clean events whose bytes were all written */
@@ -114,7 +116,7 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
 /**
  * Builds {"requests":[...]} in arrival order, each entry an object with t_ms, time, method,
  * path, scenario, attempt, stream, headers, status, framing, bytes, events, first_byte_ms,
- * last_byte_ms, client_closed_ms, end and faults
+ * last_byte_ms, client_closed_ms, retry_after_ms, end and faults
  * ([{"fault","description","event","byte","ms"}...]). Returns a new reference, or NULL
  * when out of memory.
  */

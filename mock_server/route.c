@@ -307,6 +307,7 @@ static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e
     if (framing == FL_BODY_CLOSE)
         r->close = true;
     e->status = r->plan.status;
+    e->retry_after_ms = r->plan.retry_after_ms;
     e->framing = framing == FL_BODY_CHUNKED ? "chunked"
                  : framing == FL_BODY_CLOSE ? "close"
                                             : "content-length";

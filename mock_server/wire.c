@@ -12,6 +12,7 @@
 void fl_wire_init(fl_wire_t *w)
 {
     memset(w, 0, sizeof(*w));
+    w->retry_after_ms = -1;
     fl_buf_init(&w->bytes);
 }
 

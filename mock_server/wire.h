@@ -48,7 +48,9 @@ typedef struct fl_wire_s {
     fl_wire_op_t *ops; /* owned, time-ordered */
     size_t n_ops;
     size_t cap_ops;
-    int status; /* the HTTP status the plan sends, 0 when it sends no status line */
+    int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
+    int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
+                               (retry-after-ms wins when both are sent); -1 when none */
 } fl_wire_t;
 
 /** Prepares an empty plan. Never fails. */

@@ -61,10 +61,13 @@ Test(chaos_http, http_error_429_with_retry_headers_then_clean)
     cr_assert_not_null(e);
     cr_assert_eq(es_int(e, "status", 0), 429);
     cr_assert_str_eq(es_str(e, "end"), "complete");
+    /* retry-after-ms is the more precise of the two, so it is the wait the journal records */
+    cr_assert_eq(es_int(e, "retry_after_ms", -1), 1500);
     es_assert_fault(e, "http_error", 0, 0, 100);
     json_decref(e);
     e = es_entry("chaos-http-error", 2, 3000);
     cr_assert_eq(es_int(e, "status", 0), 200);
+    cr_assert(json_is_null(json_object_get(e, "retry_after_ms")));
     cr_assert_eq(json_array_size(json_object_get(e, "faults")), 0);
     json_decref(e);
     es_ex_free(&x);
