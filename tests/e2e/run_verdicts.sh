@@ -111,7 +111,7 @@ for p in "${pairs[@]}"; do
     want_pass=false
     [ "$want_rc" = 0 ] && want_pass=true
     [ "$(field "$n" runs.0.passed)" = "$want_pass" ] || fail "$what: passed is not $want_pass"
-    [ "$(field "$n" counts.$verdict)" = 1 ] || fail "$what: counts.$verdict is not 1"
+    [ "$(field "$n" counts."$verdict")" = 1 ] || fail "$what: counts.$verdict is not 1"
 done
 
 # Evidence behind some verdicts, so a right verdict for a wrong reason does not pass.
@@ -142,7 +142,7 @@ verdicts() { # NAME: "scenario verdict findings" per run, sorted
     local i count
     count=$(field "$1" runs.#)
     for ((i = 0; i < ${count:-0}; i++)); do
-        echo "$(field "$1" runs.$i.scenario) $(field "$1" runs.$i.verdict) $(findings "$1" $i)"
+        echo "$(field "$1" runs."$i".scenario) $(field "$1" runs."$i".verdict) $(findings "$1" $i)"
     done | sort
 }
 verdicts dir-j1 >"$tmp/v-j1"
