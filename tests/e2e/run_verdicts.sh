@@ -93,6 +93,8 @@ run min-ok --client "$tc correct" --min-score 100 "$data/clean.yaml"
 run min-low --client "$tc giveup" --keep-going --min-score 10 "$data/clean.yaml" \
     "$data/reset-once.yaml"
 run nocolor --client "$tc correct" --no-color "$data/clean.yaml"
+# No scenario arguments: the catalog, here pointed at the test scenarios.
+FAULTLINE_CATALOG=$data run catalog --client "$tc correct" -j 8
 wait
 
 for p in "${pairs[@]}"; do
@@ -178,6 +180,9 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
 [ "$(field repeat runs.0.repeat) $(field repeat runs.1.repeat)" = "1 2" ] ||
     fail "--repeat 2: repeats $(field repeat runs.0.repeat) $(field repeat runs.1.repeat)"
 [ "$(field repeat counts.correct)" = 2 ] || fail "--repeat 2: not two correct runs"
+
+[ "$(rc_of catalog)" = 0 ] && [ "$(field catalog runs.#)" = 6 ] ||
+    fail "FAULTLINE_CATALOG: exit $(rc_of catalog), $(field catalog runs.#) runs, expected 0 and 6"
 
 # --min-score: 100 with everything passing is met; a failing set stays exit 1.
 [ "$(rc_of min-ok)" = 0 ] || fail "--min-score 100, all correct: exit $(rc_of min-ok)"
