@@ -89,6 +89,11 @@ done
 [ "$(xp bad 'string(//testcase/failure/@type)')" = hung ] || fail "hang: failure type not hung"
 [ "$(xp crash 'string(//testcase/failure/@type)')" = crashed ] || fail "crash: failure type not crashed"
 
+# An ASan/UBSan build of faultline must not complain about anything these runs did.
+for f in "$tmp"/*.err; do
+    if grep -qE 'Sanitizer|runtime error:' "$f"; then fail "sanitizer report in $(basename "$f")"; fi
+done
+
 # A report that cannot be written is an error (exit 2) that names the file.
 "$bin" run --client "$tc correct" --junit "$tmp/no-such-dir/out.xml" "$data/clean.yaml" \
     >/dev/null 2>"$tmp/unwritable.err"

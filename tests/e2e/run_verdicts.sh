@@ -190,6 +190,11 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
     fail "JSON min_score '$(field min-ok min_score)'"
 [ "$(rc_of min-low)" = 1 ] || fail "--min-score 10 with a gave_up run: exit $(rc_of min-low)"
 
+# An ASan/UBSan build of faultline must not complain about anything these runs did.
+for f in "$tmp"/*.err; do
+    if grep -qE 'Sanitizer|runtime error:' "$f"; then fail "sanitizer report in $(basename "$f")"; fi
+done
+
 # Piped: no ESC byte anywhere, and the client's stdout never in faultline's stdout.
 for f in "$tmp"/*.out "$tmp"/*.err; do
     if grep -q $'\x1b' "$f"; then fail "ESC byte in $(basename "$f")"; fi
