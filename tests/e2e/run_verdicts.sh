@@ -189,6 +189,8 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
 [ "$(rc_of min-ok)" = 0 ] || fail "--min-score 100, all correct: exit $(rc_of min-ok)"
 [ "$(field min-ok min_score)" = 100 ] || [ "$(field min-ok min_score)" = 100.0 ] ||
     fail "JSON min_score '$(field min-ok min_score)'"
+score=$(field min-low score)
+awk -v s="${score:-100}" 'BEGIN { exit !(s < 90) }' || fail "min-low: score '$score' is not under 90"
 [ "$(rc_of min-low)" = 1 ] || fail "--min-score 90, score 70 (a gave_up run): exit $(rc_of min-low)"
 
 # An ASan/UBSan build of faultline must not complain about anything these runs did.
