@@ -114,7 +114,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+c:j:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:j:h", longs, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->client = optarg;
