@@ -68,6 +68,7 @@ static int clean_text(fl_buf_t *b, const char *s, size_t n, bool xml)
             return rc;
         i += k;
     }
+    b->data[b->len] = '\0'; /* reserved above: terminated even when nothing was kept */
     return 0;
 }
 
@@ -763,11 +764,9 @@ void fl_report_print_table(const fl_report_t *r, FILE *out, bool color)
         print_cut(out, name, name_w);
         size_t shown = strlen(name) > name_w ? name_w : strlen(name);
         fprintf(out, "%*s  ", (int)(name_w - shown), "");
-        if (color)
-            fputs(verdict_color(&it->j), out);
-        fprintf(out, "%-*s", VERDICT_COL, fl_verdict_name(it->j.verdict));
-        if (color)
-            fputs(ANSI_RESET, out);
+        const char *v = fl_verdict_name(it->j.verdict);
+        fprintf(out, "%s%s%s%*s", color ? verdict_color(&it->j) : "", v, color ? ANSI_RESET : "",
+                (int)(VERDICT_COL - strlen(v)), "");
         fprintf(out, "  %*d  ", SCORE_COL, it->j.score);
         print_cut(out, it->j.reason, reason_w);
         fputc('\n', out);
