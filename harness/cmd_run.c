@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #ifndef FL_CATALOG_DIR
@@ -267,6 +268,11 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
 {
     const char *nc = getenv("NO_COLOR");
     bool color = !a->no_color && !(nc && *nc) && isatty(STDOUT_FILENO);
+    /* A terminal's width; in a CI log, room for the whole of most reasons. */
+    struct winsize ws;
+    rep->table_cols =
+        isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
+                                                                                         : 200;
     fl_report_print_table(rep, stdout, color);
     fflush(stdout);
     int status = 0;

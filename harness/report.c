@@ -754,7 +754,9 @@ void fl_report_print_table(const fl_report_t *r, FILE *out, bool color)
         if (n > name_w)
             name_w = n > NAME_COL_MAX ? NAME_COL_MAX : n;
     }
-    size_t reason_w = TABLE_COLS - name_w - VERDICT_COL - SCORE_COL - 6;
+    size_t cols = r->table_cols ? r->table_cols : TABLE_COLS;
+    size_t fixed = name_w + VERDICT_COL + SCORE_COL + 6;
+    size_t reason_w = cols > fixed + 20 ? cols - fixed : 20;
 
     fprintf(out, "%-*s  %-*s  %*s  %s\n", (int)name_w, "scenario", VERDICT_COL, "verdict",
             SCORE_COL, "score", "reason");

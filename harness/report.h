@@ -32,6 +32,7 @@ typedef struct fl_report_s {
     const char *started;          /* ISO-8601 UTC wall time of the start */
     uint64_t wall_ms;             /* the whole run */
     double min_score;             /* --min-score, or -1 when not given */
+    unsigned table_cols;          /* width the table fits in (columns); 0 = 100 */
     const fl_run_result_t *items; /* in scenario order (name, then repeat) */
     size_t n_items;
 } fl_report_t;
