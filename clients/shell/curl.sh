@@ -56,7 +56,7 @@ esac
 
 curl -fsSN "$url" "${headers[@]}" -H 'content-type: application/json' -d "$body" |
     {
-        tool= tool_args=
+        tool='' tool_args=''
         while IFS= read -r line; do
             [[ $line == data:* ]] || continue
             data=${line#data:}
