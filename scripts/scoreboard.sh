@@ -25,14 +25,15 @@ mkdir -p "$out"
 manifest=$out/manifest.tsv
 : >"$manifest"
 
-# score LABEL CLIENT_CMD DIALECT_REGEX: run the harness on the scenarios whose top-level
-# `dialect:` matches, record the exact command in the manifest.
+# score LABEL CLIENT_CMD DIALECT_REGEX: run the harness on the scenario files whose top-level
+# `dialect:` matches (faultline run's --filter matches names, not dialects), with --keep-going
+# so every scenario is scored, and record the exact command in the manifest.
 score() {
     local label=$1 client=$2 dialects=$3 json=$out/$1.json
     local select="grep -rlE --include='*.yaml' '^dialect: *($dialects) *\$' $dir | sort"
     local files
     mapfile -t files < <(eval "$select")
-    local cmd="./build/faultline run -j $jobs --client '$client' --json $json \$($select)"
+    local cmd="./build/faultline run --keep-going -j $jobs --client '$client' --json $json \$($select)"
     rm -f "$json"
     if [[ ${#files[@]} -eq 0 ]]; then
         echo "scoreboard: no $dialects scenarios in $dir" >&2
@@ -45,7 +46,7 @@ score() {
     fi
     echo "scoreboard: $label on ${#files[@]} scenarios" >&2
     # faultline run exits non-zero when a run fails; the report is what counts here.
-    ./build/faultline run -j "$jobs" --client "$client" --json "$json" "${files[@]}" >"$out/$label.txt" || true
+    ./build/faultline run --keep-going -j "$jobs" --client "$client" --json "$json" "${files[@]}" >"$out/$label.txt" || true
     [[ -s $json ]] || { echo "scoreboard: $label wrote no report (see $out/$label.txt)" >&2; exit 1; }
     printf '%s\t%s\t%s\n' "$label" "$json" "$cmd" >>"$manifest"
 }
