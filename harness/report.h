@@ -69,4 +69,7 @@ void fl_report_print_table(const fl_report_t *r, FILE *out, bool color);
 /** Bytes of stderr kept as the "tail" in reports. */
 #define FL_REPORT_STDERR_TAIL 2048
 
+/** Bytes of stdout kept in reports (the head; "stdout_truncated" says when more was printed). */
+#define FL_REPORT_STDOUT_HEAD 65536
+
 #endif

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # (clients/node/); they are only installed when no `node`/`npm` is on PATH, so a newer Node from
 # elsewhere (nodesource, nvm) is left alone.
 pkgs=(build-essential cmake pkg-config curl jq
-      libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev
+      libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
       libcriterion-dev libcurl4-openssl-dev)
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
