@@ -70,6 +70,9 @@ curl -fsSN "$url" "${headers[@]}" -H 'content-type: application/json' -d "$body"
             esac
             [[ $data == *"$done_marker"* ]] && break
         done
+        # Read whatever follows the end marker (the blank line, the chunked terminator) so curl
+        # ends on its own instead of dying on a closed pipe when those bytes come late.
+        cat >/dev/null
         if [[ -n $tool ]]; then
             [[ -n $tool_args ]] || tool_args="{}"
             jq -cn --arg n "$tool" --argjson a "$tool_args" '{name: $n, arguments: $a}'
