@@ -93,6 +93,8 @@ run min-ok --client "$tc correct" --min-score 100 "$data/clean.yaml"
 run min-low --client "$tc giveup" --keep-going --min-score 90 "$data/clean.yaml" \
     "$data/reset-once.yaml"
 run nocolor --client "$tc correct" --no-color "$data/clean.yaml"
+# Options may follow the scenarios, as with most command-line tools.
+run optlast --client "$tc correct" "$data/clean.yaml" --repeat 2 --no-color
 # No scenario arguments: the catalog, here pointed at the test scenarios.
 FAULTLINE_CATALOG=$data run catalog --client "$tc correct" -j 8
 wait
@@ -180,6 +182,8 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
 [ "$(field repeat runs.0.repeat) $(field repeat runs.1.repeat)" = "1 2" ] ||
     fail "--repeat 2: repeats $(field repeat runs.0.repeat) $(field repeat runs.1.repeat)"
 [ "$(field repeat counts.correct)" = 2 ] || fail "--repeat 2: not two correct runs"
+[ "$(rc_of optlast)" = 0 ] && [ "$(field optlast runs.#)" = 2 ] ||
+    fail "options after the scenario: exit $(rc_of optlast), $(field optlast runs.#) runs; $(head -c 200 "$tmp/optlast.err")"
 
 [ "$(rc_of catalog)" = 0 ] && [ "$(field catalog runs.#)" = 6 ] ||
     fail "FAULTLINE_CATALOG: exit $(rc_of catalog), $(field catalog runs.#) runs, expected 0 and 6"
