@@ -24,7 +24,7 @@ fail() {
 }
 
 # run NAME ARGS...: faultline run in the background; NAME.out, NAME.err, NAME.rc, NAME.json.
-# Every run is bounded by its scenarios' deadlines (at most 4 s here); `timeout` only guards
+# Every run is bounded by its scenarios' deadlines (at most 5 s here); `timeout` only guards
 # against a harness that never returns, and --foreground keeps it off the process group.
 run() {
     local name=$1
