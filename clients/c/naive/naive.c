@@ -186,11 +186,13 @@ int main(void)
     CURL *easy = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "content-type: application/json");
     if (st.dialect == MESSAGES) {
-        snprintf(auth, sizeof(auth), "x-api-key: %s", getenv("ANTHROPIC_API_KEY") ? getenv("ANTHROPIC_API_KEY") : "none");
+        snprintf(auth, sizeof(auth), "x-api-key: %s",
+                 getenv("ANTHROPIC_API_KEY") ? getenv("ANTHROPIC_API_KEY") : "none");
         hdrs = curl_slist_append(hdrs, auth);
         hdrs = curl_slist_append(hdrs, "anthropic-version: 2023-06-01");
     } else {
-        snprintf(auth, sizeof(auth), "authorization: Bearer %s", getenv("OPENAI_API_KEY") ? getenv("OPENAI_API_KEY") : "none");
+        snprintf(auth, sizeof(auth), "authorization: Bearer %s",
+                 getenv("OPENAI_API_KEY") ? getenv("OPENAI_API_KEY") : "none");
         hdrs = curl_slist_append(hdrs, auth);
     }
     st.easy = easy;

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "answer.h"
-#include "sse.h"
+#include "rc_answer.h"
+#include "rc_sse.h"
 
 enum {
     CONNECT_TIMEOUT_MS = 2000,
@@ -67,7 +67,7 @@ typedef struct {
     CURL *easy;
     int stream;
     long status;
-    size_t bytes;            /* body bytes received */
+    size_t bytes;             /* body bytes received */
     uint64_t last_content_ms; /* request start, then every content event */
     uint64_t done_ms;         /* when the end marker arrived (0: not yet) */
     long retry_after_ms;      /* -1: none; from retry-after-ms, else Retry-After */
@@ -219,8 +219,8 @@ static char *request_body(const config_t *cfg, int stream)
         req = json_pack("{s:s, s:s, s:b}", "model", cfg->model, "input", cfg->prompt, "stream",
                         stream);
     else if (cfg->dialect == RC_ANTHROPIC_MESSAGES)
-        req = json_pack("{s:s, s:i, s:O, s:b}", "model", cfg->model, "max_tokens", 1024,
-                        "messages", msg, "stream", stream);
+        req = json_pack("{s:s, s:i, s:O, s:b}", "model", cfg->model, "max_tokens", 1024, "messages",
+                        msg, "stream", stream);
     else
         req = json_pack("{s:s, s:O, s:b}", "model", cfg->model, "messages", msg, "stream", stream);
     json_decref(msg);
@@ -443,9 +443,8 @@ int main(void)
     cfg.url = url;
     cfg.key = cfg.dialect == RC_ANTHROPIC_MESSAGES ? env_or("ANTHROPIC_API_KEY", "none")
                                                    : env_or("OPENAI_API_KEY", "none");
-    cfg.model = env_or("FAULTLINE_MODEL", cfg.dialect == RC_ANTHROPIC_MESSAGES
-                                              ? "claude-sonnet-4-5"
-                                              : "gpt-4o-mini");
+    cfg.model = env_or("FAULTLINE_MODEL",
+                       cfg.dialect == RC_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5" : "gpt-4o-mini");
     cfg.prompt = env_or("FAULTLINE_PROMPT", "Say hello.");
     cfg.start_ms = now_ms();
     cfg.deadline_ms = cfg.start_ms + DEADLINE_MS;
@@ -492,15 +491,17 @@ int main(void)
         uint64_t wait = backoff_ms(n + 1);
         long demanded = at.retry_after_ms_hdr >= 0 ? at.retry_after_ms_hdr : at.retry_after_ms;
         if (demanded > MAX_RETRY_AFTER_MS) {
-            fprintf(stderr, "attempt %d: %s; the server asks to wait %ld ms (over %d ms), giving up\n",
-                    n, why, demanded, MAX_RETRY_AFTER_MS);
+            fprintf(stderr,
+                    "attempt %d: %s; the server asks to wait %ld ms (over %d ms), giving up\n", n,
+                    why, demanded, MAX_RETRY_AFTER_MS);
             break;
         }
         if (demanded >= 0 && (uint64_t)demanded > wait)
             wait = (uint64_t)demanded;
         if (now_ms() + wait >= cfg.deadline_ms) {
-            fprintf(stderr, "attempt %d: %s; waiting %llu ms would pass the %d ms deadline, "
-                            "giving up\n",
+            fprintf(stderr,
+                    "attempt %d: %s; waiting %llu ms would pass the %d ms deadline, "
+                    "giving up\n",
                     n, why, (unsigned long long)wait, DEADLINE_MS);
             break;
         }

@@ -1,5 +1,5 @@
-/* Per-dialect answer assembly; see answer.h. */
-#include "answer.h"
+/* Per-dialect answer assembly; see rc_answer.h. */
+#include "rc_answer.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -48,9 +48,10 @@ static int fail(rc_answer_t *a, rc_ans_state_t state, int retryable, const char 
 int rc_error_is_transient(const char *s)
 {
     static const char *const transient[] = {
-        "rate_limit_exceeded", "rate_limit_error", "rate_limit", "server_error",
-        "api_error",           "overloaded_error", "overloaded", "timeout_error",
-        "timeout",             "internal_error",   "service_unavailable",
+        "rate_limit_exceeded", "rate_limit_error",    "rate_limit",
+        "server_error",        "api_error",           "overloaded_error",
+        "overloaded",          "timeout_error",       "timeout",
+        "internal_error",      "service_unavailable",
     };
     if (!s)
         return 0;
@@ -267,6 +268,8 @@ int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
 {
     if (a->state != RC_ANS_PARTIAL)
         return -1;
+    if (ev->data_len == 0)
+        return 0; /* a legal but empty event (a bare `data` line) says nothing */
     if (a->dialect == RC_OPENAI_CHAT && strcmp(ev->data, "[DONE]") == 0) {
         a->state = RC_ANS_DONE;
         return -1;
@@ -281,8 +284,7 @@ int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
     json_t *j = json_loadb(ev->data, ev->data_len, 0, &jerr);
     if (!json_is_object(j)) {
         json_decref(j);
-        return fail(a, RC_ANS_BROKEN, 1, "malformed JSON in event '%s' (%s)", ev->type,
-                    jerr.text);
+        return fail(a, RC_ANS_BROKEN, 1, "malformed JSON in event '%s' (%s)", ev->type, jerr.text);
     }
     const char *type = jstr(j, "type");
     if (!type)
@@ -429,8 +431,8 @@ int rc_answer_format(rc_answer_t *a, rc_buf_t *out)
                  t->name.data ? t->name.data : "?", jerr.text);
             return -1;
         }
-        json_t *line = json_pack("{s:s, s:o}", "name", t->name.data ? t->name.data : "",
-                                 "arguments", args);
+        json_t *line =
+            json_pack("{s:s, s:o}", "name", t->name.data ? t->name.data : "", "arguments", args);
         char *s = line ? json_dumps(line, JSON_COMPACT) : NULL;
         json_decref(line);
         if (!s)

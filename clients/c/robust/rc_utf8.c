@@ -1,5 +1,5 @@
-/* Incremental UTF-8 validation; see utf8.h. */
-#include "utf8.h"
+/* Incremental UTF-8 validation; see rc_utf8.h. */
+#include "rc_utf8.h"
 
 void rc_utf8_init(rc_utf8_t *d)
 {
@@ -12,9 +12,9 @@ void rc_utf8_init(rc_utf8_t *d)
 int rc_utf8_feed(rc_utf8_t *d, const char *in, size_t len, rc_utf8_sink_fn sink, void *ud)
 {
     const unsigned char *p = (const unsigned char *)in;
-    size_t run = 0;      /* start of the run of whole code points not yet handed to the sink */
-    size_t lead = 0;     /* where the partial sequence began, when it began in this feed */
-    int in_feed = 0;     /* the partial sequence began in this feed (else in pending[] only) */
+    size_t run = 0;  /* start of the run of whole code points not yet handed to the sink */
+    size_t lead = 0; /* where the partial sequence began, when it began in this feed */
+    int in_feed = 0; /* the partial sequence began in this feed (else in pending[] only) */
     int rc;
 
     for (size_t i = 0; i < len; i++) {

@@ -1,5 +1,5 @@
-/* Server-Sent Events parser; see sse.h for the rules and their source. */
-#include "sse.h"
+/* Server-Sent Events parser; see rc_sse.h for the rules and their source. */
+#include "rc_sse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,10 +16,10 @@
 
 /** Decoder state; zero it (or call rc_utf8_init) before the first feed. No heap memory. */
 typedef struct rc_utf8_s {
-    uint32_t cp;       /* the code point being assembled */
-    uint32_t min;      /* the smallest code point its length may encode (overlong check) */
-    unsigned need;     /* continuation bytes still expected */
-    unsigned have;     /* bytes of the partial code point held in pending[] */
+    uint32_t cp;   /* the code point being assembled */
+    uint32_t min;  /* the smallest code point its length may encode (overlong check) */
+    unsigned need; /* continuation bytes still expected */
+    unsigned have; /* bytes of the partial code point held in pending[] */
     unsigned char pending[4];
 } rc_utf8_t;
 

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "sse.h"
+#include "rc_sse.h"
 
 /** The dialect spoken (FAULTLINE_DIALECT). */
 typedef enum {
@@ -48,13 +48,13 @@ typedef struct rc_tool_s {
 typedef struct rc_answer_s {
     rc_dialect_t dialect;
     rc_ans_state_t state;
-    int retryable;     /* for RC_ANS_ERROR: the provider marks the error transient */
-    rc_buf_t text;     /* the answer text so far; owned */
-    rc_buf_t reason;   /* for BROKEN/ERROR: why, for stderr; owned */
-    rc_buf_t last;     /* the previous content event's data, to spot a replayed event; owned */
+    int retryable;   /* for RC_ANS_ERROR: the provider marks the error transient */
+    rc_buf_t text;   /* the answer text so far; owned */
+    rc_buf_t reason; /* for BROKEN/ERROR: why, for stderr; owned */
+    rc_buf_t last;   /* the previous content event's data, to spot a replayed event; owned */
     rc_tool_t tools[RC_MAX_TOOLS];
     int ntools;
-    long next_seq;     /* Responses: the sequence_number expected next (-1: not started) */
+    long next_seq; /* Responses: the sequence_number expected next (-1: not started) */
 } rc_answer_t;
 
 /** Prepares `a` for a new attempt in `dialect`; frees what a previous attempt held. The first

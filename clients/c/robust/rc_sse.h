@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "utf8.h"
+#include "rc_utf8.h"
 
 /** A growable byte buffer; `data` is heap memory owned by the buffer, NUL-terminated when
  *  non-NULL (the NUL is not counted in `len`). */
@@ -54,18 +54,18 @@ typedef int (*rc_sse_event_fn)(void *ud, const rc_sse_event_t *ev);
 #define RC_SSE_MAX_LINE (8u * 1024u * 1024u)
 
 /** Parser errors (negative, distinct from RC_UTF8_EINVAL). */
-#define RC_SSE_ENOMEM (-1002)
+#define RC_SSE_ENOMEM   (-1002)
 #define RC_SSE_ETOOLONG (-1003)
 
 /** Parser state; initialize with rc_sse_init, release with rc_sse_close. */
 typedef struct rc_sse_s {
     rc_utf8_t utf8;
-    rc_buf_t line;  /* the current line, without its end */
-    rc_buf_t data;  /* the data buffer of the event being built */
-    rc_buf_t type;  /* the event type buffer ("" = message) */
-    rc_buf_t id;    /* the last event id */
-    int after_cr;   /* the previous byte was a CR: an LF next is part of the same line end */
-    int bom_done;   /* the start of the stream (and any BOM) has been passed */
+    rc_buf_t line; /* the current line, without its end */
+    rc_buf_t data; /* the data buffer of the event being built */
+    rc_buf_t type; /* the event type buffer ("" = message) */
+    rc_buf_t id;   /* the last event id */
+    int after_cr;  /* the previous byte was a CR: an LF next is part of the same line end */
+    int bom_done;  /* the start of the stream (and any BOM) has been passed */
     rc_sse_event_fn on_event; /* not owned */
     void *ud;                 /* not owned; passed to on_event */
 } rc_sse_t;
