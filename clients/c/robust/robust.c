@@ -72,7 +72,6 @@ typedef struct {
     uint64_t done_ms;         /* when the end marker arrived (0: not yet) */
     long retry_after_ms;      /* -1: none; from retry-after-ms, else Retry-After */
     long retry_after_ms_hdr;  /* the retry-after-ms header alone (-1: none) */
-    int aborted;              /* the write callback stopped the transfer */
     rc_sse_t sse;
     rc_answer_t ans;
     rc_buf_t body; /* error body, or the non-streaming body */
@@ -134,13 +133,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         if (at->body.len + len > cap) {
             if (at->status != 200)
                 return len; /* keep the head of an error page; the rest says nothing new */
-            at->aborted = 1;
             at->ans.state = RC_ANS_BROKEN;
             set_reason(at, "response body over %d bytes", MAX_BODY);
             return 0;
         }
-        if (rc_buf_append(&at->body, ptr, len))
+        if (rc_buf_append(&at->body, ptr, len)) {
+            at->ans.state = RC_ANS_BROKEN;
+            set_reason(at, "out of memory");
             return 0;
+        }
         if (at->status == 200)
             at->last_content_ms = now_ms(); /* non-streaming: body bytes are the content */
         return len;
@@ -158,7 +159,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         rc_buf_clear(&at->ans.reason);
         rc_buf_append(&at->ans.reason, why, strlen(why));
     }
-    at->aborted = 1;
     return 0; /* CURLE_WRITE_ERROR: the transfer stops */
 }
 
@@ -260,6 +260,11 @@ static attempt_end_t run_attempt(attempt_t *at, CURLM *multi, int stream)
         return END_FATAL;
     }
     CURL *easy = curl_easy_init();
+    if (!easy) {
+        free(body);
+        set_reason(at, "curl_easy_init failed");
+        return END_FATAL;
+    }
     struct curl_slist *hdrs = NULL;
     char auth[1024];
     hdrs = curl_slist_append(hdrs, "content-type: application/json");
@@ -278,7 +283,6 @@ static attempt_end_t run_attempt(attempt_t *at, CURLM *multi, int stream)
     at->status = 0;
     at->bytes = 0;
     at->done_ms = 0;
-    at->aborted = 0;
     at->retry_after_ms = at->retry_after_ms_hdr = -1;
     at->content_type[0] = '\0';
     rc_buf_clear(&at->body);
@@ -455,6 +459,11 @@ int main(void)
         return 1;
     }
     CURLM *multi = curl_multi_init();
+    if (!multi) {
+        fprintf(stderr, "robust: curl_multi_init failed\n");
+        curl_global_cleanup();
+        return 1;
+    }
     attempt_t at;
     memset(&at, 0, sizeof(at));
     at.cfg = &cfg;
@@ -477,6 +486,10 @@ int main(void)
         const char *why = at.ans.reason.data ? at.ans.reason.data : "unknown failure";
         int retryable = end == END_TRANSPORT || end == END_BROKEN || end == END_IDLE ||
                         end == END_HTTP || (end == END_PROVIDER && at.ans.retryable);
+        if (end == END_DEADLINE) {
+            fprintf(stderr, "attempt %d: %s; giving up\n", n, why);
+            break;
+        }
         if (!retryable) {
             fprintf(stderr, "attempt %d: %s; not retryable, giving up\n", n, why);
             break;
