@@ -92,6 +92,8 @@ run repeat --client "$tc correct" --repeat 2 "$data/clean.yaml"
 run min-ok --client "$tc correct" --min-score 100 "$data/clean.yaml"
 run min-low --client "$tc giveup" --keep-going --min-score 90 "$data/clean.yaml" \
     "$data/reset-once.yaml"
+run min-met --client "$tc giveup" --keep-going --min-score 60 "$data/clean.yaml" \
+    "$data/reset-once.yaml"
 run nocolor --client "$tc correct" --no-color "$data/clean.yaml"
 # Options may follow the scenarios, as with most command-line tools.
 run optlast --client "$tc correct" "$data/clean.yaml" --repeat 2 --no-color
@@ -188,14 +190,16 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
 [ "$(rc_of catalog)" = 0 ] && [ "$(field catalog runs.#)" = 6 ] ||
     fail "FAULTLINE_CATALOG: exit $(rc_of catalog), $(field catalog runs.#) runs, expected 0 and 6"
 
-# --min-score: 100 with everything passing is met; 90 with a score of 70 is not. (A run passes
-# only at 100, so today a failing run alone already exits 1; these hold either way.)
+# --min-score: with a bar the score alone decides. 100 with everything passing is met; 90 with a
+# score of 70 is not; 60 with the same 70 is met although one run did not pass.
 [ "$(rc_of min-ok)" = 0 ] || fail "--min-score 100, all correct: exit $(rc_of min-ok)"
 [ "$(field min-ok min_score)" = 100 ] || [ "$(field min-ok min_score)" = 100.0 ] ||
     fail "JSON min_score '$(field min-ok min_score)'"
 score=$(field min-low score)
 awk -v s="${score:-100}" 'BEGIN { exit !(s < 90) }' || fail "min-low: score '$score' is not under 90"
 [ "$(rc_of min-low)" = 1 ] || fail "--min-score 90, score 70 (a gave_up run): exit $(rc_of min-low)"
+[ "$(field min-met failed)" = 1 ] || fail "min-met: expected one failed run, got '$(field min-met failed)'"
+[ "$(rc_of min-met)" = 0 ] || fail "--min-score 60, score 70 with a failed run: exit $(rc_of min-met)"
 
 # An ASan/UBSan build of faultline must not complain about anything these runs did.
 for f in "$tmp"/*.err; do
