@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config curl
       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev
-      libcriterion-dev libcurl4-openssl-dev)
+      libcriterion-dev libcurl4-openssl-dev jq bc)
 
 missing=()
 for p in "${pkgs[@]}"; do
