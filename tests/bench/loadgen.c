@@ -10,8 +10,10 @@
  * event k of a stream the arrival time (uv_hrtime) is compared with the scripted time,
  * request sent + ttft_ms + k * interval_ms; the difference is its lateness.
  *
- * Connections open in batches (the next batch once the current one has connected), so the
- * server's accept queue is never overrun. The run ends when every stream has ended or at
+ * Connections open in batches: the next batch once every connection of the current one has
+ * received its first byte (or ended), i.e. the server has accepted and answered it, so a
+ * server's accept queue (its listen backlog, at most somaxconn) is never overrun. The run ends when
+ * every stream has ended or at
  * --duration-ms. In --hold mode it waits until every connection has its response head,
  * samples the server's RSS, and closes them all.
  *
@@ -22,7 +24,7 @@
  *   --dialect D        openai-chat | openai-responses | anthropic-messages (request body and
  *                      default content marker; default openai-chat)
  *   --conns N          concurrent streams, 1..20000 (default 1)
- *   --batch B          connections opened per batch (default 500)
+ *   --batch B          connections opened per batch (default 100)
  *   --duration-ms MS   cap on the whole run (default 60000)
  *   --ttft-ms MS, --interval-ms MS   the scenario's schedule, for lateness
  *   --expect-events E  content events each stream should deliver (for "lost")
@@ -73,6 +75,7 @@ typedef struct lg_conn_s {
     uint64_t chunk_left; /* ST_DATA: bytes of the current chunk still to come */
     http_state_t state;
     bool chunked, head_done, ended, failed, closing, event_is_content, event_has_data;
+    bool counted; /* its batch has stopped waiting for it */
     uint16_t head_len;
     uint16_t line_len; /* bytes of the current SSE line seen (capped at PREFIX_BYTES) */
     bool line_cr;      /* the last byte was CR (CRLF counts as one line end) */
@@ -99,7 +102,7 @@ static struct {
     lg_conn_t *c;
     char *request;
     size_t request_len;
-    int opened, connected_in_batch, batch_size, finished, heads;
+    int opened, batch_waiting, finished, heads; /* batch_waiting: of the current batch */
     uint64_t errors, connect_errors, status_errors, eof_errors;
     uint64_t t_start_ns, t_end_ns;
     uint64_t *hist; /* lateness, 1 us buckets */
@@ -195,11 +198,24 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
+static void open_batch(void);
+
+/* A connection of the current batch got its first byte or ended: maybe open the next batch. */
+static void batch_step(lg_conn_t *c)
+{
+    if (c->counted)
+        return;
+    c->counted = true;
+    if (--g.batch_waiting == 0)
+        open_batch();
+}
+
 static void conn_end(lg_conn_t *c, bool failed)
 {
     if (c->ended)
         return;
     c->ended = true;
+    batch_step(c);
     c->failed = failed;
     if (failed)
         g.errors++;
@@ -409,8 +425,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     uint64_t now = uv_hrtime();
-    if (c->bytes == 0)
+    if (c->bytes == 0) {
         c->t_first_byte_ns = now;
+        batch_step(c);
+    }
     c->bytes += (uint64_t)nread;
     http_feed(c, buf->base, (size_t)nread, now);
 }
@@ -422,13 +440,9 @@ static void on_write(uv_write_t *req, int status)
         conn_end(c, true);
 }
 
-static void open_batch(void);
-
 static void on_connect(uv_connect_t *req, int status)
 {
     lg_conn_t *c = container_of(req, lg_conn_t, connect_req);
-    if (--g.connected_in_batch == 0)
-        open_batch();
     if (c->ended)
         return;
     if (status < 0) {
@@ -451,24 +465,22 @@ static void open_batch(void)
     struct sockaddr_in addr;
     uv_ip4_addr(g.host, g.port, &addr);
     int n = g.conns - g.opened < g.batch ? g.conns - g.opened : g.batch;
-    g.connected_in_batch = n;
+    g.batch_waiting = n + 1; /* +1 until every connect has started (ends below) */
     for (int k = 0; k < n; k++) {
         lg_conn_t *c = &g.c[g.opened++];
         c->head = malloc(HEAD_BYTES);
         if (!c->head || uv_tcp_init(g.loop, &c->tcp)) {
             c->closing = true; /* no handle to close */
-            g.connected_in_batch--;
             conn_end(c, true);
             continue;
         }
         uv_tcp_nodelay(&c->tcp, 1);
         if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, on_connect)) {
             g.connect_errors++;
-            g.connected_in_batch--;
             conn_end(c, true);
         }
     }
-    if (g.connected_in_batch == 0 && g.opened < g.conns)
+    if (--g.batch_waiting == 0)
         open_batch();
 }
 
@@ -678,7 +690,7 @@ int main(int argc, char **argv)
 {
     g.dialect = "openai-chat";
     g.conns = 1;
-    g.batch = 500;
+    g.batch = 100;
     g.duration_ms = 60000;
     const char *url = NULL;
     for (int i = 1; i < argc; i++) {
