@@ -1,5 +1,6 @@
 /* The listener and the server's lifecycle; see server.h. */
 #include "error.h"
+#include "reply_cache.h"
 #include "server_int.h"
 
 #include <stdlib.h>
@@ -42,6 +43,7 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     rc = fl_journal_init(&srv->journal, o->journal_size, uv_now(loop));
     if (rc)
         goto fail_journal;
+    fl_reply_cache_init(&srv->cache);
     srv->loop = loop;
     srv->scenarios = scenarios;
     srv->port = -1;
@@ -118,6 +120,7 @@ static void maybe_free(fl_server_t *srv)
     fl_server_stop_cb cb = srv->stop_cb;
     void *arg = srv->stop_arg;
     fl_journal_close(&srv->journal);
+    fl_reply_cache_close(&srv->cache);
     free(srv->attempts);
     free(srv);
     if (cb)
