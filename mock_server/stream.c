@@ -27,6 +27,8 @@ static void stop(fl_stream_t *s)
     s->paused = false;
     s->silent = false;
     s->next = 0;
+    s->run_len = 0;
+    s->batch.len = 0;
 }
 
 void fl_stream_abort(fl_stream_t *s)
@@ -51,11 +53,32 @@ static void end(fl_stream_t *s, fl_end_t how, fl_stream_action_t action)
 /* Hands the batch to the sink. Returns 0 or the sink's error. */
 static int flush(fl_stream_t *s)
 {
-    if (s->batch.len == 0)
-        return 0;
-    int rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
+    int rc = 0;
+    if (s->batch.len)
+        rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
+    else if (s->run_len)
+        rc = s->sink.write(s->sink.ctx, s->plan.bytes.data + s->run_off, s->run_len);
     s->batch.len = 0;
+    s->run_len = 0;
     return rc;
+}
+
+/* Adds an op's bytes to the batch. Ops that follow each other in the plan's bytes (the usual
+ * case) only extend a run, written straight from the plan; only a gap costs a copy. */
+static int batch_add(fl_stream_t *s, size_t off, size_t len)
+{
+    if (s->batch.len == 0 && (s->run_len == 0 || s->run_off + s->run_len == off)) {
+        if (s->run_len == 0)
+            s->run_off = off;
+        s->run_len += len;
+        return 0;
+    }
+    if (s->run_len) {
+        if (fl_buf_append(&s->batch, s->plan.bytes.data + s->run_off, s->run_len))
+            return UV_ENOMEM;
+        s->run_len = 0;
+    }
+    return fl_buf_append(&s->batch, s->plan.bytes.data + off, len) ? UV_ENOMEM : 0;
 }
 
 static void on_ping(uv_timer_t *t)
@@ -82,7 +105,7 @@ static bool run_op(fl_stream_t *s, uint64_t elapsed)
             if (!rc)
                 rc = s->sink.write(s->sink.ctx, bytes, op->len);
         } else {
-            rc = fl_buf_append(&s->batch, bytes, op->len) ? UV_ENOMEM : 0;
+            rc = batch_add(s, op->off, op->len);
         }
         break;
     case FL_WIRE_FIRE:

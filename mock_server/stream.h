@@ -43,15 +43,18 @@ typedef struct fl_stream_sink_s {
 
 /** One connection's executor; embedded in the connection, reused for each response. */
 struct fl_stream_s {
-    uv_timer_t timer; /* fires when the next op is due (or the next ping) */
-    fl_wire_t plan;   /* owned while active */
-    size_t next;      /* index of the next op */
-    uint64_t t0_ms;   /* uv_now when the response began */
-    bool active;      /* a plan is being carried out */
-    bool paused;      /* backpressure: the timer is stopped until resume */
-    bool silent;      /* HANG or PING reached: nothing but pings will follow */
-    bool close_after; /* DONE means FIN after the last byte (close-delimited bodies) */
-    fl_buf_t batch;   /* scratch for ops sent in one write; kept across responses */
+    uv_timer_t timer;        /* fires when the next op is due (or the next ping) */
+    fl_wire_t plan;          /* owned while active */
+    size_t next;             /* index of the next op */
+    uint64_t t0_ms;          /* uv_now when the response began */
+    bool active;             /* a plan is being carried out */
+    bool paused;             /* backpressure: the timer is stopped until resume */
+    bool silent;             /* HANG or PING reached: nothing but pings will follow */
+    bool close_after;        /* DONE means FIN after the last byte (close-delimited bodies) */
+    size_t run_off, run_len; /* ops sent in one write, when their bytes are contiguous in the
+                                plan: written straight from plan.bytes */
+    fl_buf_t batch;          /* scratch for ops sent in one write when they are not; kept
+                                across responses */
     fl_stream_sink_t sink;
 };
 
