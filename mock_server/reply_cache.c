@@ -185,20 +185,19 @@ fail:
     return FL_ENOMEM;
 }
 
-/* A copy of the template's plan with id and created written in; exactly sized. */
+/* A copy of the template's bytes with id and created written in, exactly sized, sharing the
+ * template's ops. */
 static int plan_copy(const fl_reply_tmpl_t *t, const char *id, const char *created, fl_wire_t *plan)
 {
     const fl_wire_t *src = &t->plan;
     fl_wire_init(plan);
     plan->status = src->status;
     plan->retry_after_ms = src->retry_after_ms;
-    if (src->n_ops) {
-        plan->ops = malloc(src->n_ops * sizeof(*plan->ops));
-        if (!plan->ops)
-            return FL_ENOMEM;
-        memcpy(plan->ops, src->ops, src->n_ops * sizeof(*plan->ops));
-        plan->n_ops = plan->cap_ops = src->n_ops;
-    }
+    /* The ops are the same for every copy: shared, read-only (the cache outlives every
+     * connection, fl_server frees it last). */
+    plan->ops = src->ops;
+    plan->n_ops = plan->cap_ops = src->n_ops;
+    plan->ops_shared = true;
     if (src->bytes.len) {
         /* +1: fl_buf_t keeps its data NUL-terminated. */
         plan->bytes.data = malloc(src->bytes.len + 1);

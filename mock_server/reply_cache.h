@@ -10,8 +10,9 @@
  * byte for byte, with identical ops and evidence: anything else that varies (a seeded
  * `chaos:` block drawn per attempt, a sentinel that also occurs in the scenario's text) makes
  * the variant uncacheable and it is compiled per request as before. Later requests get a copy
- * of the template's bytes and ops (two allocations, two memcpy) with their own id and time
- * written in, and a copy of its evidence.
+ * of the template's bytes (one allocation, one memcpy) with their own id and time written in,
+ * the template's ops shared read-only (the cache lives until the server is freed, after its
+ * last connection), and a copy of its evidence.
  */
 #ifndef FL_REPLY_CACHE_H
 #define FL_REPLY_CACHE_H

@@ -19,13 +19,16 @@ void fl_wire_init(fl_wire_t *w)
 void fl_wire_close(fl_wire_t *w)
 {
     fl_buf_close(&w->bytes);
-    free(w->ops);
+    if (!w->ops_shared)
+        free(w->ops);
     memset(w, 0, sizeof(*w));
 }
 
 int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len)
 {
     bool has_bytes = op->kind == FL_WIRE_WRITE || op->kind == FL_WIRE_PING;
+    if (w->ops_shared)
+        return FL_EINVAL; /* a template's ops are read-only */
     if (w->n_ops == w->cap_ops) {
         size_t cap = w->cap_ops ? w->cap_ops * 2 : 16;
         fl_wire_op_t *ops = realloc(w->ops, cap * sizeof(*ops));

@@ -45,9 +45,11 @@ typedef struct fl_wire_op_s {
 /** A compiled response. Owns its bytes and ops; init then close. */
 typedef struct fl_wire_s {
     fl_buf_t bytes;    /* every byte any op writes */
-    fl_wire_op_t *ops; /* owned, time-ordered */
+    fl_wire_op_t *ops; /* time-ordered; owned unless ops_shared */
     size_t n_ops;
     size_t cap_ops;
+    bool ops_shared;        /* ops belong to a reply template (reply_cache.h) that outlives this
+                               plan: read-only, never freed or pushed to through this plan */
     int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
     int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
                                (retry-after-ms wins when both are sent); -1 when none */
