@@ -111,15 +111,19 @@ static void on_write(uv_write_t *req, int status)
         fl_stream_resume(&c->stream);
 }
 
-/* Queues len bytes (copied). Pauses the streamer above the high-water mark. */
-static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+/* A write request with room for len payload bytes, or NULL (*rc says why). */
+static write_req_t *write_req_new(fl_conn_t *c, size_t len, int *rc)
 {
-    if (c->closing || c->shutting)
-        return UV_ECANCELED;
-    write_req_t *w = malloc(sizeof(*w) + len);
-    if (!w)
-        return UV_ENOMEM;
-    memcpy(w->data, bytes, len);
+    *rc = c->closing || c->shutting ? UV_ECANCELED : 0;
+    write_req_t *w = *rc ? NULL : malloc(sizeof(*w) + len);
+    if (!w && !*rc)
+        *rc = UV_ENOMEM;
+    return w;
+}
+
+/* Queues w (its payload filled, len bytes). Pauses the streamer above the high-water mark. */
+static int write_req_submit(fl_conn_t *c, write_req_t *w, size_t len)
+{
     w->buf = uv_buf_init(w->data, (unsigned int)len);
     w->conn = c;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write);
@@ -130,6 +134,17 @@ static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.high_water)
         fl_stream_pause(&c->stream);
     return 0;
+}
+
+/* Queues len bytes (copied). */
+static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+{
+    int rc;
+    write_req_t *w = write_req_new(c, len, &rc);
+    if (!w)
+        return rc;
+    memcpy(w->data, bytes, len);
+    return write_req_submit(c, w, len);
 }
 
 static void on_linger(uv_timer_t *t)
@@ -177,6 +192,18 @@ static void conn_shutdown(fl_conn_t *c)
 static int sink_write(void *ctx, const void *bytes, size_t len)
 {
     return conn_write(ctx, bytes, len);
+}
+
+/* Plan bytes go from the (possibly shared) plan straight into the write request. */
+static int sink_write_plan(void *ctx, const fl_wire_t *plan, size_t off, size_t len)
+{
+    fl_conn_t *c = ctx;
+    int rc;
+    write_req_t *w = write_req_new(c, len, &rc);
+    if (!w)
+        return rc;
+    fl_wire_read(plan, off, len, w->data);
+    return write_req_submit(c, w, len);
 }
 
 /* Whole clean events on the wire once the body has reached clean offset `covered`. */
@@ -254,7 +281,7 @@ static void send_reply(fl_conn_t *c, fl_reply_t *r)
     c->entry_seq = r->entry_seq;
     c->evidence = r->evidence;
     memset(&r->evidence, 0, sizeof(r->evidence));
-    fl_stream_sink_t sink = {c, sink_write, sink_progress, sink_done};
+    fl_stream_sink_t sink = {c, sink_write, sink_write_plan, sink_progress, sink_done};
     fl_stream_begin(&c->stream, &r->plan, r->close, &sink);
 }
 

@@ -25,6 +25,8 @@ struct fl_reply_tmpl_s {
     fl_evidence_t evidence;
     size_t *id_offs, n_id; /* where ID_A stands in plan.bytes */
     size_t *created_offs, n_created;
+    fl_wire_patch_t *patches; /* both of the above, sorted by offset; what copies share */
+    size_t n_patches;
 };
 
 static bool key_eq(const fl_reply_key_t *a, const fl_reply_key_t *b)
@@ -39,6 +41,7 @@ static void tmpl_free(fl_reply_tmpl_t *t)
     fl_evidence_close(&t->evidence);
     free(t->id_offs);
     free(t->created_offs);
+    free(t->patches);
     free(t);
 }
 
@@ -115,6 +118,31 @@ static bool evidence_eq(const fl_evidence_t *a, const fl_evidence_t *b)
            memcmp(a->event_ends, b->event_ends, a->n_events * sizeof(*a->event_ends)) == 0;
 }
 
+/* Merges the id and time offsets into one sorted patch list. Where an id and a time would
+ * overlap (they never do in a dialect's JSON), the variant is refused. Returns 0, 1 (refused)
+ * or FL_ENOMEM. */
+static int build_patches(fl_reply_tmpl_t *t)
+{
+    size_t n = t->n_id + t->n_created;
+    if (n == 0)
+        return 0;
+    t->patches = malloc(n * sizeof(*t->patches));
+    if (!t->patches)
+        return FL_ENOMEM;
+    size_t i = 0, k = 0;
+    while (i < t->n_id || k < t->n_created) {
+        bool id = k == t->n_created || (i < t->n_id && t->id_offs[i] < t->created_offs[k]);
+        fl_wire_patch_t p =
+            id ? (fl_wire_patch_t){t->id_offs[i++], FL_REPLY_ID_LEN, 0}
+               : (fl_wire_patch_t){t->created_offs[k++], FL_REPLY_CREATED_LEN, FL_REPLY_ID_LEN};
+        if (t->n_patches &&
+            t->patches[t->n_patches - 1].off + t->patches[t->n_patches - 1].len > p.off)
+            return 1;
+        t->patches[t->n_patches++] = p;
+    }
+    return 0;
+}
+
 /* Compiles the two sentinel variants and keeps the first as the template when patching
  * explains every difference. Returns 0 (t->cacheable says which) or FL_ENOMEM. */
 static int tmpl_build(fl_reply_tmpl_t *t, fl_reply_compile_fn compile, void *arg)
@@ -147,7 +175,12 @@ static int tmpl_build(fl_reply_tmpl_t *t, fl_reply_compile_fn compile, void *arg
     bool same = len == 0 || memcmp(bytes, b.bytes.data, len) == 0;
     patch(bytes, t->id_offs, t->n_id, ID_A, FL_REPLY_ID_LEN);
     patch(bytes, t->created_offs, t->n_created, ca, FL_REPLY_CREATED_LEN);
-    t->cacheable = same;
+    if (same) {
+        int prc = build_patches(t);
+        t->cacheable = prc == 0;
+        if (prc == FL_ENOMEM)
+            rc = FL_ENOMEM;
+    }
 done:
     if (!t->cacheable) {
         /* Keep only the verdict. */
@@ -185,33 +218,23 @@ fail:
     return FL_ENOMEM;
 }
 
-/* A copy of the template's bytes with id and created written in, exactly sized, sharing the
- * template's ops. */
-static int plan_copy(const fl_reply_tmpl_t *t, const char *id, const char *created, fl_wire_t *plan)
+/* The reply for one response: the template's bytes, ops and patches shared, read-only; only
+ * this response's id and time are its own (they go in as the bytes are written out). */
+static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *created,
+                       fl_wire_t *plan)
 {
     const fl_wire_t *src = &t->plan;
     fl_wire_init(plan);
-    plan->status = src->status;
-    plan->retry_after_ms = src->retry_after_ms;
-    /* The ops are the same for every copy: shared, read-only (the cache outlives every
-     * connection, fl_server frees it last). */
+    plan->shared = true;
+    plan->bytes = src->bytes;
     plan->ops = src->ops;
     plan->n_ops = plan->cap_ops = src->n_ops;
-    plan->ops_shared = true;
-    if (src->bytes.len) {
-        /* +1: fl_buf_t keeps its data NUL-terminated. */
-        plan->bytes.data = malloc(src->bytes.len + 1);
-        if (!plan->bytes.data) {
-            fl_wire_close(plan);
-            return FL_ENOMEM;
-        }
-        memcpy(plan->bytes.data, src->bytes.data, src->bytes.len + 1);
-        plan->bytes.len = src->bytes.len;
-        plan->bytes.cap = src->bytes.len + 1;
-        patch(plan->bytes.data, t->id_offs, t->n_id, id, FL_REPLY_ID_LEN);
-        patch(plan->bytes.data, t->created_offs, t->n_created, created, FL_REPLY_CREATED_LEN);
-    }
-    return 0;
+    plan->patches = t->patches;
+    plan->n_patches = t->n_patches;
+    plan->status = src->status;
+    plan->retry_after_ms = src->retry_after_ms;
+    memcpy(plan->stamp, id, FL_REPLY_ID_LEN);
+    memcpy(plan->stamp + FL_REPLY_ID_LEN, created, FL_REPLY_CREATED_LEN);
 }
 
 int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,
@@ -240,8 +263,8 @@ int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_
     }
     if (!t->cacheable)
         return 1;
-    int rc = plan_copy(t, id, cs, plan);
-    if (rc == 0 && (rc = evidence_copy(&t->evidence, ev)) != 0)
-        fl_wire_close(plan);
+    int rc = evidence_copy(&t->evidence, ev);
+    if (rc == 0)
+        plan_share(t, id, cs, plan);
     return rc;
 }

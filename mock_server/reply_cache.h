@@ -9,10 +9,11 @@
  * template is used only when patching those offsets of the first turns it into the second
  * byte for byte, with identical ops and evidence: anything else that varies (a seeded
  * `chaos:` block drawn per attempt, a sentinel that also occurs in the scenario's text) makes
- * the variant uncacheable and it is compiled per request as before. Later requests get a copy
- * of the template's bytes (one allocation, one memcpy) with their own id and time written in,
- * the template's ops shared read-only (the cache lives until the server is freed, after its
- * last connection), and a copy of its evidence.
+ * the variant uncacheable and it is compiled per request as before. Later requests share
+ * the template's bytes, ops and patch list read-only (the cache lives until the server is
+ * freed, after its last connection) and own only their id and time, which the connection
+ * writes in as it copies bytes into each write (fl_wire_read), plus a copy of the evidence.
+ * A held stream thus costs no plan memory at all, however long its answer.
  */
 #ifndef FL_REPLY_CACHE_H
 #define FL_REPLY_CACHE_H
@@ -28,6 +29,9 @@
 #define FL_REPLY_ID_LEN 20
 /** Length of a `created` time in decimal (unix seconds until the year 2286). */
 #define FL_REPLY_CREATED_LEN 10
+
+_Static_assert(FL_REPLY_ID_LEN + FL_REPLY_CREATED_LEN <= FL_WIRE_STAMP_BYTES,
+               "a response's stamp holds its id and its time");
 
 /** What makes two streamed replies of one scenario differ beyond id and time. */
 typedef struct fl_reply_key_s {

@@ -57,14 +57,25 @@ static int flush(fl_stream_t *s)
     if (s->batch.len)
         rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
     else if (s->run_len)
-        rc = s->sink.write(s->sink.ctx, s->plan.bytes.data + s->run_off, s->run_len);
+        rc = s->sink.write_plan(s->sink.ctx, &s->plan, s->run_off, s->run_len);
     s->batch.len = 0;
     s->run_len = 0;
     return rc;
 }
 
+/* Appends plan bytes [off, off+len), patches applied, to the batch. */
+static int batch_copy(fl_stream_t *s, size_t off, size_t len)
+{
+    if (fl_buf_reserve(&s->batch, len))
+        return UV_ENOMEM;
+    fl_wire_read(&s->plan, off, len, s->batch.data + s->batch.len);
+    s->batch.len += len;
+    s->batch.data[s->batch.len] = '\0';
+    return 0;
+}
+
 /* Adds an op's bytes to the batch. Ops that follow each other in the plan's bytes (the usual
- * case) only extend a run, written straight from the plan; only a gap costs a copy. */
+ * case) only extend a run, copied once into the write request; only a gap costs a copy more. */
 static int batch_add(fl_stream_t *s, size_t off, size_t len)
 {
     if (s->batch.len == 0 && (s->run_len == 0 || s->run_off + s->run_len == off)) {
@@ -74,18 +85,18 @@ static int batch_add(fl_stream_t *s, size_t off, size_t len)
         return 0;
     }
     if (s->run_len) {
-        if (fl_buf_append(&s->batch, s->plan.bytes.data + s->run_off, s->run_len))
+        if (batch_copy(s, s->run_off, s->run_len))
             return UV_ENOMEM;
         s->run_len = 0;
     }
-    return fl_buf_append(&s->batch, s->plan.bytes.data + off, len) ? UV_ENOMEM : 0;
+    return batch_copy(s, off, len);
 }
 
 static void on_ping(uv_timer_t *t)
 {
     fl_stream_t *s = stream_of(t);
     const fl_wire_op_t *op = &s->plan.ops[s->next];
-    if (s->sink.write(s->sink.ctx, s->plan.bytes.data + op->off, op->len)) {
+    if (s->sink.write_plan(s->sink.ctx, &s->plan, op->off, op->len)) {
         end(s, FL_END_CLIENT_CLOSED, FL_STREAM_RST);
         return;
     }
@@ -96,14 +107,13 @@ static void on_ping(uv_timer_t *t)
 static bool run_op(fl_stream_t *s, uint64_t elapsed)
 {
     const fl_wire_op_t *op = &s->plan.ops[s->next];
-    const char *bytes = s->plan.bytes.data + op->off;
     int rc = 0;
     switch (op->kind) {
     case FL_WIRE_WRITE:
         if (op->own_write) {
             rc = flush(s);
             if (!rc)
-                rc = s->sink.write(s->sink.ctx, bytes, op->len);
+                rc = s->sink.write_plan(s->sink.ctx, &s->plan, op->off, op->len);
         } else {
             rc = batch_add(s, op->off, op->len);
         }
