@@ -22,7 +22,7 @@ struct fl_reply_tmpl_s {
     fl_reply_key_t key;
     bool cacheable;
     fl_wire_t plan; /* compiled with ID_A and CREATED_A */
-    fl_evidence_t evidence;
+    fl_fault_record_t evidence;
     size_t *id_offs, n_id; /* where ID_A stands in plan.bytes */
     size_t *created_offs, n_created;
     fl_wire_patch_t *patches; /* both of the above, sorted by offset; what copies share */
@@ -38,7 +38,7 @@ static bool key_eq(const fl_reply_key_t *a, const fl_reply_key_t *b)
 static void tmpl_free(fl_reply_tmpl_t *t)
 {
     fl_wire_close(&t->plan);
-    fl_evidence_close(&t->evidence);
+    fl_fault_record_close(&t->evidence);
     free(t->id_offs);
     free(t->created_offs);
     free(t->patches);
@@ -107,7 +107,7 @@ static bool ops_eq(const fl_wire_t *a, const fl_wire_t *b)
     return true;
 }
 
-static bool evidence_eq(const fl_evidence_t *a, const fl_evidence_t *b)
+static bool evidence_eq(const fl_fault_record_t *a, const fl_fault_record_t *b)
 {
     if (a->n_faults != b->n_faults || a->n_events != b->n_events || a->body_len != b->body_len)
         return false;
@@ -151,7 +151,7 @@ static int tmpl_build(fl_reply_tmpl_t *t, fl_reply_compile_fn compile, void *arg
     snprintf(ca, sizeof(ca), "%" PRId64, CREATED_A);
     snprintf(cb, sizeof(cb), "%" PRId64, CREATED_B);
     fl_wire_t b;
-    fl_evidence_t evb = {0};
+    fl_fault_record_t evb = {0};
     fl_wire_init(&b);
     int rc = compile(arg, ID_A, CREATED_A, &t->plan, &t->evidence);
     if (rc == 0)
@@ -185,15 +185,15 @@ done:
     if (!t->cacheable) {
         /* Keep only the verdict. */
         fl_wire_close(&t->plan);
-        fl_evidence_close(&t->evidence);
+        fl_fault_record_close(&t->evidence);
     }
     fl_wire_close(&b);
-    fl_evidence_close(&evb);
+    fl_fault_record_close(&evb);
     return rc;
 }
 
 /* A copy of the template's evidence for one reply. */
-static int evidence_copy(const fl_evidence_t *src, fl_evidence_t *dst)
+static int evidence_copy(const fl_fault_record_t *src, fl_fault_record_t *dst)
 {
     memset(dst, 0, sizeof(*dst));
     dst->n_events = src->n_events;
@@ -214,7 +214,7 @@ static int evidence_copy(const fl_evidence_t *src, fl_evidence_t *dst)
     }
     return 0;
 fail:
-    fl_evidence_close(dst);
+    fl_fault_record_close(dst);
     return FL_ENOMEM;
 }
 
@@ -239,7 +239,7 @@ static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *cre
 
 int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,
                        void *arg, const char *id, int64_t created, fl_wire_t *plan,
-                       fl_evidence_t *ev)
+                       fl_fault_record_t *ev)
 {
     char cs[24];
     int n = snprintf(cs, sizeof(cs), "%" PRId64, created);

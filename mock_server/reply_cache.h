@@ -48,7 +48,7 @@ typedef struct fl_reply_key_s {
  * reply cannot be compiled (the caller then compiles it the usual way, errors included).
  */
 typedef int (*fl_reply_compile_fn)(void *arg, const char *id, int64_t created, fl_wire_t *plan,
-                                   fl_evidence_t *ev);
+                                   fl_fault_record_t *ev);
 
 /* fl_reply_cache_t (server_int.h): a server's templates; memory provided by the caller,
  * init then close. */
@@ -67,6 +67,6 @@ void fl_reply_cache_close(fl_reply_cache_t *c);
  */
 int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,
                        void *arg, const char *id, int64_t created, fl_wire_t *plan,
-                       fl_evidence_t *ev);
+                       fl_fault_record_t *ev);
 
 #endif

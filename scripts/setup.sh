@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config curl
-      libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev
+      libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
       libcriterion-dev libcurl4-openssl-dev jq bc)
 
 missing=()

@@ -15,7 +15,7 @@ typedef struct fake_s {
 
 /* A two-write plan naming the id twice and the time once, with two clean events. */
 static int fake_compile(void *arg, const char *id, int64_t created, fl_wire_t *plan,
-                        fl_evidence_t *ev)
+                        fl_fault_record_t *ev)
 {
     fake_t *f = arg;
     f->calls++;
@@ -44,12 +44,12 @@ static int fake_compile(void *arg, const char *id, int64_t created, fl_wire_t *p
 static const fl_reply_key_t KEY = {.scenario = 0, .entry = SIZE_MAX, .framing = 0};
 
 /* What a fresh compile with this id and time gives. */
-static void expect_same_as_compile(const fl_wire_t *got, const fl_evidence_t *gev, const char *id,
-                                   int64_t created)
+static void expect_same_as_compile(const fl_wire_t *got, const fl_fault_record_t *gev,
+                                   const char *id, int64_t created)
 {
     fake_t f = {0};
     fl_wire_t want;
-    fl_evidence_t wev = {0};
+    fl_fault_record_t wev = {0};
     fl_wire_init(&want);
     cr_assert_eq(fake_compile(&f, id, created, &want, &wev), 0);
     cr_assert_eq(got->bytes.len, want.bytes.len);
@@ -76,7 +76,7 @@ static void expect_same_as_compile(const fl_wire_t *got, const fl_evidence_t *ge
     cr_assert_eq(gev->n_events, 2);
     cr_assert_eq(gev->event_ends[1], 20);
     fl_wire_close(&want);
-    fl_evidence_close(&wev);
+    fl_fault_record_close(&wev);
 }
 
 Test(reply_cache, stamps_id_and_time_into_copies, .timeout = 5)
@@ -87,14 +87,14 @@ Test(reply_cache, stamps_id_and_time_into_copies, .timeout = 5)
     const char *ids[] = {"0123abcd000000000001", "0123abcd000000000002", "ffffffff00000000abcd"};
     for (int i = 0; i < 3; i++) {
         fl_wire_t plan;
-        fl_evidence_t ev = {0};
+        fl_fault_record_t ev = {0};
         fl_wire_init(&plan);
         int64_t created = INT64_C(1763700000) + i;
         cr_assert_eq(fl_reply_cache_get(&c, &KEY, fake_compile, &f, ids[i], created, &plan, &ev),
                      0);
         expect_same_as_compile(&plan, &ev, ids[i], created);
         fl_wire_close(&plan);
-        fl_evidence_close(&ev);
+        fl_fault_record_close(&ev);
     }
     cr_assert_eq(f.calls, 2, "two sentinel compiles, then copies only (got %d)", f.calls);
     fl_reply_cache_close(&c);
@@ -107,7 +107,7 @@ Test(reply_cache, output_that_varies_otherwise_is_never_cached, .timeout = 5)
     fake_t f = {.counter = true};
     for (int i = 0; i < 3; i++) {
         fl_wire_t plan;
-        fl_evidence_t ev = {0};
+        fl_fault_record_t ev = {0};
         fl_wire_init(&plan);
         cr_assert_eq(fl_reply_cache_get(&c, &KEY, fake_compile, &f, "0123abcd000000000001",
                                         INT64_C(1763700000), &plan, &ev),
@@ -125,7 +125,7 @@ Test(reply_cache, compile_errors_and_odd_ids_fall_back, .timeout = 5)
     fl_reply_cache_init(&c);
     fake_t f = {.fail = FL_EDIALECT};
     fl_wire_t plan;
-    fl_evidence_t ev = {0};
+    fl_fault_record_t ev = {0};
     fl_wire_init(&plan);
     cr_assert_eq(fl_reply_cache_get(&c, &KEY, fake_compile, &f, "0123abcd000000000001",
                                     INT64_C(1763700000), &plan, &ev),
@@ -153,18 +153,18 @@ Test(reply_cache, variants_get_their_own_templates, .timeout = 5)
     k2.entry = 1;
     for (int i = 0; i < 2; i++) {
         fl_wire_t plan;
-        fl_evidence_t ev = {0};
+        fl_fault_record_t ev = {0};
         fl_wire_init(&plan);
         cr_assert_eq(fl_reply_cache_get(&c, &KEY, fake_compile, &a, "0123abcd000000000001",
                                         INT64_C(1763700000), &plan, &ev),
                      0);
         fl_wire_close(&plan);
-        fl_evidence_close(&ev);
+        fl_fault_record_close(&ev);
         cr_assert_eq(fl_reply_cache_get(&c, &k2, fake_compile, &b, "0123abcd000000000001",
                                         INT64_C(1763700000), &plan, &ev),
                      0);
         fl_wire_close(&plan);
-        fl_evidence_close(&ev);
+        fl_fault_record_close(&ev);
     }
     cr_assert_eq(a.calls, 2);
     cr_assert_eq(b.calls, 2);
