@@ -146,16 +146,30 @@ CONNS=$small measure faultline timing
 cell[timing-small,faultline]=${cell[timing,faultline]}
 cell[timing,faultline]=$save_cell num[timing,faultline]=$save_num
 
-# Workload 4: the harness against the robust client, when both exist.
+# Workload 4: the harness against the robust client, when both exist. The longest scenario's
+# scripted duration is taken from the report: per run, the time the server spent on its
+# responses (the sum of each attempt's end - start: TTFT, intervals, stalls, timeouts as
+# scripted), the maximum over runs.
 harness_cell="n/a (faultline run or build/clients/c/robust not built)"
 robust=$build/clients/c/robust
 if "$fl" run --help >/dev/null 2>&1 && [ -x "$robust" ]; then
   echo "bench: harness on the catalog" >&2
   t0=$(date +%s%N)
-  "$fl" run --client "$robust" "$root/scenarios" >"$out/harness.txt" 2>&1
+  "$fl" run --client "$robust" --keep-going --no-color --json "$out/harness.json" \
+    "$root/scenarios" >"$out/harness.txt" 2>&1
   rc=$?
   t1=$(date +%s%N)
-  harness_cell="wall $(( (t1 - t0) / 1000000 )) ms, exit $rc"
+  wall=$(echo "scale=1; ($t1 - $t0) / 1000000000" | bc)
+  longest=$(jq -r '[.runs[] | [.attempts[] | ((.end_ms // .start_ms) - .start_ms)] | add // 0]
+                   | max // 0 | . / 1000' "$out/harness.json" 2>/dev/null)
+  score=$(jq -r .score "$out/harness.json" 2>/dev/null)
+  runs=$(jq -r '.runs | length' "$out/harness.json" 2>/dev/null)
+  if [[ $longest =~ ^[0-9.]+$ ]]; then
+    target=$(echo "scale=1; 1.5 * $longest + 10" | bc)
+    harness_cell="$runs scenarios in ${wall} s; longest scripted ${longest} s, target < ${target} s; score ${score}, exit $rc"
+  else
+    harness_cell="${wall} s, exit $rc (no report: see $out/harness.txt)"
+  fi
 fi
 
 ratio() { # A B -> A/B with 2 decimals, or "-"
