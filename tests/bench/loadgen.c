@@ -50,7 +50,8 @@
 #define PREFIX_BYTES 256  /* of each SSE line, kept to classify it */
 #define HEAD_BYTES   8192 /* a response head larger than this is an error */
 #define READ_BYTES   (256 * 1024)
-#define HIST_US      100000 /* lateness histogram: 1 us buckets up to 100 ms */
+#define HIST_US      100000 /* lateness histogram: 1 us buckets up to 100 ms, */
+#define HIST_MS      120000 /* then 1 ms buckets up to 120 s (the --duration-ms cap is lower) */
 
 typedef enum {
     ST_HEAD,
@@ -105,7 +106,8 @@ static struct {
     int opened, batch_waiting, finished, heads; /* batch_waiting: of the current batch */
     uint64_t errors, connect_errors, status_errors, eof_errors;
     uint64_t t_start_ns, t_end_ns;
-    uint64_t *hist; /* lateness, 1 us buckets */
+    uint64_t *hist;    /* lateness, 1 us buckets below 100 ms */
+    uint64_t *hist_ms; /* lateness, 1 ms buckets from 100 ms */
     uint64_t late_over, late_max_us, late_n;
     bool capped;
     char readbuf[READ_BYTES]; /* shared: libuv reads one connection at a time */
@@ -241,10 +243,12 @@ static void event_dispatch(lg_conn_t *c, uint64_t now)
     if (c->event_is_content) {
         uint64_t sched = c->t_sent_ns + (g.ttft_ms + c->content * g.interval_ms) * 1000000ull;
         uint64_t late_us = now > sched ? (now - sched) / 1000 : 0;
+        if (late_us < HIST_US)
+            g.hist[late_us]++;
+        else if (late_us / 1000 < HIST_MS)
+            g.hist_ms[late_us / 1000]++;
         if (late_us >= HIST_US)
             g.late_over++;
-        else
-            g.hist[late_us]++;
         if (late_us > g.late_max_us)
             g.late_max_us = late_us;
         g.late_n++;
@@ -568,6 +572,11 @@ static double hist_pct(double p)
         if (seen >= want)
             return (double)us;
     }
+    for (uint64_t ms = HIST_US / 1000; ms < HIST_MS; ms++) {
+        seen += g.hist_ms[ms];
+        if (seen >= want)
+            return (double)ms * 1000.0;
+    }
     return (double)g.late_max_us;
 }
 
@@ -748,7 +757,8 @@ int main(int argc, char **argv)
 
     g.c = calloc((size_t)g.conns, sizeof(*g.c));
     g.hist = calloc(HIST_US, sizeof(*g.hist));
-    if (!g.c || !g.hist || build_request())
+    g.hist_ms = calloc(HIST_MS, sizeof(*g.hist_ms));
+    if (!g.c || !g.hist || !g.hist_ms || build_request())
         return 1;
     g.loop = uv_default_loop();
     if (g.server_pid > 0) {
@@ -768,6 +778,7 @@ int main(int argc, char **argv)
     int rc = uv_loop_close(g.loop) == 0 && g.opened > 0 ? 0 : 1;
     free(g.c);
     free(g.hist);
+    free(g.hist_ms);
     free(g.request);
     return rc;
 }
