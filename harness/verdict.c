@@ -111,17 +111,20 @@ static const char *plural(uint64_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-/* First non-blank line of stderr, or NULL when stderr is empty or only whitespace. */
+/*
+ * Last non-blank line of stderr, or NULL when stderr is empty or only whitespace. The last,
+ * because clients log each attempt and warnings first and say why they gave up at the end.
+ */
 static const char *stderr_line(const fl_buf_t *err, size_t *len)
 {
-    size_t i = 0;
-    while (i < err->len && isspace((unsigned char)err->data[i]))
-        i++;
-    if (i == err->len)
+    size_t j = err->len;
+    while (j > 0 && isspace((unsigned char)err->data[j - 1]))
+        j--;
+    if (j == 0)
         return NULL;
-    size_t j = i;
-    while (j < err->len && err->data[j] != '\n' && err->data[j] != '\r')
-        j++;
+    size_t i = j;
+    while (i > 0 && err->data[i - 1] != '\n' && err->data[i - 1] != '\r')
+        i--;
     *len = j - i;
     return err->data + i;
 }
