@@ -6,12 +6,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# jq is used by the shell client (clients/shell/curl.sh). nodejs and npm run the SDK clients
-# (clients/node/); they are only installed when no `node`/`npm` is on PATH, so a newer Node from
+# jq is used by the shell client (clients/shell/curl.sh) and scripts/bench.sh, bc by bench.sh.
+# nodejs and npm run the SDK clients (clients/node/); they are only installed when no `node`/`npm` is on PATH, so a newer Node from
 # elsewhere (nodesource, nvm) is left alone.
 pkgs=(build-essential cmake pkg-config curl jq
       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
-      libcriterion-dev libcurl4-openssl-dev jq bc)
+      libcriterion-dev libcurl4-openssl-dev bc)
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
 
