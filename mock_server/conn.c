@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_BUF_BYTES (64 * 1024)
-#define LINGER_MS      2000 /* how long to wait for the client's FIN after ours */
+#define READ_BUF_BYTES  (64 * 1024)
+#define LINGER_MS       2000 /* how long to wait for the client's FIN after ours */
+#define TRY_WRITE_STACK 4096 /* a patched span up to this size is assembled on the stack */
 
 typedef struct write_req_s {
     uv_write_t req;
@@ -111,15 +112,19 @@ static void on_write(uv_write_t *req, int status)
         fl_stream_resume(&c->stream);
 }
 
-/* Queues len bytes (copied). Pauses the streamer above the high-water mark. */
-static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+/* A write request with room for len payload bytes, or NULL (*rc says why). */
+static write_req_t *write_req_new(fl_conn_t *c, size_t len, int *rc)
 {
-    if (c->closing || c->shutting)
-        return UV_ECANCELED;
-    write_req_t *w = malloc(sizeof(*w) + len);
-    if (!w)
-        return UV_ENOMEM;
-    memcpy(w->data, bytes, len);
+    *rc = c->closing || c->shutting ? UV_ECANCELED : 0;
+    write_req_t *w = *rc ? NULL : malloc(sizeof(*w) + len);
+    if (!w && !*rc)
+        *rc = UV_ENOMEM;
+    return w;
+}
+
+/* Queues w (its payload filled, len bytes). Pauses the streamer above the high-water mark. */
+static int write_req_submit(fl_conn_t *c, write_req_t *w, size_t len)
+{
     w->buf = uv_buf_init(w->data, (unsigned int)len);
     w->conn = c;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write);
@@ -130,6 +135,33 @@ static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.high_water)
         fl_stream_pause(&c->stream);
     return 0;
+}
+
+/* Tries to hand buf to the kernel at once; with nothing queued that is one write() and no
+ * allocation or callback. Returns bytes taken (possibly 0) or a libuv error. */
+static int try_write(fl_conn_t *c, const char *buf, size_t len)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+        return 0;
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned int)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    return n == UV_EAGAIN ? 0 : n;
+}
+
+/* Queues len bytes (copied). */
+static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+{
+    if (c->closing || c->shutting)
+        return UV_ECANCELED;
+    int n = try_write(c, bytes, len);
+    if (n < 0 || (size_t)n == len)
+        return n < 0 ? n : 0;
+    int rc;
+    write_req_t *w = write_req_new(c, len - (size_t)n, &rc);
+    if (!w)
+        return rc;
+    memcpy(w->data, (const char *)bytes + n, len - (size_t)n);
+    return write_req_submit(c, w, len - (size_t)n);
 }
 
 static void on_linger(uv_timer_t *t)
@@ -177,6 +209,29 @@ static void conn_shutdown(fl_conn_t *c)
 static int sink_write(void *ctx, const void *bytes, size_t len)
 {
     return conn_write(ctx, bytes, len);
+}
+
+/* Plan bytes go to the kernel straight from the plan when no patch falls in them, through a
+ * stack buffer when a small span carries this response's id or time, and otherwise (or for
+ * what the kernel did not take) from the plan into a write request: at most one copy. */
+static int sink_write_plan(void *ctx, const fl_wire_t *plan, size_t off, size_t len)
+{
+    fl_conn_t *c = ctx;
+    if (c->closing || c->shutting)
+        return UV_ECANCELED;
+    char stack[TRY_WRITE_STACK];
+    if (fl_wire_span_clean(plan, off, len))
+        return conn_write(c, plan->bytes.data + off, len);
+    if (len <= sizeof(stack)) {
+        fl_wire_read(plan, off, len, stack);
+        return conn_write(c, stack, len);
+    }
+    int rc;
+    write_req_t *w = write_req_new(c, len, &rc);
+    if (!w)
+        return rc;
+    fl_wire_read(plan, off, len, w->data);
+    return write_req_submit(c, w, len);
 }
 
 /* Whole clean events on the wire once the body has reached clean offset `covered`. */
@@ -254,7 +309,7 @@ static void send_reply(fl_conn_t *c, fl_reply_t *r)
     c->entry_seq = r->entry_seq;
     c->evidence = r->evidence;
     memset(&r->evidence, 0, sizeof(r->evidence));
-    fl_stream_sink_t sink = {c, sink_write, sink_progress, sink_done};
+    fl_stream_sink_t sink = {c, sink_write, sink_write_plan, sink_progress, sink_done};
     fl_stream_begin(&c->stream, &r->plan, r->close, &sink);
 }
 

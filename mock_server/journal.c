@@ -34,7 +34,7 @@ static void entry_free(fl_journal_entry_t *e)
         return;
     free(e->path);
     free(e->scenario);
-    json_decref(e->headers);
+    free(e->headers);
     json_decref(e->faults);
     free(e);
 }
@@ -104,15 +104,24 @@ static json_t *headers_json(const fl_http_request_t *req)
     return h;
 }
 
+/* The headers as one compact JSON object text (owned by the caller), or NULL. A jansson
+ * object costs about five times its text in memory, and thousands of streams may be open. */
+static char *headers_text(const fl_http_request_t *req)
+{
+    json_t *h = headers_json(req);
+    char *s = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    return s;
+}
+
 fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req, uint64_t now_ms)
 {
     fl_journal_entry_t *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
     e->path = strdup(req->path ? req->path : "");
-    e->headers = headers_json(req);
-    e->faults = json_array();
-    if (!e->path || !e->headers || !e->faults) {
+    e->headers = headers_text(req);
+    if (!e->path || !e->headers) {
         entry_free(e);
         return NULL;
     }
@@ -182,7 +191,13 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
     json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I}", "fault", fault, "description", description,
                           "event", event ? json_integer((json_int_t)event) : json_null(), "byte",
                           (json_int_t)byte, "ms", (json_int_t)ms);
-    if (!o || json_array_append_new(e->faults, o))
+    if (!o)
+        return FL_ENOMEM;
+    if (!e->faults && !(e->faults = json_array())) {
+        json_decref(o);
+        return FL_ENOMEM;
+    }
+    if (json_array_append_new(e->faults, o))
         return FL_ENOMEM;
     return 0;
 }
@@ -194,17 +209,24 @@ static json_t *ms_or_null(int64_t v)
 
 static json_t *entry_json(const fl_journal_entry_t *e)
 {
-    return json_pack(
-        "{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:O, s:i, s:s, s:I, s:I, s:o, s:o, "
-        "s:o, s:o, s:s, s:O}",
-        "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path", e->path,
-        "scenario", e->scenario ? json_string(e->scenario) : json_null(), "attempt",
-        e->attempt ? json_integer((json_int_t)e->attempt) : json_null(), "stream", e->stream,
-        "headers", e->headers, "status", e->status, "framing", e->framing, "bytes",
-        (json_int_t)e->bytes, "events", (json_int_t)e->events, "first_byte_ms",
-        ms_or_null(e->first_byte_ms), "last_byte_ms", ms_or_null(e->last_byte_ms),
-        "client_closed_ms", ms_or_null(e->client_closed_ms), "retry_after_ms",
-        ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", e->faults);
+    json_t *headers = json_loads(e->headers, 0, NULL);
+    json_t *faults = e->faults ? json_incref(e->faults) : json_array();
+    if (!headers || !faults) {
+        json_decref(headers);
+        json_decref(faults);
+        return NULL;
+    }
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:i, s:s, s:I, s:I, s:o, s:o, "
+                     "s:o, s:o, s:s, s:o}",
+                     "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
+                     e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
+                     "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
+                     "stream", e->stream, "headers", headers, "status", e->status, "framing",
+                     e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
+                     "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
+                     ms_or_null(e->last_byte_ms), "client_closed_ms",
+                     ms_or_null(e->client_closed_ms), "retry_after_ms",
+                     ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)

@@ -43,7 +43,8 @@ typedef struct fl_journal_entry_s {
     char *scenario;           /* owned or NULL: the scenario that answered */
     uint64_t attempt;         /* per-scenario attempt number, 1-based; 0 when no scenario */
     bool stream;              /* the request's "stream" flag */
-    json_t *headers;          /* owned reference: object of lower-cased name -> value, redacted */
+    char *headers;            /* owned: compact JSON text of an object of lower-cased name ->
+                                 value, redacted (text, not a json_t: a fraction of the memory) */
     int status;               /* HTTP status sent; 0 until decided */
     int64_t retry_after_ms;   /* the wait the response's Retry-After / retry-after-ms header
                                  demanded, in ms; -1 when it sent neither */
@@ -54,8 +55,8 @@ typedef struct fl_journal_entry_s {
     int64_t last_byte_ms;     /* likewise, for the latest byte */
     int64_t client_closed_ms; /* ms after the response began when the client went away first;
                                  -1 when it did not */
-    json_t *faults;           /* owned reference: array of the faults that fired (see
-                                 fl_journal_entry_fault) */
+    json_t *faults;           /* owned reference or NULL until the first fault fires: array of
+                                 the faults that fired (see fl_journal_entry_fault) */
     fl_end_t end;
 } fl_journal_entry_t;
 

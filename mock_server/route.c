@@ -10,9 +10,11 @@
 #include "dialect.h"
 #include "error.h"
 #include "plan.h"
+#include "reply_cache.h"
 #include "server_int.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,19 +212,19 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
     return rc;
 }
 
-static int stream_head(fl_reply_t *r, const char *id, fl_body_framing_t framing)
+static int stream_head(fl_buf_t *out, bool close, const char *id, fl_body_framing_t framing)
 {
-    if (fl_buf_printf(&r->out,
+    if (fl_buf_printf(out,
                       "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                       "cache-control: no-cache\r\nx-request-id: req_%s\r\n",
                       id))
         return FL_ENOMEM;
     if (framing == FL_BODY_CHUNKED)
-        return fl_buf_printf(&r->out, "transfer-encoding: chunked\r\nconnection: %s\r\n\r\n",
-                             r->close ? "close" : "keep-alive")
+        return fl_buf_printf(out, "transfer-encoding: chunked\r\nconnection: %s\r\n\r\n",
+                             close ? "close" : "keep-alive")
                    ? FL_ENOMEM
                    : 0;
-    return fl_buf_append_str(&r->out, "connection: close\r\n\r\n") ? FL_ENOMEM : 0;
+    return fl_buf_append_str(out, "connection: close\r\n\r\n") ? FL_ENOMEM : 0;
 }
 
 /* Where each clean event ends, so the connection can count whole events on the wire. */
@@ -240,6 +242,80 @@ static int evidence_events(fl_fault_record_t *ev, const fl_script_t *script)
     return 0;
 }
 
+/* What compile_stream needs besides the id and the time. */
+typedef struct stream_job_s {
+    const fl_scenario_t *sc;
+    uint64_t attempt;
+    bool include_usage, close;
+    fl_body_framing_t framing;
+} stream_job_t;
+
+/* fl_reply_compile_fn: a streamed reply compiled from scratch (head, script, faults, plan),
+ * with no error replies: any failure is left to scenario_reply's own path. */
+static int compile_stream(void *arg, const char *id, int64_t created, fl_wire_t *plan,
+                          fl_fault_record_t *ev)
+{
+    const stream_job_t *job = arg;
+    fl_encode_ctx_t ctx = {.id = id, .created = created, .include_usage = job->include_usage};
+    char request_id[48];
+    fl_script_t script;
+    fl_buf_t head;
+    fl_script_init(&script);
+    fl_buf_init(&head);
+    int rc = fl_dialect_encode_stream(job->sc, &ctx, &script);
+    if (rc == 0)
+        rc = stream_head(&head, job->close, id, job->framing);
+    if (rc == 0)
+        rc =
+            fl_plan_for_attempt(job->sc, job->attempt, script.n_events, &ev->faults, &ev->n_faults);
+    if (rc == 0)
+        rc = evidence_events(ev, &script);
+    if (rc == 0) {
+        snprintf(request_id, sizeof(request_id), "req_%s", id);
+        fl_chaos_input_t in = {.script = &script,
+                               .dialect = job->sc->dialect,
+                               .framing = job->framing,
+                               .head = head.data,
+                               .head_len = head.len,
+                               .request_id = request_id,
+                               .ctx = ctx};
+        rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, plan);
+    }
+    fl_buf_close(&head);
+    fl_script_close(&script);
+    return rc;
+}
+
+/* The attempt entry a request uses, for the cache key; SIZE_MAX without `attempts:`. */
+static size_t attempt_entry(const fl_scenario_t *sc, uint64_t attempt)
+{
+    if (sc->n_attempts == 0)
+        return SIZE_MAX;
+    if (attempt == 0)
+        attempt = 1;
+    return attempt < sc->n_attempts ? (size_t)attempt - 1 : sc->n_attempts - 1;
+}
+
+/* A streamed reply from the template cache (reply_cache.h). Returns 0 (r->plan and
+ * r->evidence filled), FL_ENOMEM, or 1 when it must be compiled the usual way. */
+static int cached_stream(fl_server_t *srv, fl_reply_t *r, const fl_journal_entry_t *e,
+                         const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
+                         fl_body_framing_t framing)
+{
+    size_t entry = attempt_entry(sc, e->attempt);
+    /* A seeded `chaos:` block draws different faults for every attempt number. */
+    if (entry != SIZE_MAX && sc->attempts[entry].seeded)
+        return 1;
+    fl_reply_key_t key = {.scenario = scenario_index(srv->scenarios, sc),
+                          .entry = entry,
+                          .include_usage = ctx->include_usage,
+                          .close = r->close,
+                          .framing = (int)framing};
+    stream_job_t job = {sc, e->attempt, ctx->include_usage, r->close, framing};
+    return fl_reply_cache_get(&srv->cache, &key, compile_stream, &job, ctx->id, ctx->created,
+                              &r->plan, &r->evidence);
+}
+
 /*
  * The response to one scenario request: its clean body (a stream, or the non-streaming JSON as
  * a one-event body), the head in r->out, then the attempt's faults compiled into r->plan.
@@ -255,9 +331,14 @@ static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e
     fl_buf_init(&body);
     int rc;
     if (stream) {
+        rc = cached_stream(srv, r, e, sc, ctx, framing);
+        if (rc == 0)
+            goto planned;
+        if (rc != 1)
+            goto done;
         rc = fl_dialect_encode_stream(sc, ctx, &script);
         if (rc == 0)
-            rc = stream_head(r, ctx->id, framing);
+            rc = stream_head(&r->out, r->close, ctx->id, framing);
     } else {
         framing = FL_BODY_LENGTH;
         rc = fl_dialect_encode_body(sc, ctx, &body);
@@ -304,6 +385,7 @@ static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e
     }
     if (rc)
         goto done;
+planned:
     if (framing == FL_BODY_CLOSE)
         r->close = true;
     e->status = r->plan.status;

@@ -1,5 +1,6 @@
 /* The listener and the server's lifecycle; see server.h. */
 #include "error.h"
+#include "reply_cache.h"
 #include "server_int.h"
 
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 #define DEFAULT_MAX_PIPELINE 32
 #define DEFAULT_HIGH_WATER   (1024u * 1024)
 #define DEFAULT_LOW_WATER    (256u * 1024)
+/* Pending connections the kernel queues before accept(); Linux caps it at net.core.somaxconn.
+ * 128 dropped SYNs when thousands of clients connect at once (each then waits 1 s to retry). */
+#define LISTEN_BACKLOG 4096
 
 int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_server_opts_t *opts,
                   fl_server_t **out)
@@ -39,6 +43,7 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     rc = fl_journal_init(&srv->journal, o->journal_size, uv_now(loop));
     if (rc)
         goto fail_journal;
+    fl_reply_cache_init(&srv->cache);
     srv->loop = loop;
     srv->scenarios = scenarios;
     srv->port = -1;
@@ -79,7 +84,7 @@ int fl_server_start(fl_server_t *srv, const char *host, int port)
     rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
     if (rc)
         return rc;
-    rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
+    rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, on_connection);
     if (rc)
         return rc;
     struct sockaddr_storage bound;
@@ -115,6 +120,7 @@ static void maybe_free(fl_server_t *srv)
     fl_server_stop_cb cb = srv->stop_cb;
     void *arg = srv->stop_arg;
     fl_journal_close(&srv->journal);
+    fl_reply_cache_close(&srv->cache);
     free(srv->attempts);
     free(srv);
     if (cb)

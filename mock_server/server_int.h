@@ -20,6 +20,12 @@
 #include <uv.h>
 
 typedef struct fl_conn_s fl_conn_t;
+typedef struct fl_reply_tmpl_s fl_reply_tmpl_t;
+
+/** A server's reply templates, one per streamed reply variant seen (reply_cache.h). */
+typedef struct fl_reply_cache_s {
+    fl_reply_tmpl_t *list; /* owned: every variant seen, cacheable or not */
+} fl_reply_cache_t;
 
 struct fl_server_s {
     uv_loop_t *loop; /* borrowed */
@@ -29,8 +35,9 @@ struct fl_server_s {
     uint64_t *attempts;                 /* owned: per scenario (by index), since start or reset */
     fl_server_opts_t opts;
     fl_journal_t journal;
-    fl_conn_t *conns;      /* owned list of live connections */
-    size_t pending_closes; /* handles (listener, connections) still closing */
+    fl_reply_cache_t cache; /* reply templates (reply_cache.h) */
+    fl_conn_t *conns;       /* owned list of live connections */
+    size_t pending_closes;  /* handles (listener, connections) still closing */
     bool stopping;
     fl_server_stop_cb stop_cb;
     void *stop_arg;

@@ -27,6 +27,8 @@ static void stop(fl_stream_t *s)
     s->paused = false;
     s->silent = false;
     s->next = 0;
+    s->run_len = 0;
+    s->batch.len = 0;
 }
 
 void fl_stream_abort(fl_stream_t *s)
@@ -51,18 +53,50 @@ static void end(fl_stream_t *s, fl_end_t how, fl_stream_action_t action)
 /* Hands the batch to the sink. Returns 0 or the sink's error. */
 static int flush(fl_stream_t *s)
 {
-    if (s->batch.len == 0)
-        return 0;
-    int rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
+    int rc = 0;
+    if (s->batch.len)
+        rc = s->sink.write(s->sink.ctx, s->batch.data, s->batch.len);
+    else if (s->run_len)
+        rc = s->sink.write_plan(s->sink.ctx, &s->plan, s->run_off, s->run_len);
     s->batch.len = 0;
+    s->run_len = 0;
     return rc;
+}
+
+/* Appends plan bytes [off, off+len), patches applied, to the batch. */
+static int batch_copy(fl_stream_t *s, size_t off, size_t len)
+{
+    if (fl_buf_reserve(&s->batch, len))
+        return UV_ENOMEM;
+    fl_wire_read(&s->plan, off, len, s->batch.data + s->batch.len);
+    s->batch.len += len;
+    s->batch.data[s->batch.len] = '\0';
+    return 0;
+}
+
+/* Adds an op's bytes to the batch. Ops that follow each other in the plan's bytes (the usual
+ * case) only extend a run, copied once into the write request; only a gap costs a copy more. */
+static int batch_add(fl_stream_t *s, size_t off, size_t len)
+{
+    if (s->batch.len == 0 && (s->run_len == 0 || s->run_off + s->run_len == off)) {
+        if (s->run_len == 0)
+            s->run_off = off;
+        s->run_len += len;
+        return 0;
+    }
+    if (s->run_len) {
+        if (batch_copy(s, s->run_off, s->run_len))
+            return UV_ENOMEM;
+        s->run_len = 0;
+    }
+    return batch_copy(s, off, len);
 }
 
 static void on_ping(uv_timer_t *t)
 {
     fl_stream_t *s = stream_of(t);
     const fl_wire_op_t *op = &s->plan.ops[s->next];
-    if (s->sink.write(s->sink.ctx, s->plan.bytes.data + op->off, op->len)) {
+    if (s->sink.write_plan(s->sink.ctx, &s->plan, op->off, op->len)) {
         end(s, FL_END_CLIENT_CLOSED, FL_STREAM_RST);
         return;
     }
@@ -73,16 +107,15 @@ static void on_ping(uv_timer_t *t)
 static bool run_op(fl_stream_t *s, uint64_t elapsed)
 {
     const fl_wire_op_t *op = &s->plan.ops[s->next];
-    const char *bytes = s->plan.bytes.data + op->off;
     int rc = 0;
     switch (op->kind) {
     case FL_WIRE_WRITE:
         if (op->own_write) {
             rc = flush(s);
             if (!rc)
-                rc = s->sink.write(s->sink.ctx, bytes, op->len);
+                rc = s->sink.write_plan(s->sink.ctx, &s->plan, op->off, op->len);
         } else {
-            rc = fl_buf_append(&s->batch, bytes, op->len) ? UV_ENOMEM : 0;
+            rc = batch_add(s, op->off, op->len);
         }
         break;
     case FL_WIRE_FIRE:

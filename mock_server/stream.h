@@ -34,6 +34,9 @@ typedef struct fl_stream_sink_s {
     void *ctx; /* borrowed, passed back to every call */
     /** Queues len wire bytes (copied before returning). Returns 0 or a libuv error. */
     int (*write)(void *ctx, const void *bytes, size_t len);
+    /** Queues plan bytes [off, off+len) as the response sends them (fl_wire_read: a shared
+     * plan's patches applied), copied before returning. Returns 0 or a libuv error. */
+    int (*write_plan)(void *ctx, const fl_wire_t *plan, size_t off, size_t len);
     /** Op `index` of the plan (a WRITE, FIRE or PING) was just carried out. */
     void (*progress)(void *ctx, const fl_wire_t *plan, size_t index, uint64_t elapsed_ms);
     /** The response is over: how it ended and what to do with the connection. The stream is
@@ -43,15 +46,18 @@ typedef struct fl_stream_sink_s {
 
 /** One connection's executor; embedded in the connection, reused for each response. */
 struct fl_stream_s {
-    uv_timer_t timer; /* fires when the next op is due (or the next ping) */
-    fl_wire_t plan;   /* owned while active */
-    size_t next;      /* index of the next op */
-    uint64_t t0_ms;   /* uv_now when the response began */
-    bool active;      /* a plan is being carried out */
-    bool paused;      /* backpressure: the timer is stopped until resume */
-    bool silent;      /* HANG or PING reached: nothing but pings will follow */
-    bool close_after; /* DONE means FIN after the last byte (close-delimited bodies) */
-    fl_buf_t batch;   /* scratch for ops sent in one write; kept across responses */
+    uv_timer_t timer;        /* fires when the next op is due (or the next ping) */
+    fl_wire_t plan;          /* owned while active */
+    size_t next;             /* index of the next op */
+    uint64_t t0_ms;          /* uv_now when the response began */
+    bool active;             /* a plan is being carried out */
+    bool paused;             /* backpressure: the timer is stopped until resume */
+    bool silent;             /* HANG or PING reached: nothing but pings will follow */
+    bool close_after;        /* DONE means FIN after the last byte (close-delimited bodies) */
+    size_t run_off, run_len; /* ops sent in one write, when their bytes are contiguous in the
+                                plan: copied once, from the plan into the write request */
+    fl_buf_t batch;          /* scratch for ops sent in one write when they are not; kept
+                                across responses */
     fl_stream_sink_t sink;
 };
 

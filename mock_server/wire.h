@@ -42,12 +42,30 @@ typedef struct fl_wire_op_s {
     uint64_t body_off; /* clean body offset at this op (bytes of the clean body before it) */
 } fl_wire_op_t;
 
-/** A compiled response. Owns its bytes and ops; init then close. */
+/**
+ * A span of a shared plan's bytes that differs per response (its id, its `created` time):
+ * stamp[from, from+len) of the plan replaces bytes[off, off+len).
+ */
+typedef struct fl_wire_patch_s {
+    size_t off;
+    uint32_t len;
+    uint32_t from;
+} fl_wire_patch_t;
+
+/** Room for a response's patch values (an id and a time). */
+#define FL_WIRE_STAMP_BYTES 32
+
+/** A compiled response. Owns its bytes and ops unless shared; init then close. */
 typedef struct fl_wire_s {
     fl_buf_t bytes;    /* every byte any op writes */
-    fl_wire_op_t *ops; /* owned, time-ordered */
+    fl_wire_op_t *ops; /* time-ordered; owned unless shared */
     size_t n_ops;
     size_t cap_ops;
+    bool shared; /* bytes, ops and patches belong to a reply template (reply_cache.h) that
+                    outlives this plan: read-only, never freed or pushed to through it */
+    const fl_wire_patch_t *patches; /* shared plans only: sorted by off, disjoint; else NULL */
+    size_t n_patches;
+    char stamp[FL_WIRE_STAMP_BYTES]; /* this response's values for the patches */
     int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
     int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
                                (retry-after-ms wins when both are sent); -1 when none */
@@ -62,6 +80,13 @@ void fl_wire_close(fl_wire_t *w);
  * Returns 0 or FL_ENOMEM (plan unchanged).
  */
 int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len);
+/**
+ * Copies bytes[off, off+len) as this response sends them, patches applied, into dst (len
+ * bytes). The range must lie within w->bytes.
+ */
+void fl_wire_read(const fl_wire_t *w, size_t off, size_t len, char *dst);
+/** True when bytes[off, off+len) needs no patch and can be sent from w->bytes.data as is. */
+bool fl_wire_span_clean(const fl_wire_t *w, size_t off, size_t len);
 /** Sum of WRITE bytes; the body and framing as the client will receive them, for tests. */
 size_t fl_wire_total_bytes(const fl_wire_t *w);
 

@@ -6,11 +6,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# jq is used by the shell client (clients/shell/curl.sh). nodejs and npm run the SDK clients
-# (clients/node/); they are only installed when no `node`/`npm` is on PATH, so a newer Node from
-# elsewhere (nodesource, nvm) is left alone. libxml2-utils gives xmllint, which checks the JUnit
-# report against tests/data/junit.xsd (tests/e2e/run_junit.sh).
-pkgs=(build-essential cmake pkg-config curl jq
+# jq is used by the shell client (clients/shell/curl.sh) and scripts/bench.sh, bc by bench.sh.
+# nodejs and npm run the SDK clients (clients/node/); they are only installed when no
+# `node`/`npm` is on PATH, so a newer Node from elsewhere (nodesource, nvm) is left alone.
+# libxml2-utils gives xmllint, which checks the JUnit report against tests/data/junit.xsd
+# (tests/e2e/run_junit.sh).
+pkgs=(build-essential cmake pkg-config curl jq bc
       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
       libcriterion-dev libcurl4-openssl-dev libxml2-utils)
 command -v node >/dev/null || pkgs+=(nodejs)

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The benchmark: runs every workload against Faultline, the peer mock servers (aimock,
+# WireMock) and the "limit" (raw loopback writes), and prints one table. Sized for 2 cores.
+#
+#   bash scripts/bench.sh [BUILD_DIR]        (default: build)
+#
+# Workloads (scenarios in tests/bench/load/):
+#   1 throughput   100 streams x 2,000 events, interval 0: events/s (median of 5 runs), server
+#                  CPU s per 1M events (over the 5 runs)
+#   2 memory       10,000 streams held in a stall forever (keep-alive every 15 s): RSS per stream
+#   3 timing       5,000 streams at a 20 ms interval: lateness p50/p99/max, lost events
+#                  (and a smaller N, in case the load generator itself cannot keep up)
+#   4 harness      the built-in catalog against the robust C client: wall time vs the longest
+#                  scenario's scripted duration (when `faultline run` and the client exist)
+# Every figure also goes to BUILD_DIR/bench/*.json (one loadgen JSON line per run).
+# Environment: BENCH_TIMING_SMALL (default 1000), BENCH_SKIP_PEERS=1 to skip the peers.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+[[ $build = /* ]] || build=$root/$build
+out=$build/bench
+load=$root/tests/bench/load
+peers=$root/tests/bench/peers
+small=${BENCH_TIMING_SMALL:-1000}
+mkdir -p "$out"
+
+command -v jq >/dev/null || { echo "bench: needs jq (scripts/setup.sh installs it)" >&2; exit 1; }
+cmake --build "$build" -j2 --target faultline loadgen limit >/dev/null ||
+  { echo "bench: build failed; configure first: cmake -S . -B $build" >&2; exit 1; }
+fl=$build/faultline
+lg=$build/tests/loadgen
+lim=$build/tests/limit
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+
+# start_server NAME CMD...: runs CMD, reads its first stdout line ("URL" or "URL PID PATH"),
+# sets SURL SPID SPATH; returns 3 with the reason in SREASON when it cannot run the workload.
+start_server() {
+  local name=$1; shift
+  local fifo=$out/.$name.fifo line
+  rm -f "$fifo"; mkfifo "$fifo"
+  "$@" >"$fifo" 2>"$out/$name.stderr" &
+  local pid=$!
+  pids+=("$pid")
+  exec 7<"$fifo"
+  if ! read -r -t 60 line <&7; then
+    exec 7<&-; rm -f "$fifo"
+    wait "$pid"; local rc=$?
+    SREASON=$(tail -n 1 "$out/$name.stderr" 2>/dev/null)
+    [ -n "$SREASON" ] || SREASON="did not start (exit $rc)"
+    return 3
+  fi
+  # Keep draining its stdout so it never blocks on a full pipe.
+  cat <&7 >/dev/null &
+  exec 7<&-; rm -f "$fifo"
+  read -r SURL SPID SPATH <<<"$line"
+  [ -n "${SPID:-}" ] || SPID=$pid
+  SWRAP=$pid
+  return 0
+}
+
+stop_server() {
+  kill "$SWRAP" 2>/dev/null
+  [ "$SPID" != "$SWRAP" ] && kill "$SPID" 2>/dev/null
+  wait "$SWRAP" 2>/dev/null
+  sleep 0.5
+}
+
+# result[workload,server] = the cell text
+declare -A cell num
+
+run_loadgen() { # TAG ARGS...: the JSON line goes to $out/TAG.json.tmp, the table to TAG.txt
+  local tag=$1
+  shift
+  "$lg" "$@" >"$out/$tag.json.tmp" 2>"$out/$tag.txt"
+}
+
+# measure SERVER WORKLOAD: fills cell[] and num[] for that pair.
+# With CONNS set (timing only), the cell is stored under "$wl-$CONNS".
+measure() {
+  local who=$1 wl=$2 tag=$2-$1 path=/v1/chat/completions
+  if [ -n "${CONNS:-}" ]; then tag=$2-$CONNS-$1; fi
+  case $who in
+    faultline) start_server "$tag" "$fl" serve "$load/$wl.yaml" || { cell[$wl,$who]="n/a ($SREASON)"; return; } ;;
+    limit)
+      if [ "$wl" != throughput ]; then cell[$wl,$who]="n/a (writes one canned response; no timers, nothing held)"; return; fi
+      start_server "$tag" "$lim" "$out/throughput.response" || { cell[$wl,$who]="n/a ($SREASON)"; return; } ;;
+    aimock|wiremock)
+      if [ -n "${BENCH_SKIP_PEERS:-}" ]; then cell[$wl,$who]="n/a (skipped)"; return; fi
+      if [ ! -x "$peers/run-peer.sh" ] && [ ! -f "$peers/run-peer.sh" ]; then cell[$wl,$who]="n/a (tests/bench/peers not present)"; return; fi
+      start_server "$tag" bash "$peers/run-peer.sh" "$who" "$wl" || { cell[$wl,$who]="n/a ($SREASON)"; return; } ;;
+  esac
+  [ -n "${SPATH:-}" ] && path=$SPATH
+  local args=(--url "$SURL" --path "$path" --server-pid "$SPID")
+  case $wl in
+    throughput) args+=(--conns 100 --expect-events 2000 --duration-ms 120000) ;;
+    stall) args+=(--conns 10000 --hold --duration-ms 120000) ;;
+    timing) args+=(--conns "${CONNS:-5000}" --ttft-ms 50 --interval-ms 20 --expect-events 250 --duration-ms 60000) ;;
+  esac
+  if [ "$wl" = throughput ]; then
+    # One run of 0.1-0.3 s is noise on a shared machine: a warm-up, then 5 runs; the cell
+    # shows the median events/s and CPU over all 5.
+    run_loadgen "$tag-warmup" "${args[@]}"
+    : >"$out/$tag.runs"
+    for _ in 1 2 3 4 5; do
+      run_loadgen "$tag" "${args[@]}"
+      cat "$out/$tag.json.tmp" >>"$out/$tag.runs"
+    done
+    jq -sc 'sort_by(.events_per_s) | .[2] + {events_per_s: .[2].events_per_s,
+            server: (.[2].server + {cpu_s: (map(.server.cpu_s) | add)}),
+            events: (map(.events) | add), lost: (map(.lost) | add), errors: (map(.errors) | add),
+            runs: length}' "$out/$tag.runs" >"$out/$tag.json.tmp" 2>/dev/null
+  else
+    run_loadgen "$tag" "${args[@]}"
+  fi
+  stop_server
+  mv "$out/$tag.json.tmp" "$out/$tag.json"
+  local j; j=$(cat "$out/$tag.json")
+  if ! jq -e . >/dev/null 2>&1 <<<"$j"; then cell[$wl,$who]="n/a (loadgen failed)"; return; fi
+  local errs; errs=$(jq -r .errors <<<"$j")
+  case $wl in
+    throughput)
+      num[$wl,$who]=$(jq -r .events_per_s <<<"$j")
+      cell[$wl,$who]=$(jq -r '"\(.events_per_s|floor) ev/s, \(if .server.cpu_s >= 0 and .events > 0 then (.server.cpu_s / .events * 1e6 * 100 | floor / 100 | tostring) + " CPU s/1M ev" else "CPU n/a" end), lost \(.lost)"' <<<"$j") ;;
+    stall)
+      num[$wl,$who]=$(jq -r .server.rss_per_stream_b <<<"$j")
+      cell[$wl,$who]=$(jq -r '"\(.server.rss_per_stream_b) B/stream (\(.heads) held, peak \(.server.hwm_kb) KiB)"' <<<"$j") ;;
+    timing)
+      num[$wl,$who]=$(jq -r .lateness_ms.p99 <<<"$j")
+      cell[$wl,$who]=$(jq -r '"late ms p50 \(.lateness_ms.p50) p99 \(.lateness_ms.p99) max \(.lateness_ms.max), lost \(.lost)/\(.expected)"' <<<"$j") ;;
+  esac
+  [ "$errs" != 0 ] && cell[$wl,$who]+=", $errs errors"
+}
+
+# The limit serves the exact bytes Faultline sends for workload 1, captured once.
+start_server capture "$fl" serve "$load/throughput.yaml" || { echo "bench: faultline serve failed: $SREASON" >&2; exit 1; }
+curl -s --raw -i -N -H 'content-type: application/json' \
+  -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}' \
+  "$SURL/v1/chat/completions" >"$out/throughput.response"
+stop_server
+
+if [ -z "${BENCH_SKIP_PEERS:-}" ] && [ -f "$peers/package.json" ]; then
+  npm ci --prefix "$peers" --no-audit --no-fund >"$out/npm-ci.log" 2>&1 ||
+    echo "bench: npm ci in tests/bench/peers failed (see $out/npm-ci.log); peers will be n/a" >&2
+fi
+
+servers=(faultline aimock wiremock limit)
+for wl in throughput stall timing; do
+  for who in "${servers[@]}"; do
+    echo "bench: $wl on $who" >&2
+    measure "$who" "$wl"
+  done
+done
+# Timing at a smaller N too: an honest figure if the load generator saturates at 5,000.
+save_cell=${cell[timing,faultline]} save_num=${num[timing,faultline]:-}
+CONNS=$small measure faultline timing
+cell[timing-small,faultline]=${cell[timing,faultline]}
+cell[timing,faultline]=$save_cell num[timing,faultline]=$save_num
+
+# Workload 4: the harness against the robust client, when both exist. The longest scenario's
+# scripted duration is taken from the report: per run, the time the server spent on its
+# responses (the sum of each attempt's end - start: TTFT, intervals, stalls, timeouts as
+# scripted), the maximum over runs.
+harness_cell="n/a (faultline run or build/clients/c/robust not built)"
+robust=$build/clients/c/robust
+if "$fl" run --help >/dev/null 2>&1 && [ -x "$robust" ]; then
+  echo "bench: harness on the catalog" >&2
+  t0=$(date +%s%N)
+  "$fl" run --client "$robust" --keep-going --no-color --json "$out/harness.json" \
+    "$root/scenarios" >"$out/harness.txt" 2>&1
+  rc=$?
+  t1=$(date +%s%N)
+  wall=$(echo "scale=1; ($t1 - $t0) / 1000000000" | bc)
+  longest=$(jq -r '[.runs[] | [.attempts[] | ((.end_ms // .start_ms) - .start_ms)] | add // 0]
+                   | max // 0 | . / 1000' "$out/harness.json" 2>/dev/null)
+  score=$(jq -r .score "$out/harness.json" 2>/dev/null)
+  runs=$(jq -r '.runs | length' "$out/harness.json" 2>/dev/null)
+  if [[ $longest =~ ^[0-9.]+$ ]]; then
+    target=$(echo "scale=1; 1.5 * $longest + 10" | bc)
+    harness_cell="$runs scenarios in ${wall} s; longest scripted ${longest} s, target < ${target} s; score ${score}, exit $rc"
+  else
+    harness_cell="${wall} s, exit $rc (no report: see $out/harness.txt)"
+  fi
+fi
+
+ratio() { # A B -> A/B with 2 decimals, or "-"
+  [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && [ "$(echo "$2 > 0" | bc)" = 1 ] &&
+    echo "$(echo "scale=2; $1 / $2" | bc)x" || echo "-"
+}
+
+{
+  echo "| Workload | Faultline | aimock | WireMock | limit | ratios |"
+  echo "|---|---|---|---|---|---|"
+  for wl in throughput stall timing; do
+    f=${num[$wl,faultline]:-}
+    case $wl in
+      throughput) r="vs aimock $(ratio "$f" "${num[$wl,aimock]:-}"), vs WireMock $(ratio "$f" "${num[$wl,wiremock]:-}"), vs limit $(ratio "$f" "${num[$wl,limit]:-}")"; label="1 throughput (100 x 2,000 ev)" ;;
+      stall) r="aimock/Faultline $(ratio "${num[$wl,aimock]:-}" "$f"), WireMock/Faultline $(ratio "${num[$wl,wiremock]:-}" "$f")"; label="2 memory (10,000 held)" ;;
+      timing) r="p99: aimock/Faultline $(ratio "${num[$wl,aimock]:-}" "$f"), WireMock/Faultline $(ratio "${num[$wl,wiremock]:-}" "$f")"; label="3 timing (5,000 x 50 ev/s)" ;;
+    esac
+    echo "| $label | ${cell[$wl,faultline]} | ${cell[$wl,aimock]} | ${cell[$wl,wiremock]} | ${cell[$wl,limit]} | $r |"
+  done
+  echo "| 3b timing ($small x 50 ev/s) | ${cell[timing-small,faultline]} | | | | |"
+  echo "| 4 harness (catalog, robust client) | $harness_cell | n/a (Faultline only) | n/a (Faultline only) | n/a | |"
+} | tee "$out/table.md"

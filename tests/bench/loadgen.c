@@ -1,0 +1,784 @@
+/*
+ * Load generator for the benchmark: opens N concurrent streaming requests against one
+ * loopback server, holds them open, and measures what arrives.
+ *
+ * Each connection sends one POST with a JSON body ("stream": true) and parses the answer
+ * incrementally as bytes arrive, with its own small parser: bytes -> HTTP head -> chunked
+ * transfer coding (RFC 9112 section 7.1) -> SSE lines and events (WHATWG HTML, "Server-sent
+ * events"). Nothing is JSON-parsed: an event is a content event when one of its lines starts
+ * with (or, within its first PREFIX_BYTES, contains) the content marker. For every content
+ * event k of a stream the arrival time (uv_hrtime) is compared with the scripted time,
+ * request sent + ttft_ms + k * interval_ms; the difference is its lateness.
+ *
+ * Connections open in batches: the next batch once every connection of the current one has
+ * received its first byte (or ended), i.e. the server has accepted and answered it, so a
+ * server's accept queue (its listen backlog, at most somaxconn) is never overrun. The run ends when
+ * every stream has ended or at
+ * --duration-ms. In --hold mode it waits until every connection has its response head,
+ * samples the server's RSS, and closes them all.
+ *
+ * Output: one JSON line on stdout and a readable table on stderr. Exit 0 when the run
+ * completed (whatever the figures), 2 on bad arguments, 1 when nothing could be measured.
+ *
+ * usage: loadgen --url http://127.0.0.1:PORT --path /v1/chat/completions [options]
+ *   --dialect D        openai-chat | openai-responses | anthropic-messages (request body and
+ *                      default content marker; default openai-chat)
+ *   --conns N          concurrent streams, 1..20000 (default 1)
+ *   --batch B          connections opened per batch (default 100)
+ *   --duration-ms MS   cap on the whole run (default 60000)
+ *   --ttft-ms MS, --interval-ms MS   the scenario's schedule, for lateness
+ *   --expect-events E  content events each stream should deliver (for "lost")
+ *   --marker STR       content marker (overrides the dialect's default)
+ *   --header 'K: V'    extra request header (repeatable, at most 8)
+ *   --server-pid PID   read the server's CPU time and RSS from /proc
+ *   --hold             open, wait for every head, sample RSS, close
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "container_of.h"
+
+#define MAX_CONNS    20000
+#define MAX_HEADERS  8
+#define PREFIX_BYTES 256  /* of each SSE line, kept to classify it */
+#define HEAD_BYTES   8192 /* a response head larger than this is an error */
+#define READ_BYTES   (256 * 1024)
+#define HIST_US      100000 /* lateness histogram: 1 us buckets up to 100 ms, */
+#define HIST_MS      120000 /* then 1 ms buckets up to 120 s (the --duration-ms cap is lower) */
+
+typedef enum {
+    ST_HEAD,
+    ST_SIZE,
+    ST_SIZE_EXT,
+    ST_DATA,
+    ST_DATA_CR,
+    ST_DATA_LF,
+    ST_TRAILER,
+    ST_RAW,
+    ST_DONE
+} http_state_t;
+
+/* One connection and its parser state. */
+typedef struct lg_conn_s {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    uint64_t t_sent_ns; /* uv_hrtime when the request was handed to the kernel */
+    uint64_t t_first_byte_ns, t_first_event_ns;
+    uint64_t bytes, events, content;
+    uint64_t chunk_left; /* ST_DATA: bytes of the current chunk still to come */
+    http_state_t state;
+    bool chunked, head_done, ended, failed, closing, event_is_content, event_has_data;
+    bool counted; /* its batch has stopped waiting for it */
+    uint16_t head_len;
+    uint16_t line_len; /* bytes of the current SSE line seen (capped at PREFIX_BYTES) */
+    bool line_cr;      /* the last byte was CR (CRLF counts as one line end) */
+    char *head;        /* owned while the head is being read */
+    char line[PREFIX_BYTES];
+} lg_conn_t;
+
+/* Command line and results; one per run. */
+static struct {
+    const char *host;
+    int port;
+    const char *path;
+    const char *dialect;
+    const char *marker;
+    const char *headers[MAX_HEADERS];
+    int n_headers;
+    int conns, batch;
+    uint64_t duration_ms, ttft_ms, interval_ms, expect_events;
+    int server_pid;
+    bool hold;
+
+    uv_loop_t *loop;
+    uv_timer_t cap_timer;
+    lg_conn_t *c;
+    char *request;
+    size_t request_len;
+    int opened, batch_waiting, finished, heads; /* batch_waiting: of the current batch */
+    uint64_t errors, connect_errors, status_errors, eof_errors;
+    uint64_t t_start_ns, t_end_ns;
+    uint64_t *hist;    /* lateness, 1 us buckets below 100 ms */
+    uint64_t *hist_ms; /* lateness, 1 ms buckets from 100 ms */
+    uint64_t late_over, late_max_us, late_n;
+    bool capped;
+    char readbuf[READ_BYTES]; /* shared: libuv reads one connection at a time */
+} g;
+
+/* --- server figures from /proc --- */
+
+/* utime + stime of pid in seconds, or -1. */
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* Field 2 (comm) may hold spaces; fields after the last ')' are space-separated. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    unsigned long long ut = 0, st = 0;
+    /* After ')' come field 3 (state) ... field 14 utime, 15 stime. */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A "Key:   N kB" line of /proc/PID/status, in KiB, or -1. */
+static long proc_status_kb(int pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = strtol(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* --- the request --- */
+
+static int build_request(void)
+{
+    const char *body;
+    if (strcmp(g.dialect, "openai-responses") == 0)
+        body = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"input\":\"Say hello.\"}";
+    else if (strcmp(g.dialect, "anthropic-messages") == 0)
+        body = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":1024,\"stream\":true,"
+               "\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}";
+    else
+        body = "{\"model\":\"gpt-4o-mini\",\"stream\":true,"
+               "\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}";
+    char extra[4096] = "";
+    size_t el = 0;
+    for (int i = 0; i < g.n_headers; i++) {
+        int n = snprintf(extra + el, sizeof(extra) - el, "%s\r\n", g.headers[i]);
+        if (n < 0 || (size_t)n >= sizeof(extra) - el)
+            return -1;
+        el += (size_t)n;
+    }
+    size_t cap = strlen(body) + el + strlen(g.path) + 512;
+    g.request = malloc(cap);
+    if (!g.request)
+        return -1;
+    int n = snprintf(g.request, cap,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+                     "Accept: text/event-stream\r\nAuthorization: Bearer sk-faultline\r\n"
+                     "x-api-key: sk-faultline\r\nanthropic-version: 2023-06-01\r\n"
+                     "%sContent-Length: %zu\r\n\r\n%s",
+                     g.path, g.host, g.port, extra, strlen(body), body);
+    g.request_len = (size_t)n;
+    return 0;
+}
+
+/* --- ending connections --- */
+
+static void maybe_stop(void);
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void open_batch(void);
+
+/* A connection of the current batch got its first byte or ended: maybe open the next batch. */
+static void batch_step(lg_conn_t *c)
+{
+    if (c->counted)
+        return;
+    c->counted = true;
+    if (--g.batch_waiting == 0)
+        open_batch();
+}
+
+static void conn_end(lg_conn_t *c, bool failed)
+{
+    if (c->ended)
+        return;
+    c->ended = true;
+    batch_step(c);
+    c->failed = failed;
+    if (failed)
+        g.errors++;
+    g.finished++;
+    if (!c->closing) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+    }
+    free(c->head);
+    c->head = NULL;
+    maybe_stop();
+}
+
+/* --- SSE: lines and events --- */
+
+static void event_dispatch(lg_conn_t *c, uint64_t now)
+{
+    if (!c->event_has_data)
+        return;
+    c->events++;
+    if (c->events == 1)
+        c->t_first_event_ns = now;
+    if (c->event_is_content) {
+        uint64_t sched = c->t_sent_ns + (g.ttft_ms + c->content * g.interval_ms) * 1000000ull;
+        uint64_t late_us = now > sched ? (now - sched) / 1000 : 0;
+        if (late_us < HIST_US)
+            g.hist[late_us]++;
+        else if (late_us / 1000 < HIST_MS)
+            g.hist_ms[late_us / 1000]++;
+        if (late_us >= HIST_US)
+            g.late_over++;
+        if (late_us > g.late_max_us)
+            g.late_max_us = late_us;
+        g.late_n++;
+        c->content++;
+    }
+    c->event_has_data = false;
+    c->event_is_content = false;
+}
+
+static void line_end(lg_conn_t *c, uint64_t now)
+{
+    size_t n = c->line_len;
+    if (n == 0) {
+        event_dispatch(c, now);
+        return;
+    }
+    if (n >= 5 && memcmp(c->line, "data:", 5) == 0)
+        c->event_has_data = true;
+    if (!c->event_is_content && c->line[0] != ':' && memmem(c->line, n, g.marker, strlen(g.marker)))
+        c->event_is_content = true;
+    c->line_len = 0;
+}
+
+/* Body bytes (after de-chunking) into the SSE line splitter. */
+static void sse_feed(lg_conn_t *c, const char *p, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (ch == '\n' || ch == '\r') {
+            if (ch == '\n' && c->line_cr) {
+                c->line_cr = false;
+                continue;
+            }
+            c->line_cr = ch == '\r';
+            line_end(c, now);
+            continue;
+        }
+        c->line_cr = false;
+        if (c->line_len < PREFIX_BYTES) {
+            c->line[c->line_len++] = ch;
+        } else {
+            /* Past the prefix nothing classifies the line: skip to its end. */
+            const char *nl = memchr(p + i, '\n', n - i);
+            const char *cr = memchr(p + i, '\r', n - i);
+            const char *e = nl && cr ? (nl < cr ? nl : cr) : nl ? nl : cr;
+            if (!e)
+                return;
+            i = (size_t)(e - p) - 1;
+        }
+    }
+}
+
+/* --- HTTP: head and chunked body --- */
+
+/* Parses the complete head in c->head. Returns false when the response is not a 200. */
+static bool head_parse(lg_conn_t *c)
+{
+    c->head[c->head_len] = 0;
+    int status = 0;
+    if (sscanf(c->head, "HTTP/1.%*d %d", &status) != 1 || status != 200)
+        return false;
+    for (char *p = c->head; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    c->chunked = strstr(c->head, "\ntransfer-encoding: chunked") != NULL;
+    return true;
+}
+
+/* Returns false when the connection has ended (error or complete). */
+static bool http_feed(lg_conn_t *c, const char *p, size_t n, uint64_t now)
+{
+    size_t i = 0;
+    while (i < n) {
+        switch (c->state) {
+        case ST_HEAD: {
+            /* Copy into the head buffer until CRLFCRLF. */
+            while (i < n) {
+                if (c->head_len >= HEAD_BYTES - 1) {
+                    g.status_errors++;
+                    conn_end(c, true);
+                    return false;
+                }
+                c->head[c->head_len++] = p[i++];
+                if (c->head_len >= 4 && memcmp(c->head + c->head_len - 4, "\r\n\r\n", 4) == 0)
+                    break;
+            }
+            if (c->head_len < 4 || memcmp(c->head + c->head_len - 4, "\r\n\r\n", 4) != 0)
+                return true;
+            if (!head_parse(c)) {
+                g.status_errors++;
+                conn_end(c, true);
+                return false;
+            }
+            free(c->head);
+            c->head = NULL;
+            c->head_done = true;
+            g.heads++;
+            c->state = c->chunked ? ST_SIZE : ST_RAW;
+            if (g.hold)
+                maybe_stop();
+            break;
+        }
+        case ST_SIZE: {
+            char ch = p[i++];
+            int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (v >= 0)
+                c->chunk_left = c->chunk_left * 16 + (uint64_t)v;
+            else if (ch == '\n')
+                c->state = c->chunk_left ? ST_DATA : ST_TRAILER;
+            else
+                c->state = ST_SIZE_EXT; /* CR or an extension: skip to LF */
+            break;
+        }
+        case ST_SIZE_EXT:
+            if (p[i++] == '\n')
+                c->state = c->chunk_left ? ST_DATA : ST_TRAILER;
+            break;
+        case ST_DATA: {
+            size_t take = n - i < c->chunk_left ? n - i : (size_t)c->chunk_left;
+            sse_feed(c, p + i, take, now);
+            i += take;
+            c->chunk_left -= take;
+            if (c->chunk_left == 0)
+                c->state = ST_DATA_CR;
+            break;
+        }
+        case ST_DATA_CR:
+            c->state = p[i++] == '\r' ? ST_DATA_LF : ST_SIZE;
+            break;
+        case ST_DATA_LF:
+            i++;
+            c->state = ST_SIZE;
+            break;
+        case ST_TRAILER:
+            /* The last chunk: CRLF (no trailers expected). */
+            if (p[i++] == '\n') {
+                c->state = ST_DONE;
+                conn_end(c, false);
+                return false;
+            }
+            break;
+        case ST_RAW:
+            sse_feed(c, p + i, n - i, now);
+            i = n;
+            break;
+        case ST_DONE:
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --- libuv callbacks --- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(g.readbuf, sizeof(g.readbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    lg_conn_t *c = container_of((uv_tcp_t *)s, lg_conn_t, tcp);
+    if (c->ended)
+        return;
+    if (nread < 0) {
+        /* A close-delimited body ends at FIN; anything else ending early is an error. */
+        bool ok = nread == UV_EOF && c->state == ST_RAW;
+        if (!ok)
+            g.eof_errors++;
+        conn_end(c, !ok);
+        return;
+    }
+    if (nread == 0)
+        return;
+    uint64_t now = uv_hrtime();
+    if (c->bytes == 0) {
+        c->t_first_byte_ns = now;
+        batch_step(c);
+    }
+    c->bytes += (uint64_t)nread;
+    http_feed(c, buf->base, (size_t)nread, now);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    lg_conn_t *c = container_of(req, lg_conn_t, write_req);
+    if (status < 0 && !c->ended)
+        conn_end(c, true);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    lg_conn_t *c = container_of(req, lg_conn_t, connect_req);
+    if (c->ended)
+        return;
+    if (status < 0) {
+        g.connect_errors++;
+        conn_end(c, true);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(g.request, (unsigned int)g.request_len);
+    c->t_sent_ns = uv_hrtime();
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write) ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+        conn_end(c, true);
+}
+
+/* Opens the next batch of connections; called again when the batch has connected. */
+static void open_batch(void)
+{
+    if (g.capped || g.opened >= g.conns)
+        return;
+    struct sockaddr_in addr;
+    uv_ip4_addr(g.host, g.port, &addr);
+    int n = g.conns - g.opened < g.batch ? g.conns - g.opened : g.batch;
+    g.batch_waiting = n + 1; /* +1 until every connect has started (ends below) */
+    for (int k = 0; k < n; k++) {
+        lg_conn_t *c = &g.c[g.opened++];
+        c->head = malloc(HEAD_BYTES);
+        if (!c->head || uv_tcp_init(g.loop, &c->tcp)) {
+            c->closing = true; /* no handle to close */
+            conn_end(c, true);
+            continue;
+        }
+        uv_tcp_nodelay(&c->tcp, 1);
+        if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, on_connect)) {
+            g.connect_errors++;
+            conn_end(c, true);
+        }
+    }
+    if (--g.batch_waiting == 0)
+        open_batch();
+}
+
+static void close_all(void)
+{
+    for (int i = 0; i < g.opened; i++) {
+        lg_conn_t *c = &g.c[i];
+        if (!c->closing) {
+            c->closing = true;
+            uv_close((uv_handle_t *)&c->tcp, on_closed);
+        }
+    }
+    if (!uv_is_closing((uv_handle_t *)&g.cap_timer))
+        uv_close((uv_handle_t *)&g.cap_timer, on_closed);
+}
+
+static struct {
+    double cpu0, cpu1;
+    long rss_idle_kb, rss_held_kb, hwm_kb;
+} srv = {-1, -1, -1, -1, -1};
+
+/* Ends the run when every stream is over, or (hold) when every connection has its head. */
+static void maybe_stop(void)
+{
+    if (g.t_end_ns)
+        return;
+    bool all_heads = g.hold && g.heads + (int)g.errors >= g.conns && g.opened == g.conns;
+    if (!all_heads && g.finished < g.conns)
+        return;
+    g.t_end_ns = uv_hrtime();
+    if (g.server_pid > 0) {
+        srv.cpu1 = proc_cpu_s(g.server_pid);
+        srv.rss_held_kb = proc_status_kb(g.server_pid, "VmRSS");
+        srv.hwm_kb = proc_status_kb(g.server_pid, "VmHWM");
+    }
+    close_all();
+}
+
+static void on_cap(uv_timer_t *t)
+{
+    (void)t;
+    g.capped = true;
+    if (!g.t_end_ns) {
+        g.t_end_ns = uv_hrtime();
+        if (g.server_pid > 0) {
+            srv.cpu1 = proc_cpu_s(g.server_pid);
+            srv.rss_held_kb = proc_status_kb(g.server_pid, "VmRSS");
+            srv.hwm_kb = proc_status_kb(g.server_pid, "VmHWM");
+        }
+    }
+    close_all();
+}
+
+/* --- report --- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* p-th percentile (0..100) of n sorted values, nearest rank. */
+static uint64_t pct(const uint64_t *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+/* Lateness percentile from the histogram, in us. */
+static double hist_pct(double p)
+{
+    if (g.late_n == 0)
+        return 0;
+    uint64_t want = (uint64_t)(p / 100.0 * (double)g.late_n + 0.999999), seen = 0;
+    if (want < 1)
+        want = 1;
+    for (uint64_t us = 0; us < HIST_US; us++) {
+        seen += g.hist[us];
+        if (seen >= want)
+            return (double)us;
+    }
+    for (uint64_t ms = HIST_US / 1000; ms < HIST_MS; ms++) {
+        seen += g.hist_ms[ms];
+        if (seen >= want)
+            return (double)ms * 1000.0;
+    }
+    return (double)g.late_max_us;
+}
+
+static void report(void)
+{
+    size_t n = (size_t)g.opened;
+    uint64_t *ttfb = calloc(n ? n : 1, sizeof(*ttfb));
+    uint64_t *ttfe = calloc(n ? n : 1, sizeof(*ttfe));
+    size_t nb = 0, ne = 0;
+    uint64_t bytes = 0, events = 0, content = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lg_conn_t *c = &g.c[i];
+        bytes += c->bytes;
+        events += c->events;
+        content += c->content;
+        if (ttfb && c->t_first_byte_ns)
+            ttfb[nb++] = c->t_first_byte_ns - c->t_sent_ns;
+        if (ttfe && c->t_first_event_ns)
+            ttfe[ne++] = c->t_first_event_ns - c->t_sent_ns;
+    }
+    if (ttfb)
+        qsort(ttfb, nb, sizeof(*ttfb), cmp_u64);
+    if (ttfe)
+        qsort(ttfe, ne, sizeof(*ttfe), cmp_u64);
+    double secs = (double)(g.t_end_ns - g.t_start_ns) / 1e9;
+    if (secs <= 0)
+        secs = 1e-9;
+    uint64_t expected = g.expect_events * (uint64_t)g.conns;
+    uint64_t lost = expected > content ? expected - content : 0;
+    double ms = 1e6;
+    double cpu = srv.cpu0 >= 0 && srv.cpu1 >= 0 ? srv.cpu1 - srv.cpu0 : -1;
+    double per_stream = srv.rss_idle_kb >= 0 && srv.rss_held_kb >= 0 && n
+                            ? (double)(srv.rss_held_kb - srv.rss_idle_kb) * 1024.0 / (double)n
+                            : -1;
+    printf("{\"conns\":%d,\"opened\":%d,\"heads\":%d,\"finished\":%d,\"errors\":%" PRIu64
+           ",\"connect_errors\":%" PRIu64 ",\"status_errors\":%" PRIu64 ",\"eof_errors\":%" PRIu64
+           ",\"capped\":%s,\"elapsed_s\":%.3f,\"bytes\":%" PRIu64 ",\"events\":%" PRIu64
+           ",\"content_events\":%" PRIu64 ",\"expected\":%" PRIu64 ",\"lost\":%" PRIu64
+           ",\"events_per_s\":%.0f,\"mb_per_s\":%.2f,"
+           "\"ttfb_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"ttfe_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
+           "\"lateness_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"over_100ms\":%" PRIu64 "},"
+           "\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"rss_idle_kb\":%ld,\"rss_held_kb\":%ld,"
+           "\"hwm_kb\":%ld,\"rss_per_stream_b\":%.0f}}\n",
+           g.conns, g.opened, g.heads, g.finished, g.errors, g.connect_errors, g.status_errors,
+           g.eof_errors, g.capped ? "true" : "false", secs, bytes, events, content, expected, lost,
+           (double)events / secs, (double)bytes / secs / 1e6, (double)pct(ttfb, nb, 50) / ms,
+           (double)pct(ttfb, nb, 99) / ms, (double)pct(ttfe, ne, 50) / ms,
+           (double)pct(ttfe, ne, 99) / ms, hist_pct(50) / 1e3, hist_pct(99) / 1e3,
+           (double)g.late_max_us / 1e3, g.late_over, g.server_pid, cpu, srv.rss_idle_kb,
+           srv.rss_held_kb, srv.hwm_kb, per_stream);
+    fprintf(stderr,
+            "loadgen: %d streams%s, %.2f s%s\n"
+            "  events          %" PRIu64 " (%.0f/s), %.1f MB/s, content %" PRIu64 " of %" PRIu64
+            " expected, lost %" PRIu64 "\n"
+            "  errors          %" PRIu64 " (connect %" PRIu64 ", status %" PRIu64
+            ", early end %" PRIu64 ")\n"
+            "  first byte ms   p50 %.3f  p99 %.3f\n"
+            "  first event ms  p50 %.3f  p99 %.3f\n"
+            "  lateness ms     p50 %.3f  p99 %.3f  max %.3f\n",
+            g.conns, g.hold ? " (hold)" : "", secs, g.capped ? " (capped by --duration-ms)" : "",
+            events, (double)events / secs, (double)bytes / secs / 1e6, content, expected, lost,
+            g.errors, g.connect_errors, g.status_errors, g.eof_errors,
+            (double)pct(ttfb, nb, 50) / ms, (double)pct(ttfb, nb, 99) / ms,
+            (double)pct(ttfe, ne, 50) / ms, (double)pct(ttfe, ne, 99) / ms, hist_pct(50) / 1e3,
+            hist_pct(99) / 1e3, (double)g.late_max_us / 1e3);
+    if (g.server_pid > 0)
+        fprintf(stderr,
+                "  server          cpu %.3f s, RSS idle %ld KiB, held %ld KiB (%.0f B/stream), "
+                "peak %ld KiB\n",
+                cpu, srv.rss_idle_kb, srv.rss_held_kb, per_stream, srv.hwm_kb);
+    free(ttfb);
+    free(ttfe);
+}
+
+/* --- main --- */
+
+static int usage(const char *msg)
+{
+    fprintf(stderr,
+            "loadgen: %s\nusage: loadgen --url http://127.0.0.1:PORT --path PATH "
+            "[--dialect D] [--conns N] [--batch B] [--duration-ms MS] [--ttft-ms MS] "
+            "[--interval-ms MS] [--expect-events E] [--marker STR] [--header 'K: V'] "
+            "[--server-pid PID] [--hold]\n",
+            msg);
+    return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_url(const char *url)
+{
+    static char host[64];
+    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+    if (!p)
+        return -1;
+    const char *colon = strchr(p, ':');
+    if (!colon || (size_t)(colon - p) >= sizeof(host))
+        return -1;
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = 0;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (strncmp(host, "127.", 4) != 0) /* loopback only */
+        return -1;
+    g.host = host;
+    g.port = atoi(colon + 1);
+    return g.port > 0 && g.port < 65536 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    g.dialect = "openai-chat";
+    g.conns = 1;
+    g.batch = 100;
+    g.duration_ms = 60000;
+    const char *url = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t n;
+        if (strcmp(a, "--hold") == 0) {
+            g.hold = true;
+            continue;
+        }
+        if (!v)
+            return usage("missing value");
+        i++;
+        if (strcmp(a, "--url") == 0)
+            url = v;
+        else if (strcmp(a, "--path") == 0)
+            g.path = v;
+        else if (strcmp(a, "--dialect") == 0)
+            g.dialect = v;
+        else if (strcmp(a, "--marker") == 0)
+            g.marker = v;
+        else if (strcmp(a, "--header") == 0 && g.n_headers < MAX_HEADERS)
+            g.headers[g.n_headers++] = v;
+        else if (!parse_u64(v, &n))
+            return usage("bad number");
+        else if (strcmp(a, "--conns") == 0 && n >= 1 && n <= MAX_CONNS)
+            g.conns = (int)n;
+        else if (strcmp(a, "--batch") == 0 && n >= 1 && n <= MAX_CONNS)
+            g.batch = (int)n;
+        else if (strcmp(a, "--duration-ms") == 0 && n >= 1 && n <= 3600000)
+            g.duration_ms = n;
+        else if (strcmp(a, "--ttft-ms") == 0)
+            g.ttft_ms = n;
+        else if (strcmp(a, "--interval-ms") == 0)
+            g.interval_ms = n;
+        else if (strcmp(a, "--expect-events") == 0)
+            g.expect_events = n;
+        else if (strcmp(a, "--server-pid") == 0 && n > 0 && n < INT32_MAX)
+            g.server_pid = (int)n;
+        else
+            return usage("unknown option or value out of range");
+    }
+    if (!url || parse_url(url))
+        return usage("--url http://127.0.0.1:PORT is required (loopback only)");
+    if (!g.path)
+        g.path = strcmp(g.dialect, "openai-responses") == 0     ? "/v1/responses"
+                 : strcmp(g.dialect, "anthropic-messages") == 0 ? "/v1/messages"
+                                                                : "/v1/chat/completions";
+    if (!g.marker)
+        g.marker = strcmp(g.dialect, "openai-responses") == 0     ? "response.output_text.delta"
+                   : strcmp(g.dialect, "anthropic-messages") == 0 ? "content_block_delta"
+                                                                  : "\"delta\":{\"content\":";
+    if (!*g.marker)
+        return usage("empty --marker");
+
+    g.c = calloc((size_t)g.conns, sizeof(*g.c));
+    g.hist = calloc(HIST_US, sizeof(*g.hist));
+    g.hist_ms = calloc(HIST_MS, sizeof(*g.hist_ms));
+    if (!g.c || !g.hist || !g.hist_ms || build_request())
+        return 1;
+    g.loop = uv_default_loop();
+    if (g.server_pid > 0) {
+        srv.cpu0 = proc_cpu_s(g.server_pid);
+        srv.rss_idle_kb = proc_status_kb(g.server_pid, "VmRSS");
+    }
+    uv_timer_init(g.loop, &g.cap_timer);
+    uv_timer_start(&g.cap_timer, on_cap, g.duration_ms, 0);
+    g.t_start_ns = uv_hrtime();
+    open_batch();
+    uv_run(g.loop, UV_RUN_DEFAULT);
+    if (!g.t_end_ns)
+        g.t_end_ns = uv_hrtime();
+    report();
+    for (int i = 0; i < g.opened; i++)
+        free(g.c[i].head);
+    int rc = uv_loop_close(g.loop) == 0 && g.opened > 0 ? 0 : 1;
+    free(g.c);
+    free(g.hist);
+    free(g.hist_ms);
+    free(g.request);
+    return rc;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Smoke test of the benchmark's load generator against `faultline serve` at a tiny size:
+# 5 streams of 40 events (~1 s), then 5 streams held in a stall forever. Asserts the JSON line
+# parses and every scripted event arrived; prints the figures, asserts no speed.
+# Usage: tiny.sh FAULTLINE LOADGEN SOURCE_DIR
+set -euo pipefail
+bin=$1
+lg=$2
+src=$3
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# --foreground: signal only serve, never its process group (LeakSanitizer under ASan).
+timeout --foreground -k 5 60 "$bin" serve "$src/tests/bench/load/tiny.yaml" \
+    "$src/tests/bench/load/stall.yaml" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+url=
+for _ in $(seq 1 100); do
+    url=$(head -n 1 "$tmp/out" 2>/dev/null || true)
+    [[ -n $url ]] && break
+    sleep 0.05
+done
+[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "no URL line: '$url' $(cat "$tmp/err")"
+spid=$(pgrep -P "$pid" -x faultline || echo "$pid")
+
+json=$(timeout 20 "$lg" --url "$url" --conns 5 --ttft-ms 20 --interval-ms 20 \
+    --expect-events 40 --header 'x-faultline-scenario: bench-tiny' --server-pid "$spid" \
+    --duration-ms 10000)
+echo "$json"
+jq -e . >/dev/null <<<"$json" || fail "not JSON: $json"
+[[ $(jq .content_events <<<"$json") == 200 ]] || fail "content events != 200: $json"
+[[ $(jq .expected <<<"$json") == 200 ]] || fail "expected != 200: $json"
+[[ $(jq .lost <<<"$json") == 0 ]] || fail "lost events: $json"
+[[ $(jq .errors <<<"$json") == 0 ]] || fail "errors: $json"
+[[ $(jq .finished <<<"$json") == 5 ]] || fail "not every stream finished: $json"
+# 40 content events + the role chunk + the finish chunk + [DONE] per stream.
+[[ $(jq .events <<<"$json") == 215 ]] || fail "events != 215: $json"
+[[ $(jq .capped <<<"$json") == false ]] || fail "capped: $json"
+
+json=$(timeout 20 "$lg" --url "$url" --conns 5 --hold \
+    --header 'x-faultline-scenario: bench-stall' --server-pid "$spid" --duration-ms 10000)
+echo "$json"
+jq -e . >/dev/null <<<"$json" || fail "hold: not JSON: $json"
+[[ $(jq .heads <<<"$json") == 5 ]] || fail "hold: not every head arrived: $json"
+[[ $(jq .capped <<<"$json") == false ]] || fail "hold: capped: $json"
+(( $(jq .server.rss_held_kb <<<"$json") > 0 )) || fail "hold: no server RSS: $json"
+
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+[[ $status -eq 0 ]] || fail "serve exited $status: $(cat "$tmp/err")"
