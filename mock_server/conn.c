@@ -29,7 +29,7 @@ static void on_handle_closed(uv_handle_t *h)
     if (--c->pending_closes > 0)
         return;
     fl_http_parser_free(c->parser);
-    fl_evidence_close(&c->evidence);
+    fl_fault_record_close(&c->evidence);
     fl_server_t *srv = c->srv;
     fl_server_conn_closed(srv, c);
     free(c);
@@ -55,7 +55,7 @@ static void journal_end(fl_conn_t *c, fl_end_t end)
         e->end = end;
     }
     c->has_entry = false;
-    fl_evidence_close(&c->evidence);
+    fl_fault_record_close(&c->evidence);
 }
 
 void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
@@ -180,7 +180,7 @@ static int sink_write(void *ctx, const void *bytes, size_t len)
 }
 
 /* Whole clean events on the wire once the body has reached clean offset `covered`. */
-static uint64_t events_covered(const fl_evidence_t *ev, uint64_t covered)
+static uint64_t events_covered(const fl_fault_record_t *ev, uint64_t covered)
 {
     size_t lo = 0, hi = ev->n_events;
     while (lo < hi) {
@@ -199,7 +199,7 @@ static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t e
     fl_conn_t *c = ctx;
     fl_journal_entry_t *e = entry_of(c);
     const fl_wire_op_t *op = &plan->ops[i];
-    fl_evidence_t *ev = &c->evidence;
+    fl_fault_record_t *ev = &c->evidence;
     if (op->kind == FL_WIRE_FIRE && op->fault < ev->n_faults) {
         const fl_fault_t *f = &ev->faults[op->fault];
         if (f->kind == FL_FAULT_STALL || f->kind == FL_FAULT_NO_RESPONSE)

@@ -22,7 +22,8 @@
     XX(EJSON, -20007, "invalid JSON")                                                              \
     XX(EHTTP, -20008, "malformed HTTP request")                                                    \
     XX(ENOTFOUND, -20009, "not found")                                                             \
-    XX(EDIALECT, -20010, "not available in this dialect")
+    XX(EDIALECT, -20010, "not available in this dialect")                                          \
+    XX(EINTR, -20011, "interrupted")
 
 typedef enum {
 #define XX(name, code, msg) FL_##name = code,

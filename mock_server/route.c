@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-void fl_evidence_close(fl_evidence_t *ev)
+void fl_fault_record_close(fl_fault_record_t *ev)
 {
     fl_plan_free(ev->faults, ev->n_faults);
     free(ev->event_ends);
@@ -29,7 +29,7 @@ void fl_reply_close(fl_reply_t *r)
 {
     fl_buf_close(&r->out);
     fl_wire_close(&r->plan);
-    fl_evidence_close(&r->evidence);
+    fl_fault_record_close(&r->evidence);
 }
 
 static void reply_init(fl_reply_t *r)
@@ -226,7 +226,7 @@ static int stream_head(fl_reply_t *r, const char *id, fl_body_framing_t framing)
 }
 
 /* Where each clean event ends, so the connection can count whole events on the wire. */
-static int evidence_events(fl_evidence_t *ev, const fl_script_t *script)
+static int evidence_events(fl_fault_record_t *ev, const fl_script_t *script)
 {
     ev->n_events = script->n_events;
     ev->body_len = script->bytes.len;
@@ -278,7 +278,7 @@ static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e
     if (rc)
         goto done;
 
-    fl_evidence_t *ev = &r->evidence;
+    fl_fault_record_t *ev = &r->evidence;
     rc = fl_plan_for_attempt(sc, e->attempt, script.n_events, &ev->faults, &ev->n_faults);
     if (rc == 0)
         rc = evidence_events(ev, &script);
@@ -298,7 +298,7 @@ static int scenario_reply(fl_server_t *srv, fl_reply_t *r, fl_journal_entry_t *e
         snprintf(msg, sizeof(msg), "scenario '%s': its faults cannot apply to this response: %s",
                  sc->name, fl_strerror(rc));
         r->out.len = 0;
-        fl_evidence_close(ev);
+        fl_fault_record_close(ev);
         rc = dialect_error(srv, r, sc->dialect, 500, ctx->id, NULL, msg);
         goto done;
     }

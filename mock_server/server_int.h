@@ -44,17 +44,17 @@ struct fl_server_s {
  * from (to name and describe a FIRE op) and where the clean events end (to count whole events
  * from a plan op's clean body offset). Owned by the reply, then by the connection.
  */
-typedef struct fl_evidence_s {
+typedef struct fl_fault_record_s {
     fl_fault_t *faults; /* owned (fl_plan_free) or NULL */
     size_t n_faults;
     uint64_t *event_ends; /* owned or NULL: clean body offset just past each clean event */
     size_t n_events;
     uint64_t body_len;       /* clean body bytes */
     uint64_t stall_until_ms; /* response time until which a fault keeps the server silent */
-} fl_evidence_t;
+} fl_fault_record_t;
 
 /** Frees what the evidence owns and empties it. */
-void fl_evidence_close(fl_evidence_t *ev);
+void fl_fault_record_close(fl_fault_record_t *ev);
 
 /** One client connection. Freed when its last handle has closed. */
 struct fl_conn_s {
@@ -62,10 +62,10 @@ struct fl_conn_s {
     fl_stream_t stream; /* its timer is the connection's second handle */
     uv_timer_t linger;  /* bounds the wait for the client's FIN after ours */
     uv_shutdown_t shutdown_req;
-    fl_server_t *srv;         /* borrowed */
-    fl_conn_t *prev, *next;   /* in srv->conns */
-    fl_http_parser_t *parser; /* owned */
-    fl_evidence_t evidence;   /* of the response being sent */
+    fl_server_t *srv;           /* borrowed */
+    fl_conn_t *prev, *next;     /* in srv->conns */
+    fl_http_parser_t *parser;   /* owned */
+    fl_fault_record_t evidence; /* of the response being sent */
     int pending_closes;
     bool reading;     /* uv_read_start is in effect */
     bool eof;         /* the client has sent FIN */
@@ -92,7 +92,7 @@ void fl_server_conn_closed(fl_server_t *srv, fl_conn_t *c);
 typedef struct fl_reply_s {
     fl_buf_t out;   /* scratch: the head (and a whole body) while routing decides */
     fl_wire_t plan; /* what goes on the wire, when, and how it ends */
-    fl_evidence_t evidence;
+    fl_fault_record_t evidence;
     bool close;     /* FIN after this response */
     bool has_entry; /* entry_seq is the journal entry for this request */
     uint64_t entry_seq;
