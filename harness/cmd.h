@@ -10,4 +10,10 @@ int fl_cmd_serve(int argc, char **argv);
 /** `faultline validate FILE|DIR…`: print every problem as file:line:col; exit 0 or 2. */
 int fl_cmd_validate(int argc, char **argv);
 
+/**
+ * `faultline run --client CMD [SCENARIO|DIR…]`: run a client against scenarios and score it;
+ * exit 0 all passed, 1 a run did not pass or the score is under --min-score, 2 bad usage.
+ */
+int fl_cmd_run(int argc, char **argv);
+
 #endif

@@ -79,7 +79,9 @@ void fl_evidence_close(fl_evidence_t *ev);
  * Fills ev->attempts from a journal's JSON ({"requests":[...]}, as fl_journal_to_json builds
  * it). spawn_ms is the journal-clock time (ms since the journal's t0) at which the client was
  * spawned; now_ms the journal-clock time the run ended. Computes gap_ms, retry_after_ms and
- * stalled. Returns 0, FL_ENOMEM or FL_EINVAL (not a journal).
+ * stalled. Replaces any attempts already there: the journal is the whole record of the run.
+ * Returns 0, FL_ENOMEM (the attempts filled so far stay owned by ev) or FL_EINVAL (not a
+ * journal: no "requests" array, or a request without an integer "t_ms"; ev unchanged).
  */
 int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t spawn_ms,
                             uint64_t now_ms);

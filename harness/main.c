@@ -8,6 +8,8 @@ static const char usage[] =
     "usage: faultline <command> [options]\n"
     "\n"
     "commands:\n"
+    "  run --client CMD [SCENARIO|DIR...]\n"
+    "                        run a client against scenarios and score how it recovers\n"
     "  serve SCENARIO...     replay scripted SSE streams over HTTP/1.1 (see serve --help)\n"
     "  validate FILE|DIR...  check scenario files; errors name file:line:col\n"
     "  help                  this text\n";
@@ -21,6 +23,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return fl_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return fl_cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -32,6 +32,7 @@ typedef struct fl_report_s {
     const char *started;          /* ISO-8601 UTC wall time of the start */
     uint64_t wall_ms;             /* the whole run */
     double min_score;             /* --min-score, or -1 when not given */
+    unsigned table_cols;          /* width the table fits in (columns); 0 = 100 */
     const fl_run_result_t *items; /* in scenario order (name, then repeat) */
     size_t n_items;
 } fl_report_t;
@@ -68,5 +69,8 @@ void fl_report_print_table(const fl_report_t *r, FILE *out, bool color);
 
 /** Bytes of stderr kept as the "tail" in reports. */
 #define FL_REPORT_STDERR_TAIL 2048
+
+/** Bytes of stdout kept in reports (the head; "stdout_truncated" says when more was printed). */
+#define FL_REPORT_STDOUT_HEAD 65536
 
 #endif

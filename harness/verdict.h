@@ -2,8 +2,9 @@
  * Verdicts: how gracefully a client handled one scenario, decided from the evidence alone.
  *
  * Each run gets exactly one primary verdict and any number of findings; the rubric (README,
- * "Scoring") turns them into a score from 0 to 100. Pure functions of fl_evidence_t and the
- * scenario's `expect:` block, so the whole decision table is unit-tested without processes.
+ * "Verdicts and scoring") turns them into a score from 0 to 100. Pure functions of
+ * fl_evidence_t and the scenario's `expect:` block, so the whole decision table is unit-tested
+ * without processes.
  */
 #ifndef FL_VERDICT_H
 #define FL_VERDICT_H
