@@ -4,6 +4,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(UV REQUIRED IMPORTED_TARGET libuv)
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+# libcurl: the reference clients' HTTP, and the e2e tests' client.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # JUnit reports are written with libxml2's xmlTextWriter (escaping and encoding done for us).
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 
@@ -16,5 +18,4 @@ set_target_properties(http_parser::http_parser PROPERTIES
 
 if(BUILD_TESTING)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
-  pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 endif()
