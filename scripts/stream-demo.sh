@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -DFL_WERROR=ON >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
-scenario=${1:-scenarios/basic/hello.yaml}
+scenario=${1:-scenarios/clean/hello.yaml}
 ./build/faultline validate scenarios/
 out=$(mktemp)
 ./build/faultline serve "$scenario" >"$out" &

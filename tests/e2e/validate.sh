@@ -22,7 +22,7 @@ expected="$bad:6:3: response.ttft: unknown key 'ttft' (did you mean 'ttft_ms'?)"
 [ "$out" = "$expected" ] || fail "stderr was: $out"
 
 # Good and bad together: still 2, and nothing on stdout.
-out=$("$bin" validate "$src/scenarios/basic/hello.yaml" "$bad" 2>/dev/null)
+out=$("$bin" validate "$src/scenarios/clean/hello.yaml" "$bad" 2>/dev/null)
 rc=$?
 [ "$rc" -eq 2 ] || fail "mixed arguments exited $rc, expected 2"
 [ -z "$out" ] || fail "stdout on failure: $out"
