@@ -12,6 +12,9 @@
 # 2 on usage errors, 1 if the peer is not installed or does not start, else the peer's status.
 #
 # Needs `npm ci --prefix tests/bench/peers` first; WireMock needs java (17 or later).
+# FL_PEER_WIREMOCK_THREADS, if set, is WireMock's --container-threads: WireMock holds one
+# container thread per dribbling (stall, timing) stream, and its default pool serves about 18
+# at once (README.md). gen-fixtures.js reads the FL_PEER_* workload overrides.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +45,9 @@ case $workload in throughput | stall | timing) ;; *)
 esac
 
 aimock_cli=$here/node_modules/@copilotkit/aimock/dist/cli.js
-wiremock_jar=$(ls "$here"/node_modules/wiremock/build/wiremock-standalone-*.jar 2>/dev/null | head -n 1 || true)
+jars=("$here"/node_modules/wiremock/build/wiremock-standalone-*.jar)
+wiremock_jar=
+[ -f "${jars[0]}" ] && wiremock_jar=${jars[0]}
 if [ "$peer" = aimock ] && [ ! -f "$aimock_cli" ]; then
     die "aimock is not installed: run npm ci --prefix tests/bench/peers"
 fi
@@ -53,6 +58,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/faultline-peer.XXXXXX")
 pid=
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
     if [ -n "$pid" ]; then
         kill -TERM "$pid" 2>/dev/null || true
@@ -82,9 +88,13 @@ if [ "$peer" = aimock ]; then
 else
     # No request journal and no request log: WireMock otherwise keeps every request in memory
     # and logs it, which a load test would measure instead of the serving.
+    threads=()
+    if [ -n "${FL_PEER_WIREMOCK_THREADS:-}" ]; then
+        threads=(--container-threads "$FL_PEER_WIREMOCK_THREADS")
+    fi
     (exec java -jar "$wiremock_jar" --port 0 --bind-address 127.0.0.1 \
         --root-dir "$tmp/fixtures" --disable-banner --no-request-journal \
-        --disable-request-logging >"$log" 2>&1) &
+        --disable-request-logging "${threads[@]}" >"$log" 2>&1) &
     pid=$!
 fi
 
