@@ -95,7 +95,15 @@ measure() {
     aimock|wiremock)
       if [ -n "${BENCH_SKIP_PEERS:-}" ]; then cell[$wl,$who]="n/a (skipped)"; return; fi
       if [ ! -x "$peers/run-peer.sh" ] && [ ! -f "$peers/run-peer.sh" ]; then cell[$wl,$who]="n/a (tests/bench/peers not present)"; return; fi
-      start_server "$tag" bash "$peers/run-peer.sh" "$who" "$wl" || { cell[$wl,$who]="n/a ($SREASON)"; return; } ;;
+      # The peers follow Faultline's workload files: word chunking ("tok", " tok", ...), and
+      # for timing 250 events after a 50 ms TTFT. WireMock holds one Java thread per open
+      # stream; its pool is sized for the streams, capped at 2,000 threads (≈ 4 GB of RSS).
+      local threads=$(( ${CONNS:-5000} + 100 )); [ "$wl" = stall ] && threads=10100
+      [ "$threads" -gt 2000 ] && threads=2000
+      local penv=(FL_PEER_TEXT=word FL_PEER_WIREMOCK_THREADS=$threads)
+      [ "$wl" = timing ] && penv+=(FL_PEER_EVENTS=250 FL_PEER_TTFT_MS=50 FL_PEER_INTERVAL_MS=20)
+      start_server "$tag" env "${penv[@]}" bash "$peers/run-peer.sh" "$who" "$wl" ||
+        { cell[$wl,$who]="n/a ($SREASON)"; return; } ;;
   esac
   [ -n "${SPATH:-}" ] && path=$SPATH
   local args=(--url "$SURL" --path "$path" --server-pid "$SPID")
