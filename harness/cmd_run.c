@@ -38,6 +38,9 @@ static const char usage[] =
     "  -j, --jobs N         scenarios at once (default 8)\n"
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
+    "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
+    "                       openai-responses, anthropic-messages), for a client that speaks\n"
+    "                       only some\n"
     "      --shard K/N      only the Kth of N equal slices of the selected scenarios\n"
     "      --seed S         mixed into every scenario's chaos and jitter seeds (0 = as\n"
     "                       written); repetition r uses S+r-1, so --repeat explores draws\n"
@@ -58,6 +61,7 @@ typedef struct run_args_s {
     unsigned repeat;
     const char **filters;
     size_t n_filters;
+    unsigned dialects; /* bit per fl_dialect_t; 0 = every dialect */
     unsigned shard_k, shard_n;
     const char *shard;
     uint64_t seed;
@@ -89,14 +93,41 @@ static bool parse_uint(const char *s, unsigned long long max, unsigned long long
     return true;
 }
 
+/* Adds each name of a comma-separated dialect list to *bits. Returns 0 or FL_EINVAL. */
+static int parse_dialects(const char *list, unsigned *bits)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        fl_dialect_t d;
+        if (fl_dialect_parse(name, &d))
+            return FL_EINVAL;
+        *bits |= 1u << d;
+    }
+    return *bits ? 0 : FL_EINVAL;
+}
+
 /* Returns 0, 1 for --help (printed), or 2 (printed). */
 static int parse_args(int argc, char **argv, run_args_t *a)
 {
-    enum { O_REPEAT = 256, O_FILTER, O_SHARD, O_SEED, O_MIN, O_JSON, O_JUNIT, O_KEEP, O_NOCOLOR };
+    enum {
+        O_REPEAT = 256,
+        O_DIALECT,
+        O_FILTER,
+        O_SHARD,
+        O_SEED,
+        O_MIN,
+        O_JSON,
+        O_JUNIT,
+        O_KEEP,
+        O_NOCOLOR
+    };
     static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
                                           {"jobs", required_argument, NULL, 'j'},
                                           {"repeat", required_argument, NULL, O_REPEAT},
                                           {"filter", required_argument, NULL, O_FILTER},
+                                          {"dialect", required_argument, NULL, O_DIALECT},
                                           {"shard", required_argument, NULL, O_SHARD},
                                           {"seed", required_argument, NULL, O_SEED},
                                           {"min-score", required_argument, NULL, O_MIN},
@@ -133,6 +164,12 @@ static int parse_args(int argc, char **argv, run_args_t *a)
             break;
         case O_FILTER:
             a->filters[a->n_filters++] = optarg;
+            break;
+        case O_DIALECT:
+            if (parse_dialects(optarg, &a->dialects))
+                return bad_usage("--dialect wants openai-chat, openai-responses or "
+                                 "anthropic-messages (comma-separated), not '%s'",
+                                 optarg);
             break;
         case O_SHARD: {
             unsigned k, n;
@@ -184,6 +221,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
 
 static bool selected(const run_args_t *a, const fl_scenario_t *sc)
 {
+    if (a->dialects && !(a->dialects & (1u << sc->dialect)))
+        return false;
     if (a->n_filters == 0)
         return true;
     for (size_t i = 0; i < a->n_filters; i++)
@@ -256,9 +295,9 @@ static int plan_jobs(const run_args_t *a, fl_scenario_set_t *sets, fl_run_job_t 
             n++;
         }
     }
-    if (a->n_filters && n_sel == 0) {
+    if ((a->n_filters || a->dialects) && n_sel == 0) {
         free(jobs);
-        return bad_usage("--filter matched no scenario%s", "");
+        return bad_usage("--filter/--dialect matched no scenario%s", "");
     }
     *out = jobs;
     *n_out = n;

@@ -88,6 +88,7 @@ run keep --client "$tc giveup" -j 1 --keep-going "$data"
 
 run filter1 --client "$tc correct" --filter 'run-re*' "$data"
 run filter2 --client "$tc correct" --filter run-clean --filter run-401 "$data"
+run dialect --client "$tc correct" --dialect openai-responses,openai-chat "$data"
 run repeat --client "$tc correct" --repeat 2 "$data/clean.yaml"
 run min-ok --client "$tc correct" --min-score 100 "$data/clean.yaml"
 run min-low --client "$tc giveup" --keep-going --min-score 90 "$data/clean.yaml" \
@@ -180,6 +181,7 @@ grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention
 [ "$(field filter1 runs.#)" = 1 ] && [ "$(field filter1 runs.0.scenario)" = run-reset-once ] ||
     fail "--filter 'run-re*': $(field filter1 runs.#) runs"
 [ "$(field filter2 runs.#)" = 2 ] || fail "two --filter: $(field filter2 runs.#) runs, expected 2"
+[ "$(field dialect runs.#)" = 6 ] || fail "--dialect with openai-chat: $(field dialect runs.#) runs, expected 6"
 [ "$(field repeat runs.#)" = 2 ] || fail "--repeat 2: $(field repeat runs.#) runs"
 [ "$(field repeat runs.0.repeat) $(field repeat runs.1.repeat)" = "1 2" ] ||
     fail "--repeat 2: repeats $(field repeat runs.0.repeat) $(field repeat runs.1.repeat)"
@@ -257,6 +259,8 @@ usage_cases=(
     "--client $tc --min-score 101 $data/clean.yaml"
     "--client $tc --seed -1 $data/clean.yaml"
     "--client $tc --filter no-such-scenario $data"
+    "--client $tc --dialect anthropic-messages $data"
+    "--client $tc --dialect openai $data"
     "--client $tc $data/no-such-file.yaml"
 )
 for u in "${usage_cases[@]}"; do
