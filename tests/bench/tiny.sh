@@ -4,29 +4,22 @@
 # parses and every scripted event arrived; prints the figures, asserts no speed.
 # Usage: tiny.sh FAULTLINE LOADGEN SOURCE_DIR
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
 bin=$1
 lg=$2
 src=$3
 tmp=$(mktemp -d)
 pid=
 cleanup() {
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fl_serve_kill
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# --foreground: signal only serve, never its process group (LeakSanitizer under ASan).
-timeout --foreground -k 5 60 "$bin" serve "$src/tests/bench/load/tiny.yaml" \
-    "$src/tests/bench/load/stall.yaml" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$tmp/out" 2>/dev/null || true)
-    [[ -n $url ]] && break
-    sleep 0.05
-done
-[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "no URL line: '$url' $(cat "$tmp/err")"
+fl_serve_start "$bin" 60 "$tmp/out" "$tmp/err" "$src/tests/bench/load/tiny.yaml" \
+    "$src/tests/bench/load/stall.yaml"
 spid=$(pgrep -P "$pid" -x faultline || echo "$pid")
 
 json=$(timeout 20 "$lg" --url "$url" --conns 5 --ttft-ms 20 --interval-ms 20 \

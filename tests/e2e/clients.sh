@@ -3,28 +3,20 @@
 # environment, one scenario per base URL (/s/NAME), stdout and stderr kept apart.
 # Usage: clients.sh FAULTLINE SOURCE_DIR  (the clients are in FAULTLINE's dir, clients/c/).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
 bin=$1
 src=$2
 clients=$(dirname "$bin")/clients/c
 tmp=$(mktemp -d)
 pid=
 cleanup() {
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fl_serve_kill
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# --foreground: timeout(1) signals only serve, not its process group (under ASan the group holds
-# LeakSanitizer's tracer, which deadlocks on SIGTERM).
-timeout --foreground -k 5 100 "$bin" serve "$src/tests/data/clients/" >"$tmp/url" 2>"$tmp/serve.err" &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$tmp/url" 2>/dev/null || true)
-    [[ -n $url ]] && break
-    sleep 0.05
-done
-[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no URL line: '$url'"; cat "$tmp/serve.err"; exit 1; }
+fl_serve_start "$bin" 100 "$tmp/url" "$tmp/serve.err" "$src/tests/data/clients/"
 
 fails=0
 # run CLIENT SCENARIO DIALECT: runs one client with the contract's environment; leaves

@@ -2,27 +2,19 @@
 # `faultline serve` as a user runs it: start it on a scenario, read the URL line, stream with
 # curl -N, then SIGTERM it and check it exits 0.  Usage: curl_serve.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
 bin=$1
 src=$2
 tmp=$(mktemp -d)
 pid=
 cleanup() {
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fl_serve_kill
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# --foreground: timeout(1) must signal only serve, not its process group; under ASan the group
-# holds LeakSanitizer's exit-time tracer, which deadlocks when it is sent SIGTERM mid-check.
-timeout --foreground -k 5 60 "$bin" serve "$src/tests/data/serve/chat.yaml" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$tmp/out" 2>/dev/null || true)
-    [[ -n $url ]] && break
-    sleep 0.05
-done
-[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no URL line: '$url'"; cat "$tmp/err"; exit 1; }
+fl_serve_start "$bin" 60 "$tmp/out" "$tmp/err" "$src/tests/data/serve/chat.yaml"
 
 timeout 20 curl -sN "$url/v1/chat/completions" -H 'content-type: application/json' \
     -d '{"model":"test-model","stream":true,"messages":[{"role":"user","content":"hi"}]}' \

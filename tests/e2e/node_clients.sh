@@ -6,12 +6,14 @@
 # exit 0, with one request per run in the server's journal.
 # Usage: node_clients.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/serve.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
 bin=$1
 src=$2
 tmp=$(mktemp -d)
 pid=
 cleanup() {
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fl_serve_kill
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -27,17 +29,7 @@ for pkg in openai @anthropic-ai/sdk; do
         fail "clients/node/node_modules/$pkg is missing (bash scripts/setup.sh runs npm ci)"
 done
 
-# --foreground: timeout(1) must signal only serve, not its process group; under ASan the group
-# holds LeakSanitizer's exit-time tracer, which deadlocks when it is sent SIGTERM mid-check.
-timeout --foreground -k 5 120 "$bin" serve "$src/tests/data/clients-node" >"$tmp/url" 2>"$tmp/serve.err" &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$tmp/url" 2>/dev/null || true)
-    [[ -n $url ]] && break
-    sleep 0.05
-done
-[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { cat "$tmp/serve.err"; fail "no URL line: '$url'"; }
+fl_serve_start "$bin" 120 "$tmp/url" "$tmp/serve.err" "$src/tests/data/clients-node"
 
 runs=0
 # check SCENARIO DIALECT ANSWER COMMAND: run COMMAND as the harness would, against the scenario
