@@ -43,7 +43,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "container_of.h"
+#include "base/container_of.h"
 
 #define MAX_CONNS    20000
 #define MAX_HEADERS  8

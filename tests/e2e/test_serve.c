@@ -2,9 +2,10 @@
  * The server end to end: a fl_server on its own loop in a thread, driven with libcurl and raw
  * sockets over 127.0.0.1 (port 0). The journal is read over HTTP, never across threads.
  */
-#include "error.h"
-#include "scenario.h"
-#include "server.h"
+#include "base/error.h"
+#include "load/load.h"
+#include "model/scenario.h"
+#include "serve/server.h"
 #include "sse_parse.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 #include "chaos_fixture.h"
 
-#include "buf.h"
+#include "base/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
 #ifndef FL_TEST_CHAOS_FIXTURE_H
 #define FL_TEST_CHAOS_FIXTURE_H
 
-#include "chaos.h"
-#include "wire.h"
+#include "chaos/chaos.h"
+#include "chaos/wire.h"
 
 #include <stddef.h>
 

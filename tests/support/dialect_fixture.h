@@ -5,8 +5,8 @@
 #ifndef FL_TEST_DIALECT_FIXTURE_H
 #define FL_TEST_DIALECT_FIXTURE_H
 
-#include "dialect.h"
-#include "script.h"
+#include "encode/dialect.h"
+#include "encode/script.h"
 
 #include <jansson.h>
 

@@ -3,9 +3,10 @@
  */
 #include "e2e_server.h"
 
-#include "error.h"
-#include "scenario.h"
-#include "server.h"
+#include "base/error.h"
+#include "load/load.h"
+#include "model/scenario.h"
+#include "serve/server.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>

@@ -1,6 +1,7 @@
 #include "invalid_check.h"
 
-#include "scenario.h"
+#include "load/load.h"
+#include "model/scenario.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,0 +1,441 @@
+/*
+ * `faultline run --client CMD [SCENARIO|DIR…]`: the main job. Loads and selects scenarios
+ * (--filter, --shard, --repeat, --seed), hands them to the runner (run.h), then prints the
+ * table and writes the JSON and JUnit reports (report.h). Exit status: 0 when every run
+ * passed (or, with --min-score, when the score reaches it), 1 otherwise, 2 for bad usage or
+ * invalid scenarios.
+ */
+#include "cli/cmd.h"
+
+#include "judge/report.h"
+#include "run/run.h"
+#include "load/load.h"
+#include "model/scenario.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#ifndef FL_CATALOG_DIR
+#define FL_CATALOG_DIR "scenarios"
+#endif
+
+static const char usage[] =
+    "usage: faultline run --client 'CMD' [options] [SCENARIO|DIR...]\n"
+    "\n"
+    "Runs CMD (with /bin/sh -c) against each scenario, each on its own mock server, and\n"
+    "scores how gracefully it recovered. Default scenarios: the built-in catalog\n"
+    "(" FL_CATALOG_DIR ", or $FAULTLINE_CATALOG).\n"
+    "\n"
+    "options:\n"
+    "  -c, --client CMD     the client command (required); see README, \"The client contract\"\n"
+    "  -j, --jobs N         scenarios at once (default 8)\n"
+    "      --repeat N       run each scenario N times (default 1)\n"
+    "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
+    "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
+    "                       openai-responses, anthropic-messages), for a client that speaks\n"
+    "                       only some\n"
+    "      --shard K/N      only the Kth of N equal slices of the selected scenarios\n"
+    "      --seed S         mixed into every scenario's chaos and jitter seeds (0 = as\n"
+    "                       written); repetition r uses S+r-1, so --repeat explores draws\n"
+    "      --min-score S    exit by the score alone: 0 when it reaches S (0..100), else 1\n"
+    "      --json PATH      write the JSON report\n"
+    "      --junit PATH     write JUnit XML (one testcase per run)\n"
+    "      --keep-going     run everything even after a failure (default: start no new\n"
+    "                       scenario after the first that does not pass)\n"
+    "      --no-color       plain output even on a terminal (also: NO_COLOR set)\n"
+    "\n"
+    "exit status: 0 all passed, 1 a run did not pass or the score is under --min-score,\n"
+    "2 bad usage or an invalid scenario.\n";
+
+/* What the command line asked for. */
+typedef struct run_args_s {
+    const char *client;
+    unsigned jobs;
+    unsigned repeat;
+    const char **filters;
+    size_t n_filters;
+    unsigned dialects; /* bit per fl_dialect_t; 0 = every dialect */
+    unsigned shard_k, shard_n;
+    const char *shard;
+    uint64_t seed;
+    double min_score;
+    const char *json, *junit;
+    bool keep_going, no_color;
+    char **paths;
+    size_t n_paths;
+} run_args_t;
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fputs("faultline run: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(see faultline run --help)\n", stderr);
+    return 2;
+}
+
+static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Adds each name of a comma-separated dialect list to *bits. Returns 0 or FL_EINVAL. */
+static int parse_dialects(const char *list, unsigned *bits)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        fl_dialect_t d;
+        if (fl_dialect_parse(name, &d))
+            return FL_EINVAL;
+        *bits |= 1u << d;
+    }
+    return *bits ? 0 : FL_EINVAL;
+}
+
+/* Returns 0, 1 for --help (printed), or 2 (printed). */
+static int parse_args(int argc, char **argv, run_args_t *a)
+{
+    enum {
+        O_REPEAT = 256,
+        O_DIALECT,
+        O_FILTER,
+        O_SHARD,
+        O_SEED,
+        O_MIN,
+        O_JSON,
+        O_JUNIT,
+        O_KEEP,
+        O_NOCOLOR
+    };
+    static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
+                                          {"jobs", required_argument, NULL, 'j'},
+                                          {"repeat", required_argument, NULL, O_REPEAT},
+                                          {"filter", required_argument, NULL, O_FILTER},
+                                          {"dialect", required_argument, NULL, O_DIALECT},
+                                          {"shard", required_argument, NULL, O_SHARD},
+                                          {"seed", required_argument, NULL, O_SEED},
+                                          {"min-score", required_argument, NULL, O_MIN},
+                                          {"json", required_argument, NULL, O_JSON},
+                                          {"junit", required_argument, NULL, O_JUNIT},
+                                          {"keep-going", no_argument, NULL, O_KEEP},
+                                          {"no-color", no_argument, NULL, O_NOCOLOR},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    a->jobs = 8;
+    a->repeat = 1;
+    a->min_score = -1;
+    a->filters = calloc((size_t)argc, sizeof(*a->filters));
+    if (!a->filters)
+        return bad_usage("%s", "out of memory");
+    unsigned long long v;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "c:j:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->client = optarg;
+            break;
+        case 'j':
+            if (!parse_uint(optarg, 1024, &v) || v == 0)
+                return bad_usage("-j wants a number from 1 to 1024, not '%s'", optarg);
+            a->jobs = (unsigned)v;
+            break;
+        case O_REPEAT:
+            if (!parse_uint(optarg, 100000, &v) || v == 0)
+                return bad_usage("--repeat wants a number from 1 to 100000, not '%s'", optarg);
+            a->repeat = (unsigned)v;
+            break;
+        case O_FILTER:
+            a->filters[a->n_filters++] = optarg;
+            break;
+        case O_DIALECT:
+            if (parse_dialects(optarg, &a->dialects))
+                return bad_usage("--dialect wants openai-chat, openai-responses or "
+                                 "anthropic-messages (comma-separated), not '%s'",
+                                 optarg);
+            break;
+        case O_SHARD: {
+            unsigned k, n;
+            char extra;
+            if (sscanf(optarg, "%u/%u%c", &k, &n, &extra) != 2 || n == 0 || k == 0 || k > n)
+                return bad_usage("--shard wants K/N with 1 <= K <= N, not '%s'", optarg);
+            a->shard_k = k;
+            a->shard_n = n;
+            a->shard = optarg;
+            break;
+        }
+        case O_SEED:
+            if (!parse_uint(optarg, UINT64_MAX, &v))
+                return bad_usage("--seed wants a non-negative integer, not '%s'", optarg);
+            a->seed = v;
+            break;
+        case O_MIN: {
+            char *end;
+            a->min_score = strtod(optarg, &end);
+            if (*end || end == optarg || a->min_score < 0 || a->min_score > 100)
+                return bad_usage("--min-score wants a number from 0 to 100, not '%s'", optarg);
+            break;
+        }
+        case O_JSON:
+            a->json = optarg;
+            break;
+        case O_JUNIT:
+            a->junit = optarg;
+            break;
+        case O_KEEP:
+            a->keep_going = true;
+            break;
+        case O_NOCOLOR:
+            a->no_color = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        default:
+            return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!a->client || !*a->client)
+        return bad_usage("%s", "--client 'CMD' is required");
+    a->paths = argv + optind;
+    a->n_paths = (size_t)(argc - optind);
+    return 0;
+}
+
+static bool selected(const run_args_t *a, const fl_scenario_t *sc)
+{
+    if (a->dialects && !(a->dialects & (1u << sc->dialect)))
+        return false;
+    if (a->n_filters == 0)
+        return true;
+    for (size_t i = 0; i < a->n_filters; i++)
+        if (fnmatch(a->filters[i], sc->name, 0) == 0)
+            return true;
+    return false;
+}
+
+/* Loads the scenarios once; errors are printed as file:line:col. Returns 0 or 2. */
+static int load_set(const run_args_t *a, fl_scenario_set_t *set)
+{
+    fl_diag_list_t diags;
+    fl_diag_list_init(&diags);
+    fl_scenario_set_init(set);
+    int failed = 0;
+    if (a->n_paths == 0) {
+        const char *cat = getenv("FAULTLINE_CATALOG");
+        failed = fl_scenario_set_load(set, cat && *cat ? cat : FL_CATALOG_DIR, &diags) != 0;
+    }
+    for (size_t i = 0; i < a->n_paths; i++)
+        if (fl_scenario_set_load(set, a->paths[i], &diags) != 0)
+            failed = 1;
+    char line[1536];
+    for (size_t i = 0; i < diags.len; i++)
+        fprintf(stderr, "%s\n", fl_diag_format(&diags.items[i], line, sizeof(line)));
+    fl_diag_list_close(&diags);
+    return failed ? 2 : 0;
+}
+
+/* Gives a repetition its own draws: the run seed and the repetition mixed into every seed. */
+static void reseed(fl_scenario_set_t *set, uint64_t seed, unsigned repeat)
+{
+    uint64_t mix = (seed + repeat - 1) * UINT64_C(0xD1B54A32D192ED03);
+    for (size_t i = 0; i < set->len; i++) {
+        fl_scenario_t *sc = set->items[i];
+        sc->response.seed ^= mix;
+        for (size_t k = 0; k < sc->n_attempts; k++)
+            sc->attempts[k].chaos_seed ^= mix;
+    }
+}
+
+static void iso_now(char *out, size_t n)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The runs to do, in scenario order with repetitions together. Returns 0, 2 or FL_ENOMEM. */
+static int plan_jobs(const run_args_t *a, fl_scenario_set_t *sets, fl_run_job_t **out,
+                     size_t *n_out)
+{
+    size_t n_sel = 0;
+    fl_run_job_t *jobs = calloc(sets[0].len * a->repeat + 1, sizeof(*jobs));
+    if (!jobs)
+        return FL_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < sets[0].len; i++) {
+        if (!selected(a, sets[0].items[i]))
+            continue;
+        size_t idx = n_sel++;
+        if (a->shard_n && idx % a->shard_n != a->shard_k - 1)
+            continue;
+        for (unsigned r = 1; r <= a->repeat; r++) {
+            fl_scenario_set_t *set = a->seed ? &sets[r - 1] : &sets[0];
+            jobs[n].scenario = set->items[i];
+            jobs[n].repeat = r;
+            n++;
+        }
+    }
+    if ((a->n_filters || a->dialects) && n_sel == 0) {
+        free(jobs);
+        return bad_usage("--filter/--dialect matched no scenario%s", "");
+    }
+    *out = jobs;
+    *n_out = n;
+    return 0;
+}
+
+static int report_and_exit(const run_args_t *a, fl_report_t *rep)
+{
+    const char *nc = getenv("NO_COLOR");
+    bool color = !a->no_color && !(nc && *nc) && isatty(STDOUT_FILENO);
+    /* A terminal's width; in a CI log, room for the whole of most reasons. */
+    struct winsize ws;
+    rep->table_cols =
+        isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
+                                                                                         : 200;
+    fl_report_print_table(rep, stdout, color);
+    fflush(stdout);
+    int status = 0;
+    fl_diag_t d;
+    char line[1536];
+    if (a->json && fl_report_write_json(rep, a->json, &d)) {
+        fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
+        status = 2;
+    }
+    if (a->junit && fl_report_write_junit(rep, a->junit, &d)) {
+        fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
+        status = 2;
+    }
+    if (status)
+        return status;
+    /* With a bar, the bar decides: a team can hold an SDK to "no worse than 80" in CI while
+     * some scenarios still fail. Without one, every run must pass. */
+    if (a->min_score >= 0) {
+        if (fl_report_score(rep) >= a->min_score)
+            return 0;
+        fprintf(stderr, "faultline run: score %.1f is under --min-score %.1f\n",
+                fl_report_score(rep), a->min_score);
+        return 1;
+    }
+    return fl_report_failures(rep) > 0 ? 1 : 0;
+}
+
+/* Runs the jobs and reports; returns the exit status. */
+static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs)
+{
+    fl_run_result_t *results = calloc(n_jobs + 1, sizeof(*results));
+    bool *ran = calloc(n_jobs + 1, sizeof(*ran));
+    fl_run_result_t *done = calloc(n_jobs + 1, sizeof(*done));
+    if (!results || !ran || !done) {
+        free(results);
+        free(ran);
+        free(done);
+        fputs("faultline run: out of memory\n", stderr);
+        return 2;
+    }
+    char started[32];
+    iso_now(started, sizeof(started));
+    fl_run_opts_t o = {.client = a->client,
+                       .jobs = a->jobs,
+                       .seed = a->seed,
+                       .keep_going = a->keep_going,
+                       .progress = isatty(STDERR_FILENO) ? stderr : NULL};
+    struct timespec ts0, ts1;
+    clock_gettime(CLOCK_MONOTONIC, &ts0);
+    int rc = fl_run_all(&o, jobs, n_jobs, results, ran);
+    clock_gettime(CLOCK_MONOTONIC, &ts1);
+    size_t n_done = 0;
+    for (size_t i = 0; i < n_jobs; i++)
+        if (ran[i])
+            done[n_done++] = results[i];
+    fl_report_t rep = {.client = a->client,
+                       .seed = a->seed,
+                       .jobs = a->jobs,
+                       .shard = a->shard,
+                       .started = started,
+                       .wall_ms = (uint64_t)((ts1.tv_sec - ts0.tv_sec) * 1000 +
+                                             (ts1.tv_nsec - ts0.tv_nsec) / 1000000),
+                       .min_score = a->min_score,
+                       .items = done,
+                       .n_items = n_done};
+    int status = report_and_exit(a, &rep);
+    if (rc == FL_EINTR) {
+        fputs("faultline run: interrupted; the table shows the runs that finished\n", stderr);
+        status = status == 2 ? 2 : 1;
+    } else if (rc) {
+        fprintf(stderr, "faultline run: %s\n", fl_strerror(rc));
+        status = 2;
+    } else if (n_done < n_jobs) {
+        fprintf(stderr,
+                "faultline run: stopped after the first run that did not pass; %zu of %zu not "
+                "run (--keep-going runs them all)\n",
+                n_jobs - n_done, n_jobs);
+    }
+    for (size_t i = 0; i < n_done; i++)
+        fl_evidence_close(&done[i].ev);
+    free(results);
+    free(ran);
+    free(done);
+    return status;
+}
+
+int fl_cmd_run(int argc, char **argv)
+{
+    run_args_t a;
+    memset(&a, 0, sizeof(a));
+    int rc = parse_args(argc, argv, &a);
+    if (rc) {
+        free(a.filters);
+        return rc == 1 ? 0 : 2;
+    }
+    size_t n_sets = a.seed ? a.repeat : 1;
+    fl_scenario_set_t *sets = calloc(n_sets, sizeof(*sets));
+    int status = 2;
+    fl_run_job_t *jobs = NULL;
+    size_t n_jobs = 0, loaded = 0;
+    if (!sets)
+        goto done;
+    for (; loaded < n_sets; loaded++) {
+        if (load_set(&a, &sets[loaded]))
+            goto done_loaded;
+        if (a.seed)
+            reseed(&sets[loaded], a.seed, (unsigned)loaded + 1);
+    }
+    if ((rc = plan_jobs(&a, sets, &jobs, &n_jobs))) {
+        if (rc == FL_ENOMEM)
+            fputs("faultline run: out of memory\n", stderr);
+        goto done_loaded;
+    }
+    if (n_jobs == 0)
+        fputs("faultline run: no scenario in this shard\n", stderr);
+    status = run_jobs(&a, jobs, n_jobs);
+done_loaded:
+    for (size_t i = 0; i <= loaded && i < n_sets; i++)
+        fl_scenario_set_close(&sets[i]);
+    free(jobs);
+done:
+    free(sets);
+    free(a.filters);
+    return status;
+}

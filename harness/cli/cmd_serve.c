@@ -1,0 +1,182 @@
+/*
+ * `faultline serve [--host H] [--port P] [--max-body BYTES] SCENARIO|DIR…`: validate the
+ * scenarios, listen, print the base URL on one line, replay until SIGINT/SIGTERM, then close
+ * every handle and exit 0.
+ */
+#include "cli/cmd.h"
+
+#include "base/error.h"
+#include "load/load.h"
+#include "model/scenario.h"
+#include "serve/server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+static const char serve_usage[] =
+    "usage: faultline serve [--host H] [--port P] [--max-body BYTES] SCENARIO|DIR...\n"
+    "\n"
+    "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
+    "until SIGINT or SIGTERM.\n"
+    "\n"
+    "  --host H          address to bind (default 127.0.0.1)\n"
+    "  --port P          port to bind (default 0: any free port)\n"
+    "  --max-body BYTES  largest request body accepted (default 8388608); larger gets 413\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
+    "        GET /_faultline/health, GET /_faultline/journal, POST /_faultline/reset\n";
+
+typedef struct serve_state_s {
+    fl_server_t *srv;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+} serve_state_t;
+
+static void on_signal_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* The signal handles stay installed until the server has stopped: closing them restores the
+ * default disposition, and a second SIGTERM (timeout(1) sends one to the child and another to
+ * its whole process group) would then kill the process before it exits cleanly. */
+static void on_server_stopped(void *arg)
+{
+    serve_state_t *st = arg;
+    uv_close((uv_handle_t *)&st->sigint, on_signal_closed);
+    uv_close((uv_handle_t *)&st->sigterm, on_signal_closed);
+    /* uv_close restored SIG_DFL; the process is on its way out, so later ones are moot. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    serve_state_t *st = sig->data;
+    if (!st->srv)
+        return; /* already stopping */
+    fl_server_t *srv = st->srv;
+    st->srv = NULL;
+    fl_server_stop(srv, on_server_stopped, st);
+}
+
+static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int fl_cmd_serve(int argc, char **argv)
+{
+    const char *host = "127.0.0.1";
+    unsigned long long port = 0, max_body = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(serve_usage, stdout);
+            return 0;
+        }
+        bool takes_value =
+            strcmp(a, "--host") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--max-body") == 0;
+        if (takes_value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "faultline serve: %s needs a value\n\n%s", a, serve_usage);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (strcmp(a, "--host") == 0) {
+                host = v;
+            } else if (strcmp(a, "--port") == 0 ? parse_size(v, 65535, &port)
+                                                : parse_size(v, (1ull << 40), &max_body)) {
+                fprintf(stderr, "faultline serve: bad value for %s: '%s'\n", a, v);
+                return 2;
+            }
+            continue;
+        }
+        if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "faultline serve: unknown option '%s'\n\n%s", a, serve_usage);
+            return 2;
+        }
+    }
+    fl_scenario_set_t set;
+    fl_scenario_set_init(&set);
+    fl_diag_list_t diags;
+    fl_diag_list_init(&diags);
+    int n_paths = 0, bad = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--host") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--max-body") == 0) {
+            i++;
+            continue;
+        }
+        n_paths++;
+        if (fl_scenario_set_load(&set, a, &diags))
+            bad = 1;
+    }
+    int status = 2;
+    if (n_paths == 0) {
+        fprintf(stderr, "faultline serve: no scenario given\n\n%s", serve_usage);
+        goto done_set;
+    }
+    char line[2048];
+    for (size_t i = 0; i < diags.len; i++)
+        fprintf(stderr, "%s\n", fl_diag_format(&diags.items[i], line, sizeof(line)));
+    if (bad || set.len == 0) {
+        if (!bad)
+            fprintf(stderr, "faultline serve: no scenarios found\n");
+        goto done_set;
+    }
+
+    uv_loop_t loop;
+    status = 1;
+    if (uv_loop_init(&loop)) {
+        fprintf(stderr, "faultline serve: cannot create the event loop\n");
+        goto done_set;
+    }
+    serve_state_t st = {0};
+    fl_server_opts_t opts = {.max_body = (size_t)max_body};
+    int rc = fl_server_new(&loop, &set, &opts, &st.srv);
+    if (rc) {
+        fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));
+        goto done_loop;
+    }
+    rc = fl_server_start(st.srv, host, (int)port);
+    if (rc) {
+        fprintf(stderr, "faultline serve: cannot listen on %s:%llu: %s\n", host, port,
+                fl_strerror(rc));
+        fl_server_stop(st.srv, NULL, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        goto done_loop;
+    }
+    uv_signal_init(&loop, &st.sigint);
+    uv_signal_init(&loop, &st.sigterm);
+    st.sigint.data = st.sigterm.data = &st;
+    uv_signal_start(&st.sigint, on_signal, SIGINT);
+    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+    bool v6 = strchr(host, ':') != NULL;
+    printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", fl_server_port(st.srv));
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    status = 0;
+
+done_loop:
+    if (uv_loop_close(&loop)) {
+        fprintf(stderr, "faultline serve: handles left open at exit\n");
+        status = 1;
+    }
+done_set:
+    fl_diag_list_close(&diags);
+    fl_scenario_set_close(&set);
+    return status;
+}

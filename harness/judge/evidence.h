@@ -1,0 +1,92 @@
+/*
+ * Evidence: everything one run of a client against one scenario left behind, gathered by the
+ * runner (run.c) from the client's process and the scenario's server journal, and read by the
+ * verdict logic (verdict.h) and the reports (report.h).
+ *
+ * Times are ms on one clock, with 0 at the moment the client was spawned, so an attempt's start
+ * and the client's wall time can be compared directly.
+ */
+#ifndef FL_EVIDENCE_H
+#define FL_EVIDENCE_H
+
+#include "base/buf.h"
+#include "model/scenario.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Bound on the captured stdout and stderr of a client, each (bytes). */
+#define FL_CAPTURE_MAX (16u * 1024 * 1024)
+
+/** One request the client made, from the server's journal. */
+typedef struct fl_attempt_ev_s {
+    uint64_t start_ms;      /* request arrival, ms after the client was spawned */
+    int64_t end_ms;         /* when the response ended for the client: the later of its last
+                               byte and the client's close, ms after spawn; -1 when it had not
+                               ended when the run did */
+    int status;             /* HTTP status sent; 0 for none (refuse, no_response, still waiting) */
+    bool stream;            /* the request asked for a stream */
+    char end[16];           /* the journal's "end": complete, reset, closed, stalled, ... */
+    uint64_t bytes;         /* wire bytes the server wrote */
+    uint64_t events;        /* clean events whose bytes were all written */
+    int64_t gap_ms;         /* start_ms minus the previous attempt's end_ms (negative when the
+                               client overlapped them); -1 for the first attempt or when the
+                               previous one had not ended */
+    int64_t retry_after_ms; /* the wait the previous response demanded (Retry-After or
+                               retry-after-ms), in force for this attempt; -1 none */
+    bool stalled;           /* a stall-type fault (stall, no_response, delay_headers, a ping-only
+                               stall) was holding this response silent when the run ended */
+    json_t *faults;         /* owned reference: the journal's faults array for this response
+                               ([{"fault","description","event","byte","ms"}]) */
+} fl_attempt_ev_t;
+
+/** How the client's process ended. */
+typedef enum {
+    FL_EXIT_CODE,     /* exited by itself: see exit_code */
+    FL_EXIT_SIGNAL,   /* killed by a signal the harness did not send: see term_signal */
+    FL_EXIT_DEADLINE, /* the harness killed it (SIGTERM, then SIGKILL) at expect.deadline_ms */
+    FL_EXIT_SPAWN,    /* it could not be started: see spawn_error */
+} fl_exit_kind_t;
+
+/** One run of the client against one scenario. */
+typedef struct fl_evidence_s {
+    const fl_scenario_t *scenario; /* borrowed: the scenario run */
+    unsigned repeat;               /* 1-based repetition (--repeat) */
+    uint64_t seed;                 /* the run's seed (--seed), for reproduction */
+    fl_buf_t out;                  /* owned: the client's stdout, at most FL_CAPTURE_MAX bytes */
+    fl_buf_t err;                  /* owned: the client's stderr, likewise */
+    bool out_truncated;            /* stdout was longer than FL_CAPTURE_MAX */
+    bool err_truncated;
+    fl_exit_kind_t exit_kind;
+    int exit_code;             /* FL_EXIT_CODE: the exit status */
+    int term_signal;           /* FL_EXIT_SIGNAL: the signal */
+    char spawn_error[128];     /* FL_EXIT_SPAWN: why */
+    uint64_t wall_ms;          /* spawn to exit (or to the kill at the deadline) */
+    fl_attempt_ev_t *attempts; /* owned, in arrival order */
+    size_t n_attempts;
+    size_t journal_dropped; /* requests the journal could not keep (0 in practice) */
+} fl_evidence_t;
+
+/** Prepares empty evidence for one run of sc (borrowed). Never fails. */
+void fl_evidence_init(fl_evidence_t *ev, const fl_scenario_t *sc, unsigned repeat, uint64_t seed);
+
+/** Frees everything the evidence owns (captures, attempts and their faults). */
+void fl_evidence_close(fl_evidence_t *ev);
+
+/**
+ * Fills ev->attempts from a journal's JSON ({"requests":[...]}, as fl_journal_to_json builds
+ * it). spawn_ms is the journal-clock time (ms since the journal's t0) at which the client was
+ * spawned; now_ms the journal-clock time the run ended. Computes gap_ms, retry_after_ms and
+ * stalled. Replaces any attempts already there: the journal is the whole record of the run.
+ * Returns 0, FL_ENOMEM (the attempts filled so far stay owned by ev) or FL_EINVAL (not a
+ * journal: no "requests" array, or a request without an integer "t_ms"; ev unchanged).
+ */
+int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t spawn_ms,
+                            uint64_t now_ms);
+
+/** True when any attempt had a fault fire. */
+bool fl_evidence_any_fault(const fl_evidence_t *ev);
+
+#endif

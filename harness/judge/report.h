@@ -1,0 +1,76 @@
+/*
+ * Reports of a `faultline run`: the table a person reads, the JSON report (schema in README,
+ * "The JSON report") and JUnit XML for CI systems (one testcase per run).
+ *
+ * Data flows one way: evidence -> verdict -> report. The report borrows everything; it only
+ * formats. Files are written to a temporary name in the same directory and renamed into place,
+ * so a report is never left half-written.
+ */
+#ifndef FL_REPORT_H
+#define FL_REPORT_H
+
+#include "base/error.h"
+#include "judge/evidence.h"
+#include "judge/verdict.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/** One run and its judgement. */
+typedef struct fl_run_result_s {
+    fl_evidence_t ev;
+    fl_judgement_t j;
+} fl_run_result_t;
+
+/** A whole `faultline run`. Everything borrowed from the caller. */
+typedef struct fl_report_s {
+    const char *client;           /* the --client command */
+    uint64_t seed;                /* --seed */
+    unsigned jobs;                /* -j */
+    const char *shard;            /* "K/N" or NULL */
+    const char *started;          /* ISO-8601 UTC wall time of the start */
+    uint64_t wall_ms;             /* the whole run */
+    double min_score;             /* --min-score, or -1 when not given */
+    unsigned table_cols;          /* width the table fits in (columns); 0 = 100 */
+    const fl_run_result_t *items; /* in scenario order (name, then repeat) */
+    size_t n_items;
+} fl_report_t;
+
+/** The client's score: the mean of the runs' scores (0..100); 100 for an empty run. */
+double fl_report_score(const fl_report_t *r);
+
+/** Number of runs that did not pass. */
+size_t fl_report_failures(const fl_report_t *r);
+
+/** Builds the JSON report. Returns a new reference, or NULL when out of memory. */
+json_t *fl_report_to_json(const fl_report_t *r);
+
+/**
+ * Writes the JSON report to path (temporary file, then rename). Returns 0, or FL_EIO /
+ * FL_ENOMEM with the file and the system's reason in *diag (caller-owned).
+ */
+int fl_report_write_json(const fl_report_t *r, const char *path, fl_diag_t *diag);
+
+/**
+ * Writes JUnit XML to path: <testsuites> holding one <testsuite name="faultline"> with one
+ * <testcase> per run (classname the scenario's dialect, name the scenario, plus "#N" when
+ * repeated); a run that did not pass carries <failure> with the verdict, reason and evidence;
+ * <system-err> holds the client's stderr tail. Same errors as fl_report_write_json.
+ */
+int fl_report_write_junit(const fl_report_t *r, const char *path, fl_diag_t *diag);
+
+/**
+ * Prints the table for a person: scenario, verdict, score and reason per run, then the total
+ * score and verdict counts. color adds ANSI colors (the caller decides: a terminal and no
+ * NO_COLOR).
+ */
+void fl_report_print_table(const fl_report_t *r, FILE *out, bool color);
+
+/** Bytes of stderr kept as the "tail" in reports. */
+#define FL_REPORT_STDERR_TAIL 2048
+
+/** Bytes of stdout kept in reports (the head; "stdout_truncated" says when more was printed). */
+#define FL_REPORT_STDOUT_HEAD 65536
+
+#endif

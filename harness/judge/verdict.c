@@ -1,0 +1,433 @@
+/*
+ * Verdicts, findings and the rubric. The decision order and the rubric's reasons are in the
+ * README ("Verdicts and scoring"); this file is that table in code.
+ */
+#include "judge/verdict.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const verdict_names[] = {
+#define X(name, s) s,
+    FL_VERDICT_MAP(X)
+#undef X
+};
+
+const char *fl_verdict_name(fl_verdict_t v)
+{
+    if ((unsigned)v < FL_VERDICT_COUNT)
+        return verdict_names[v];
+    return "?";
+}
+
+const char *fl_finding_name(unsigned bit)
+{
+#define X(name, s, b)                                                                              \
+    if (bit == (b))                                                                                \
+        return s;
+    FL_FINDING_MAP(X)
+#undef X
+    return "?";
+}
+
+int fl_verdict_base_score(fl_verdict_t v)
+{
+    switch (v) {
+    case FL_VERDICT_CORRECT:
+    case FL_VERDICT_RECOVERED:
+    case FL_VERDICT_FAILED_CLEANLY:
+        return 100;
+    case FL_VERDICT_GAVE_UP:
+        return 40;
+    case FL_VERDICT_CRASHED:
+        return 10;
+    default:
+        return 0;
+    }
+}
+
+int fl_finding_penalty(unsigned bit)
+{
+    switch (bit) {
+    case FL_FINDING_RETRY_STORM:
+        return 40;
+    case FL_FINDING_IGNORED_RETRY_AFTER:
+        return 30;
+    case FL_FINDING_NO_BACKOFF:
+    case FL_FINDING_NO_ERROR_MESSAGE:
+        return 20;
+    default: /* stall_undetected only comes with hung, already 0: it explains, not costs */
+        return 0;
+    }
+}
+
+/* The reason line, built piece by piece; silently truncated at its buffer's end. */
+typedef struct {
+    char *p;
+    size_t n, len;
+} line_t;
+
+static void say(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(line_t *l, const char *fmt, ...)
+{
+    if (l->len + 1 >= l->n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(l->p + l->len, l->n - l->len, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        l->len = l->len + (size_t)k < l->n ? l->len + (size_t)k : l->n - 1;
+}
+
+/* Client text quoted in a reason: one line, printable ASCII only (no escape sequences reach a
+ * terminal), at most max bytes with "..." when cut. */
+static void say_quoted(line_t *l, const char *s, size_t len, size_t max)
+{
+    char tmp[128];
+    size_t o = 0;
+    if (max > sizeof(tmp) - 4)
+        max = sizeof(tmp) - 4;
+    for (size_t i = 0; i < len && s[i] != '\n' && s[i] != '\r'; i++) {
+        if (o == max) {
+            memcpy(tmp + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)s[i];
+        tmp[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    tmp[o] = '\0';
+    say(l, "\"%s\"", tmp);
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/*
+ * Last non-blank line of stderr, or NULL when stderr is empty or only whitespace. The last,
+ * because clients log each attempt and warnings first and say why they gave up at the end.
+ */
+static const char *stderr_line(const fl_buf_t *err, size_t *len)
+{
+    size_t j = err->len;
+    while (j > 0 && isspace((unsigned char)err->data[j - 1]))
+        j--;
+    if (j == 0)
+        return NULL;
+    size_t i = j;
+    while (i > 0 && err->data[i - 1] != '\n' && err->data[i - 1] != '\r')
+        i--;
+    *len = j - i;
+    return err->data + i;
+}
+
+static size_t common_prefix(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t n = na < nb ? na : nb, i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+static size_t common_suffix(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t n = na < nb ? na : nb, i = 0;
+    while (i < n && a[na - 1 - i] == b[nb - 1 - i])
+        i++;
+    return i;
+}
+
+/*
+ * Retry-append: out = P1 + P2 + ... + Pk + ans with k >= 1 and each Pi a non-empty prefix of
+ * ans, which is what a client prints when it appends each retry's text to the last one's.
+ * z[i] is the length of the longest common prefix of out[i..] and ans (a Z-function over
+ * ans + separator + out); ok[i] says out[i..] splits that way, computed from the back with the
+ * nearest splittable position so the whole test is linear. Sets *first to |P1|.
+ */
+static bool retry_append(const char *out, size_t n, const char *ans, size_t m, size_t *first)
+{
+    if (m == 0 || n <= m || n > UINT32_MAX / 2 || memcmp(out + n - m, ans, m) != 0 ||
+        out[0] != ans[0])
+        return false;
+    size_t total = m + 1 + n;
+    uint32_t *z = calloc(total, sizeof(*z));
+    uint32_t *next_ok = malloc((n + 2) * sizeof(*next_ok));
+    bool found = false;
+    if (!z || !next_ok)
+        goto done; /* out of memory: judged as corrupted rather than guessed */
+
+#define AT(i)                                                                                      \
+    ((i) < m ? (int)(unsigned char)ans[i] : (i) == m ? -1 : (int)(unsigned char)out[(i)-m - 1])
+    size_t l = 0, r = 0;
+    for (size_t i = 1; i < total; i++) {
+        size_t k = 0;
+        if (i < r)
+            k = z[i - l] < r - i ? z[i - l] : r - i;
+        while (i + k < total && AT(k) == AT(i + k))
+            k++;
+        z[i] = (uint32_t)k;
+        if (i + k > r) {
+            l = i;
+            r = i + k;
+        }
+    }
+#undef AT
+    /* next_ok[p] = the smallest q >= p with out[q..] splittable (n + 1 for none) */
+    next_ok[n + 1] = (uint32_t)n + 1;
+    next_ok[n] = (uint32_t)n + 1;
+    for (size_t p = n; p-- > 0;) {
+        size_t lcp = z[m + 1 + p];
+        bool ok = (n - p == m && lcp == m) || (lcp > 0 && next_ok[p + 1] <= p + lcp);
+        next_ok[p] = ok ? (uint32_t)p : next_ok[p + 1];
+    }
+    found = next_ok[0] == 0;
+    if (found) {
+        size_t lcp = z[m + 1];
+        *first = next_ok[1] <= lcp ? next_ok[1] : lcp;
+    }
+done:
+    free(z);
+    free(next_ok);
+    return found;
+}
+
+/* The first byte where two texts differ, or -1 when they are equal. */
+static int64_t diff_offset(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t p = common_prefix(a, na, b, nb);
+    return p == na && p == nb ? -1 : (int64_t)p;
+}
+
+static void judge_output(const fl_evidence_t *ev, const char *out, size_t n, fl_judgement_t *j,
+                         line_t *l)
+{
+    const fl_scenario_t *sc = ev->scenario;
+    const char *ans = fl_scenario_answer(sc);
+    bool faulted = fl_evidence_any_fault(ev);
+    fl_verdict_t good = faulted ? FL_VERDICT_RECOVERED : FL_VERDICT_CORRECT;
+    size_t reqs = ev->n_attempts;
+
+    if (!ans) {
+        j->verdict = good;
+        say(l, "exit 0 with %zu bytes in %zu %s (no known answer to compare)", n, reqs,
+            plural(reqs, "request", "requests"));
+        return;
+    }
+    size_t m = strlen(ans);
+    j->diff_at = diff_offset(out, n, ans, m);
+
+    if (sc->response.tool_call && n > 0) {
+        json_t *want = json_loadb(ans, m, 0, NULL);
+        json_t *got = want ? json_loadb(out, n, 0, NULL) : NULL;
+        if (want) {
+            bool same = got && json_equal(want, got);
+            json_decref(want);
+            json_decref(got);
+            if (same) {
+                j->verdict = good;
+                j->diff_at = -1;
+                say(l, "exit 0 with the tool call %s in %zu %s", sc->response.tool_call->name, reqs,
+                    plural(reqs, "request", "requests"));
+            } else {
+                j->verdict = FL_VERDICT_CORRUPTED;
+                say(l, "exit 0 with %s tool call (%zu bytes); expected %s",
+                    got ? "another" : "no valid", n, ans);
+            }
+            return;
+        }
+        /* the scenario's own line did not parse: compare bytes like any answer */
+    }
+
+    if (j->diff_at < 0) {
+        j->verdict = good;
+        say(l, "exit 0 with the exact answer (%zu bytes) in %zu %s", m, reqs,
+            plural(reqs, "request", "requests"));
+        return;
+    }
+    if (n < m && (size_t)j->diff_at == n) {
+        j->verdict = FL_VERDICT_SILENT_TRUNCATION;
+        say(l, "exit 0 with %zu of %zu bytes (stdout ends at byte %zu)", n, m, n);
+        return;
+    }
+    size_t first;
+    if (retry_append(out, n, ans, m, &first)) {
+        j->verdict = FL_VERDICT_DUPLICATED;
+        say(l, "exit 0 with %zu bytes for a %zu-byte answer: the answer restarts after byte %zu", n,
+            m, first);
+        return;
+    }
+    if (n > m) {
+        size_t p = common_prefix(out, n, ans, m), s = common_suffix(out, n, ans, m);
+        if (p + s >= n) {
+            /* out = ans[0, p) + ans[q, m) with q = m - (n - p): ans[q, p) appears twice */
+            size_t q = m - (n - p);
+            j->verdict = FL_VERDICT_DUPLICATED;
+            say(l, "exit 0 with %zu bytes for a %zu-byte answer: bytes %zu..%zu repeated", n, m, q,
+                p);
+            return;
+        }
+    }
+    j->verdict = FL_VERDICT_CORRUPTED;
+    say(l, "exit 0 with %zu bytes for a %zu-byte answer, differing at byte %" PRId64, n, m,
+        j->diff_at);
+    if ((size_t)j->diff_at < n) {
+        unsigned char c = (unsigned char)out[j->diff_at];
+        if (c >= 0x20 && c < 0x7f)
+            say(l, " ('%c'", c);
+        else
+            say(l, " (0x%02x", c);
+        if ((size_t)j->diff_at < m) {
+            unsigned char e = (unsigned char)ans[j->diff_at];
+            if (e >= 0x20 && e < 0x7f)
+                say(l, " for '%c')", e);
+            else
+                say(l, " for 0x%02x)", e);
+        } else {
+            say(l, " past the answer's end)");
+        }
+    }
+}
+
+static void add_findings(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
+{
+    const fl_expect_t *x = &ev->scenario->expect;
+    if (ev->n_attempts > x->max_attempts) {
+        j->findings |= FL_FINDING_RETRY_STORM;
+        uint64_t span = 0;
+        const fl_attempt_ev_t *last = &ev->attempts[ev->n_attempts - 1];
+        span = last->start_ms - ev->attempts[0].start_ms;
+        say(l, "; %zu requests in %" PRIu64 " ms (max_attempts %" PRIu64 ")", ev->n_attempts, span,
+            x->max_attempts);
+    }
+    /* the worst offence of each kind is the one the reason quotes */
+    const fl_attempt_ev_t *ra = NULL, *bo = NULL;
+    size_t ra_i = 0, bo_i = 0;
+    for (size_t i = 0; i < ev->n_attempts; i++) {
+        const fl_attempt_ev_t *a = &ev->attempts[i];
+        if (a->gap_ms < 0)
+            continue;
+        if (x->min_backoff_ms > 0 && (uint64_t)a->gap_ms < x->min_backoff_ms &&
+            (!bo || a->gap_ms < bo->gap_ms)) {
+            bo = a;
+            bo_i = i;
+        }
+        if (x->respect_retry_after && a->retry_after_ms >= 0 &&
+            a->gap_ms + FL_VERDICT_RETRY_AFTER_SLACK_MS < a->retry_after_ms &&
+            (!ra || a->retry_after_ms - a->gap_ms > ra->retry_after_ms - ra->gap_ms)) {
+            ra = a;
+            ra_i = i;
+        }
+    }
+    if (ra) {
+        j->findings |= FL_FINDING_IGNORED_RETRY_AFTER;
+        say(l, "; Retry-After asked %" PRId64 " ms, waited %" PRId64 " ms before attempt %zu",
+            ra->retry_after_ms, ra->gap_ms, ra_i + 1);
+    }
+    if (bo) {
+        j->findings |= FL_FINDING_NO_BACKOFF;
+        say(l, "; attempt %zu came %" PRId64 " ms after the last (min_backoff_ms %" PRIu64 ")",
+            bo_i + 1, bo->gap_ms, x->min_backoff_ms);
+    }
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGPIPE:
+        return "SIGPIPE";
+    default:
+        return "a signal";
+    }
+}
+
+void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->diff_at = -1;
+    line_t l = {j->reason, sizeof(j->reason), 0};
+    const fl_expect_t *x = &ev->scenario->expect;
+    size_t reqs = ev->n_attempts;
+    const fl_attempt_ev_t *last = reqs ? &ev->attempts[reqs - 1] : NULL;
+
+    if (ev->exit_kind == FL_EXIT_SPAWN) {
+        j->verdict = FL_VERDICT_NO_REQUEST;
+        say(&l, "could not start the client: %s", ev->spawn_error);
+        goto score; /* nothing ran: no findings */
+    }
+    if (ev->exit_kind == FL_EXIT_DEADLINE) {
+        j->verdict = FL_VERDICT_HUNG;
+        say(&l, "killed at the %" PRIu64 " ms deadline", x->deadline_ms);
+        if (last && last->stalled) {
+            j->findings |= FL_FINDING_STALL_UNDETECTED;
+            say(&l, " while attempt %zu sat in a stall", reqs);
+        } else if (last) {
+            say(&l, " after %zu %s (the last %s)", reqs, plural(reqs, "request", "requests"),
+                last->end);
+        } else {
+            say(&l, " without a request");
+        }
+    } else if (ev->exit_kind == FL_EXIT_SIGNAL) {
+        j->verdict = FL_VERDICT_CRASHED;
+        say(&l, "killed by %s (%d) after %" PRIu64 " ms and %zu %s", signal_name(ev->term_signal),
+            ev->term_signal, ev->wall_ms, reqs, plural(reqs, "request", "requests"));
+    } else if (reqs == 0) {
+        j->verdict = FL_VERDICT_NO_REQUEST;
+        say(&l, "exit %d after %" PRIu64 " ms without a request", ev->exit_code, ev->wall_ms);
+    } else if (ev->exit_code != 0) {
+        j->verdict =
+            x->outcome == FL_OUTCOME_COMPLETE ? FL_VERDICT_GAVE_UP : FL_VERDICT_FAILED_CLEANLY;
+        say(&l, "exit %d after %zu %s", ev->exit_code, reqs, plural(reqs, "request", "requests"));
+        if (j->verdict == FL_VERDICT_GAVE_UP)
+            say(&l, " (expect.outcome is complete)");
+        size_t len;
+        const char *msg = stderr_line(&ev->err, &len);
+        if (msg) {
+            say(&l, ": ");
+            say_quoted(&l, msg, len, 60);
+        } else {
+            j->findings |= FL_FINDING_NO_ERROR_MESSAGE;
+            say(&l, " with nothing on stderr");
+        }
+    } else {
+        const char *out = ev->out.data ? ev->out.data : "";
+        size_t n = ev->out.len;
+        if (n >= 1 && out[n - 1] == '\n')
+            n -= (n >= 2 && out[n - 2] == '\r') ? 2 : 1;
+        judge_output(ev, out, n, j, &l);
+    }
+    add_findings(ev, j, &l);
+
+score:;
+    int score = fl_verdict_base_score(j->verdict);
+#define X(name, s, bit)                                                                            \
+    if (j->findings & (bit))                                                                       \
+        score -= fl_finding_penalty(bit);
+    FL_FINDING_MAP(X)
+#undef X
+    j->score = score < 0 ? 0 : score;
+    j->passed = j->score == 100;
+}

@@ -1,0 +1,551 @@
+/*
+ * The runner (run.h). One slot per run in flight, each holding a server, a client process, its
+ * two output pipes and one timer that serves every phase of the run in turn:
+ *
+ *   RUN    until the client exits, or the deadline: SIGTERM to its group  -> TERM
+ *   TERM   until the client exits, or FL_RUN_KILL_GRACE_MS: SIGKILL
+ *   DRAIN  the client exited; its pipes stay open while something else holds them, for at
+ *          most FL_RUN_KILL_GRACE_MS before they are closed by force
+ *   SETTLE FL_RUN_SETTLE_MS for the server to see the client's sockets close, then the
+ *          journal is read, the run judged and the slot's handles closed.
+ *
+ * The slot is freed when its last handle and its server have closed, and the next job starts.
+ */
+#include "run/run.h"
+
+#include "base/container_of.h"
+#include "serve/server.h"
+#include "judge/verdict.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+extern char **environ;
+
+typedef struct fl_runner_s fl_runner_t;
+
+typedef enum { PHASE_RUN, PHASE_TERM, PHASE_DRAIN, PHASE_SETTLE, PHASE_DONE } phase_t;
+
+/* One run in flight. */
+typedef struct fl_slot_s {
+    fl_runner_t *run;
+    size_t job;
+    fl_scenario_set_t view; /* the job's scenario alone; only the items array is owned */
+    fl_server_t *srv;
+    uv_process_t proc;
+    uv_pipe_t out, err;
+    uv_timer_t timer;
+    phase_t phase;
+    int pending;   /* handles (and the server) not yet closed */
+    bool spawned;  /* proc holds a live child until exited */
+    bool exited;   /* the exit callback has run */
+    bool deadline; /* the harness sent SIGTERM at the deadline */
+    bool out_open, err_open;
+    uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
+    uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
+} fl_slot_t;
+
+struct fl_runner_s {
+    uv_loop_t loop;
+    const fl_run_opts_t *opts;
+    const fl_run_job_t *jobs;
+    size_t n_jobs;
+    fl_run_result_t *results;
+    bool *ran;
+    fl_slot_t **slots; /* by job index while running, else NULL */
+    size_t next, running, done, failed;
+    bool stop_starting, interrupted, closing;
+    int rc;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t tick;
+    uint64_t start_hr;
+    char readbuf[64 * 1024];
+};
+
+static void start_more(fl_runner_t *run);
+static void on_timer(uv_timer_t *t);
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static uint64_t elapsed_ms(uint64_t since_hr)
+{
+    return (uv_hrtime() - since_hr) / 1000000u;
+}
+
+static fl_evidence_t *slot_ev(fl_slot_t *s)
+{
+    return &s->run->results[s->job].ev;
+}
+
+/* Signals the client's whole process group; it is gone when kill says ESRCH. */
+static void signal_group(fl_slot_t *s, int sig)
+{
+    if (s->spawned && s->proc.pid > 0)
+        kill(-s->proc.pid, sig);
+}
+
+static void progress(fl_runner_t *run, bool final)
+{
+    FILE *f = run->opts->progress;
+    if (!f)
+        return;
+    if (final) {
+        fputs("\r\033[K", f);
+    } else {
+        fprintf(f, "\r\033[K[%zu/%zu] %zu running, %zu not passed, %.1f s", run->done, run->n_jobs,
+                run->running, run->failed, (double)elapsed_ms(run->start_hr) / 1e3);
+    }
+    fflush(f);
+}
+
+/* ---- the client's environment ------------------------------------------------------------ */
+
+static bool is_contract_var(const char *kv)
+{
+    static const char *const names[] = {
+        "FAULTLINE_",         "OPENAI_BASE_URL=", "OPENAI_API_KEY=", "ANTHROPIC_BASE_URL=",
+        "ANTHROPIC_API_KEY=", "NO_PROXY=",        "no_proxy=",       NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (strncmp(kv, names[i], strlen(names[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Appends "NAME=value" to env (room was counted by the caller). */
+static int env_put(char **env, size_t *n, const char *name, const char *value)
+{
+    size_t len = strlen(name) + strlen(value) + 2;
+    char *kv = malloc(len);
+    if (!kv)
+        return FL_ENOMEM;
+    snprintf(kv, len, "%s=%s", name, value);
+    env[(*n)++] = kv;
+    return 0;
+}
+
+static void env_free(char **env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/*
+ * The inherited environment minus anything the contract sets, plus the contract's variables.
+ * NO_PROXY keeps a user's HTTP proxy settings from routing loopback requests away.
+ */
+static int env_build(const fl_slot_t *s, int port, char ***out)
+{
+    const fl_scenario_t *sc = s->run->jobs[s->job].scenario;
+    size_t n_env = 0;
+    while (environ[n_env])
+        n_env++;
+    char **env = calloc(n_env + 16, sizeof(*env));
+    if (!env)
+        return FL_ENOMEM;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n_env && !rc; i++) {
+        if (is_contract_var(environ[i]))
+            continue;
+        if (!(env[n] = strdup(environ[i])))
+            rc = FL_ENOMEM;
+        else
+            n++;
+    }
+    char base[48], v1[64], seed[32], no_proxy[512];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+    snprintf(v1, sizeof(v1), "%s/v1", base);
+    snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->run->opts->seed);
+    const char *np = getenv("NO_PROXY") ? getenv("NO_PROXY") : getenv("no_proxy");
+    snprintf(no_proxy, sizeof(no_proxy), "127.0.0.1,localhost%s%s", np && *np ? "," : "",
+             np ? np : "");
+    const char *kv[][2] = {
+        {"FAULTLINE_BASE_URL", base},
+        {"OPENAI_BASE_URL", v1},
+        {"ANTHROPIC_BASE_URL", base},
+        {"OPENAI_API_KEY", FL_RUN_API_KEY},
+        {"ANTHROPIC_API_KEY", FL_RUN_API_KEY},
+        {"FAULTLINE_DIALECT", fl_dialect_name(sc->dialect)},
+        {"FAULTLINE_MODEL", sc->model},
+        {"FAULTLINE_PROMPT", sc->prompt},
+        {"FAULTLINE_SCENARIO", sc->name},
+        {"FAULTLINE_SEED", seed},
+        {"NO_PROXY", no_proxy},
+        {"no_proxy", no_proxy},
+    };
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]) && !rc; i++)
+        rc = env_put(env, &n, kv[i][0], kv[i][1]);
+    if (rc) {
+        env_free(env);
+        return rc;
+    }
+    *out = env;
+    return 0;
+}
+
+/* ---- closing a slot ------------------------------------------------------------------------ */
+
+static void slot_release(fl_slot_t *s)
+{
+    if (--s->pending > 0)
+        return;
+    fl_runner_t *run = s->run;
+    run->slots[s->job] = NULL;
+    free(s->view.items);
+    free(s);
+    run->running--;
+    start_more(run);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    slot_release(h->data);
+}
+
+static void on_server_stopped(void *arg)
+{
+    slot_release(arg);
+}
+
+static void close_pipe(fl_slot_t *s, uv_pipe_t *p, bool *open)
+{
+    if (!*open)
+        return;
+    *open = false;
+    uv_read_stop((uv_stream_t *)p);
+    uv_close((uv_handle_t *)p, on_handle_closed);
+}
+
+/* Reads the journal, judges the run and closes everything the slot holds. */
+static void slot_finish(fl_slot_t *s)
+{
+    fl_runner_t *run = s->run;
+    fl_evidence_t *ev = slot_ev(s);
+    s->phase = PHASE_DONE;
+    if (s->srv) {
+        uv_update_time(&run->loop);
+        fl_journal_t *jn = fl_server_journal(s->srv);
+        json_t *jj = fl_journal_to_json(jn);
+        uint64_t now = uv_now(&run->loop) - jn->t0_ms;
+        if (!jj || fl_evidence_add_journal(ev, jj, s->spawn_ms, now))
+            run->rc = FL_ENOMEM;
+        json_decref(jj);
+    }
+    if (run->interrupted) {
+        fl_evidence_close(ev);
+    } else {
+        fl_verdict_judge(ev, &run->results[s->job].j);
+        run->ran[s->job] = true;
+        run->done++;
+        if (!run->results[s->job].j.passed) {
+            run->failed++;
+            if (!run->opts->keep_going)
+                run->stop_starting = true;
+        }
+    }
+    progress(run, false);
+    close_pipe(s, &s->out, &s->out_open);
+    close_pipe(s, &s->err, &s->err_open);
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+    if (s->spawned)
+        uv_close((uv_handle_t *)&s->proc, on_handle_closed);
+    if (s->srv) {
+        s->pending++;
+        fl_server_stop(s->srv, on_server_stopped, s);
+        s->srv = NULL;
+    }
+}
+
+/* Moves on once the client has exited and both pipes have reached EOF. */
+static void maybe_settle(fl_slot_t *s)
+{
+    if (!s->exited || s->phase >= PHASE_SETTLE)
+        return;
+    if (s->out_open || s->err_open) {
+        if (s->phase != PHASE_DRAIN) {
+            s->phase = PHASE_DRAIN;
+            uv_timer_start(&s->timer, on_timer, FL_RUN_KILL_GRACE_MS, 0);
+        }
+        return;
+    }
+    s->phase = PHASE_SETTLE;
+    uv_timer_start(&s->timer, on_timer, FL_RUN_SETTLE_MS, 0);
+}
+
+/* ---- callbacks ------------------------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t)
+{
+    fl_slot_t *s = t->data;
+    switch (s->phase) {
+    case PHASE_RUN:
+        s->deadline = true;
+        s->phase = PHASE_TERM;
+        signal_group(s, SIGTERM);
+        uv_timer_start(t, on_timer, FL_RUN_KILL_GRACE_MS, 0);
+        break;
+    case PHASE_TERM:
+        signal_group(s, SIGKILL);
+        break;
+    case PHASE_DRAIN:
+        /* Something outside the client's group holds its pipes: stop waiting for EOF. */
+        close_pipe(s, &s->out, &s->out_open);
+        close_pipe(s, &s->err, &s->err_open);
+        maybe_settle(s);
+        break;
+    case PHASE_SETTLE:
+        slot_finish(s);
+        break;
+    case PHASE_DONE:
+        break;
+    }
+}
+
+/* Exit codes with which a shell reports a child killed by one of these signals (128 + N). */
+static int shell_reported_signal(int code)
+{
+    static const int crash[] = {SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGSEGV};
+    for (size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++)
+        if (code == 128 + crash[i])
+            return crash[i];
+    return 0;
+}
+
+static void on_client_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+    fl_slot_t *s = container_of(p, fl_slot_t, proc);
+    fl_evidence_t *ev = slot_ev(s);
+    ev->wall_ms = elapsed_ms(s->spawn_hr);
+    int shell_sig = term_signal ? 0 : shell_reported_signal((int)status);
+    if (s->deadline) {
+        ev->exit_kind = FL_EXIT_DEADLINE;
+        ev->term_signal = term_signal;
+        ev->exit_code = (int)status;
+    } else if (term_signal || shell_sig) {
+        ev->exit_kind = FL_EXIT_SIGNAL;
+        ev->term_signal = term_signal ? term_signal : shell_sig;
+        ev->exit_code = (int)status;
+    } else {
+        ev->exit_kind = FL_EXIT_CODE;
+        ev->exit_code = (int)status;
+    }
+    /* What the client left behind in its group goes too; its pipes then reach EOF. */
+    signal_group(s, SIGKILL);
+    s->exited = true;
+    maybe_settle(s);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    fl_slot_t *s = h->data;
+    *buf = uv_buf_init(s->run->readbuf, sizeof(s->run->readbuf));
+}
+
+/* Keeps reading past the bound (so the client never blocks on a full pipe) but stores no more. */
+static void capture(fl_slot_t *s, bool is_out, const char *data, size_t n)
+{
+    fl_evidence_t *ev = slot_ev(s);
+    fl_buf_t *b = is_out ? &ev->out : &ev->err;
+    bool *trunc = is_out ? &ev->out_truncated : &ev->err_truncated;
+    size_t room = b->len < FL_CAPTURE_MAX ? FL_CAPTURE_MAX - b->len : 0;
+    size_t take = n < room ? n : room;
+    if (take && fl_buf_append(b, data, take))
+        take = 0;
+    if (take < n)
+        *trunc = true;
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    fl_slot_t *s = st->data;
+    bool is_out = st == (uv_stream_t *)&s->out;
+    if (nread > 0) {
+        capture(s, is_out, buf->base, (size_t)nread);
+        return;
+    }
+    if (nread == 0)
+        return;
+    close_pipe(s, is_out ? &s->out : &s->err, is_out ? &s->out_open : &s->err_open);
+    maybe_settle(s);
+}
+
+/* ---- starting a slot ---------------------------------------------------------------------- */
+
+static void spawn_failed(fl_slot_t *s, const char *why, int rc)
+{
+    fl_evidence_t *ev = slot_ev(s);
+    ev->exit_kind = FL_EXIT_SPAWN;
+    snprintf(ev->spawn_error, sizeof(ev->spawn_error), "%s: %s", why,
+             rc < -20000 ? fl_strerror(rc) : uv_strerror(rc));
+    s->exited = true;
+    s->phase = PHASE_SETTLE;
+    uv_timer_start(&s->timer, on_timer, 0, 0);
+}
+
+static int spawn_client(fl_slot_t *s)
+{
+    fl_runner_t *run = s->run;
+    char **env = NULL;
+    int rc = env_build(s, fl_server_port(s->srv), &env);
+    if (rc)
+        return rc;
+    char *args[] = {"/bin/sh", "-c", (char *)run->opts->client, NULL};
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&s->out;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&s->err;
+    uv_process_options_t po;
+    memset(&po, 0, sizeof(po));
+    po.exit_cb = on_client_exit;
+    po.file = args[0];
+    po.args = args;
+    po.env = env;
+    po.flags = UV_PROCESS_DETACHED; /* setsid(): a process group the harness can signal */
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    uv_update_time(&run->loop);
+    s->spawn_ms = uv_now(&run->loop) - fl_server_journal(s->srv)->t0_ms;
+    s->spawn_hr = uv_hrtime();
+    rc = uv_spawn(&run->loop, &s->proc, &po);
+    env_free(env); /* the child has its copy once uv_spawn returns */
+    if (rc)
+        return rc;
+    s->spawned = true;
+    s->pending++;
+    s->proc.data = s;
+    uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&s->err, on_alloc, on_read);
+    uint64_t deadline = run->jobs[s->job].scenario->expect.deadline_ms;
+    uv_timer_start(&s->timer, on_timer, deadline, 0);
+    return 0;
+}
+
+static int start_slot(fl_runner_t *run, size_t job)
+{
+    fl_slot_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return FL_ENOMEM;
+    const fl_run_job_t *jb = &run->jobs[job];
+    s->run = run;
+    s->job = job;
+    fl_evidence_init(&run->results[job].ev, jb->scenario, jb->repeat, run->opts->seed);
+    fl_scenario_set_init(&s->view);
+    if (!(s->view.items = malloc(sizeof(*s->view.items)))) {
+        free(s);
+        return FL_ENOMEM;
+    }
+    s->view.items[0] = (fl_scenario_t *)jb->scenario;
+    s->view.len = s->view.cap = 1;
+    uv_timer_init(&run->loop, &s->timer);
+    uv_pipe_init(&run->loop, &s->out, 0);
+    uv_pipe_init(&run->loop, &s->err, 0);
+    s->timer.data = s->out.data = s->err.data = s;
+    s->pending = 3;
+    s->out_open = s->err_open = true;
+    run->slots[job] = s;
+    run->running++;
+
+    uv_update_time(&run->loop);
+    int rc = fl_server_new(&run->loop, &s->view, NULL, &s->srv);
+    if (rc) {
+        spawn_failed(s, "cannot create the mock server", rc);
+        return 0;
+    }
+    if ((rc = fl_server_start(s->srv, "127.0.0.1", 0))) {
+        spawn_failed(s, "cannot listen on 127.0.0.1", rc);
+        return 0;
+    }
+    if ((rc = spawn_client(s)))
+        spawn_failed(s, "cannot start the client with /bin/sh -c", rc);
+    return 0;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static void close_runner_handles(fl_runner_t *run)
+{
+    if (run->closing)
+        return;
+    run->closing = true;
+    progress(run, true);
+    uv_close((uv_handle_t *)&run->sigint, NULL);
+    uv_close((uv_handle_t *)&run->sigterm, NULL);
+    uv_close((uv_handle_t *)&run->tick, NULL);
+}
+
+static void start_more(fl_runner_t *run)
+{
+    while (!run->stop_starting && run->next < run->n_jobs && run->running < run->opts->jobs) {
+        int rc = start_slot(run, run->next++);
+        if (rc) {
+            run->rc = rc;
+            run->stop_starting = true;
+        }
+    }
+    if (run->running == 0 && (run->stop_starting || run->next == run->n_jobs))
+        close_runner_handles(run);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    fl_runner_t *run = h->data;
+    run->interrupted = true;
+    run->stop_starting = true;
+    run->rc = FL_EINTR;
+    for (size_t i = 0; i < run->n_jobs; i++)
+        if (run->slots[i])
+            signal_group(run->slots[i], SIGKILL);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    progress(t->data, false);
+}
+
+int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
+               fl_run_result_t *results, bool *ran)
+{
+    fl_runner_t *run = calloc(1, sizeof(*run));
+    if (!run)
+        return FL_ENOMEM;
+    run->slots = calloc(n_jobs ? n_jobs : 1, sizeof(*run->slots));
+    if (!run->slots || uv_loop_init(&run->loop)) {
+        free(run->slots);
+        free(run);
+        return FL_ENOMEM;
+    }
+    run->opts = opts;
+    run->jobs = jobs;
+    run->n_jobs = n_jobs;
+    run->results = results;
+    run->ran = ran;
+    run->start_hr = uv_hrtime();
+    uv_signal_init(&run->loop, &run->sigint);
+    uv_signal_init(&run->loop, &run->sigterm);
+    uv_timer_init(&run->loop, &run->tick);
+    run->sigint.data = run->sigterm.data = run->tick.data = run;
+    uv_signal_start(&run->sigint, on_signal, SIGINT);
+    uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+    if (opts->progress)
+        uv_timer_start(&run->tick, on_tick, 200, 200);
+
+    start_more(run);
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    int rc = run->rc;
+    uv_loop_close(&run->loop);
+    free(run->slots);
+    free(run);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * The runner behind `faultline run`: runs a client command against scenarios, several at once
+ * on one libuv loop, and gathers the evidence of each run.
+ *
+ * Each run gets its own mock server on a fresh loopback port, serving just its scenario, and
+ * its own client process: `/bin/sh -c CMD` in a new session (so a process group of its own that
+ * the harness can signal as a whole), with the client contract's environment (README, "The
+ * client contract"), stdin from /dev/null and stdout/stderr captured through pipes up to
+ * FL_CAPTURE_MAX bytes each. At expect.deadline_ms the group gets SIGTERM, and SIGKILL 2 s later.
+ * When the client exits, whatever it left running in its group is killed, its pipes are
+ * drained, and after a short settle (so the server sees the client's sockets close) the
+ * server's journal becomes the run's attempts. Then the run is judged (verdict.h).
+ */
+#ifndef FL_RUN_H
+#define FL_RUN_H
+
+#include "judge/report.h"
+#include "model/scenario.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/** ms between SIGTERM at the deadline and SIGKILL. */
+#define FL_RUN_KILL_GRACE_MS 2000
+/** ms the runner waits after the client exits before reading the journal. */
+#define FL_RUN_SETTLE_MS 50
+/** The dummy API key clients are given. */
+#define FL_RUN_API_KEY "sk-faultline-dummy-key"
+
+/** One run to do: a scenario and its repetition number. */
+typedef struct fl_run_job_s {
+    const fl_scenario_t *scenario; /* borrowed: must outlive fl_run_all */
+    unsigned repeat;               /* 1-based */
+} fl_run_job_t;
+
+/** How to run. */
+typedef struct fl_run_opts_s {
+    const char *client; /* the command, run with /bin/sh -c */
+    unsigned jobs;      /* runs at once (>= 1) */
+    uint64_t seed;      /* recorded in the evidence and given to clients as FAULTLINE_SEED */
+    bool keep_going;    /* false: start no new run after the first that did not pass */
+    FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
+} fl_run_opts_t;
+
+/**
+ * Runs every job (at most opts->jobs at once, in order) and fills results[i] for job i with
+ * its evidence and judgement, setting ran[i]. Both arrays have n_jobs entries, zeroed by the
+ * caller; a job never started (after a failure without keep_going, or an interruption) keeps
+ * ran[i] false. SIGINT/SIGTERM during the run kill every client's process group and end the
+ * run. Returns 0, FL_ENOMEM, or FL_EINTR (interrupted; the finished results are valid). The
+ * caller frees each result that ran with fl_evidence_close.
+ */
+int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
+               fl_run_result_t *results, bool *ran);
+
+#endif

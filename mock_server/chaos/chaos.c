@@ -1,0 +1,470 @@
+/*
+ * The chaos compiler: one clean response + one attempt's faults -> a wire plan (chaos.h, wire.h).
+ *
+ * Model. The response is a list of "pieces": bytes + at_ms (ms after the response began) + the
+ * clean event index and clean body offset they come from + flags. It starts as the head (its own
+ * piece, at 0), then each script event at its at_ms (script times are relative to the headers;
+ * delay_headers moves the head and everything after it), then a zero-byte END piece standing for
+ * the body's end (terminator + DONE) at the last event's time.
+ *
+ * Positions are resolved against the clean script first, before any fault changes it. Every
+ * clean piece gets an ordinal (cid: head 0, body pieces 1.., END last); a position is a cid and
+ * stays valid however earlier faults rewrite, remove or insert pieces ("before the first
+ * surviving piece whose cid is at least this one"):
+ *  - event N -> before clean event N-1; N past the last event -> end; N = 0 is FL_EINVAL;
+ *  - byte N  -> the clean event holding body byte N is split into two pieces there (same at_ms)
+ *               and the position is before the second; N >= body length -> end;
+ *  - headers -> before the head; end -> before the END piece;
+ *  - ms N    -> a time: body faults apply before the first body piece due at or after N on the
+ *               clean timeline; stalls on the timeline as it stands after the faults before them;
+ *               cuts and wire faults on the final timeline (ops due at N or later are affected,
+ *               ops due before N are not).
+ * Default positions: the body's middle, event n/2+1 with integer division (the first half,
+ * rounded down, is sent untouched; the end when there are no events) for reset, close, end,
+ * stall, throttle, fragment, inject, corrupt, duplicate, error_event; the whole stream for
+ * drop_sentinel and line_endings; the headers for the rest.
+ *
+ * Phases, each applying its faults in the order given (chaos.h's catalog explains each fault):
+ *  0. Response-level faults replace everything: the first of http_error (a complete error
+ *     response, delayed by any delay_headers, then DONE), refuse (FIN or RST at 0, no bytes) or
+ *     no_response (HANG at 0) is the plan; every other fault is ignored.
+ *  1. Body faults rewrite pieces (chaos_body.c); the head is never touched.
+ *  2. Time faults move pieces (chaos_time.c): delay_headers and stall.
+ *  3. Framing (chaos_frame.c): pieces due at the same ms form one WRITE (one chunk), except that
+ *     a piece that is the position of a cut or wire fault starts a new one; the head is its own
+ *     WRITE; END becomes the terminator "0\r\n\r\n" (chunked) and DONE. DONE on a close-framed
+ *     body means: FIN after the last byte. A stall forever ends the plan with HANG or PING.
+ *  4. Cut faults on the final timeline (chaos_cut.c): reset, close, proxy_timeout, idle_timeout.
+ *  5. Wire faults (chaos_frame.c): fragment and throttle split WRITEs (own_write) and push later
+ *     ops back.
+ * Every fault that takes effect leaves a FIRE op at that moment carrying its index and the clean
+ * event index and body offset it stands at; ops a fault creates carry its index, and so does the
+ * first op a body or time fault changes.
+ */
+#include "chaos/chaos.h"
+
+#include "chaos/chaos_impl.h"
+#include "base/error.h"
+#include "chaos/httphead.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int fl_chaos_bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off)
+{
+    *off = c->arena.len;
+    return len ? fl_buf_append(&c->arena, p, len) : 0;
+}
+
+int fl_chaos_piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p)
+{
+    if (c->np == c->capp) {
+        size_t cap = c->capp ? c->capp * 2 : 32;
+        fl_chaos_piece_t *v = realloc(c->p, cap * sizeof(*v));
+        if (!v)
+            return FL_ENOMEM;
+        c->p = v;
+        c->capp = cap;
+    }
+    memmove(&c->p[at + 1], &c->p[at], (c->np - at) * sizeof(*c->p));
+    c->p[at] = *p;
+    c->np++;
+    return 0;
+}
+
+void fl_chaos_piece_remove(fl_chaos_t *c, size_t at, size_t n)
+{
+    memmove(&c->p[at], &c->p[at + n], (c->np - at - n) * sizeof(*c->p));
+    c->np -= n;
+}
+
+size_t fl_chaos_term_index(const fl_chaos_t *c)
+{
+    for (size_t i = 0; i < c->np; i++)
+        if (c->p[i].flags & PC_TERM)
+            return i;
+    return c->np;
+}
+
+size_t fl_chaos_find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool body_only)
+{
+    for (size_t i = 0; i < c->np; i++) {
+        const fl_chaos_piece_t *p = &c->p[i];
+        if ((p->flags & PC_FIRE) || (body_only && (p->flags & PC_HEAD)))
+            continue;
+        if (pos->is_ms ? p->at_ms >= pos->ms : p->cid >= pos->cid)
+            return i;
+    }
+    /* a time after the last piece: the end, while there is one */
+    return fl_chaos_term_index(c);
+}
+
+int fl_chaos_fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms)
+{
+    fl_chaos_piece_t f = {0};
+    if (at < c->np) {
+        f = c->p[at];
+    } else if (c->np) {
+        f = c->p[c->np - 1];
+    } else {
+        f.event = FL_CHAOS_NONE;
+    }
+    f.off = f.len = 0;
+    f.at_ms = at_ms;
+    f.fault = fault;
+    f.flags = PC_FIRE;
+    return fl_chaos_piece_insert(c, at, &f);
+}
+
+fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault)
+{
+    fl_chaos_op_t o = {0};
+    o.w.kind = kind;
+    o.w.at_ms = at_ms;
+    o.w.fault = fault;
+    o.w.event = FL_CHAOS_NONE;
+    return o;
+}
+
+int fl_chaos_op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op)
+{
+    if (c->no == c->capo) {
+        size_t cap = c->capo ? c->capo * 2 : 32;
+        fl_chaos_op_t *v = realloc(c->o, cap * sizeof(*v));
+        if (!v)
+            return FL_ENOMEM;
+        c->o = v;
+        c->capo = cap;
+    }
+    memmove(&c->o[at + 1], &c->o[at], (c->no - at) * sizeof(*c->o));
+    c->o[at] = *op;
+    c->no++;
+    return 0;
+}
+
+int fl_chaos_op_push(fl_chaos_t *c, const fl_chaos_op_t *op)
+{
+    return fl_chaos_op_insert(c, c->no, op);
+}
+
+/* The short page a reverse proxy (nginx, Cloudflare) answers with on its own errors. */
+static int html_page(int status, fl_buf_t *out)
+{
+    const char *reason = fl_http_reason(status);
+    const char *server = status >= 520 && status <= 530 ? "cloudflare" : "nginx";
+    return fl_buf_printf(out,
+                         "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+                         "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
+                         "</body>\r\n</html>\r\n",
+                         status, reason, status, reason, server);
+}
+
+int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, int error_class, const char *message,
+                        int64_t retry_s, int64_t retry_ms, fl_buf_t *out)
+{
+    fl_buf_t body;
+    fl_buf_init(&body);
+    int rc = html ? html_page(status, &body)
+                  : fl_dialect_encode_error_body(c->in->dialect, (fl_error_class_t)error_class,
+                                                 message, &body);
+    if (rc)
+        goto done;
+    fl_http_head_t h = fl_http_head_default(status);
+    h.content_type = html ? "text/html" : "application/json";
+    h.content_length = body.len;
+    h.request_id = c->in->request_id;
+    h.retry_after_s = retry_s;
+    h.retry_after_ms = retry_ms;
+    rc = fl_http_head_format(out, &h);
+    if (!rc)
+        rc = fl_buf_append(out, body.data, body.len);
+done:
+    fl_buf_close(&body);
+    return rc;
+}
+
+static uint64_t default_event(const fl_chaos_input_t *in)
+{
+    return in->script->n_events / 2 + 1;
+}
+
+static fl_at_t default_at(const fl_chaos_input_t *in, fl_fault_kind_t k)
+{
+    fl_at_t at = {FL_AT_HEADERS, 0};
+    if (fl_fault_takes_position(k)) {
+        at.kind = FL_AT_EVENT;
+        at.n = default_event(in);
+    }
+    return at;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Builds the clean pieces, split at every byte position, and resolves every position. */
+static int resolve(fl_chaos_t *c)
+{
+    const fl_script_t *s = c->in->script;
+    size_t body_len = s->bytes.len;
+    uint64_t *cuts = NULL;
+    uint32_t *ev_cid = NULL;
+    size_t n_cuts = 0;
+    int rc = FL_ENOMEM;
+
+    cuts = malloc((c->n_faults + 1) * sizeof(*cuts));
+    ev_cid = malloc((s->n_events + 1) * sizeof(*ev_cid));
+    c->pos = calloc(c->n_faults + 1, sizeof(*c->pos));
+    if (!cuts || !ev_cid || !c->pos)
+        goto done;
+    for (size_t i = 0; i < c->n_faults; i++)
+        if (c->faults[i].at.kind == FL_AT_BYTE && c->faults[i].at.n < body_len)
+            cuts[n_cuts++] = c->faults[i].at.n;
+    qsort(cuts, n_cuts, sizeof(*cuts), cmp_u64);
+
+    fl_chaos_piece_t p = {0};
+    p.event = FL_CHAOS_NONE;
+    p.fault = FL_CHAOS_NONE;
+    p.flags = PC_HEAD;
+    if ((rc = fl_chaos_bytes(c, c->in->head, c->in->head_len, &p.off)))
+        goto done;
+    p.len = c->in->head_len;
+    if ((rc = fl_chaos_piece_insert(c, c->np, &p)))
+        goto done;
+
+    if ((rc = fl_chaos_bytes(c, s->bytes.data, body_len, &p.off)))
+        goto done;
+    size_t body_base = p.off;
+    uint32_t cid = 0;
+    size_t k = 0;
+    for (size_t e = 0; e < s->n_events; e++) {
+        const fl_script_event_t *ev = &s->events[e];
+        size_t start = ev->off, stop = ev->off + ev->len;
+        ev_cid[e] = cid + 1;
+        while (start < stop) {
+            while (k < n_cuts && cuts[k] <= start)
+                k++;
+            size_t piece_end = k < n_cuts && cuts[k] < stop ? (size_t)cuts[k] : stop;
+            fl_chaos_piece_t b = {
+                body_base + start, piece_end - start, ev->at_ms, (uint32_t)e, start, ++cid,
+                FL_CHAOS_NONE,     PC_CLEAN};
+            if ((rc = fl_chaos_piece_insert(c, c->np, &b)))
+                goto done;
+            start = piece_end;
+        }
+    }
+    c->end_cid = ++cid;
+    ev_cid[s->n_events] = c->end_cid;
+    fl_chaos_piece_t t = {
+        c->arena.len,  0,        s->n_events ? s->events[s->n_events - 1].at_ms : 0,
+        FL_CHAOS_NONE, body_len, c->end_cid,
+        FL_CHAOS_NONE, PC_TERM};
+    if ((rc = fl_chaos_piece_insert(c, c->np, &t)))
+        goto done;
+
+    rc = FL_EINVAL;
+    for (size_t i = 0; i < c->n_faults; i++) {
+        const fl_fault_t *f = &c->faults[i];
+        fl_at_t at = f->at.kind == FL_AT_DEFAULT ? default_at(c->in, f->kind) : f->at;
+        fl_chaos_pos_t *pos = &c->pos[i];
+        switch (at.kind) {
+        case FL_AT_DEFAULT:
+        case FL_AT_HEADERS:
+            pos->cid = 0;
+            break;
+        case FL_AT_END:
+            pos->cid = c->end_cid;
+            break;
+        case FL_AT_EVENT:
+            if (at.n == 0)
+                goto done;
+            pos->cid = at.n > s->n_events ? c->end_cid : ev_cid[at.n - 1];
+            break;
+        case FL_AT_BYTE:
+            pos->cid = c->end_cid;
+            for (size_t j = 0; j < c->np && at.n < body_len; j++)
+                if ((c->p[j].flags & PC_CLEAN) && c->p[j].body_off == at.n) {
+                    pos->cid = c->p[j].cid;
+                    break;
+                }
+            break;
+        case FL_AT_MS:
+            pos->is_ms = true;
+            pos->ms = at.n;
+            break;
+        }
+        /* a cut or a wire fault inside a time batch needs a write boundary there */
+        bool splits = f->kind == FL_FAULT_RESET || f->kind == FL_FAULT_CLOSE ||
+                      f->kind == FL_FAULT_FRAGMENT || f->kind == FL_FAULT_THROTTLE;
+        if (splits && !pos->is_ms && pos->cid > 0 && pos->cid < c->end_cid)
+            for (size_t j = 0; j < c->np; j++)
+                if (c->p[j].cid == pos->cid)
+                    c->p[j].flags |= PC_BREAK;
+    }
+    rc = 0;
+done:
+    free(cuts);
+    free(ev_cid);
+    return rc;
+}
+
+static int head_status(const fl_chaos_input_t *in)
+{
+    /* "HTTP/1.1 200 OK": the three digits after the first space */
+    const char *sp = in->head_len ? memchr(in->head, ' ', in->head_len) : NULL;
+    if (!sp || (size_t)(sp - in->head) + 4 > in->head_len)
+        return 0;
+    int st = 0;
+    for (int i = 1; i <= 3; i++) {
+        if (sp[i] < '0' || sp[i] > '9')
+            return 0;
+        st = st * 10 + (sp[i] - '0');
+    }
+    return st;
+}
+
+/* Phase 0: http_error, refuse, no_response. Returns 1 when one applied, 0 when none. */
+static int response_level(fl_chaos_t *c)
+{
+    uint64_t delay = 0;
+    for (size_t i = 0; i < c->n_faults; i++)
+        if (c->faults[i].kind == FL_FAULT_DELAY_HEADERS)
+            delay += c->faults[i].ms;
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        const fl_fault_t *f = &c->faults[i];
+        fl_chaos_op_t o;
+        int rc;
+        switch (f->kind) {
+        case FL_FAULT_HTTP_ERROR: {
+            for (uint32_t j = 0; j < c->n_faults; j++) {
+                if (c->faults[j].kind != FL_FAULT_DELAY_HEADERS)
+                    continue;
+                o = fl_chaos_op_make(FL_WIRE_FIRE, 0, j);
+                if ((rc = fl_chaos_op_push(c, &o)))
+                    return rc;
+            }
+            fl_buf_t page;
+            fl_buf_init(&page);
+            rc = fl_chaos_error_page(c, f->status, f->html, f->error_class, f->message,
+                                     f->retry_after_s, f->retry_after_ms, &page);
+            o = fl_chaos_op_make(FL_WIRE_FIRE, delay, i);
+            if (!rc)
+                rc = fl_chaos_op_push(c, &o);
+            o = fl_chaos_op_make(FL_WIRE_WRITE, delay, i);
+            o.head = true;
+            o.w.len = page.len;
+            if (!rc)
+                rc = fl_chaos_bytes(c, page.data, page.len, &o.w.off);
+            if (!rc)
+                rc = fl_chaos_op_push(c, &o);
+            fl_buf_close(&page);
+            o = fl_chaos_op_make(FL_WIRE_DONE, delay, i);
+            if (!rc)
+                rc = fl_chaos_op_push(c, &o);
+            c->status = f->status;
+            c->retry_after_ms = f->retry_after_ms >= 0  ? f->retry_after_ms
+                                : f->retry_after_s >= 0 ? f->retry_after_s * 1000
+                                                        : -1;
+            return rc ? rc : 1;
+        }
+        case FL_FAULT_REFUSE:
+        case FL_FAULT_NO_RESPONSE:
+            o = fl_chaos_op_make(FL_WIRE_FIRE, 0, i);
+            if ((rc = fl_chaos_op_push(c, &o)))
+                return rc;
+            o.w.kind = f->kind == FL_FAULT_NO_RESPONSE ? FL_WIRE_HANG
+                       : f->cut == FL_CUT_RST          ? FL_WIRE_RST
+                                                       : FL_WIRE_FIN;
+            if ((rc = fl_chaos_op_push(c, &o)))
+                return rc;
+            c->status = 0;
+            return 1;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+static bool is_body_fault(fl_fault_kind_t k)
+{
+    switch (k) {
+    case FL_FAULT_END:
+    case FL_FAULT_DROP_SENTINEL:
+    case FL_FAULT_CORRUPT:
+    case FL_FAULT_LINE_ENDINGS:
+    case FL_FAULT_DUPLICATE:
+    case FL_FAULT_INJECT:
+    case FL_FAULT_ERROR_EVENT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_t n_faults,
+                     fl_wire_t *out)
+{
+    fl_chaos_t c;
+    int rc;
+    memset(&c, 0, sizeof(c));
+    c.in = in;
+    c.faults = faults;
+    c.n_faults = n_faults;
+    c.status = head_status(in);
+    c.retry_after_ms = -1;
+    fl_buf_init(&c.arena);
+    if (n_faults >= FL_CHAOS_NONE)
+        return FL_EINVAL;
+
+    rc = response_level(&c);
+    if (rc < 0)
+        goto fail;
+    if (rc == 0) {
+        if ((rc = resolve(&c)))
+            goto fail;
+        for (uint32_t i = 0; i < n_faults; i++)
+            if (is_body_fault(faults[i].kind) && (rc = fl_chaos_body_fault(&c, i)))
+                goto fail;
+        for (uint32_t i = 0; i < n_faults; i++)
+            if ((faults[i].kind == FL_FAULT_DELAY_HEADERS || faults[i].kind == FL_FAULT_STALL) &&
+                (rc = fl_chaos_time_fault(&c, i)))
+                goto fail;
+        if ((rc = fl_chaos_frame(&c)))
+            goto fail;
+        for (uint32_t i = 0; i < n_faults; i++) {
+            fl_fault_kind_t k = faults[i].kind;
+            if ((k == FL_FAULT_RESET || k == FL_FAULT_CLOSE || k == FL_FAULT_PROXY_TIMEOUT ||
+                 k == FL_FAULT_IDLE_TIMEOUT) &&
+                (rc = fl_chaos_cut_fault(&c, i)))
+                goto fail;
+        }
+        for (uint32_t i = 0; i < n_faults; i++)
+            if ((faults[i].kind == FL_FAULT_FRAGMENT || faults[i].kind == FL_FAULT_THROTTLE) &&
+                (rc = fl_chaos_wire_fault(&c, i)))
+                goto fail;
+    }
+
+    for (size_t i = 0; i < c.no; i++) {
+        const fl_chaos_op_t *o = &c.o[i];
+        if ((rc = fl_wire_push(out, &o->w, c.arena.data ? c.arena.data + o->w.off : "", o->w.len)))
+            goto fail_out;
+    }
+    out->status = c.status;
+    out->retry_after_ms = c.retry_after_ms;
+    rc = 0;
+    goto done;
+
+fail_out:
+    fl_wire_close(out);
+    fl_wire_init(out);
+fail:
+done:
+    fl_buf_close(&c.arena);
+    free(c.p);
+    free(c.o);
+    free(c.pos);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * The wire plan's storage (wire.h). Ops are appended in time order by the chaos compiler; this
+ * file only owns memory, it never reorders or merges ops.
+ */
+#include "chaos/wire.h"
+
+#include "base/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void fl_wire_init(fl_wire_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->retry_after_ms = -1;
+    fl_buf_init(&w->bytes);
+}
+
+void fl_wire_close(fl_wire_t *w)
+{
+    if (!w->shared) {
+        fl_buf_close(&w->bytes);
+        free(w->ops);
+    }
+    memset(w, 0, sizeof(*w));
+}
+
+int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len)
+{
+    bool has_bytes = op->kind == FL_WIRE_WRITE || op->kind == FL_WIRE_PING;
+    if (w->shared)
+        return FL_EINVAL; /* a template's plan is read-only */
+    if (w->n_ops == w->cap_ops) {
+        size_t cap = w->cap_ops ? w->cap_ops * 2 : 16;
+        fl_wire_op_t *ops = realloc(w->ops, cap * sizeof(*ops));
+        if (!ops)
+            return FL_ENOMEM;
+        w->ops = ops;
+        w->cap_ops = cap;
+    }
+    fl_wire_op_t o = *op;
+    if (has_bytes) {
+        o.off = w->bytes.len;
+        o.len = len;
+        if (len && fl_buf_append(&w->bytes, bytes, len))
+            return FL_ENOMEM;
+    } else {
+        o.off = 0;
+        o.len = 0;
+    }
+    w->ops[w->n_ops++] = o;
+    return 0;
+}
+
+/* Index of the first patch that ends after off. */
+static size_t first_patch(const fl_wire_t *w, size_t off)
+{
+    size_t lo = 0, hi = w->n_patches;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->patches[mid].off + w->patches[mid].len <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool fl_wire_span_clean(const fl_wire_t *w, size_t off, size_t len)
+{
+    size_t i = first_patch(w, off);
+    return i == w->n_patches || w->patches[i].off >= off + len;
+}
+
+void fl_wire_read(const fl_wire_t *w, size_t off, size_t len, char *dst)
+{
+    memcpy(dst, w->bytes.data + off, len);
+    for (size_t i = first_patch(w, off); i < w->n_patches && w->patches[i].off < off + len; i++) {
+        const fl_wire_patch_t *p = &w->patches[i];
+        /* Clip the patch to the span: a write may start or end inside an id. */
+        size_t from = p->off > off ? p->off : off;
+        size_t to = p->off + p->len < off + len ? p->off + p->len : off + len;
+        memcpy(dst + (from - off), w->stamp + p->from + (from - p->off), to - from);
+    }
+}
+
+size_t fl_wire_total_bytes(const fl_wire_t *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_ops; i++)
+        if (w->ops[i].kind == FL_WIRE_WRITE)
+            n += w->ops[i].len;
+    return n;
+}

@@ -1,0 +1,93 @@
+/*
+ * The wire plan: exactly what one response puts on the socket, when, and how it ends.
+ *
+ * fl_chaos_compile() produces it from a script and a fault plan; the connection executes it with
+ * one uv_timer_t and nothing else. Every byte (status line, headers, chunk framing, SSE events,
+ * injected garbage) is in `bytes`; ops are in time order. Keeping the plan a plain value makes
+ * each fault testable without a socket, and gives the journal exact evidence: every op knows the
+ * fault that made it, the clean event index and body offset it stands for.
+ */
+#ifndef FL_WIRE_H
+#define FL_WIRE_H
+
+#include "base/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    FL_WIRE_WRITE, /* write bytes[off, off+len) */
+    FL_WIRE_FIRE,  /* a fault takes effect here: record it in the journal (no bytes) */
+    FL_WIRE_DONE,  /* the response is complete: keep-alive continues (or FIN for close framing) */
+    FL_WIRE_FIN,   /* orderly close (uv_shutdown, then close), response incomplete */
+    FL_WIRE_RST,   /* abortive close (uv_tcp_close_reset), response incomplete */
+    FL_WIRE_HANG,  /* send nothing more; keep the socket open until the client closes */
+    FL_WIRE_PING,  /* from at_ms on, write bytes[off, off+len) every `every_ms` until the client
+                      closes: a stall forever with keep-alive */
+} fl_wire_op_kind_t;
+
+#define FL_WIRE_NO_FAULT UINT32_MAX
+
+/** One step of the plan. */
+typedef struct fl_wire_op_s {
+    fl_wire_op_kind_t kind;
+    uint64_t at_ms;    /* when, in ms after the response began (request complete) */
+    size_t off, len;   /* the bytes, for WRITE and PING */
+    uint64_t every_ms; /* PING period */
+    bool own_write;    /* WRITE: must be its own write call (fragment pieces): never merged
+                          with neighbours due at the same time */
+    uint32_t fault;    /* index of the fault in the plan that made this op, or FL_WIRE_NO_FAULT */
+    uint32_t event;    /* clean event index (0-based) the op belongs to; UINT32_MAX for none */
+    uint64_t body_off; /* clean body offset at this op (bytes of the clean body before it) */
+} fl_wire_op_t;
+
+/**
+ * A span of a shared plan's bytes that differs per response (its id, its `created` time):
+ * stamp[from, from+len) of the plan replaces bytes[off, off+len).
+ */
+typedef struct fl_wire_patch_s {
+    size_t off;
+    uint32_t len;
+    uint32_t from;
+} fl_wire_patch_t;
+
+/** Room for a response's patch values (an id and a time). */
+#define FL_WIRE_STAMP_BYTES 32
+
+/** A compiled response. Owns its bytes and ops unless shared; init then close. */
+typedef struct fl_wire_s {
+    fl_buf_t bytes;    /* every byte any op writes */
+    fl_wire_op_t *ops; /* time-ordered; owned unless shared */
+    size_t n_ops;
+    size_t cap_ops;
+    bool shared; /* bytes, ops and patches belong to a reply template (reply_cache.h) that
+                    outlives this plan: read-only, never freed or pushed to through it */
+    const fl_wire_patch_t *patches; /* shared plans only: sorted by off, disjoint; else NULL */
+    size_t n_patches;
+    char stamp[FL_WIRE_STAMP_BYTES]; /* this response's values for the patches */
+    int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
+    int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
+                               (retry-after-ms wins when both are sent); -1 when none */
+} fl_wire_t;
+
+/** Prepares an empty plan. Never fails. */
+void fl_wire_init(fl_wire_t *w);
+/** Frees everything the plan owns. */
+void fl_wire_close(fl_wire_t *w);
+/**
+ * Appends an op; for WRITE and PING the bytes are copied into w->bytes (op->off is set).
+ * Returns 0 or FL_ENOMEM (plan unchanged).
+ */
+int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len);
+/**
+ * Copies bytes[off, off+len) as this response sends them, patches applied, into dst (len
+ * bytes). The range must lie within w->bytes.
+ */
+void fl_wire_read(const fl_wire_t *w, size_t off, size_t len, char *dst);
+/** True when bytes[off, off+len) needs no patch and can be sent from w->bytes.data as is. */
+bool fl_wire_span_clean(const fl_wire_t *w, size_t off, size_t len);
+/** Sum of WRITE bytes; the body and framing as the client will receive them, for tests. */
+size_t fl_wire_total_bytes(const fl_wire_t *w);
+
+#endif

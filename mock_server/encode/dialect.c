@@ -1,0 +1,384 @@
+/*
+ * Dialect dispatch and what the three encoders share.
+ *
+ * The timeline every dialect follows (times are at_ms, ms after the response headers):
+ *  - events before model output (the role chunk, message_start, response.created, ...) at 0;
+ *  - the first event that carries model output (the first text delta, or the tool call's
+ *    announcement: chat's first tool_calls chunk, Anthropic's tool_use content_block_start,
+ *    Responses' function_call output_item.added) at ttft_ms; each later content event one
+ *    interval later, interval_k = max(0, interval_ms + j_k), j_k uniform in
+ *    [-jitter_ms, +jitter_ms] from fl_rand seeded with response.seed, one draw per interval;
+ *  - events after the last content event (done/stop events, finish, usage, sentinel) at the
+ *    last content event's at_ms, or at ttft_ms when the answer is empty;
+ *  - raw `response.events`: event i at the time content event i would have, in any dialect.
+ * Usage: input_tokens -1 counts the prompt's whitespace-separated words (at least 1);
+ * output_tokens -1 is the number of CONTENT events of the stream (the tool announcement
+ * included), and the non-streaming body reports the same number.
+ * Return codes beyond those dialect.h lists: FL_EINVAL when the answer text, a chunk or the
+ * tool arguments are not UTF-8 (JSON strings must be), when the chunking is unknown, or when a
+ * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body
+ * when the tool arguments are not JSON (its `input` is the parsed object).
+ */
+#include "encode/dialect.h"
+
+#include "encode/dialect_impl.h"
+#include "base/error.h"
+#include "encode/sse.h"
+#include "base/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_timeline_init(fl_timeline_t *tl, const fl_response_t *r)
+{
+    fl_rand_seed(&tl->rng, r->seed);
+    tl->ttft_ms = r->ttft_ms;
+    tl->interval_ms = r->interval_ms;
+    tl->jitter_ms = r->jitter_ms;
+    tl->last_ms = r->ttft_ms;
+    tl->n_content = 0;
+}
+
+uint64_t fl_timeline_next(fl_timeline_t *tl)
+{
+    if (tl->n_content++ == 0) {
+        tl->last_ms = tl->ttft_ms;
+        return tl->last_ms;
+    }
+    /* Scenario times are far below 2^62 ms; clamp so that the signed arithmetic cannot wrap. */
+    int64_t limit = INT64_C(1) << 62;
+    int64_t interval = tl->interval_ms > (uint64_t)limit ? limit : (int64_t)tl->interval_ms;
+    int64_t jitter = tl->jitter_ms > (uint64_t)limit ? limit : (int64_t)tl->jitter_ms;
+    int64_t k = interval + fl_rand_range(&tl->rng, -jitter, jitter);
+    if (k < 0)
+        k = 0;
+    tl->last_ms += (uint64_t)k;
+    return tl->last_ms;
+}
+
+uint64_t fl_timeline_tail(const fl_timeline_t *tl)
+{
+    return tl->last_ms;
+}
+
+int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc)
+{
+    const fl_response_t *r = &sc->response;
+    ps->items = NULL;
+    ps->len = 0;
+    if (r->chunks) {
+        for (size_t i = 0; i < r->n_chunks; i++)
+            if (!fl_utf8_valid(r->chunks[i], strlen(r->chunks[i])))
+                return FL_EINVAL;
+        if (r->n_chunks == 0)
+            return 0;
+        ps->items = calloc(r->n_chunks, sizeof(*ps->items));
+        if (!ps->items)
+            return FL_ENOMEM;
+        for (size_t i = 0; i < r->n_chunks; i++)
+            ps->items[i] = (fl_piece_t){r->chunks[i], strlen(r->chunks[i])};
+        ps->len = r->n_chunks;
+        return 0;
+    }
+    const char *text = r->text;
+    if (!text && r->tool_call)
+        text = r->tool_call->arguments;
+    if (!text)
+        return 0;
+    if (!fl_utf8_valid(text, strlen(text)))
+        return FL_EINVAL;
+    fl_text_piece_t *tp;
+    size_t n;
+    int rc = fl_text_split(text, strlen(text), r->chunking, r->chunk_bytes, &tp, &n);
+    if (rc)
+        return rc;
+    if (n) {
+        ps->items = calloc(n, sizeof(*ps->items));
+        if (!ps->items) {
+            free(tp);
+            return FL_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        ps->items[i] = (fl_piece_t){text + tp[i].off, tp[i].len};
+    ps->len = n;
+    free(tp);
+    return 0;
+}
+
+void fl_pieces_close(fl_pieces_t *ps)
+{
+    free(ps->items);
+    ps->items = NULL;
+    ps->len = 0;
+}
+
+int fl_answer_text(const fl_scenario_t *sc, fl_buf_t *out)
+{
+    const fl_response_t *r = &sc->response;
+    if (r->text)
+        return fl_buf_append_str(out, r->text);
+    for (size_t i = 0; r->chunks && i < r->n_chunks; i++) {
+        int rc = fl_buf_append_str(out, r->chunks[i]);
+        if (rc)
+            return rc;
+    }
+    /* Make sure out->data exists even for an empty answer. */
+    return fl_buf_reserve(out, 0);
+}
+
+int64_t fl_usage_input(const fl_scenario_t *sc)
+{
+    if (sc->response.input_tokens >= 0)
+        return sc->response.input_tokens;
+    int64_t words = 0;
+    bool in_word = false;
+    for (const char *p = sc->prompt ? sc->prompt : ""; *p; p++) {
+        bool space = strchr(" \t\n\v\f\r", *p) != NULL;
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words > 0 ? words : 1;
+}
+
+int64_t fl_usage_output(const fl_scenario_t *sc, size_t n_content)
+{
+    if (sc->response.output_tokens >= 0)
+        return sc->response.output_tokens;
+    return (int64_t)n_content;
+}
+
+json_t *fl_json_strn(const char *p, size_t len)
+{
+    return json_stringn(p, len);
+}
+
+json_t *fl_json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int fl_json_append(fl_buf_t *out, const json_t *j)
+{
+    if (!j)
+        return FL_EINVAL;
+    /* jansson keeps insertion order and writes UTF-8 unescaped unless JSON_ENSURE_ASCII. */
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (!s)
+        return FL_ENOMEM;
+    int rc = fl_buf_append_str(out, s);
+    free(s);
+    return rc;
+}
+
+int fl_push_json(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *name, json_t *j)
+{
+    if (!j)
+        return FL_ENOMEM;
+    fl_buf_t data, ev;
+    fl_buf_init(&data);
+    fl_buf_init(&ev);
+    int rc = fl_json_append(&data, j);
+    if (rc)
+        goto done;
+    fl_sse_event_t sse = {.event = name, .data = data.data, .data_len = data.len, .retry = -1};
+    rc = fl_sse_encode(&ev, &sse);
+    if (rc)
+        goto done;
+    rc = fl_script_push(s, kind, at_ms, ev.data, ev.len);
+done:
+    fl_buf_close(&ev);
+    fl_buf_close(&data);
+    json_decref(j);
+    return rc;
+}
+
+int fl_push_str(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *bytes)
+{
+    return fl_script_push(s, kind, at_ms, bytes, strlen(bytes));
+}
+
+const char *fl_tool_call_id(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, const char *prefix,
+                            char *buf, size_t n)
+{
+    const fl_tool_call_t *tc = sc->response.tool_call;
+    if (tc && tc->id && tc->id[0])
+        snprintf(buf, n, "%s", tc->id);
+    else
+        snprintf(buf, n, "%s%s", prefix, ctx->id ? ctx->id : "");
+    return buf;
+}
+
+/* response.events: each raw event at the time content event i would go, kind FL_EVENT_RAW. */
+static int encode_raw(const fl_scenario_t *sc, fl_script_t *out)
+{
+    const fl_response_t *r = &sc->response;
+    fl_timeline_t tl;
+    fl_timeline_init(&tl, r);
+    fl_buf_t b;
+    fl_buf_init(&b);
+    int rc = 0;
+    for (size_t i = 0; i < r->n_events && !rc; i++) {
+        const fl_raw_event_t *e = &r->events[i];
+        uint64_t at = fl_timeline_next(&tl);
+        if (e->raw) {
+            rc = fl_script_push(out, FL_EVENT_RAW, at, e->raw, e->raw_len);
+            continue;
+        }
+        b.len = 0;
+        fl_sse_event_t sse = {.event = e->event,
+                              .data = e->data,
+                              .data_len = (size_t)-1,
+                              .id = e->id,
+                              .retry = e->retry};
+        rc = fl_sse_encode(&b, &sse);
+        if (!rc)
+            rc = fl_script_push(out, FL_EVENT_RAW, at, b.data, b.len);
+    }
+    fl_buf_close(&b);
+    return rc;
+}
+
+int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_script_t *out)
+{
+    int rc;
+    if (sc->response.events) {
+        rc = encode_raw(sc, out);
+    } else {
+        switch (sc->dialect) {
+        case FL_DIALECT_OPENAI_CHAT:
+            rc = fl_openai_chat_encode_stream(sc, ctx, out);
+            break;
+        case FL_DIALECT_OPENAI_RESPONSES:
+            rc = fl_openai_responses_encode_stream(sc, ctx, out);
+            break;
+        case FL_DIALECT_ANTHROPIC_MESSAGES:
+            rc = fl_anthropic_encode_stream(sc, ctx, out);
+            break;
+        default:
+            rc = FL_EDIALECT;
+            break;
+        }
+    }
+    if (rc) {
+        fl_script_close(out);
+        fl_script_init(out);
+    }
+    return rc;
+}
+
+int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_buf_t *out)
+{
+    if (sc->response.events)
+        return FL_EDIALECT;
+    size_t mark = out->len;
+    int rc;
+    switch (sc->dialect) {
+    case FL_DIALECT_OPENAI_CHAT:
+        rc = fl_openai_chat_encode_body(sc, ctx, out);
+        break;
+    case FL_DIALECT_OPENAI_RESPONSES:
+        rc = fl_openai_responses_encode_body(sc, ctx, out);
+        break;
+    case FL_DIALECT_ANTHROPIC_MESSAGES:
+        rc = fl_anthropic_encode_body(sc, ctx, out);
+        break;
+    default:
+        rc = FL_EDIALECT;
+        break;
+    }
+    if (rc && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return rc;
+}
+
+int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const char *message,
+                                 fl_buf_t *out)
+{
+    if (d == FL_DIALECT_ANTHROPIC_MESSAGES)
+        return fl_anthropic_encode_error_body(cls, message, out);
+    /* Both OpenAI APIs answer errors with the same envelope (API reference, "Error codes"). */
+    json_t *err = fl_openai_error_object(cls, message);
+    json_t *j = err ? json_object() : NULL;
+    if (!j || json_object_set_new(j, "error", err)) {
+        json_decref(err);
+        json_decref(j);
+        return FL_ENOMEM;
+    }
+    int rc = fl_json_append(out, j);
+    json_decref(j);
+    return rc;
+}
+
+int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const char *message,
+                                  const fl_encode_ctx_t *ctx, fl_buf_t *out)
+{
+    switch (d) {
+    case FL_DIALECT_OPENAI_RESPONSES:
+        return fl_openai_responses_encode_error_event(cls, message, ctx, out);
+    case FL_DIALECT_ANTHROPIC_MESSAGES:
+        return fl_anthropic_encode_error_event(cls, message, out);
+    default:
+        break;
+    }
+    /* Chat Completions sends a mid-stream error as a data line holding the error envelope,
+     * with no event name (what the openai-python SDK's Stream checks: `if sse.data` has an
+     * "error" key it raises APIError). */
+    fl_buf_t data;
+    fl_buf_init(&data);
+    int rc = fl_dialect_encode_error_body(d, cls, message, &data);
+    if (!rc) {
+        fl_sse_event_t sse = {.data = data.data, .data_len = data.len, .retry = -1};
+        rc = fl_sse_encode(out, &sse);
+    }
+    fl_buf_close(&data);
+    return rc;
+}
+
+int fl_dialect_encode_ping(fl_dialect_t d, fl_buf_t *out)
+{
+    if (d == FL_DIALECT_ANTHROPIC_MESSAGES) {
+        /* Anthropic writes this one payload with a space after the colon (Streaming Messages,
+         * "Ping events"), unlike its other, compact, events. */
+        return fl_buf_append_str(out, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+    }
+    size_t mark = out->len;
+    int rc = fl_sse_encode_comment(out, "ping");
+    if (!rc)
+        rc = fl_buf_append(out, "\n", 1);
+    if (rc && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return rc;
+}
+
+const char *fl_dialect_sentinel_name(fl_dialect_t d)
+{
+    switch (d) {
+    case FL_DIALECT_OPENAI_CHAT:
+        return "[DONE]";
+    case FL_DIALECT_OPENAI_RESPONSES:
+        return "response.completed";
+    case FL_DIALECT_ANTHROPIC_MESSAGES:
+        return "message_stop";
+    }
+    return "";
+}
+
+const char *fl_dialect_path(fl_dialect_t d)
+{
+    switch (d) {
+    case FL_DIALECT_OPENAI_CHAT:
+        return "/v1/chat/completions";
+    case FL_DIALECT_OPENAI_RESPONSES:
+        return "/v1/responses";
+    case FL_DIALECT_ANTHROPIC_MESSAGES:
+        return "/v1/messages";
+    }
+    return "";
+}

@@ -1,0 +1,56 @@
+#include "encode/script.h"
+
+#include "base/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void fl_script_init(fl_script_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    fl_buf_init(&s->bytes);
+}
+
+void fl_script_close(fl_script_t *s)
+{
+    fl_buf_close(&s->bytes);
+    free(s->events);
+    memset(s, 0, sizeof(*s));
+}
+
+int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const void *bytes,
+                   size_t len)
+{
+    if (s->n_events && at_ms < s->events[s->n_events - 1].at_ms)
+        return FL_EINVAL;
+    if (s->n_events == s->cap_events) {
+        size_t cap = s->cap_events ? s->cap_events * 2 : 16;
+        fl_script_event_t *ev = realloc(s->events, cap * sizeof(*ev));
+        if (!ev)
+            return FL_ENOMEM;
+        s->events = ev;
+        s->cap_events = cap;
+    }
+    size_t off = s->bytes.len;
+    int rc = fl_buf_append(&s->bytes, bytes, len);
+    if (rc)
+        return rc;
+    s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len};
+    return 0;
+}
+
+size_t fl_script_event_at_byte(const fl_script_t *s, size_t off)
+{
+    size_t lo = 0, hi = s->n_events;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const fl_script_event_t *e = &s->events[mid];
+        if (off < e->off)
+            hi = mid;
+        else if (off >= e->off + e->len)
+            lo = mid + 1;
+        else
+            return mid;
+    }
+    return s->n_events;
+}

@@ -1,0 +1,57 @@
+/*
+ * The event script: one response body as a timed sequence of encoded SSE events.
+ *
+ * A dialect encoder turns a scenario into a script once per request; the server (and the chaos
+ * layer between them) then only copies bytes out of it. All events live back to back in one
+ * buffer, so the body is script->bytes exactly and a byte position in the body is an offset
+ * into it: `at: {byte: N}` and `at: {event: N}` are both plain lookups.
+ */
+#ifndef FL_SCRIPT_H
+#define FL_SCRIPT_H
+
+#include "base/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** What an event is for; the chaos layer and the journal reason about these. */
+typedef enum {
+    FL_EVENT_META,     /* protocol events that carry no answer text (message_start, role chunk) */
+    FL_EVENT_CONTENT,  /* carries answer text or tool-call argument text */
+    FL_EVENT_PING,     /* keep-alive: anthropic `ping`, or an SSE comment */
+    FL_EVENT_FINISH,   /* carries the finish/stop reason (finish_reason, message_delta,
+                          response.completed) */
+    FL_EVENT_SENTINEL, /* the end marker: `data: [DONE]`, message_stop */
+    FL_EVENT_RAW,      /* from response.events, sent verbatim */
+} fl_event_kind_t;
+
+/** One event of the body. */
+typedef struct fl_script_event_s {
+    fl_event_kind_t kind;
+    uint64_t at_ms; /* when to send it, in ms after the response headers */
+    size_t off;     /* first byte in the script's bytes */
+    size_t len;     /* bytes, including the blank line that ends the SSE event */
+} fl_script_event_t;
+
+/** A whole response body. Owns its bytes and events; init then close. */
+typedef struct fl_script_s {
+    fl_buf_t bytes;            /* the body, all events back to back */
+    fl_script_event_t *events; /* owned array */
+    size_t n_events;
+    size_t cap_events;
+} fl_script_t;
+
+/** Prepares an empty script. Never fails. */
+void fl_script_init(fl_script_t *s);
+/** Frees everything the script owns and leaves it empty. */
+void fl_script_close(fl_script_t *s);
+/**
+ * Appends one event whose bytes are already encoded (see fl_sse_encode*). The bytes are
+ * copied. at_ms must not be less than the previous event's. Returns 0, FL_EINVAL or FL_ENOMEM.
+ */
+int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const void *bytes,
+                   size_t len);
+/** Index of the event that holds body byte `off` (0-based), or n_events past the end. */
+size_t fl_script_event_at_byte(const fl_script_t *s, size_t off);
+
+#endif

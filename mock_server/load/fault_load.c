@@ -1,0 +1,837 @@
+/*
+ * The loader's `attempts:` section: the fault catalog (chaos.h) read from YAML into fl_fault_t,
+ * every parameter checked, then every position checked against the scenario's encoded stream.
+ *
+ * Shapes accepted (the Faults section of README.md is the user's reference):
+ *   attempts: [ {faults: [...], chaos: {seed, probability, faults: [...]}}, {}, ... ]
+ *   a fault item: {<fault>: {params}} (one key), {<fault>: null}, or a bare `<fault>` when the
+ *   fault has no required parameter; line_endings also takes its style as the value itself.
+ *   at: headers | end | {event: N>=1} | {byte: N>=0} | {ms: N>=0}, exactly one key.
+ * Diagnostics go through the shared helpers (load_impl.h), so they carry file:line:col and the
+ * field path, e.g. attempts[0].faults[1].stall.ms.
+ */
+#include "chaos/chaos.h"
+#include "encode/dialect.h"
+#include "load/load_impl.h"
+#include "chaos/plan.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FAULTS        64u      /* per list: more is a typo or a generator gone wrong */
+#define MAX_PIECE_BYTES   1048576u /* fragment and throttle sizes */
+#define MAX_GARBAGE_BYTES 65536u
+#define MAX_RETRY_AFTER_S 86400u
+#define MAX_OFFSETS       4096u
+
+static const char *const fault_keys[] = {
+#define X(name, key) key,
+    FL_FAULT_MAP(X)
+#undef X
+        NULL};
+
+/* The parameters each fault accepts (its own keys only). */
+static const char *const *params_of(fl_fault_kind_t k)
+{
+    static const char *const at_only[] = {"at", NULL};
+    static const char *const drop[] = {"drop_finish", NULL};
+    static const char *const stall[] = {"at", "ms", "keepalive_ms", NULL};
+    static const char *const throttle[] = {"at", "bytes_per_s", NULL};
+    static const char *const fragment[] = {"at", "bytes", "offsets", "gap_ms", NULL};
+    static const char *const corrupt[] = {"at", "kind", "bytes", "seed", NULL};
+    static const char *const endings[] = {"style", NULL};
+    static const char *const inject[] = {"at", "bytes", NULL};
+    static const char *const http[] = {
+        "status", "retry_after_s", "retry_after_ms", "html", "type", "message", NULL};
+    static const char *const event[] = {"at", "type", "message", NULL};
+    static const char *const proxy[] = {"after_ms", "status", "cut", NULL};
+    static const char *const idle[] = {"ms", "status", "cut", NULL};
+    static const char *const delay[] = {"ms", NULL};
+    static const char *const refuse[] = {"reset", NULL};
+    static const char *const none[] = {NULL};
+    switch (k) {
+    case FL_FAULT_RESET:
+    case FL_FAULT_CLOSE:
+    case FL_FAULT_END:
+    case FL_FAULT_DUPLICATE:
+        return at_only;
+    case FL_FAULT_DROP_SENTINEL:
+        return drop;
+    case FL_FAULT_STALL:
+        return stall;
+    case FL_FAULT_THROTTLE:
+        return throttle;
+    case FL_FAULT_FRAGMENT:
+        return fragment;
+    case FL_FAULT_CORRUPT:
+        return corrupt;
+    case FL_FAULT_LINE_ENDINGS:
+        return endings;
+    case FL_FAULT_INJECT:
+        return inject;
+    case FL_FAULT_HTTP_ERROR:
+        return http;
+    case FL_FAULT_ERROR_EVENT:
+        return event;
+    case FL_FAULT_PROXY_TIMEOUT:
+        return proxy;
+    case FL_FAULT_IDLE_TIMEOUT:
+        return idle;
+    case FL_FAULT_DELAY_HEADERS:
+        return delay;
+    case FL_FAULT_REFUSE:
+        return refuse;
+    default:
+        return none;
+    }
+}
+
+/* The first required parameter of a fault, or NULL when it has none (a bare name is enough). */
+static const char *required_param(fl_fault_kind_t k)
+{
+    switch (k) {
+    case FL_FAULT_STALL:
+    case FL_FAULT_IDLE_TIMEOUT:
+    case FL_FAULT_DELAY_HEADERS:
+        return "ms";
+    case FL_FAULT_THROTTLE:
+        return "bytes_per_s";
+    case FL_FAULT_FRAGMENT:
+        return "bytes or offsets";
+    case FL_FAULT_CORRUPT:
+        return "kind";
+    case FL_FAULT_LINE_ENDINGS:
+        return "style";
+    case FL_FAULT_INJECT:
+        return "bytes";
+    case FL_FAULT_HTTP_ERROR:
+        return "status";
+    case FL_FAULT_PROXY_TIMEOUT:
+        return "after_ms";
+    default:
+        return NULL;
+    }
+}
+
+static yaml_node_t *param(const char *const *keys, yaml_node_t **vals, const char *name)
+{
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(keys[i], name) == 0)
+            return vals[i];
+    return NULL;
+}
+
+static yaml_node_t *param_key(const char *const *keys, yaml_node_t **knodes, const char *name)
+{
+    return param(keys, knodes, name);
+}
+
+/* Reads a number in [0, 1] (probability). Returns 0 or -1 after reporting. */
+static int get_probability(fl_load_ctx_t *c, yaml_node_t *n, const char *field, double *out)
+{
+    if (n->type != YAML_SCALAR_NODE || !fl_load_is_plain(n)) {
+        fl_load_report(c, &n->start_mark, field, "expected a number from 0 to 1, got %s",
+                       n->type == YAML_SCALAR_NODE ? "a quoted string" : fl_load_kind_name(n));
+        return -1;
+    }
+    const char *s = fl_load_sval(n);
+    char *end = NULL;
+    double d = s[0] ? strtod(s, &end) : NAN;
+    if (!end || *end || strpbrk(s, "xXpP") || !isfinite(d)) {
+        fl_load_report(c, &n->start_mark, field, "expected a number from 0 to 1, got '%.40s'", s);
+        return -1;
+    }
+    if (d < 0 || d > 1) {
+        fl_load_report(c, &n->start_mark, field, "%.40s is out of range (0 to 1)", s);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* Reads a status code in [400, 599]. */
+static int get_status(fl_load_ctx_t *c, yaml_node_t *n, const char *field, int *out)
+{
+    uint64_t v;
+    if (fl_load_get_uint(c, n, field, 999, &v))
+        return -1;
+    if (v < 400 || v > 599) {
+        fl_load_report(c, &n->start_mark, field,
+                       "status %" PRIu64 " is not an error status (400 to 599)", v);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int get_cut(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_cut_t *out)
+{
+    static const char *const cuts[] = {"fin", "rst", NULL};
+    int i = fl_load_get_enum(c, n, field, "cut", cuts);
+    if (i < 0)
+        return -1;
+    *out = i == 1 ? FL_CUT_RST : FL_CUT_FIN;
+    return 0;
+}
+
+static int get_error_type(fl_load_ctx_t *c, yaml_node_t *n, const char *field, int *out)
+{
+    if (n->type == YAML_SCALAR_NODE && fl_fault_error_type_parse(fl_load_sval(n), out) == 0)
+        return 0;
+    if (n->type != YAML_SCALAR_NODE) {
+        fl_load_report(c, &n->start_mark, field, "expected an error type, got %s",
+                       fl_load_kind_name(n));
+        return -1;
+    }
+    fl_load_report(c, &n->start_mark, field,
+                   "unknown error type '%.60s' (valid: invalid_request, authentication, "
+                   "permission, not_found, request_too_large, rate_limit, server, overloaded, "
+                   "timeout, or the providers' *_error names)",
+                   fl_load_sval(n));
+    return -1;
+}
+
+static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t *at)
+{
+    static const char *const keys[] = {"event", "byte", "ms", NULL};
+    if (n->type == YAML_SCALAR_NODE && !fl_load_is_null(n)) {
+        if (strcmp(fl_load_sval(n), "headers") == 0) {
+            at->kind = FL_AT_HEADERS;
+            return 0;
+        }
+        if (strcmp(fl_load_sval(n), "end") == 0) {
+            at->kind = FL_AT_END;
+            return 0;
+        }
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        fl_load_report(c, &n->start_mark, field,
+                       "expected headers, end, {event: N}, {byte: N} or {ms: N}, got %s",
+                       n->type == YAML_SCALAR_NODE && !fl_load_is_null(n) ? "a scalar"
+                       : fl_load_is_null(n)                               ? "null"
+                                                                          : fl_load_kind_name(n));
+        return -1;
+    }
+    yaml_node_t *v[3], *k[3];
+    int before = c->nerr;
+    fl_load_get_map(c, n, field, keys, v, k);
+    if (c->nerr != before)
+        return -1;
+    int given = (v[0] != NULL) + (v[1] != NULL) + (v[2] != NULL);
+    if (given != 1) {
+        fl_load_report(c, &n->start_mark, field,
+                       "exactly one of event, byte, ms is needed (got %d)", given);
+        return -1;
+    }
+    char f[256];
+    int i = v[0] ? 0 : v[1] ? 1 : 2;
+    fl_load_join_key(f, sizeof(f), field, keys[i]);
+    uint64_t max = i == 2 ? MAX_TIME_MS : UINT32_MAX;
+    if (fl_load_get_uint(c, v[i], f, max, &at->n))
+        return -1;
+    if (i == 0 && at->n == 0) {
+        fl_load_report(c, &v[i]->start_mark, f, "must be >= 1 (events are numbered from 1)");
+        return -1;
+    }
+    at->kind = i == 0 ? FL_AT_EVENT : i == 1 ? FL_AT_BYTE : FL_AT_MS;
+    return 0;
+}
+
+/* Which `at` forms a fault takes, checked at parse time (the stream is not needed). */
+static void check_at_form(fl_load_ctx_t *c, const fl_fault_t *f, yaml_node_t *n, const char *field)
+{
+    const char *name = fl_fault_name(f->kind);
+    bool whole_event = f->kind == FL_FAULT_DUPLICATE ||
+                       (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
+    bool body_only = f->kind == FL_FAULT_END || f->kind == FL_FAULT_INJECT ||
+                     f->kind == FL_FAULT_ERROR_EVENT || f->kind == FL_FAULT_CORRUPT;
+    if (whole_event && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_DEFAULT)
+        fl_load_report(c, &n->start_mark, field, "%s acts on one whole event: use {event: N}",
+                       name);
+    else if (body_only && f->at.kind == FL_AT_HEADERS)
+        fl_load_report(c, &n->start_mark, field,
+                       "%s acts on the body: headers is before it (use {event: 1})", name);
+}
+
+/* Reads fragment.offsets: a non-empty, strictly increasing list of body offsets. */
+static void load_offsets(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_fault_t *f)
+{
+    if (n->type != YAML_SEQUENCE_NODE) {
+        fl_load_report(c, &n->start_mark, field, "expected a list of byte offsets, got %s",
+                       fl_load_kind_name(n));
+        return;
+    }
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (len == 0 || len > MAX_OFFSETS) {
+        fl_load_report(c, &n->start_mark, field, "needs 1 to %u offsets, got %zu", MAX_OFFSETS,
+                       len);
+        return;
+    }
+    f->offsets = calloc(len, sizeof(*f->offsets));
+    if (!f->offsets) {
+        c->oom = 1;
+        return;
+    }
+    f->n_offsets = len;
+    for (size_t i = 0; i < len; i++) {
+        char fi[256];
+        yaml_node_t *item = fl_load_node_at(c, n->data.sequence.items.start[i]);
+        fl_load_join_index(fi, sizeof(fi), field, i);
+        if (fl_load_get_uint(c, item, fi, UINT32_MAX, &f->offsets[i]))
+            return;
+        if (i && f->offsets[i] <= f->offsets[i - 1]) {
+            fl_load_report(c, &item->start_mark, fi,
+                           "offsets must increase (%" PRIu64 " after %" PRIu64 ")", f->offsets[i],
+                           f->offsets[i - 1]);
+            return;
+        }
+    }
+}
+
+/* Reads one fault's parameters from the mapping n (or null) into f. */
+static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_fault_t *f)
+{
+    const char *const *keys = params_of(f->kind);
+    yaml_node_t *v[8] = {0}, *k[8] = {0};
+    char p[256];
+    bool empty = fl_load_is_null(n);
+
+    if (!empty && n->type != YAML_MAPPING_NODE) {
+        fl_load_report(c, &n->start_mark, field, "expected a mapping of parameters, got %s",
+                       fl_load_kind_name(n));
+        return;
+    }
+    if (!empty) {
+        if (!keys[0] && n->data.mapping.pairs.top != n->data.mapping.pairs.start) {
+            yaml_node_t *key = fl_load_node_at(c, n->data.mapping.pairs.start->key);
+            fl_load_report(c, &key->start_mark, field, "%s takes no parameters",
+                           fl_fault_name(f->kind));
+            return;
+        }
+        int before = c->nerr;
+        fl_load_get_map(c, n, field, keys, v, k);
+        if (c->nerr != before)
+            return;
+    }
+    /* Missing parameters are reported at the parameter mapping. */
+    yaml_node_t *where = n;
+#define P(name)     param(keys, v, name)
+#define FIELD(name) (fl_load_join_key(p, sizeof(p), field, name), p)
+#define NEED(name)                                                                                 \
+    do {                                                                                           \
+        if (!P(name)) {                                                                            \
+            fl_load_report(c, &where->start_mark, FIELD(name), "missing required key");            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+    if (P("at")) {
+        if (parse_at(c, P("at"), FIELD("at"), &f->at))
+            return;
+    }
+    switch (f->kind) {
+    case FL_FAULT_RESET:
+        f->cut = FL_CUT_RST;
+        break;
+    case FL_FAULT_DROP_SENTINEL:
+        if (P("drop_finish"))
+            fl_load_get_bool(c, P("drop_finish"), FIELD("drop_finish"), &f->drop_finish);
+        break;
+    case FL_FAULT_STALL:
+        NEED("ms");
+        if (fl_load_is_plain(P("ms")) && strcmp(fl_load_sval(P("ms")), "forever") == 0) {
+            f->forever = true;
+        } else if (fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 &&
+                   f->ms == 0) {
+            fl_load_report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1 (or forever)");
+            return;
+        }
+        if (P("keepalive_ms") && fl_load_get_uint(c, P("keepalive_ms"), FIELD("keepalive_ms"),
+                                                  MAX_TIME_MS, &f->keepalive_ms) == 0) {
+            if (!f->forever && f->keepalive_ms >= f->ms)
+                fl_load_report(c, &P("keepalive_ms")->start_mark, FIELD("keepalive_ms"),
+                               "must be less than ms (%" PRIu64 "), or no ping is ever sent",
+                               f->ms);
+        }
+        break;
+    case FL_FAULT_THROTTLE:
+        NEED("bytes_per_s");
+        if (fl_load_get_uint(c, P("bytes_per_s"), FIELD("bytes_per_s"), MAX_PIECE_BYTES,
+                             &f->bytes) == 0 &&
+            f->bytes == 0)
+            fl_load_report(c, &P("bytes_per_s")->start_mark, FIELD("bytes_per_s"), "must be >= 1");
+        break;
+    case FL_FAULT_FRAGMENT:
+        if (P("bytes") && P("offsets")) {
+            fl_load_report(c, &param_key(keys, k, "offsets")->start_mark, FIELD("offsets"),
+                           "give bytes or offsets, not both");
+            return;
+        }
+        if (!P("bytes") && !P("offsets")) {
+            fl_load_report(c, &where->start_mark, field,
+                           "fragment needs bytes (piece size) or offsets (where to split)");
+            return;
+        }
+        if (P("bytes") &&
+            fl_load_get_uint(c, P("bytes"), FIELD("bytes"), MAX_PIECE_BYTES, &f->bytes) == 0 &&
+            f->bytes == 0)
+            fl_load_report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
+        if (P("offsets"))
+            load_offsets(c, P("offsets"), FIELD("offsets"), f);
+        if (P("gap_ms"))
+            fl_load_get_uint(c, P("gap_ms"), FIELD("gap_ms"), MAX_TIME_MS, &f->gap_ms);
+        break;
+    case FL_FAULT_CORRUPT: {
+        static const char *const kinds[] = {"json", "utf8", "chunk_size", "garbage", "sse", NULL};
+        NEED("kind");
+        int kind = fl_load_get_enum(c, P("kind"), FIELD("kind"), "corrupt kind", kinds);
+        if (kind < 0)
+            return;
+        f->corrupt = (fl_corrupt_kind_t)kind;
+        if (f->corrupt != FL_CORRUPT_GARBAGE) {
+            const char *extra = P("bytes") ? "bytes" : P("seed") ? "seed" : NULL;
+            if (extra) {
+                fl_load_report(c, &param_key(keys, k, extra)->start_mark, FIELD(extra),
+                               "%s applies only to kind: garbage", extra);
+                return;
+            }
+            break;
+        }
+        f->bytes = 16;
+        if (P("bytes") &&
+            fl_load_get_uint(c, P("bytes"), FIELD("bytes"), MAX_GARBAGE_BYTES, &f->bytes) == 0 &&
+            f->bytes == 0)
+            fl_load_report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
+        if (P("seed") && fl_load_get_uint(c, P("seed"), FIELD("seed"), UINT64_MAX, &f->seed) == 0)
+            f->seed_set = true;
+        break;
+    }
+    case FL_FAULT_LINE_ENDINGS: {
+        static const char *const styles[] = {"crlf", "cr", NULL};
+        NEED("style");
+        int s = fl_load_get_enum(c, P("style"), FIELD("style"), "line ending style", styles);
+        f->crlf = s == 0;
+        break;
+    }
+    case FL_FAULT_INJECT:
+        NEED("bytes");
+        if (fl_load_get_str(c, P("bytes"), FIELD("bytes"), false, &f->inject) == 0)
+            f->inject_len = strlen(f->inject);
+        break;
+    case FL_FAULT_HTTP_ERROR:
+        NEED("status");
+        if (get_status(c, P("status"), FIELD("status"), &f->status))
+            return;
+        f->error_class = (int)fl_fault_error_class_for_status(f->status);
+        if (P("type"))
+            get_error_type(c, P("type"), FIELD("type"), &f->error_class);
+        if (P("retry_after_s")) {
+            uint64_t s;
+            if (fl_load_get_uint(c, P("retry_after_s"), FIELD("retry_after_s"), MAX_RETRY_AFTER_S,
+                                 &s) == 0)
+                f->retry_after_s = (int64_t)s;
+        }
+        if (P("retry_after_ms")) {
+            uint64_t ms;
+            if (fl_load_get_uint(c, P("retry_after_ms"), FIELD("retry_after_ms"), MAX_TIME_MS,
+                                 &ms) == 0)
+                f->retry_after_ms = (int64_t)ms;
+        }
+        if (P("html"))
+            fl_load_get_bool(c, P("html"), FIELD("html"), &f->html);
+        if (P("message"))
+            fl_load_get_str(c, P("message"), FIELD("message"), false, &f->message);
+        break;
+    case FL_FAULT_ERROR_EVENT:
+        f->error_class = FL_ERR_SERVER;
+        if (P("type"))
+            get_error_type(c, P("type"), FIELD("type"), &f->error_class);
+        if (P("message"))
+            fl_load_get_str(c, P("message"), FIELD("message"), false, &f->message);
+        break;
+    case FL_FAULT_PROXY_TIMEOUT:
+        NEED("after_ms");
+        f->status = 504;
+        fl_load_get_uint(c, P("after_ms"), FIELD("after_ms"), MAX_TIME_MS, &f->ms);
+        if (P("status"))
+            get_status(c, P("status"), FIELD("status"), &f->status);
+        if (P("cut"))
+            get_cut(c, P("cut"), FIELD("cut"), &f->cut);
+        break;
+    case FL_FAULT_IDLE_TIMEOUT:
+        NEED("ms");
+        f->status = 504;
+        if (fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 && f->ms == 0)
+            fl_load_report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1");
+        if (P("status"))
+            get_status(c, P("status"), FIELD("status"), &f->status);
+        if (P("cut"))
+            get_cut(c, P("cut"), FIELD("cut"), &f->cut);
+        break;
+    case FL_FAULT_DELAY_HEADERS:
+        NEED("ms");
+        fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms);
+        break;
+    case FL_FAULT_REFUSE:
+        if (P("reset")) {
+            bool rst = false;
+            if (fl_load_get_bool(c, P("reset"), FIELD("reset"), &rst) == 0)
+                f->cut = rst ? FL_CUT_RST : FL_CUT_FIN;
+        }
+        break;
+    default:
+        break;
+    }
+    if (P("at"))
+        check_at_form(c, f, P("at"), FIELD("at"));
+#undef P
+#undef FIELD
+#undef NEED
+}
+
+static void report_unknown_fault(fl_load_ctx_t *c, yaml_node_t *key, const char *field)
+{
+    const char *best = fl_load_suggest(fl_load_sval(key), fault_keys);
+    if (best)
+        fl_load_report(c, &key->start_mark, field, "unknown fault '%.60s' (did you mean '%s'?)",
+                       fl_load_sval(key), best);
+    else
+        fl_load_report(c, &key->start_mark, field,
+                       "unknown fault '%.60s' (see the README's Faults section for the catalog)",
+                       fl_load_sval(key));
+}
+
+static int fault_kind(const char *name)
+{
+    for (int i = 0; fault_keys[i]; i++)
+        if (strcmp(fault_keys[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Reads one item of a faults list. Returns 0 when f is a complete fault. */
+static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl_fault_t *f)
+{
+    char fk[256];
+    int before = c->nerr;
+    yaml_node_t *key, *val = NULL;
+    f->retry_after_s = f->retry_after_ms = -1;
+    f->cut = FL_CUT_FIN;
+    if (item->type == YAML_SCALAR_NODE && !fl_load_is_null(item)) {
+        key = item; /* a bare name */
+    } else if (item->type == YAML_MAPPING_NODE &&
+               item->data.mapping.pairs.top - item->data.mapping.pairs.start == 1) {
+        key = fl_load_node_at(c, item->data.mapping.pairs.start->key);
+        val = fl_load_node_at(c, item->data.mapping.pairs.start->value);
+        if (key->type != YAML_SCALAR_NODE) {
+            fl_load_report(c, &key->start_mark, field, "keys must be strings, got %s",
+                           fl_load_kind_name(key));
+            return -1;
+        }
+    } else if (item->type == YAML_MAPPING_NODE) {
+        size_t n = (size_t)(item->data.mapping.pairs.top - item->data.mapping.pairs.start);
+        fl_load_report(c, &item->start_mark, field,
+                       n ? "a fault item has exactly one key, the fault (got %zu; write each "
+                           "fault as its own list item)"
+                         : "a fault item has exactly one key, the fault (got %zu)",
+                       n);
+        return -1;
+    } else {
+        fl_load_report(c, &item->start_mark, field, "expected a fault, got %s",
+                       fl_load_is_null(item) ? "null" : fl_load_kind_name(item));
+        return -1;
+    }
+    fl_load_join_key(fk, sizeof(fk), field, fl_load_sval(key));
+    int kind = fault_kind(fl_load_sval(key));
+    if (kind < 0) {
+        report_unknown_fault(c, key, fk);
+        return -1;
+    }
+    f->kind = (fl_fault_kind_t)kind;
+    f->line = (int)key->start_mark.line + 1;
+    f->col = (int)key->start_mark.column + 1;
+    if (f->kind == FL_FAULT_LINE_ENDINGS && val && val->type == YAML_SCALAR_NODE &&
+        !fl_load_is_null(val)) {
+        static const char *const styles[] = {"crlf", "cr", NULL};
+        int s = fl_load_get_enum(c, val, fk, "line ending style", styles);
+        f->crlf = s == 0;
+        return c->nerr == before ? 0 : -1;
+    }
+    if (!val || fl_load_is_null(val)) {
+        const char *req = required_param(f->kind);
+        if (req) {
+            fl_load_report(c, &key->start_mark, fk, "%s needs parameters: %s", fl_load_sval(key),
+                           req);
+            return -1;
+        }
+        if (f->kind == FL_FAULT_RESET)
+            f->cut = FL_CUT_RST;
+        if (f->kind == FL_FAULT_ERROR_EVENT)
+            f->error_class = FL_ERR_SERVER;
+        if (f->kind == FL_FAULT_IDLE_TIMEOUT || f->kind == FL_FAULT_PROXY_TIMEOUT)
+            f->status = 504;
+        return 0;
+    }
+    load_params(c, val, fk, f);
+    return c->nerr == before ? 0 : -1;
+}
+
+/* Reads a list of faults into a new array. */
+static void load_fault_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_fault_t **out,
+                            size_t *n_out)
+{
+    if (n->type != YAML_SEQUENCE_NODE) {
+        fl_load_report(c, &n->start_mark, field, "expected a list of faults, got %s",
+                       fl_load_is_null(n) ? "null" : fl_load_kind_name(n));
+        return;
+    }
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (len > MAX_FAULTS) {
+        fl_load_report(c, &n->start_mark, field, "at most %u faults, got %zu", MAX_FAULTS, len);
+        return;
+    }
+    if (len == 0)
+        return;
+    *out = calloc(len, sizeof(**out));
+    if (!*out) {
+        c->oom = 1;
+        return;
+    }
+    *n_out = len;
+    for (size_t j = 0; j < len; j++) {
+        char fi[256];
+        fl_load_join_index(fi, sizeof(fi), field, j);
+        load_fault(c, fl_load_node_at(c, n->data.sequence.items.start[j]), fi, &(*out)[j]);
+    }
+}
+
+static void load_chaos(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_attempt_t *a)
+{
+    static const char *const keys[] = {"seed", "probability", "faults", NULL};
+    yaml_node_t *v[3], *k[3];
+    char f[256];
+    if (fl_load_get_map(c, n, field, keys, v, k))
+        return;
+    for (int i = 0; i < 3; i++)
+        if (!v[i])
+            fl_load_report_missing(c, n, field, keys[i]);
+    if (!v[0] || !v[1] || !v[2])
+        return;
+    a->seeded = true;
+    fl_load_join_key(f, sizeof(f), field, "seed");
+    fl_load_get_uint(c, v[0], f, UINT64_MAX, &a->chaos_seed);
+    fl_load_join_key(f, sizeof(f), field, "probability");
+    get_probability(c, v[1], f, &a->chaos_probability);
+    fl_load_join_key(f, sizeof(f), field, "faults");
+    load_fault_list(c, v[2], f, &a->chaos_faults, &a->n_chaos_faults);
+}
+
+void fl_load_attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
+{
+    static const char *const keys[] = {"faults", "chaos", NULL};
+    if (n->type != YAML_SEQUENCE_NODE) {
+        fl_load_report(c, &n->start_mark, "attempts", "expected a list, got %s",
+                       fl_load_kind_name(n));
+        return;
+    }
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (len > MAX_ATTEMPTS) {
+        fl_load_report(c, &n->start_mark, "attempts", "at most %u attempts, got %zu", MAX_ATTEMPTS,
+                       len);
+        return;
+    }
+    if (len) {
+        sc->attempts = calloc(len, sizeof(*sc->attempts));
+        if (!sc->attempts) {
+            c->oom = 1;
+            return;
+        }
+        sc->n_attempts = len;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char f[256], ff[256];
+        yaml_node_t *v[2], *k[2];
+        yaml_node_t *item = fl_load_node_at(c, n->data.sequence.items.start[i]);
+        fl_attempt_t *a = &sc->attempts[i];
+        fl_load_join_index(f, sizeof(f), "attempts", i);
+        if (fl_load_is_null(item))
+            continue; /* `- ` alone: an attempt with no faults */
+        if (fl_load_get_map(c, item, f, keys, v, k))
+            continue;
+        if (v[0]) {
+            fl_load_join_key(ff, sizeof(ff), f, "faults");
+            load_fault_list(c, v[0], ff, &a->faults, &a->n_faults);
+        }
+        if (v[1]) {
+            fl_load_join_key(ff, sizeof(ff), f, "chaos");
+            load_chaos(c, v[1], ff, a);
+        }
+    }
+}
+
+/* ---- checks against the encoded stream ----------------------------------------------------- */
+
+typedef struct {
+    fl_load_ctx_t *c;
+    const fl_scenario_t *sc;
+    const fl_script_t *script;
+    bool candidate; /* a chaos candidate: drawn later, maybe at any event */
+    char field[256];
+} check_t;
+
+/* True when event i's data lines, joined, parse as a JSON object or array. */
+static bool event_has_json(const fl_script_t *s, size_t i)
+{
+    const char *p = s->bytes.data + s->events[i].off;
+    const char *end = p + s->events[i].len;
+    fl_buf_t data;
+    fl_buf_init(&data);
+    bool ok = false, any = false;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        size_t n = (size_t)(le - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n >= 5 && memcmp(p, "data:", 5) == 0) {
+            size_t skip = n > 5 && p[5] == ' ' ? 6 : 5;
+            if ((any && fl_buf_append(&data, "\n", 1)) || fl_buf_append(&data, p + skip, n - skip))
+                goto done;
+            any = true;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (any && data.data) {
+        json_t *j = json_loadb(data.data, data.len, 0, NULL);
+        ok = j != NULL;
+        json_decref(j);
+    }
+done:
+    fl_buf_close(&data);
+    return ok;
+}
+
+static void check_one(check_t *k, const fl_fault_t *f)
+{
+    fl_load_ctx_t *c = k->c;
+    yaml_mark_t m = {0, (size_t)(f->line > 0 ? f->line - 1 : 0),
+                     (size_t)(f->col > 0 ? f->col - 1 : 0)};
+    char at[256];
+    const char *name = fl_fault_name(f->kind);
+    size_t n_events = k->script->n_events;
+    size_t body = k->script->bytes.len;
+    fl_load_join_key(at, sizeof(at), k->field, "at");
+
+    if (f->at.kind == FL_AT_EVENT && f->at.n > n_events + 1) {
+        fl_load_report(c, &m, at,
+                       "event %" PRIu64 " is past the end of the stream (it has %zu events)",
+                       f->at.n, n_events);
+        return;
+    }
+    if (f->at.kind == FL_AT_BYTE && f->at.n > body) {
+        fl_load_report(c, &m, at,
+                       "byte %" PRIu64 " is past the end of the stream (its body has %zu bytes)",
+                       f->at.n, body);
+        return;
+    }
+    bool whole_event = f->kind == FL_FAULT_DUPLICATE ||
+                       (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
+    if (whole_event && f->at.kind == FL_AT_EVENT && f->at.n == n_events + 1) {
+        fl_load_report(c, &m, at,
+                       "event %" PRIu64 " is the end of the stream: %s needs an event (it has "
+                       "%zu events)",
+                       f->at.n, name, n_events);
+        return;
+    }
+    switch (f->kind) {
+    case FL_FAULT_CORRUPT:
+        if (f->corrupt == FL_CORRUPT_CHUNK_SIZE && k->sc->response.framing == FL_FRAMING_CLOSE) {
+            fl_load_report(c, &m, k->field,
+                           "chunk_size needs chunked framing (response.framing is close)");
+            return;
+        }
+        if (f->corrupt != FL_CORRUPT_JSON && f->corrupt != FL_CORRUPT_UTF8)
+            break;
+        if (f->at.kind == FL_AT_EVENT) {
+            if (!event_has_json(k->script, (size_t)f->at.n - 1))
+                fl_load_report(c, &m, at, "event %" PRIu64 " has no JSON data line to corrupt",
+                               f->at.n);
+        } else if (k->candidate) {
+            fl_load_report(c, &m, k->field,
+                           "a chaos candidate corrupt %s needs at: {event: N} (a drawn event may "
+                           "carry no JSON)",
+                           f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
+        } else if (k->sc->response.events) {
+            fl_load_report(c, &m, k->field,
+                           "corrupt %s on raw events needs at: {event: N} naming an event with "
+                           "JSON data",
+                           f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
+        }
+        break;
+    case FL_FAULT_DROP_SENTINEL:
+        if (k->sc->response.events) {
+            fl_load_report(c, &m, k->field,
+                           "raw events have no end marker to drop: they are sent as written "
+                           "(leave the marker out of response.events instead)");
+        } else if (f->drop_finish && k->sc->dialect == FL_DIALECT_OPENAI_RESPONSES) {
+            fl_load_report(c, &m, k->field,
+                           "drop_finish has no separate event on openai-responses: "
+                           "response.completed carries the finish and is the end marker, so "
+                           "drop_sentinel alone drops both");
+        }
+        break;
+    case FL_FAULT_FRAGMENT:
+        for (size_t i = 0; i < f->n_offsets; i++) {
+            if (f->offsets[i] >= body) {
+                char fo[256];
+                fl_load_join_key(fo, sizeof(fo), k->field, "offsets");
+                fl_load_report(c, &m, fo,
+                               "offset %" PRIu64 " is past the end of the stream (its body has "
+                               "%zu bytes)",
+                               f->offsets[i], body);
+                return;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void fl_load_check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
+{
+    /* A fixed context: the ids do not change the number of events, and positions in bytes are
+       checked against this encoding (ids have a fixed length per dialect). */
+    fl_encode_ctx_t ctx = {.id = "faultlinevalidate", .created = 0, .include_usage = false};
+    fl_script_t script;
+    fl_script_init(&script);
+    int rc = fl_dialect_encode_stream(sc, &ctx, &script);
+    if (rc) {
+        if (rc == FL_ENOMEM)
+            c->oom = 1;
+        return;
+    }
+    check_t k = {.c = c, .sc = sc, .script = &script};
+    for (size_t i = 0; i < sc->n_attempts; i++) {
+        const fl_attempt_t *a = &sc->attempts[i];
+        char base[96];
+        for (size_t j = 0; j < a->n_faults; j++) {
+            snprintf(base, sizeof(base), "attempts[%zu].faults[%zu]", i, j);
+            fl_load_join_key(k.field, sizeof(k.field), base, fl_fault_name(a->faults[j].kind));
+            k.candidate = false;
+            check_one(&k, &a->faults[j]);
+        }
+        for (size_t j = 0; j < a->n_chaos_faults; j++) {
+            snprintf(base, sizeof(base), "attempts[%zu].chaos.faults[%zu]", i, j);
+            fl_load_join_key(k.field, sizeof(k.field), base,
+                             fl_fault_name(a->chaos_faults[j].kind));
+            k.candidate = true;
+            check_one(&k, &a->chaos_faults[j]);
+        }
+    }
+    fl_script_close(&script);
+}

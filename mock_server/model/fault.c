@@ -1,0 +1,272 @@
+/*
+ * One fault: its catalog name, what it owns, copies, and its one-line description for the
+ * journal and reports. The catalog (FL_FAULT_MAP in model/fault.h) is documented in the Faults
+ * section of README.md.
+ */
+#include "model/fault.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const fault_names[] = {
+#define X(name, key) key,
+    FL_FAULT_MAP(X)
+#undef X
+};
+
+const char *fl_fault_name(fl_fault_kind_t kind)
+{
+    if ((unsigned)kind < FL_FAULT__COUNT)
+        return fault_names[kind];
+    return "unknown";
+}
+
+bool fl_fault_takes_position(fl_fault_kind_t kind)
+{
+    switch (kind) {
+    case FL_FAULT_RESET:
+    case FL_FAULT_CLOSE:
+    case FL_FAULT_END:
+    case FL_FAULT_STALL:
+    case FL_FAULT_THROTTLE:
+    case FL_FAULT_FRAGMENT:
+    case FL_FAULT_CORRUPT:
+    case FL_FAULT_DUPLICATE:
+    case FL_FAULT_INJECT:
+    case FL_FAULT_ERROR_EVENT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void fl_fault_close(fl_fault_t *f)
+{
+    if (!f)
+        return;
+    free(f->offsets);
+    free(f->inject);
+    free(f->message);
+    f->offsets = NULL;
+    f->n_offsets = 0;
+    f->inject = NULL;
+    f->inject_len = 0;
+    f->message = NULL;
+}
+
+int fl_fault_copy(fl_fault_t *dst, const fl_fault_t *src)
+{
+    *dst = *src;
+    dst->offsets = NULL;
+    dst->inject = NULL;
+    dst->message = NULL;
+    if (src->n_offsets) {
+        dst->offsets = malloc(src->n_offsets * sizeof(*dst->offsets));
+        if (!dst->offsets)
+            goto fail;
+        memcpy(dst->offsets, src->offsets, src->n_offsets * sizeof(*dst->offsets));
+    }
+    if (src->inject) {
+        /* One extra byte keeps the copy NUL-terminated like the loader's. */
+        dst->inject = malloc(src->inject_len + 1);
+        if (!dst->inject)
+            goto fail;
+        memcpy(dst->inject, src->inject, src->inject_len);
+        dst->inject[src->inject_len] = '\0';
+    }
+    if (src->message) {
+        dst->message = strdup(src->message);
+        if (!dst->message)
+            goto fail;
+    }
+    return 0;
+fail:
+    fl_fault_close(dst);
+    memset(dst, 0, sizeof(*dst));
+    return FL_ENOMEM;
+}
+
+fl_error_class_t fl_fault_error_class_for_status(int status)
+{
+    switch (status) {
+    case 400:
+        return FL_ERR_INVALID_REQUEST;
+    case 401:
+        return FL_ERR_AUTHENTICATION;
+    case 403:
+        return FL_ERR_PERMISSION;
+    case 404:
+        return FL_ERR_NOT_FOUND;
+    case 408:
+    case 504:
+        return FL_ERR_TIMEOUT;
+    case 413:
+        return FL_ERR_REQUEST_TOO_LARGE;
+    case 429:
+        return FL_ERR_RATE_LIMIT;
+    case 503:
+    case 529:
+        return FL_ERR_OVERLOADED;
+    default:
+        break;
+    }
+    if (status >= 400 && status < 500)
+        return FL_ERR_INVALID_REQUEST;
+    return FL_ERR_SERVER;
+}
+
+/* Index = fl_error_class_t. */
+static const char *const error_types[] = {
+    "invalid_request", "authentication", "permission", "not_found", "request_too_large",
+    "rate_limit",      "server",         "overloaded", "timeout",
+};
+
+/* The providers' spellings (OpenAI `type`/`code`, Anthropic `error.type`). */
+static const struct {
+    const char *name;
+    fl_error_class_t cls;
+} error_aliases[] = {
+    {"invalid_request_error", FL_ERR_INVALID_REQUEST},
+    {"authentication_error", FL_ERR_AUTHENTICATION},
+    {"permission_error", FL_ERR_PERMISSION},
+    {"not_found_error", FL_ERR_NOT_FOUND},
+    {"rate_limit_error", FL_ERR_RATE_LIMIT},
+    {"rate_limit_exceeded", FL_ERR_RATE_LIMIT},
+    {"api_error", FL_ERR_SERVER},
+    {"server_error", FL_ERR_SERVER},
+    {"overloaded_error", FL_ERR_OVERLOADED},
+    {"timeout_error", FL_ERR_TIMEOUT},
+};
+
+const char *fl_fault_error_type_name(int error_class)
+{
+    if (error_class >= 0 && (size_t)error_class < sizeof(error_types) / sizeof(error_types[0]))
+        return error_types[error_class];
+    return "unknown";
+}
+
+int fl_fault_error_type_parse(const char *name, int *out)
+{
+    for (size_t i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++) {
+        if (strcmp(name, error_types[i]) == 0) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < sizeof(error_aliases) / sizeof(error_aliases[0]); i++) {
+        if (strcmp(name, error_aliases[i].name) == 0) {
+            *out = (int)error_aliases[i].cls;
+            return 0;
+        }
+    }
+    return FL_EINVAL;
+}
+
+static int describe_at(const fl_at_t *at, fl_buf_t *out)
+{
+    switch (at->kind) {
+    case FL_AT_DEFAULT:
+        return 0;
+    case FL_AT_HEADERS:
+        return fl_buf_append_str(out, " at headers");
+    case FL_AT_EVENT:
+        return fl_buf_printf(out, " at event %" PRIu64, at->n);
+    case FL_AT_BYTE:
+        return fl_buf_printf(out, " at byte %" PRIu64, at->n);
+    case FL_AT_MS:
+        return fl_buf_printf(out, " at %" PRIu64 " ms", at->n);
+    case FL_AT_END:
+        return fl_buf_append_str(out, " at end");
+    }
+    return 0;
+}
+
+static const char *cut_name(fl_cut_t cut)
+{
+    return cut == FL_CUT_RST ? "rst" : "fin";
+}
+
+static const char *const corrupt_names[] = {"json", "utf8", "chunk_size", "garbage", "sse"};
+
+int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
+{
+    int rc = fl_buf_append_str(out, fl_fault_name(f->kind));
+    if (rc)
+        return rc;
+    switch (f->kind) {
+    case FL_FAULT_RESET:
+    case FL_FAULT_CLOSE:
+    case FL_FAULT_END:
+    case FL_FAULT_DUPLICATE:
+    case FL_FAULT_NO_RESPONSE:
+        break;
+    case FL_FAULT_DROP_SENTINEL:
+        if (f->drop_finish)
+            rc = fl_buf_append_str(out, " and finish");
+        break;
+    case FL_FAULT_STALL:
+        if (f->forever)
+            rc = fl_buf_append_str(out, " forever");
+        else
+            rc = fl_buf_printf(out, " %" PRIu64 " ms", f->ms);
+        if (rc == 0 && f->keepalive_ms)
+            rc = fl_buf_printf(out, " (keepalive %" PRIu64 " ms)", f->keepalive_ms);
+        break;
+    case FL_FAULT_THROTTLE:
+        rc = fl_buf_printf(out, " %" PRIu64 " bytes/s", f->bytes);
+        break;
+    case FL_FAULT_FRAGMENT:
+        if (f->n_offsets)
+            rc = fl_buf_printf(out, " at %zu offsets", f->n_offsets);
+        else
+            rc = fl_buf_printf(out, " %" PRIu64 "-byte pieces", f->bytes);
+        if (rc == 0 && f->gap_ms)
+            rc = fl_buf_printf(out, " %" PRIu64 " ms apart", f->gap_ms);
+        break;
+    case FL_FAULT_CORRUPT:
+        if ((unsigned)f->corrupt < sizeof(corrupt_names) / sizeof(corrupt_names[0]))
+            rc = fl_buf_printf(out, " %s", corrupt_names[f->corrupt]);
+        if (rc == 0 && f->corrupt == FL_CORRUPT_GARBAGE)
+            rc = fl_buf_printf(out, " %" PRIu64 " bytes (seed %" PRIu64 ")", f->bytes, f->seed);
+        break;
+    case FL_FAULT_LINE_ENDINGS:
+        rc = fl_buf_append_str(out, f->crlf ? " crlf" : " cr");
+        break;
+    case FL_FAULT_INJECT:
+        rc = fl_buf_printf(out, " %zu bytes", f->inject_len);
+        break;
+    case FL_FAULT_HTTP_ERROR:
+        rc = fl_buf_printf(out, " %d", f->status);
+        if (rc == 0 && f->error_class != (int)fl_fault_error_class_for_status(f->status))
+            rc = fl_buf_printf(out, " %s", fl_fault_error_type_name(f->error_class));
+        if (rc == 0 && f->retry_after_s >= 0)
+            rc = fl_buf_printf(out, " retry-after %" PRId64 " s", f->retry_after_s);
+        if (rc == 0 && f->retry_after_ms >= 0)
+            rc = fl_buf_printf(out, " retry-after-ms %" PRId64, f->retry_after_ms);
+        if (rc == 0 && f->html)
+            rc = fl_buf_append_str(out, " (html)");
+        break;
+    case FL_FAULT_ERROR_EVENT:
+        rc = fl_buf_printf(out, " %s", fl_fault_error_type_name(f->error_class));
+        break;
+    case FL_FAULT_PROXY_TIMEOUT:
+        rc =
+            fl_buf_printf(out, " %d after %" PRIu64 " ms (%s)", f->status, f->ms, cut_name(f->cut));
+        break;
+    case FL_FAULT_IDLE_TIMEOUT:
+        rc = fl_buf_printf(out, " %" PRIu64 " ms (%s)", f->ms, cut_name(f->cut));
+        break;
+    case FL_FAULT_DELAY_HEADERS:
+        rc = fl_buf_printf(out, " %" PRIu64 " ms", f->ms);
+        break;
+    case FL_FAULT_REFUSE:
+        rc = fl_buf_printf(out, " (%s)", cut_name(f->cut));
+        break;
+    case FL_FAULT__COUNT:
+        break;
+    }
+    if (rc == 0)
+        rc = describe_at(&f->at, out);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/*
+ * The scenario model: names, freeing, and sets of scenarios. Reading them from files is the
+ * loader's (load/).
+ */
+#include "model/scenario.h"
+
+#include "model/fault.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const dialect_names[] = {"openai-chat", "openai-responses",
+                                            "anthropic-messages"};
+
+const char *fl_dialect_name(fl_dialect_t d)
+{
+    if ((unsigned)d < sizeof(dialect_names) / sizeof(dialect_names[0]))
+        return dialect_names[d];
+    return "unknown";
+}
+
+int fl_dialect_parse(const char *name, fl_dialect_t *out)
+{
+    for (size_t i = 0; i < sizeof(dialect_names) / sizeof(dialect_names[0]); i++) {
+        if (strcmp(name, dialect_names[i]) == 0) {
+            *out = (fl_dialect_t)i;
+            return 0;
+        }
+    }
+    return FL_EINVAL;
+}
+
+const char *fl_finish_name(fl_finish_t f)
+{
+    switch (f) {
+    case FL_FINISH_STOP:
+        return "stop";
+    case FL_FINISH_LENGTH:
+        return "length";
+    case FL_FINISH_TOOL_CALLS:
+        return "tool_calls";
+    case FL_FINISH_CONTENT_FILTER:
+        return "content_filter";
+    }
+    return "unknown";
+}
+
+void fl_scenario_free(fl_scenario_t *sc)
+{
+    if (!sc)
+        return;
+    fl_response_t *r = &sc->response;
+    free(r->text);
+    for (size_t i = 0; i < r->n_chunks; i++)
+        free(r->chunks[i]);
+    free(r->chunks);
+    if (r->tool_call) {
+        free(r->tool_call->name);
+        free(r->tool_call->arguments);
+        free(r->tool_call->id);
+        free(r->tool_call);
+    }
+    for (size_t i = 0; i < r->n_events; i++) {
+        free(r->events[i].raw);
+        free(r->events[i].event);
+        free(r->events[i].data);
+        free(r->events[i].id);
+    }
+    free(r->events);
+    for (size_t i = 0; i < sc->n_attempts; i++) {
+        fl_attempt_t *a = &sc->attempts[i];
+        for (size_t j = 0; j < a->n_faults; j++)
+            fl_fault_close(&a->faults[j]);
+        free(a->faults);
+        for (size_t j = 0; j < a->n_chaos_faults; j++)
+            fl_fault_close(&a->chaos_faults[j]);
+        free(a->chaos_faults);
+    }
+    free(sc->attempts);
+    free(sc->expect.answer);
+    free(sc->name);
+    free(sc->description);
+    free(sc->path);
+    free(sc->model);
+    free(sc->prompt);
+    free(sc);
+}
+
+const char *fl_scenario_answer(const fl_scenario_t *sc)
+{
+    return sc->expect.answer;
+}
+
+/* ---- sets ---------------------------------------------------------------------------------- */
+
+void fl_scenario_set_init(fl_scenario_set_t *set)
+{
+    memset(set, 0, sizeof(*set));
+}
+
+void fl_scenario_set_close(fl_scenario_set_t *set)
+{
+    for (size_t i = 0; i < set->len; i++)
+        fl_scenario_free(set->items[i]);
+    free(set->items);
+    memset(set, 0, sizeof(*set));
+}
+
+fl_scenario_t *fl_scenario_set_find(const fl_scenario_set_t *set, const char *name)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (strcmp(set->items[i]->name, name) == 0)
+            return set->items[i];
+    return NULL;
+}

@@ -1,0 +1,158 @@
+/*
+ * The scenario model: what one YAML scenario file says, after validation.
+ *
+ * A scenario scripts one answer (text, exact chunks, a tool call, or raw SSE events) in one
+ * provider dialect, at a scripted pace, plus per-attempt fault plans (`attempts:`, filled in by
+ * the chaos layer) and what a graceful client does (`expect:`, read by the harness).
+ * The format is documented in README.md and scenarios/faultline.schema.json; this header is
+ * its in-memory form. Every string here is owned by the scenario and freed by fl_scenario_free.
+ */
+#ifndef FL_SCENARIO_H
+#define FL_SCENARIO_H
+
+#include "base/error.h"
+#include "base/text.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** The provider wire formats Faultline speaks. */
+typedef enum {
+    FL_DIALECT_OPENAI_CHAT,        /* POST /v1/chat/completions */
+    FL_DIALECT_OPENAI_RESPONSES,   /* POST /v1/responses */
+    FL_DIALECT_ANTHROPIC_MESSAGES, /* POST /v1/messages */
+} fl_dialect_t;
+
+/** Returns "openai-chat", "openai-responses" or "anthropic-messages". */
+const char *fl_dialect_name(fl_dialect_t d);
+/** Parses a dialect name. Returns 0 and sets *out, or FL_EINVAL. */
+int fl_dialect_parse(const char *name, fl_dialect_t *out);
+
+/** Why the answer ended, in OpenAI's names; each dialect maps it to its own (end_turn, ...). */
+typedef enum {
+    FL_FINISH_STOP,           /* openai "stop", anthropic "end_turn", responses "completed" */
+    FL_FINISH_LENGTH,         /* "length", "max_tokens", responses "incomplete" */
+    FL_FINISH_TOOL_CALLS,     /* "tool_calls", "tool_use" */
+    FL_FINISH_CONTENT_FILTER, /* "content_filter", anthropic "refusal" */
+} fl_finish_t;
+
+/** Returns the scenario-file name of a finish reason ("stop", "length", ...). */
+const char *fl_finish_name(fl_finish_t f);
+
+/** One raw SSE event from `response.events`, sent exactly as written. */
+typedef struct fl_raw_event_s {
+    char *raw;      /* owned; when non-NULL, these raw_len bytes are sent verbatim and the
+                       fields below are ignored */
+    size_t raw_len; /* bytes */
+    char *event;    /* owned or NULL: the SSE `event` field */
+    char *data;     /* owned or NULL: the SSE `data` field (may contain LF: one data line each) */
+    char *id;       /* owned or NULL: the SSE `id` field */
+    int64_t retry;  /* the SSE `retry` field in ms; -1 when absent */
+} fl_raw_event_t;
+
+/** A scripted tool call: the name and its arguments as compact JSON text. */
+typedef struct fl_tool_call_s {
+    char *name;      /* owned */
+    char *arguments; /* owned: compact JSON object text, e.g. {"city":"Paris"} */
+    char *id;        /* owned: call id, e.g. "call_1" (derived from the name when omitted) */
+} fl_tool_call_t;
+
+/** Transport framing of a streamed body. */
+typedef enum {
+    FL_FRAMING_CHUNKED, /* Transfer-Encoding: chunked (the default) */
+    FL_FRAMING_CLOSE,   /* Connection: close, no length: the body ends at FIN */
+} fl_framing_t;
+
+/** The scripted answer (`response:`). Times are in ms. */
+typedef struct fl_response_s {
+    char *text;    /* owned or NULL: the answer text */
+    char **chunks; /* owned or NULL: exact content pieces, instead of text */
+    size_t n_chunks;
+    fl_chunking_kind_t chunking;
+    size_t chunk_bytes;   /* N of bytes:N */
+    uint64_t ttft_ms;     /* headers -> first content event */
+    uint64_t interval_ms; /* between content events */
+    uint64_t jitter_ms;   /* uniform in [-jitter, +jitter] per interval, seeded */
+    uint64_t seed;        /* PRNG seed for jitter */
+    fl_finish_t finish_reason;
+    int64_t input_tokens;      /* usage; mapped to each dialect's field names */
+    int64_t output_tokens;     /* -1 when not given: then derived from the content events */
+    fl_tool_call_t *tool_call; /* owned or NULL: a tool call instead of text */
+    fl_raw_event_t *events;    /* owned or NULL: raw SSE events instead of text */
+    size_t n_events;
+    fl_framing_t framing;
+} fl_response_t;
+
+/*
+ * Chaos layer hooks. A fault plan per attempt; the chaos issue defines the fault catalog.
+ * Kept opaque here so the model's users do not depend on the catalog.
+ */
+struct fl_fault_s;
+
+/**
+ * One entry of `attempts:`: the faults for that attempt, in the order they are given, and/or a
+ * seeded `chaos:` block whose candidate faults are drawn per attempt (see chaos.h).
+ */
+typedef struct fl_attempt_s {
+    struct fl_fault_s *faults; /* owned or NULL: applied as written */
+    size_t n_faults;
+    bool seeded;                     /* a `chaos:` block is present */
+    uint64_t chaos_seed;             /* chaos.seed */
+    double chaos_probability;        /* chaos.probability, in [0, 1] */
+    struct fl_fault_s *chaos_faults; /* owned or NULL: candidates, position optional */
+    size_t n_chaos_faults;
+} fl_attempt_t;
+
+/** What a graceful client does (`expect:`); read by the harness. */
+typedef enum { FL_OUTCOME_COMPLETE, FL_OUTCOME_ERROR, FL_OUTCOME_EITHER } fl_outcome_t;
+
+typedef struct fl_expect_s {
+    fl_outcome_t outcome;     /* default complete */
+    uint64_t deadline_ms;     /* default 20000 */
+    uint64_t max_attempts;    /* default 4 */
+    uint64_t min_backoff_ms;  /* default 0: not checked */
+    bool respect_retry_after; /* default true */
+    char *answer;             /* owned or NULL: derived from response.text when omitted */
+} fl_expect_t;
+
+/** One validated scenario. Allocated by the loader, freed with fl_scenario_free. */
+typedef struct fl_scenario_s {
+    int version;       /* `faultline:`, always 1 for now */
+    char *name;        /* owned; [a-z0-9-]+ */
+    char *description; /* owned */
+    char *path;        /* owned: the file it came from ("" for built-ins) */
+    fl_dialect_t dialect;
+    char *model;  /* owned */
+    char *prompt; /* owned */
+    fl_response_t response;
+    fl_attempt_t *attempts; /* owned or NULL */
+    size_t n_attempts;
+    fl_expect_t expect;
+} fl_scenario_t;
+
+/** Frees a scenario and everything it owns. NULL is a no-op. */
+void fl_scenario_free(fl_scenario_t *sc);
+
+/**
+ * The answer a correct client prints: expect.answer, else response.text, else the chunks
+ * joined, else the tool call's {"name":...,"arguments":...} line; NULL for raw events with no
+ * expect.answer. The pointer is owned by the scenario (computed at load time).
+ */
+const char *fl_scenario_answer(const fl_scenario_t *sc);
+
+/** A list of scenarios with unique names, in load order. */
+typedef struct fl_scenario_set_s {
+    fl_scenario_t **items; /* owned, each owned */
+    size_t len;
+    size_t cap;
+} fl_scenario_set_t;
+
+/** Prepares an empty set. Never fails, allocates nothing. */
+void fl_scenario_set_init(fl_scenario_set_t *set);
+/** Frees every scenario in the set and the set's storage. */
+void fl_scenario_set_close(fl_scenario_set_t *set);
+/** Finds a scenario by name. Returns a borrowed pointer or NULL. */
+fl_scenario_t *fl_scenario_set_find(const fl_scenario_set_t *set, const char *name);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * One client connection: read, parse, answer pipelined requests strictly in order, stream,
+ * close. A connection has three handles (tcp, the streamer's timer, the linger timer) and is
+ * freed in the close callback of the last one. Writes copy their payload into the write
+ * request, which owns it until on_write.
+ */
+#include "base/error.h"
+#include "chaos/plan.h"
+#include "serve/server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_BUF_BYTES  (64 * 1024)
+#define LINGER_MS       2000 /* how long to wait for the client's FIN after ours */
+#define TRY_WRITE_STACK 4096 /* a patched span up to this size is assembled on the stack */
+
+typedef struct write_req_s {
+    uv_write_t req;
+    uv_buf_t buf;
+    fl_conn_t *conn;
+    char data[]; /* owned payload */
+} write_req_t;
+
+static void process(fl_conn_t *c);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    fl_conn_t *c = h->data;
+    if (--c->pending_closes > 0)
+        return;
+    fl_http_parser_free(c->parser);
+    fl_fault_record_close(&c->evidence);
+    fl_server_t *srv = c->srv;
+    fl_server_conn_closed(srv, c);
+    free(c);
+}
+
+static fl_journal_entry_t *entry_of(fl_conn_t *c)
+{
+    return c->has_entry ? fl_journal_find(&c->srv->journal, c->entry_seq) : NULL;
+}
+
+/* Records how the current response ended. A client that leaves while a fault keeps the server
+ * silent on purpose has not caught the server mid-send: that is "stalled", with the time. */
+static void journal_end(fl_conn_t *c, fl_end_t end)
+{
+    fl_journal_entry_t *e = entry_of(c);
+    if (e) {
+        if (end == FL_END_CLIENT_CLOSED && c->stream.active) {
+            uint64_t t = fl_stream_elapsed(&c->stream);
+            e->client_closed_ms = (int64_t)t;
+            if (c->stream.silent || t < c->evidence.stall_until_ms)
+                end = FL_END_STALLED;
+        }
+        e->end = end;
+    }
+    c->has_entry = false;
+    fl_fault_record_close(&c->evidence);
+}
+
+void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->stream.active || c->has_entry)
+        journal_end(c, end);
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    c->pending_closes = 3;
+    uv_timer_stop(&c->linger);
+    uv_close((uv_handle_t *)&c->linger, on_handle_closed);
+    fl_stream_close(&c->stream, on_handle_closed);
+    if (rst && uv_tcp_close_reset(&c->tcp, on_handle_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/* RST (SO_LINGER 0) drops whatever the kernel has not sent yet, so a reset "after event 12"
+ * waits until libuv has handed every queued byte to the kernel; on loopback they then reach
+ * the peer before the RST does. */
+static void conn_reset(fl_conn_t *c, fl_end_t end)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        fl_conn_close(c, end, true);
+        return;
+    }
+    c->rst_pending = true;
+    c->rst_end = end;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req_t *w = container_of(req, write_req_t, req);
+    fl_conn_t *c = w->conn;
+    free(w);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+        return;
+    }
+    if (c->rst_pending) {
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+            fl_conn_close(c, c->rst_end, true);
+        return;
+    }
+    if (c->stream.paused &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= c->srv->opts.low_water)
+        fl_stream_resume(&c->stream);
+}
+
+/* A write request with room for len payload bytes, or NULL (*rc says why). */
+static write_req_t *write_req_new(fl_conn_t *c, size_t len, int *rc)
+{
+    *rc = c->closing || c->shutting ? UV_ECANCELED : 0;
+    write_req_t *w = *rc ? NULL : malloc(sizeof(*w) + len);
+    if (!w && !*rc)
+        *rc = UV_ENOMEM;
+    return w;
+}
+
+/* Queues w (its payload filled, len bytes). Pauses the streamer above the high-water mark. */
+static int write_req_submit(fl_conn_t *c, write_req_t *w, size_t len)
+{
+    w->buf = uv_buf_init(w->data, (unsigned int)len);
+    w->conn = c;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.high_water)
+        fl_stream_pause(&c->stream);
+    return 0;
+}
+
+/* Tries to hand buf to the kernel at once; with nothing queued that is one write() and no
+ * allocation or callback. Returns bytes taken (possibly 0) or a libuv error. */
+static int try_write(fl_conn_t *c, const char *buf, size_t len)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+        return 0;
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned int)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    return n == UV_EAGAIN ? 0 : n;
+}
+
+/* Queues len bytes (copied). */
+static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
+{
+    if (c->closing || c->shutting)
+        return UV_ECANCELED;
+    int n = try_write(c, bytes, len);
+    if (n < 0 || (size_t)n == len)
+        return n < 0 ? n : 0;
+    int rc;
+    write_req_t *w = write_req_new(c, len - (size_t)n, &rc);
+    if (!w)
+        return rc;
+    memcpy(w->data, (const char *)bytes + n, len - (size_t)n);
+    return write_req_submit(c, w, len - (size_t)n);
+}
+
+static void on_linger(uv_timer_t *t)
+{
+    fl_conn_t *c = container_of(t, fl_conn_t, linger);
+    fl_conn_close(c, FL_END_COMPLETE, false);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    char *p = malloc(READ_BUF_BYTES);
+    *buf = uv_buf_init(p, p ? READ_BUF_BYTES : 0);
+}
+
+static void start_reading(fl_conn_t *c);
+
+/* Our FIN is out: keep reading (and discarding) until the client's FIN, so that closing with
+ * unread bytes does not turn into an RST that destroys the response before the client reads
+ * it; bounded by LINGER_MS. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    fl_conn_t *c = container_of(req, fl_conn_t, shutdown_req);
+    if (c->closing)
+        return;
+    if (status < 0 || c->eof) {
+        fl_conn_close(c, FL_END_COMPLETE, false);
+        return;
+    }
+    start_reading(c);
+    uv_timer_start(&c->linger, on_linger, LINGER_MS, 0);
+}
+
+/* Sends FIN once everything queued is written, then closes. */
+static void conn_shutdown(fl_conn_t *c)
+{
+    if (c->closing || c->shutting)
+        return;
+    c->shutting = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown))
+        fl_conn_close(c, FL_END_COMPLETE, false);
+}
+
+/* --- the sink the streamer writes through --- */
+
+static int sink_write(void *ctx, const void *bytes, size_t len)
+{
+    return conn_write(ctx, bytes, len);
+}
+
+/* Plan bytes go to the kernel straight from the plan when no patch falls in them, through a
+ * stack buffer when a small span carries this response's id or time, and otherwise (or for
+ * what the kernel did not take) from the plan into a write request: at most one copy. */
+static int sink_write_plan(void *ctx, const fl_wire_t *plan, size_t off, size_t len)
+{
+    fl_conn_t *c = ctx;
+    if (c->closing || c->shutting)
+        return UV_ECANCELED;
+    char stack[TRY_WRITE_STACK];
+    if (fl_wire_span_clean(plan, off, len))
+        return conn_write(c, plan->bytes.data + off, len);
+    if (len <= sizeof(stack)) {
+        fl_wire_read(plan, off, len, stack);
+        return conn_write(c, stack, len);
+    }
+    int rc;
+    write_req_t *w = write_req_new(c, len, &rc);
+    if (!w)
+        return rc;
+    fl_wire_read(plan, off, len, w->data);
+    return write_req_submit(c, w, len);
+}
+
+/* Whole clean events on the wire once the body has reached clean offset `covered`. */
+static uint64_t events_covered(const fl_fault_record_t *ev, uint64_t covered)
+{
+    size_t lo = 0, hi = ev->n_events;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ev->event_ends[mid] <= covered)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The journal's view of op `i`: bytes written, whole events so far, and faults that fired. */
+static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t elapsed_ms)
+{
+    fl_conn_t *c = ctx;
+    fl_journal_entry_t *e = entry_of(c);
+    const fl_wire_op_t *op = &plan->ops[i];
+    fl_fault_record_t *ev = &c->evidence;
+    if (op->kind == FL_WIRE_FIRE && op->fault < ev->n_faults) {
+        const fl_fault_t *f = &ev->faults[op->fault];
+        if (f->kind == FL_FAULT_STALL || f->kind == FL_FAULT_NO_RESPONSE)
+            ev->stall_until_ms =
+                f->forever || f->kind == FL_FAULT_NO_RESPONSE ? UINT64_MAX : elapsed_ms + f->ms;
+        if (e) {
+            fl_buf_t d;
+            fl_buf_init(&d);
+            fl_fault_describe(f, &d);
+            fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "",
+                                   op->event == UINT32_MAX ? 0 : (uint64_t)op->event + 1,
+                                   op->body_off, elapsed_ms);
+            fl_buf_close(&d);
+        }
+        return;
+    }
+    if (!e)
+        return;
+    uint64_t events = e->events;
+    if (op->kind == FL_WIRE_WRITE) {
+        /* Clean body bytes the wire has passed: where the next op stands in the clean body
+         * (the plan's end stands at the body's length; an error page or a cut before the body
+         * at 0). Events a fault rewrote or dropped still count as passed. */
+        uint64_t covered = i + 1 < plan->n_ops ? plan->ops[i + 1].body_off : op->body_off;
+        events = events_covered(ev, covered);
+    }
+    fl_journal_entry_progress(&c->srv->journal, e, op->len, events > e->events ? events : e->events,
+                              uv_now(c->srv->loop));
+}
+
+static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
+{
+    fl_conn_t *c = ctx;
+    journal_end(c, end);
+    switch (action) {
+    case FL_STREAM_NEXT:
+        process(c);
+        break;
+    case FL_STREAM_FIN:
+        conn_shutdown(c);
+        break;
+    case FL_STREAM_RST:
+        conn_reset(c, end);
+        break;
+    }
+}
+
+/* Hands a reply's plan to the executor; it owns the evidence until the response ends. */
+static void send_reply(fl_conn_t *c, fl_reply_t *r)
+{
+    c->has_entry = r->has_entry;
+    c->entry_seq = r->entry_seq;
+    c->evidence = r->evidence;
+    memset(&r->evidence, 0, sizeof(r->evidence));
+    fl_stream_sink_t sink = {c, sink_write, sink_write_plan, sink_progress, sink_done};
+    fl_stream_begin(&c->stream, &r->plan, r->close, &sink);
+}
+
+static void answer(fl_conn_t *c, fl_http_request_t *req)
+{
+    fl_reply_t r;
+    int rc = fl_route_request(c->srv, req, &r);
+    if (rc) {
+        fl_reply_close(&r);
+        if (fl_route_error_reply(c->srv, 500, fl_strerror(rc), &r)) {
+            fl_reply_close(&r);
+            fl_conn_close(c, FL_END_SERVER_FAULT, true);
+            return;
+        }
+    }
+    if (r.close)
+        c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
+    send_reply(c, &r);
+    fl_reply_close(&r);
+}
+
+/* Answers queued requests in order, one at a time; then decides whether to read more. */
+static void process(fl_conn_t *c)
+{
+    while (!c->closing && !c->shutting && !c->stream.active) {
+        if (c->last_reply)
+            break;
+        fl_http_request_t *req = fl_http_parser_next(c->parser);
+        if (!req)
+            break;
+        answer(c, req);
+        fl_http_request_free(req);
+    }
+    if (c->closing || c->shutting || c->stream.active)
+        return;
+    if (c->last_reply) {
+        conn_shutdown(c);
+        return;
+    }
+    if (c->parse_error) {
+        const char *msg;
+        int status = fl_http_parser_error(c->parser, &msg);
+        fl_reply_t r;
+        c->last_reply = true;
+        if (fl_route_error_reply(c->srv, status, msg, &r) == 0)
+            send_reply(c, &r);
+        else
+            conn_shutdown(c);
+        fl_reply_close(&r);
+        return;
+    }
+    if (c->eof) {
+        conn_shutdown(c);
+        return;
+    }
+    if (!c->reading && fl_http_parser_pending(c->parser) < c->srv->opts.max_pipeline)
+        start_reading(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    fl_conn_t *c = container_of(s, fl_conn_t, tcp);
+    if (c->closing) {
+        free(buf->base);
+        return;
+    }
+    if (c->shutting) {
+        /* Lingering after our FIN: discard, and close at the client's FIN. */
+        free(buf->base);
+        if (nread < 0)
+            fl_conn_close(c, FL_END_COMPLETE, false);
+        return;
+    }
+    if (nread > 0 && !c->parse_error && !c->eof) {
+        if (fl_http_parser_feed(c->parser, buf->base, (size_t)nread))
+            c->parse_error = true;
+    }
+    free(buf->base);
+    if (nread < 0) {
+        uv_read_stop(s);
+        c->reading = false;
+        if (nread != UV_EOF || c->stream.active) {
+            /* The client went away (reset, or FIN in the middle of a streamed answer). */
+            fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+            return;
+        }
+        c->eof = true;
+    }
+    if (c->parse_error || fl_http_parser_pending(c->parser) >= c->srv->opts.max_pipeline) {
+        if (c->reading)
+            uv_read_stop(s);
+        c->reading = false;
+    }
+    process(c);
+}
+
+static void start_reading(fl_conn_t *c)
+{
+    if (c->reading || c->closing)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+int fl_conn_accept(fl_server_t *srv)
+{
+    fl_conn_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return UV_ENOMEM;
+    int rc = fl_http_parser_new(srv->opts.max_body, srv->opts.max_header, &c->parser);
+    if (rc)
+        goto fail_parser;
+    c->srv = srv;
+    rc = uv_tcp_init(srv->loop, &c->tcp);
+    if (rc)
+        goto fail_tcp;
+    c->tcp.data = c;
+    rc = fl_stream_init(srv->loop, &c->stream);
+    if (rc) {
+        /* Only the tcp handle exists: close it alone. */
+        c->closing = true;
+        c->pending_closes = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        goto fail_link;
+    }
+    c->stream.timer.data = c;
+    uv_timer_init(srv->loop, &c->linger);
+    c->linger.data = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->pending_closes++;
+    rc = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    if (rc) {
+        fl_conn_close(c, FL_END_COMPLETE, false);
+        return rc;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    start_reading(c);
+    return c->reading ? 0 : (fl_conn_close(c, FL_END_COMPLETE, false), UV_EIO);
+
+fail_link:
+    /* on_handle_closed will unlink and free; account for it. */
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->pending_closes++;
+    return rc;
+fail_tcp:
+    fl_http_parser_free(c->parser);
+fail_parser:
+    free(c);
+    return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * Reply templates: compile a streamed reply once, then stamp out copies.
+ *
+ * Encoding a scenario and compiling its wire plan costs far more than sending it (2,000 events
+ * are 2,000 JSON encodings and SSE framings), yet two replies of the same scenario, attempt
+ * entry and request variant differ only in the response id and the `created` time. So the
+ * first such request compiles the reply twice, with two different sentinel ids and times, and
+ * keeps the first as a template with the offsets where the id and the time landed. The
+ * template is used only when patching those offsets of the first turns it into the second
+ * byte for byte, with identical ops and evidence: anything else that varies (a seeded
+ * `chaos:` block drawn per attempt, a sentinel that also occurs in the scenario's text) makes
+ * the variant uncacheable and it is compiled per request as before. Later requests share
+ * the template's bytes, ops and patch list read-only (the cache lives until the server is
+ * freed, after its last connection) and own only their id and time, which the connection
+ * writes in as it copies bytes into each write (fl_wire_read), plus a copy of the evidence.
+ * A held stream thus costs no plan memory at all, however long its answer.
+ */
+#ifndef FL_REPLY_CACHE_H
+#define FL_REPLY_CACHE_H
+
+#include "serve/server_int.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Length of a response id (route.c make_id: 8 + 12 hex digits); other lengths are never
+ * patched. */
+#define FL_REPLY_ID_LEN 20
+/** Length of a `created` time in decimal (unix seconds until the year 2286). */
+#define FL_REPLY_CREATED_LEN 10
+
+_Static_assert(FL_REPLY_ID_LEN + FL_REPLY_CREATED_LEN <= FL_WIRE_STAMP_BYTES,
+               "a response's stamp holds its id and its time");
+
+/** What makes two streamed replies of one scenario differ beyond id and time. */
+typedef struct fl_reply_key_s {
+    size_t scenario;    /* index in the scenario set */
+    size_t entry;       /* index of the `attempts:` entry used; SIZE_MAX when none */
+    bool include_usage; /* openai-chat stream_options.include_usage */
+    bool close;         /* the head says connection: close */
+    int framing;        /* fl_body_framing_t */
+} fl_reply_key_t;
+
+/**
+ * Compiles one streamed reply with the given id (FL_REPLY_ID_LEN characters) and created time
+ * into plan and ev (both empty on entry). Returns 0, FL_ENOMEM, or any other code when the
+ * reply cannot be compiled (the caller then compiles it the usual way, errors included).
+ */
+typedef int (*fl_reply_compile_fn)(void *arg, const char *id, int64_t created, fl_wire_t *plan,
+                                   fl_fault_record_t *ev);
+
+/* fl_reply_cache_t (server_int.h): a server's templates; memory provided by the caller,
+ * init then close. */
+
+/** Prepares an empty cache. Never fails. */
+void fl_reply_cache_init(fl_reply_cache_t *c);
+
+/** Frees every template. */
+void fl_reply_cache_close(fl_reply_cache_t *c);
+
+/**
+ * Fills plan and ev (both empty on entry) with the reply for key, id and created, from the
+ * template (built with compile on first use). id must be FL_REPLY_ID_LEN characters and created
+ * FL_REPLY_CREATED_LEN digits, else the reply is not served from the cache.
+ * Returns 0 (filled), FL_ENOMEM, or 1 when this variant is not cacheable (nothing filled).
+ */
+int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,
+                       void *arg, const char *id, int64_t created, fl_wire_t *plan,
+                       fl_fault_record_t *ev);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * The mock server: an HTTP/1.1 listener on a caller's uv_loop_t that answers the providers'
+ * API paths from scripted scenarios, plus control routes under /_faultline/.
+ *
+ * Several servers may share one loop. The server borrows the scenario set (which must outlive
+ * it) and owns its listener, connections and journal. Routes, scenario choice and framing are
+ * described in route.c; a connection's life in conn.c; the timed sending of one streamed body in
+ * stream.h (the seam where the chaos layer will sit).
+ */
+#ifndef FL_SERVER_H
+#define FL_SERVER_H
+
+#include "serve/journal.h"
+#include "model/scenario.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+/** Tunables; zero fields take the defaults. */
+typedef struct fl_server_opts_s {
+    size_t max_body;     /* request body limit in bytes (default 8 MiB; larger → 413) */
+    size_t max_header;   /* request line + header limit in bytes (default 64 KiB → 431) */
+    size_t journal_size; /* entries kept (default FL_JOURNAL_DEFAULT_CAPACITY) */
+    size_t max_pipeline; /* parsed requests queued per connection before reads pause (32) */
+    size_t high_water;   /* write-queue bytes above which streaming pauses (1 MiB) */
+    size_t low_water;    /* write-queue bytes below which it resumes (256 KiB) */
+} fl_server_opts_t;
+
+typedef struct fl_server_s fl_server_t;
+
+/** Called once the stopped server has closed every handle and freed itself. */
+typedef void (*fl_server_stop_cb)(void *arg);
+
+/**
+ * Creates a server on loop answering from scenarios (borrowed: must outlive the server).
+ * opts may be NULL. Nothing is registered on the loop until fl_server_start.
+ * Returns 0 and sets *out, or FL_ENOMEM / FL_EINVAL (no scenarios, or low_water > high_water).
+ */
+int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_server_opts_t *opts,
+                  fl_server_t **out);
+
+/**
+ * Binds host (an IPv4 or IPv6 literal) and port (0 = ephemeral) and starts listening.
+ * Returns 0 or a libuv error (UV_EADDRINUSE, UV_EINVAL for a bad address...). After a failure,
+ * call fl_server_stop to release the server.
+ */
+int fl_server_start(fl_server_t *srv, const char *host, int port);
+
+/** The bound port (after a successful fl_server_start), or -1. */
+int fl_server_port(const fl_server_t *srv);
+
+/**
+ * Closes the listener and every connection (in-flight streams end as server_fault), frees
+ * everything once all handles are closed, then calls cb(arg) (cb may be NULL). The server
+ * pointer is invalid once cb runs. Calling it twice is a no-op.
+ */
+void fl_server_stop(fl_server_t *srv, fl_server_stop_cb cb, void *arg);
+
+/** The server's journal (owned by the server; valid until the server is stopped). */
+fl_journal_t *fl_server_journal(fl_server_t *srv);
+
+/** Clears the journal and every scenario's attempt counter (what POST /_faultline/reset does). */
+void fl_server_reset(fl_server_t *srv);
+
+#endif

@@ -1,0 +1,810 @@
+/* The verdict decision table: one case per row, reaching every verdict and every finding, with
+ * the score the rubric gives. Scenarios come from inline YAML; attempts are written directly. */
+#include "base/error.h"
+#include "judge/evidence.h"
+#include "load/load.h"
+#include "model/scenario.h"
+#include "judge/verdict.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <string.h>
+
+/* The scenarios the cases run against, by index. */
+enum { SC_TEXT, SC_ERROR, SC_TOOL, SC_EITHER, SC_COUNT };
+
+static const char *const scenario_yaml[SC_COUNT] = {
+    [SC_TEXT] = "faultline: 1\n"
+                "name: text\n"
+                "dialect: openai-chat\n"
+                "response: {text: 'Hello, world.'}\n",
+    /* a client should give up here: storms, backoff and Retry-After are what is judged */
+    [SC_ERROR] = "faultline: 1\n"
+                 "name: error\n"
+                 "dialect: anthropic-messages\n"
+                 "response: {text: 'Hello, world.'}\n"
+                 "expect: {outcome: error, max_attempts: 2, min_backoff_ms: 100,\n"
+                 "         respect_retry_after: false}\n",
+    [SC_TOOL] = "faultline: 1\n"
+                "name: tool\n"
+                "dialect: openai-responses\n"
+                "response:\n"
+                "  tool_call: {name: get_weather, arguments: {city: Paris, unit: c}}\n",
+    [SC_EITHER] = "faultline: 1\n"
+                  "name: either\n"
+                  "dialect: openai-chat\n"
+                  "response: {text: 'Hello, world.'}\n"
+                  "expect: {outcome: either, deadline_ms: 5000}\n",
+};
+
+/* One request as the verdict sees it; gap_ms is derived from the previous end. */
+typedef struct {
+    uint64_t start;
+    int64_t end;         /* -1: not ended */
+    int64_t retry_after; /* demanded by the previous response; -1 none */
+    bool stalled;
+    const char *fault; /* a fault that fired, or NULL */
+} att_t;
+
+#define MAX_ATT 8
+
+typedef struct {
+    const char *name;
+    int sc;
+    const char *out;
+    size_t out_len; /* 0: strlen(out) */
+    fl_exit_kind_t kind;
+    int code; /* exit code or signal */
+    const char *err;
+    att_t att[MAX_ATT];
+    size_t n_att;
+    fl_verdict_t verdict;
+    unsigned findings;
+    int score;
+    int64_t diff_at;
+    const char *reason_has; /* a figure the reason must mention, or NULL */
+} vcase_t;
+
+#define OK_ATT                                                                                     \
+    {                                                                                              \
+        0, 40, -1, false, NULL                                                                     \
+    }
+#define RESET_ATT                                                                                  \
+    {                                                                                              \
+        0, 30, -1, false, "reset"                                                                  \
+    }
+
+static const vcase_t cases[] = {
+    /* exit 0: the answer, byte for byte */
+    {"exact",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     "13 bytes"},
+    {"trailing-lf",
+     SC_TEXT,
+     "Hello, world.\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     NULL},
+    {"trailing-crlf",
+     SC_TEXT,
+     "Hello, world.\r\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     NULL},
+    {"two-newlines",
+     SC_TEXT,
+     "Hello, world.\n\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     13,
+     "byte 13"},
+    {"recovered",
+     SC_TEXT,
+     "Hello, world.\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {80, 120, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     "2 requests"},
+    /* exit 0: something else */
+    {"prefix",
+     SC_TEXT,
+     "Hello,",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_SILENT_TRUNCATION,
+     0,
+     0,
+     6,
+     "6 of 13 bytes"},
+    {"prefix-lf",
+     SC_TEXT,
+     "Hello,\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_SILENT_TRUNCATION,
+     0,
+     0,
+     6,
+     NULL},
+    {"empty",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_SILENT_TRUNCATION,
+     0,
+     0,
+     0,
+     "0 of 13"},
+    {"retry-append",
+     SC_TEXT,
+     "Hello,Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {50, 90, -1, false, NULL}},
+     2,
+     FL_VERDICT_DUPLICATED,
+     0,
+     0,
+     6,
+     "after byte 6"},
+    {"retry-append-twice",
+     SC_TEXT,
+     "HelHello,Hello, world.\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {50, 60, -1, false, "reset"}, {70, 90, -1, false, NULL}},
+     3,
+     FL_VERDICT_DUPLICATED,
+     0,
+     0,
+     3,
+     "after byte 3"},
+    {"repeated-segment",
+     SC_TEXT,
+     "Hello, worworld.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 40, -1, false, "duplicate"}},
+     1,
+     FL_VERDICT_DUPLICATED,
+     0,
+     0,
+     10,
+     "bytes 7..10"},
+    {"whole-answer-twice",
+     SC_TEXT,
+     "Hello, world.Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_DUPLICATED,
+     0,
+     0,
+     13,
+     NULL},
+    {"replacement-char",
+     SC_TEXT,
+     "Hello, w\xef\xbf\xbdrld.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 40, -1, false, "corrupt"}},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     8,
+     "0xef"},
+    {"extra-tail",
+     SC_TEXT,
+     "Hello, world.!",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     13,
+     "past the answer"},
+    {"nul-inside",
+     SC_TEXT,
+     "Hello\0 world.",
+     13,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     5,
+     "0x00"},
+    /* tool calls compare as JSON */
+    {"tool-key-order",
+     SC_TOOL,
+     "{ \"arguments\": {\"unit\": \"c\", \"city\": \"Paris\"}, \"name\": \"get_weather\" }\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     "get_weather"},
+    {"tool-other-args",
+     SC_TOOL,
+     "{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Rome\"}}",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     43,
+     "another tool call"},
+    {"tool-not-json",
+     SC_TOOL,
+     "{\"name\":\"get_weather\",\"argu",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_CORRUPTED,
+     0,
+     0,
+     27,
+     "no valid"},
+    {"tool-empty",
+     SC_TOOL,
+     "\n",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_SILENT_TRUNCATION,
+     0,
+     0,
+     0,
+     NULL},
+    /* non-zero exits */
+    {"failed-cleanly",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "error: connection reset\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "connection reset"},
+    {"failed-either",
+     SC_EITHER,
+     "Hel",
+     0,
+     FL_EXIT_CODE,
+     2,
+     "\n  stream ended early\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "stream ended early"},
+    {"gave-up",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "giving up after a reset\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_GAVE_UP,
+     0,
+     40,
+     -1,
+     "exit 1"},
+    {"gave-up-silent",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     " \n\t\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_GAVE_UP,
+     FL_FINDING_NO_ERROR_MESSAGE,
+     20,
+     -1,
+     "nothing on stderr"},
+    {"failed-silent",
+     SC_EITHER,
+     "",
+     0,
+     FL_EXIT_CODE,
+     3,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     FL_FINDING_NO_ERROR_MESSAGE,
+     80,
+     -1,
+     NULL},
+    {"escape-in-stderr",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "\x1b[31mboom\x1b[0m",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "?[31mboom"},
+    /* the process itself */
+    {"hung-in-stall",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_DEADLINE,
+     0,
+     "",
+     {RESET_ATT, {60, -1, -1, true, "stall"}},
+     2,
+     FL_VERDICT_HUNG,
+     FL_FINDING_STALL_UNDETECTED,
+     0,
+     -1,
+     "attempt 2 sat in a stall"},
+    {"hung-not-stalled",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_DEADLINE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_HUNG,
+     0,
+     0,
+     -1,
+     "20000 ms deadline"},
+    {"hung-no-request",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_DEADLINE,
+     0,
+     "",
+     {OK_ATT},
+     0,
+     FL_VERDICT_HUNG,
+     0,
+     0,
+     -1,
+     "without a request"},
+    {"crashed",
+     SC_TEXT,
+     "Hel",
+     0,
+     FL_EXIT_SIGNAL,
+     SIGSEGV,
+     "",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_CRASHED,
+     0,
+     10,
+     -1,
+     "SIGSEGV"},
+    {"crashed-storm",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_SIGNAL,
+     SIGABRT,
+     "",
+     {RESET_ATT, {200, 230, -1, false, "reset"}, {400, 430, -1, false, "reset"}},
+     3,
+     FL_VERDICT_CRASHED,
+     FL_FINDING_RETRY_STORM,
+     0,
+     -1,
+     "3 requests in 400 ms"},
+    {"no-request",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "cannot connect\n",
+     {OK_ATT},
+     0,
+     FL_VERDICT_NO_REQUEST,
+     0,
+     0,
+     -1,
+     "without a request"},
+    {"no-request-exit-0",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     0,
+     FL_VERDICT_NO_REQUEST,
+     0,
+     0,
+     -1,
+     NULL},
+    {"spawn-failed",
+     SC_TEXT,
+     "",
+     0,
+     FL_EXIT_SPAWN,
+     0,
+     "",
+     {OK_ATT},
+     0,
+     FL_VERDICT_NO_REQUEST,
+     0,
+     0,
+     -1,
+     "could not start"},
+    /* findings */
+    {"storm-and-retry-after",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 5, -1, false, "http_error"},
+      {17, 20, 1000, false, "http_error"},
+      {25, 28, 1000, false, "http_error"},
+      {30, 33, 1000, false, "http_error"},
+      {40, 80, 1000, false, NULL}},
+     5,
+     FL_VERDICT_RECOVERED,
+     FL_FINDING_RETRY_STORM | FL_FINDING_IGNORED_RETRY_AFTER,
+     30,
+     -1,
+     "Retry-After asked 1000 ms, waited 2 ms"},
+    {"retry-after-kept",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 5, -1, false, "http_error"}, {1005, 1020, 1000, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
+    {"retry-after-at-slack",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 5, -1, false, "http_error"}, {980, 1020, 1000, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
+    {"retry-after-below-slack",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 5, -1, false, "http_error"}, {979, 1020, 1000, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     FL_FINDING_IGNORED_RETRY_AFTER,
+     70,
+     -1,
+     "waited 974 ms"},
+    {"retry-after-not-judged",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "rate limited\n",
+     {{0, 5, -1, false, "http_error"}, {200, 205, 5000, false, "http_error"}},
+     2,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     NULL},
+    {"no-backoff",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "reset twice\n",
+     {RESET_ATT, {35, 60, -1, false, "reset"}},
+     2,
+     FL_VERDICT_FAILED_CLEANLY,
+     FL_FINDING_NO_BACKOFF,
+     80,
+     -1,
+     "attempt 2 came 5 ms"},
+    {"backoff-unknown-end",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "stalled\n",
+     {{0, -1, -1, false, "stall"}, {5, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     NULL},
+    {"overlap-not-backoff",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "two at once\n",
+     {{0, 50, -1, false, "reset"}, {10, 60, -1, false, "reset"}},
+     2,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     NULL},
+    {"everything-wrong",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "",
+     {RESET_ATT, {31, 40, -1, false, "reset"}, {41, 50, -1, false, "reset"}},
+     3,
+     FL_VERDICT_FAILED_CLEANLY,
+     FL_FINDING_RETRY_STORM | FL_FINDING_NO_BACKOFF | FL_FINDING_NO_ERROR_MESSAGE,
+     20,
+     -1,
+     NULL},
+};
+
+static fl_scenario_t *scenarios[SC_COUNT];
+
+static void load_scenarios(void)
+{
+    for (int i = 0; i < SC_COUNT; i++) {
+        fl_diag_list_t d;
+        fl_diag_list_init(&d);
+        int rc = fl_scenario_load_string("inline.yaml", scenario_yaml[i], strlen(scenario_yaml[i]),
+                                         &scenarios[i], &d);
+        cr_assert_eq(rc, 0, "scenario %d: %s", i, d.len ? d.items[0].message : "?");
+        fl_diag_list_close(&d);
+    }
+}
+
+static void free_scenarios(void)
+{
+    for (int i = 0; i < SC_COUNT; i++)
+        fl_scenario_free(scenarios[i]);
+}
+
+/* Evidence for a case, as the runner would fill it. */
+static void build(const vcase_t *c, fl_evidence_t *ev)
+{
+    fl_evidence_init(ev, scenarios[c->sc], 1, 0);
+    size_t n = c->out_len ? c->out_len : strlen(c->out);
+    cr_assert_eq(fl_buf_append(&ev->out, c->out, n), 0);
+    cr_assert_eq(fl_buf_append_str(&ev->err, c->err), 0);
+    ev->exit_kind = c->kind;
+    ev->exit_code = c->kind == FL_EXIT_CODE ? c->code : 0;
+    ev->term_signal = c->kind == FL_EXIT_SIGNAL ? c->code : 0;
+    if (c->kind == FL_EXIT_SPAWN)
+        snprintf(ev->spawn_error, sizeof(ev->spawn_error), "no such file or directory");
+    ev->wall_ms = 500;
+    if (!c->n_att)
+        return;
+    ev->attempts = calloc(c->n_att, sizeof(*ev->attempts));
+    cr_assert_not_null(ev->attempts);
+    ev->n_attempts = c->n_att;
+    for (size_t i = 0; i < c->n_att; i++) {
+        fl_attempt_ev_t *a = &ev->attempts[i];
+        const att_t *s = &c->att[i];
+        a->start_ms = s->start;
+        a->end_ms = s->end;
+        a->retry_after_ms = s->retry_after;
+        a->stalled = s->stalled;
+        a->status = 200;
+        snprintf(a->end, sizeof(a->end), "%s", s->end < 0 ? "in_progress" : "complete");
+        a->gap_ms = i && c->att[i - 1].end >= 0 ? (int64_t)s->start - c->att[i - 1].end : -1;
+        a->faults = s->fault ? json_pack("[{s:s}]", "fault", s->fault) : json_array();
+    }
+}
+
+#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+
+/* Criterion copies parameters between processes; an index into the table is the safe size. */
+ParameterizedTestParameters(verdict, table)
+{
+    static size_t idx[N_CASES];
+    for (size_t i = 0; i < N_CASES; i++)
+        idx[i] = i;
+    return cr_make_param_array(size_t, idx, N_CASES);
+}
+
+ParameterizedTest(size_t *ci, verdict, table, .init = load_scenarios, .fini = free_scenarios,
+                  .timeout = 10)
+{
+    const vcase_t *c = &cases[*ci];
+    fl_evidence_t ev;
+    build(c, &ev);
+    fl_judgement_t j;
+    fl_verdict_judge(&ev, &j);
+    cr_expect_str_eq(fl_verdict_name(j.verdict), fl_verdict_name(c->verdict), "%s: %s", c->name,
+                     j.reason);
+    cr_expect_eq(j.findings, c->findings, "%s: findings 0x%x, want 0x%x (%s)", c->name, j.findings,
+                 c->findings, j.reason);
+    cr_expect_eq(j.score, c->score, "%s: score %d, want %d", c->name, j.score, c->score);
+    cr_expect_eq(j.passed, c->score == 100, "%s: passed", c->name);
+    cr_expect_eq(j.diff_at, c->diff_at, "%s: diff_at %lld, want %lld", c->name,
+                 (long long)j.diff_at, (long long)c->diff_at);
+    cr_expect_gt(strlen(j.reason), 0, "%s: no reason", c->name);
+    cr_expect_null(strchr(j.reason, '\n'), "%s: reason is one line", c->name);
+    cr_expect_null(strchr(j.reason, '\x1b'), "%s: reason carries an escape", c->name);
+    if (c->reason_has)
+        cr_expect_not_null(strstr(j.reason, c->reason_has), "%s: reason \"%s\" lacks \"%s\"",
+                           c->name, j.reason, c->reason_has);
+    fl_evidence_close(&ev);
+}
+
+/* Every verdict and every finding appears in the table above. */
+Test(verdict, table_reaches_everything)
+{
+    unsigned verdicts = 0, findings = 0;
+    for (size_t i = 0; i < N_CASES; i++) {
+        verdicts |= 1u << cases[i].verdict;
+        findings |= cases[i].findings;
+    }
+    cr_assert_eq(verdicts, (1u << FL_VERDICT_COUNT) - 1, "verdicts reached: 0x%x", verdicts);
+    unsigned all = 0;
+#define X(name, s, bit) all |= (bit);
+    FL_FINDING_MAP(X)
+#undef X
+    cr_assert_eq(findings, all, "findings reached: 0x%x", findings);
+}
+
+Test(verdict, names_and_rubric)
+{
+    cr_assert_str_eq(fl_verdict_name(FL_VERDICT_SILENT_TRUNCATION), "silent_truncation");
+    cr_assert_str_eq(fl_verdict_name(FL_VERDICT_COUNT), "?");
+    cr_assert_str_eq(fl_finding_name(FL_FINDING_IGNORED_RETRY_AFTER), "ignored_retry_after");
+    cr_assert_str_eq(fl_finding_name(3), "?");
+    cr_assert_eq(fl_verdict_base_score(FL_VERDICT_GAVE_UP), 40);
+    cr_assert_eq(fl_verdict_base_score(FL_VERDICT_CRASHED), 10);
+    cr_assert_eq(fl_verdict_base_score(FL_VERDICT_HUNG), 0);
+    cr_assert_eq(fl_finding_penalty(FL_FINDING_RETRY_STORM), 40);
+    cr_assert_eq(fl_finding_penalty(FL_FINDING_STALL_UNDETECTED), 0);
+}
+
+/* A long retry-append (the answer restarting many times) is still found, in linear time. */
+Test(verdict, long_retry_append, .init = load_scenarios, .fini = free_scenarios, .timeout = 10)
+{
+    fl_evidence_t ev;
+    const vcase_t c = {"long", SC_TEXT, "", 0, FL_EXIT_CODE, 0, "", {RESET_ATT}, 1,
+                       0,      0,       0,  0, NULL};
+    build(&c, &ev);
+    for (int i = 0; i < 20000; i++)
+        cr_assert_eq(fl_buf_append_str(&ev.out, i % 2 ? "Hel" : "Hello, w"), 0);
+    cr_assert_eq(fl_buf_append_str(&ev.out, "Hello, world.\n"), 0);
+    fl_judgement_t j;
+    fl_verdict_judge(&ev, &j);
+    cr_assert_eq(j.verdict, FL_VERDICT_DUPLICATED, "%s", j.reason);
+    fl_evidence_close(&ev);
+}
