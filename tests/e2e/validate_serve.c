@@ -28,31 +28,31 @@
 
 typedef struct vs_case_s {
     const char *name;     /* scenario name */
-    fl_dialect_t dialect; /* its endpoint */
-    const char *yaml;     /* the scenario without attempts */
+    fl_dialect_t dialect; /* its wire format and endpoint */
+    const char *response; /* the scenario's response mapping, YAML flow style */
 } vs_case_t;
 
-#define HEAD(name, dialect) "faultline: 1\nname: " name "\ndialect: " dialect "\n"
-#define TEXT                "text: Every stream you watch arrive word by word rides on TCP.\n"
+#define TEXT "text: Every stream you watch arrive word by word rides on TCP."
 #define TOOL                                                                                       \
-    "tool_call: {name: get_weather, arguments: {city: Paris, days: 3}}\n  chunking: bytes:8\n"
+    "tool_call: {name: get_weather, arguments: {city: Paris, days: 3}}, chunking: 'bytes:8'"
 
 static const vs_case_t cases[] = {
-    {"vs-chat-text", FL_DIALECT_OPENAI_CHAT,
-     HEAD("vs-chat-text", "openai-chat") "response:\n  " TEXT},
-    {"vs-chat-tool", FL_DIALECT_OPENAI_CHAT,
-     HEAD("vs-chat-tool", "openai-chat") "response:\n  " TOOL},
-    {"vs-chat-close", FL_DIALECT_OPENAI_CHAT,
-     HEAD("vs-chat-close", "openai-chat") "response:\n  framing: close\n  " TEXT},
-    {"vs-responses-text", FL_DIALECT_OPENAI_RESPONSES,
-     HEAD("vs-responses-text", "openai-responses") "response:\n  " TEXT},
-    {"vs-responses-tool", FL_DIALECT_OPENAI_RESPONSES,
-     HEAD("vs-responses-tool", "openai-responses") "response:\n  " TOOL},
-    {"vs-anthropic-text", FL_DIALECT_ANTHROPIC_MESSAGES,
-     HEAD("vs-anthropic-text", "anthropic-messages") "response:\n  " TEXT},
-    {"vs-anthropic-tool", FL_DIALECT_ANTHROPIC_MESSAGES,
-     HEAD("vs-anthropic-tool", "anthropic-messages") "response:\n  " TOOL},
+    {"vs-chat-text", FL_DIALECT_OPENAI_CHAT, "{" TEXT "}"},
+    {"vs-chat-tool", FL_DIALECT_OPENAI_CHAT, "{" TOOL "}"},
+    {"vs-chat-close", FL_DIALECT_OPENAI_CHAT, "{framing: close, " TEXT "}"},
+    {"vs-responses-text", FL_DIALECT_OPENAI_RESPONSES, "{" TEXT "}"},
+    {"vs-responses-tool", FL_DIALECT_OPENAI_RESPONSES, "{" TOOL "}"},
+    {"vs-anthropic-text", FL_DIALECT_ANTHROPIC_MESSAGES, "{" TEXT "}"},
+    {"vs-anthropic-tool", FL_DIALECT_ANTHROPIC_MESSAGES, "{" TOOL "}"},
 };
+
+/* The case's scenario followed by attempts (may be ""), into out. */
+static void scenario_yaml(const vs_case_t *c, const char *attempts, char *out, size_t n)
+{
+    int len = snprintf(out, n, "faultline: 1\nname: %s\ndialect: %s\nresponse: %s\n%s", c->name,
+                       fl_dialect_name(c->dialect), c->response, attempts);
+    cr_assert(len > 0 && (size_t)len < n, "%s: scenario too long", c->name);
+}
 
 /* Criterion runs each case in a fresh process of its own, where pointers into the parent's
  * image are not valid: the parameter is the case's index. */
@@ -64,15 +64,15 @@ ParameterizedTestParameters(validate_serve, end_positions)
     return cr_make_param_array(int, idx, sizeof(idx) / sizeof(idx[0]));
 }
 
-/* dir/<name>.yaml := yaml + attempts (may be ""). */
+/* dir/<name>.yaml := the case's scenario followed by attempts (may be ""). */
 static void write_scenario(const char *dir, const vs_case_t *c, const char *attempts)
 {
-    char path[512];
+    char path[512], yaml[2048];
     snprintf(path, sizeof(path), "%s/%s.yaml", dir, c->name);
+    scenario_yaml(c, attempts, yaml, sizeof(yaml));
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "cannot write %s", path);
-    fputs(c->yaml, f);
-    fputs(attempts, f);
+    fputs(yaml, f);
     cr_assert_eq(fclose(f), 0);
 }
 
@@ -80,9 +80,10 @@ static void write_scenario(const char *dir, const vs_case_t *c, const char *atte
  * diagnostic's field and message (empty when none). */
 static int load_reset_at(const vs_case_t *c, size_t n, char *field, char *msg, size_t size)
 {
-    char yaml[2048];
-    snprintf(yaml, sizeof(yaml), "%sattempts:\n  - faults: [{reset: {at: {byte: %zu}}}]\n", c->yaml,
+    char yaml[2048], attempts[96];
+    snprintf(attempts, sizeof(attempts), "attempts:\n  - faults: [{reset: {at: {byte: %zu}}}]\n",
              n);
+    scenario_yaml(c, attempts, yaml, sizeof(yaml));
     fl_diag_list_t diags;
     fl_diag_list_init(&diags);
     fl_scenario_t *sc = NULL;
