@@ -374,7 +374,8 @@ static int response_level(fl_chaos_t *c)
                                                         : -1;
             return rc ? rc : 1;
         }
-        default: /* refuse, no_response */
+        case FL_FAULT_REFUSE:
+        case FL_FAULT_NO_RESPONSE:
             o = fl_chaos_op_make(FL_WIRE_FIRE, 0, i);
             if ((rc = fl_chaos_op_push(c, &o)))
                 return rc;
@@ -385,6 +386,8 @@ static int response_level(fl_chaos_t *c)
                 return rc;
             c->status = 0;
             return 1;
+        default: /* a response-level fault this phase has no code for */
+            return FL_EINVAL;
         }
     }
     return 0;
