@@ -24,7 +24,9 @@
  * stall, throttle, fragment, inject, corrupt, duplicate, error_event; the whole stream for
  * drop_sentinel and line_endings; the headers for the rest.
  *
- * Phases, each applying its faults in the order given (chaos.h's catalog explains each fault):
+ * Phases, each applying its faults in the order given. Which phase carries a fault out is the
+ * phase column of the fault catalog (FL_FAULT_MAP in model/fault.h); each phase file explains
+ * what it does with each of its faults.
  *  0. Response-level faults replace everything: the first of http_error (a complete error
  *     response, delayed by any delay_headers, then DONE), refuse (FIN or RST at 0, no bytes) or
  *     no_response (HANG at 0) is the plan; every other fault is ignored.
@@ -159,14 +161,13 @@ static int html_page(int status, fl_buf_t *out)
                          status, reason, status, reason, server);
 }
 
-int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, int error_class, const char *message,
-                        int64_t retry_s, int64_t retry_ms, fl_buf_t *out)
+int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
+                        const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out)
 {
     fl_buf_t body;
     fl_buf_init(&body);
     int rc = html ? html_page(status, &body)
-                  : fl_dialect_encode_error_body(c->in->dialect, (fl_error_class_t)error_class,
-                                                 message, &body);
+                  : fl_dialect_encode_error_body(c->in->dialect, error_class, message, &body);
     if (rc)
         goto done;
     fl_http_head_t h = fl_http_head_default(status);
@@ -295,9 +296,10 @@ static int resolve(fl_chaos_t *c)
             pos->ms = at.n;
             break;
         }
-        /* a cut or a wire fault inside a time batch needs a write boundary there */
-        bool splits = f->kind == FL_FAULT_RESET || f->kind == FL_FAULT_CLOSE ||
-                      f->kind == FL_FAULT_FRAGMENT || f->kind == FL_FAULT_THROTTLE;
+        /* a cut or a wire fault at a position inside a time batch needs a write boundary there */
+        fl_fault_phase_t phase = fl_fault_phase(f->kind);
+        bool splits =
+            fl_fault_takes_position(f->kind) && (phase == FL_PHASE_CUT || phase == FL_PHASE_WIRE);
         if (splits && !pos->is_ms && pos->cid > 0 && pos->cid < c->end_cid)
             for (size_t j = 0; j < c->np; j++)
                 if (c->p[j].cid == pos->cid)
@@ -325,7 +327,8 @@ static int head_status(const fl_chaos_input_t *in)
     return st;
 }
 
-/* Phase 0: http_error, refuse, no_response. Returns 1 when one applied, 0 when none. */
+/* Phase 0: the first response-level fault (http_error, refuse, no_response) is the whole plan.
+ * Returns 1 when one applied, 0 when none. */
 static int response_level(fl_chaos_t *c)
 {
     uint64_t delay = 0;
@@ -336,6 +339,8 @@ static int response_level(fl_chaos_t *c)
         const fl_fault_t *f = &c->faults[i];
         fl_chaos_op_t o;
         int rc;
+        if (fl_fault_phase(f->kind) != FL_PHASE_RESPONSE)
+            continue;
         switch (f->kind) {
         case FL_FAULT_HTTP_ERROR: {
             for (uint32_t j = 0; j < c->n_faults; j++) {
@@ -381,27 +386,24 @@ static int response_level(fl_chaos_t *c)
                 return rc;
             c->status = 0;
             return 1;
-        default:
-            break;
+        default: /* a response-level fault this phase has no code for */
+            return FL_EINVAL;
         }
     }
     return 0;
 }
 
-static bool is_body_fault(fl_fault_kind_t k)
+/* Runs apply on every fault of one phase, in the order given. */
+static int run_phase(fl_chaos_t *c, fl_fault_phase_t phase, int (*apply)(fl_chaos_t *, uint32_t))
 {
-    switch (k) {
-    case FL_FAULT_END:
-    case FL_FAULT_DROP_SENTINEL:
-    case FL_FAULT_CORRUPT:
-    case FL_FAULT_LINE_ENDINGS:
-    case FL_FAULT_DUPLICATE:
-    case FL_FAULT_INJECT:
-    case FL_FAULT_ERROR_EVENT:
-        return true;
-    default:
-        return false;
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        if (fl_fault_phase(c->faults[i].kind) != phase)
+            continue;
+        int rc = apply(c, i);
+        if (rc)
+            return rc;
     }
+    return 0;
 }
 
 int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_t n_faults,
@@ -423,28 +425,12 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
     if (rc < 0)
         goto fail;
     if (rc == 0) {
-        if ((rc = resolve(&c)))
+        /* phases 1 to 5, each fault in the phase its catalog row names (model/fault.h) */
+        if ((rc = resolve(&c)) || (rc = run_phase(&c, FL_PHASE_BODY, fl_chaos_body_fault)) ||
+            (rc = run_phase(&c, FL_PHASE_TIME, fl_chaos_time_fault)) || (rc = fl_chaos_frame(&c)) ||
+            (rc = run_phase(&c, FL_PHASE_CUT, fl_chaos_cut_fault)) ||
+            (rc = run_phase(&c, FL_PHASE_WIRE, fl_chaos_wire_fault)))
             goto fail;
-        for (uint32_t i = 0; i < n_faults; i++)
-            if (is_body_fault(faults[i].kind) && (rc = fl_chaos_body_fault(&c, i)))
-                goto fail;
-        for (uint32_t i = 0; i < n_faults; i++)
-            if ((faults[i].kind == FL_FAULT_DELAY_HEADERS || faults[i].kind == FL_FAULT_STALL) &&
-                (rc = fl_chaos_time_fault(&c, i)))
-                goto fail;
-        if ((rc = fl_chaos_frame(&c)))
-            goto fail;
-        for (uint32_t i = 0; i < n_faults; i++) {
-            fl_fault_kind_t k = faults[i].kind;
-            if ((k == FL_FAULT_RESET || k == FL_FAULT_CLOSE || k == FL_FAULT_PROXY_TIMEOUT ||
-                 k == FL_FAULT_IDLE_TIMEOUT) &&
-                (rc = fl_chaos_cut_fault(&c, i)))
-                goto fail;
-        }
-        for (uint32_t i = 0; i < n_faults; i++)
-            if ((faults[i].kind == FL_FAULT_FRAGMENT || faults[i].kind == FL_FAULT_THROTTLE) &&
-                (rc = fl_chaos_wire_fault(&c, i)))
-                goto fail;
     }
 
     for (size_t i = 0; i < c.no; i++) {

@@ -384,8 +384,7 @@ static int error_event(fl_chaos_t *c, uint32_t fi, size_t idx)
     ctx.sequence_number = next_sequence(c, idx);
     fl_buf_t b;
     fl_buf_init(&b);
-    int rc = fl_dialect_encode_error_event(c->in->dialect, (fl_error_class_t)f->error_class,
-                                           f->message, &ctx, &b);
+    int rc = fl_dialect_encode_error_event(c->in->dialect, f->error_class, f->message, &ctx, &b);
     if (rc)
         goto done;
     fl_chaos_piece_t p = c->p[idx];

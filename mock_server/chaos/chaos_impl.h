@@ -101,11 +101,12 @@ fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t 
 /** Appends a whole error response (head + body) to out: the dialect's JSON error body, or a
  * proxy's HTML page when html; content-length, x-request-id and the retry headers (-1 = none).
  * Returns 0, FL_EINVAL or FL_ENOMEM. */
-int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, int error_class, const char *message,
-                        int64_t retry_s, int64_t retry_ms, fl_buf_t *out);
+int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
+                        const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out);
 
-/* Each phase applies fault fi (an index into c->faults). Returns 0 (also when the fault's
- * position is never reached), FL_EINVAL, FL_ELIMIT or FL_ENOMEM. */
+/* Each phase applies fault fi (an index into c->faults), one whose catalog row names that phase
+ * (fl_fault_phase). Returns 0 (also when the fault's position is never reached), FL_EINVAL,
+ * FL_ELIMIT or FL_ENOMEM. */
 /** Phase 1 (chaos_body.c). */
 int fl_chaos_body_fault(fl_chaos_t *c, uint32_t fi);
 /** Phase 2 (chaos_time.c). */

@@ -22,11 +22,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/**
+ * Length of every response id the server hands the encoder (serve/route.c: 8 hex digits of a
+ * per-server salt, then 12 of a response counter). The body's length, and so every byte
+ * position a scenario can name, depends on it: the validator (load/fault_load.c) encodes with
+ * an id of exactly this length, and the reply cache patches only ids of this length.
+ */
+#define FL_ENCODE_ID_LEN 20
+/**
+ * Decimal digits of every `created` time the server hands the encoder: unix seconds have 10
+ * from 2001 to 2286. The validator encodes with a time of exactly this many digits.
+ */
+#define FL_ENCODE_CREATED_DIGITS 10
+
 /** What the encoder needs from the request and the server besides the scenario. */
 typedef struct fl_encode_ctx_s {
-    const char *id;           /* borrowed: unique per response, [A-Za-z0-9]; each dialect adds
-                                 its own prefix (chatcmpl-, resp_, msg_, call_, toolu_...) */
-    int64_t created;          /* unix seconds for `created` / `created_at` */
+    const char *id;           /* borrowed: unique per response, [A-Za-z0-9], FL_ENCODE_ID_LEN
+                                 long from the server; each dialect adds its own prefix
+                                 (chatcmpl-, resp_, msg_, call_, toolu_...) */
+    int64_t created;          /* unix seconds for `created` / `created_at`
+                                 (FL_ENCODE_CREATED_DIGITS digits from the server) */
     bool include_usage;       /* openai-chat: stream_options.include_usage was true */
     uint64_t sequence_number; /* openai-responses: sequence_number of the next event, used by
                                  fl_dialect_encode_error_event; 0 elsewhere */

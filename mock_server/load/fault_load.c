@@ -1,6 +1,8 @@
 /*
- * The loader's `attempts:` section: the fault catalog (chaos.h) read from YAML into fl_fault_t,
- * every parameter checked, then every position checked against the scenario's encoded stream.
+ * The loader's `attempts:` section: the fault catalog (model/fault.h) read from YAML into
+ * fl_fault_t, every parameter checked, then every position checked against the scenario's
+ * encoded stream. Which keys each fault accepts, whether it takes `at`, and what its bare name
+ * lacks come from the catalog's columns; reading each parameter's value is per fault here.
  *
  * Shapes accepted (the Faults section of README.md is the user's reference):
  *   attempts: [ {faults: [...], chaos: {seed, probability, faults: [...]}}, {}, ... ]
@@ -28,93 +30,25 @@
 #define MAX_RETRY_AFTER_S 86400u
 #define MAX_OFFSETS       4096u
 
-static const char *const fault_keys[] = {
-#define X(name, key) key,
-    FL_FAULT_MAP(X)
-#undef X
-        NULL};
-
-/* The parameters each fault accepts (its own keys only). */
-static const char *const *params_of(fl_fault_kind_t k)
+/* The keys a fault accepts: `at` when it takes a position, then its parameters (the catalog's
+ * columns, model/fault.h). keys holds FL_FAULT_MAX_PARAMS + 2 entries. */
+static void keys_of(fl_fault_kind_t k, const char **keys)
 {
-    static const char *const at_only[] = {"at", NULL};
-    static const char *const drop[] = {"drop_finish", NULL};
-    static const char *const stall[] = {"at", "ms", "keepalive_ms", NULL};
-    static const char *const throttle[] = {"at", "bytes_per_s", NULL};
-    static const char *const fragment[] = {"at", "bytes", "offsets", "gap_ms", NULL};
-    static const char *const corrupt[] = {"at", "kind", "bytes", "seed", NULL};
-    static const char *const endings[] = {"style", NULL};
-    static const char *const inject[] = {"at", "bytes", NULL};
-    static const char *const http[] = {
-        "status", "retry_after_s", "retry_after_ms", "html", "type", "message", NULL};
-    static const char *const event[] = {"at", "type", "message", NULL};
-    static const char *const proxy[] = {"after_ms", "status", "cut", NULL};
-    static const char *const idle[] = {"ms", "status", "cut", NULL};
-    static const char *const delay[] = {"ms", NULL};
-    static const char *const refuse[] = {"reset", NULL};
-    static const char *const none[] = {NULL};
-    switch (k) {
-    case FL_FAULT_RESET:
-    case FL_FAULT_CLOSE:
-    case FL_FAULT_END:
-    case FL_FAULT_DUPLICATE:
-        return at_only;
-    case FL_FAULT_DROP_SENTINEL:
-        return drop;
-    case FL_FAULT_STALL:
-        return stall;
-    case FL_FAULT_THROTTLE:
-        return throttle;
-    case FL_FAULT_FRAGMENT:
-        return fragment;
-    case FL_FAULT_CORRUPT:
-        return corrupt;
-    case FL_FAULT_LINE_ENDINGS:
-        return endings;
-    case FL_FAULT_INJECT:
-        return inject;
-    case FL_FAULT_HTTP_ERROR:
-        return http;
-    case FL_FAULT_ERROR_EVENT:
-        return event;
-    case FL_FAULT_PROXY_TIMEOUT:
-        return proxy;
-    case FL_FAULT_IDLE_TIMEOUT:
-        return idle;
-    case FL_FAULT_DELAY_HEADERS:
-        return delay;
-    case FL_FAULT_REFUSE:
-        return refuse;
-    default:
-        return none;
-    }
+    const fl_fault_info_t *info = fl_fault_info(k);
+    size_t n = 0;
+    if (info->takes_position)
+        keys[n++] = "at";
+    for (const char *const *p = info->params; *p; p++)
+        keys[n++] = *p;
+    keys[n] = NULL;
 }
 
-/* The first required parameter of a fault, or NULL when it has none (a bare name is enough). */
-static const char *required_param(fl_fault_kind_t k)
+/* duplicate and the corrupt kinds other than garbage rewrite one whole event: a position inside
+ * an event, or the end, gives them nothing to act on. */
+static bool acts_on_whole_event(const fl_fault_t *f)
 {
-    switch (k) {
-    case FL_FAULT_STALL:
-    case FL_FAULT_IDLE_TIMEOUT:
-    case FL_FAULT_DELAY_HEADERS:
-        return "ms";
-    case FL_FAULT_THROTTLE:
-        return "bytes_per_s";
-    case FL_FAULT_FRAGMENT:
-        return "bytes or offsets";
-    case FL_FAULT_CORRUPT:
-        return "kind";
-    case FL_FAULT_LINE_ENDINGS:
-        return "style";
-    case FL_FAULT_INJECT:
-        return "bytes";
-    case FL_FAULT_HTTP_ERROR:
-        return "status";
-    case FL_FAULT_PROXY_TIMEOUT:
-        return "after_ms";
-    default:
-        return NULL;
-    }
+    return f->kind == FL_FAULT_DUPLICATE ||
+           (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
 }
 
 static yaml_node_t *param(const char *const *keys, yaml_node_t **vals, const char *name)
@@ -178,7 +112,8 @@ static int get_cut(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_cut_t
     return 0;
 }
 
-static int get_error_type(fl_load_ctx_t *c, yaml_node_t *n, const char *field, int *out)
+static int get_error_type(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
+                          fl_error_class_t *out)
 {
     if (n->type == YAML_SCALAR_NODE && fl_fault_error_type_parse(fl_load_sval(n), out) == 0)
         return 0;
@@ -245,11 +180,9 @@ static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t
 static void check_at_form(fl_load_ctx_t *c, const fl_fault_t *f, yaml_node_t *n, const char *field)
 {
     const char *name = fl_fault_name(f->kind);
-    bool whole_event = f->kind == FL_FAULT_DUPLICATE ||
-                       (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
-    bool body_only = f->kind == FL_FAULT_END || f->kind == FL_FAULT_INJECT ||
-                     f->kind == FL_FAULT_ERROR_EVENT || f->kind == FL_FAULT_CORRUPT;
-    if (whole_event && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_DEFAULT)
+    /* a body fault at a position rewrites bytes of the body: the headers come before any */
+    bool body_only = fl_fault_phase(f->kind) == FL_PHASE_BODY;
+    if (acts_on_whole_event(f) && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_DEFAULT)
         fl_load_report(c, &n->start_mark, field, "%s acts on one whole event: use {event: N}",
                        name);
     else if (body_only && f->at.kind == FL_AT_HEADERS)
@@ -295,8 +228,8 @@ static void load_offsets(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl
 /* Reads one fault's parameters from the mapping n (or null) into f. */
 static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_fault_t *f)
 {
-    const char *const *keys = params_of(f->kind);
-    yaml_node_t *v[8] = {0}, *k[8] = {0};
+    const char *keys[FL_FAULT_MAX_PARAMS + 2];
+    yaml_node_t *v[FL_FAULT_MAX_PARAMS + 1] = {0}, *k[FL_FAULT_MAX_PARAMS + 1] = {0};
     char p[256];
     bool empty = fl_load_is_null(n);
 
@@ -305,6 +238,7 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
                        fl_load_kind_name(n));
         return;
     }
+    keys_of(f->kind, keys);
     if (!empty) {
         if (!keys[0] && n->data.mapping.pairs.top != n->data.mapping.pairs.start) {
             yaml_node_t *key = fl_load_node_at(c, n->data.mapping.pairs.start->key);
@@ -334,9 +268,6 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
             return;
     }
     switch (f->kind) {
-    case FL_FAULT_RESET:
-        f->cut = FL_CUT_RST;
-        break;
     case FL_FAULT_DROP_SENTINEL:
         if (P("drop_finish"))
             fl_load_get_bool(c, P("drop_finish"), FIELD("drop_finish"), &f->drop_finish);
@@ -426,7 +357,7 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         NEED("status");
         if (get_status(c, P("status"), FIELD("status"), &f->status))
             return;
-        f->error_class = (int)fl_fault_error_class_for_status(f->status);
+        f->error_class = fl_fault_error_class_for_status(f->status);
         if (P("type"))
             get_error_type(c, P("type"), FIELD("type"), &f->error_class);
         if (P("retry_after_s")) {
@@ -447,7 +378,6 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
             fl_load_get_str(c, P("message"), FIELD("message"), false, &f->message);
         break;
     case FL_FAULT_ERROR_EVENT:
-        f->error_class = FL_ERR_SERVER;
         if (P("type"))
             get_error_type(c, P("type"), FIELD("type"), &f->error_class);
         if (P("message"))
@@ -455,7 +385,6 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         break;
     case FL_FAULT_PROXY_TIMEOUT:
         NEED("after_ms");
-        f->status = 504;
         fl_load_get_uint(c, P("after_ms"), FIELD("after_ms"), MAX_TIME_MS, &f->ms);
         if (P("status"))
             get_status(c, P("status"), FIELD("status"), &f->status);
@@ -464,7 +393,6 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         break;
     case FL_FAULT_IDLE_TIMEOUT:
         NEED("ms");
-        f->status = 504;
         if (fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 && f->ms == 0)
             fl_load_report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1");
         if (P("status"))
@@ -495,7 +423,7 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
 
 static void report_unknown_fault(fl_load_ctx_t *c, yaml_node_t *key, const char *field)
 {
-    const char *best = fl_load_suggest(fl_load_sval(key), fault_keys);
+    const char *best = fl_load_suggest(fl_load_sval(key), fl_fault_names());
     if (best)
         fl_load_report(c, &key->start_mark, field, "unknown fault '%.60s' (did you mean '%s'?)",
                        fl_load_sval(key), best);
@@ -505,22 +433,13 @@ static void report_unknown_fault(fl_load_ctx_t *c, yaml_node_t *key, const char 
                        fl_load_sval(key));
 }
 
-static int fault_kind(const char *name)
-{
-    for (int i = 0; fault_keys[i]; i++)
-        if (strcmp(fault_keys[i], name) == 0)
-            return i;
-    return -1;
-}
-
 /* Reads one item of a faults list. Returns 0 when f is a complete fault. */
 static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl_fault_t *f)
 {
     char fk[256];
     int before = c->nerr;
     yaml_node_t *key, *val = NULL;
-    f->retry_after_s = f->retry_after_ms = -1;
-    f->cut = FL_CUT_FIN;
+    fl_fault_kind_t kind;
     if (item->type == YAML_SCALAR_NODE && !fl_load_is_null(item)) {
         key = item; /* a bare name */
     } else if (item->type == YAML_MAPPING_NODE &&
@@ -546,12 +465,11 @@ static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl
         return -1;
     }
     fl_load_join_key(fk, sizeof(fk), field, fl_load_sval(key));
-    int kind = fault_kind(fl_load_sval(key));
-    if (kind < 0) {
+    if (fl_fault_kind_parse(fl_load_sval(key), &kind)) {
         report_unknown_fault(c, key, fk);
         return -1;
     }
-    f->kind = (fl_fault_kind_t)kind;
+    fl_fault_init(f, kind);
     f->line = (int)key->start_mark.line + 1;
     f->col = (int)key->start_mark.column + 1;
     if (f->kind == FL_FAULT_LINE_ENDINGS && val && val->type == YAML_SCALAR_NODE &&
@@ -562,18 +480,12 @@ static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl
         return c->nerr == before ? 0 : -1;
     }
     if (!val || fl_load_is_null(val)) {
-        const char *req = required_param(f->kind);
+        const char *req = fl_fault_info(kind)->required;
         if (req) {
             fl_load_report(c, &key->start_mark, fk, "%s needs parameters: %s", fl_load_sval(key),
                            req);
             return -1;
         }
-        if (f->kind == FL_FAULT_RESET)
-            f->cut = FL_CUT_RST;
-        if (f->kind == FL_FAULT_ERROR_EVENT)
-            f->error_class = FL_ERR_SERVER;
-        if (f->kind == FL_FAULT_IDLE_TIMEOUT || f->kind == FL_FAULT_PROXY_TIMEOUT)
-            f->status = 504;
         return 0;
     }
     load_params(c, val, fk, f);
@@ -738,9 +650,7 @@ static void check_one(check_t *k, const fl_fault_t *f)
                        f->at.n, body);
         return;
     }
-    bool whole_event = f->kind == FL_FAULT_DUPLICATE ||
-                       (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
-    if (whole_event && f->at.kind == FL_AT_EVENT && f->at.n == n_events + 1) {
+    if (acts_on_whole_event(f) && f->at.kind == FL_AT_EVENT && f->at.n == n_events + 1) {
         fl_load_report(c, &m, at,
                        "event %" PRIu64 " is the end of the stream: %s needs an event (it has "
                        "%zu events)",
@@ -804,9 +714,17 @@ static void check_one(check_t *k, const fl_fault_t *f)
 
 void fl_load_check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
 {
-    /* A fixed context: the ids do not change the number of events, and positions in bytes are
-       checked against this encoding (ids have a fixed length per dialect). */
-    fl_encode_ctx_t ctx = {.id = "faultlinevalidate", .created = 0, .include_usage = false};
+    /* The ids and times the server sends vary, their lengths do not (encode/dialect.h): an id
+       and a time of exactly those lengths give the body the server sends byte for byte, so a
+       byte position is refused here exactly when the server could not honour it. The numbers
+       of events do not depend on them. */
+    char id[FL_ENCODE_ID_LEN + 1];
+    memset(id, 'v', FL_ENCODE_ID_LEN);
+    id[FL_ENCODE_ID_LEN] = '\0';
+    int64_t created = 1; /* the smallest time with FL_ENCODE_CREATED_DIGITS digits */
+    for (int i = 1; i < FL_ENCODE_CREATED_DIGITS; i++)
+        created *= 10;
+    fl_encode_ctx_t ctx = {.id = id, .created = created, .include_usage = false};
     fl_script_t script;
     fl_script_init(&script);
     int rc = fl_dialect_encode_stream(sc, &ctx, &script);

@@ -1,7 +1,7 @@
 /*
- * One fault: its catalog name, what it owns, copies, and its one-line description for the
- * journal and reports. The catalog (FL_FAULT_MAP in model/fault.h) is documented in the Faults
- * section of README.md.
+ * One fault: its catalog row (FL_FAULT_MAP in model/fault.h, as data), its defaults, what it
+ * owns, copies, and its one-line description for the journal and reports. The catalog is
+ * documented in the Faults section of README.md.
  */
 #include "model/fault.h"
 
@@ -9,36 +9,73 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const fault_names[] = {
-#define X(name, key) key,
-    FL_FAULT_MAP(X)
+/* Each fault's parameter keys, from the catalog's params column: params_RESET, ... */
+#define X(name, key, phase, at, required, params)                                                  \
+    static const char *const params_##name[] = {params NULL};                                      \
+    _Static_assert(sizeof(params_##name) / sizeof(params_##name[0]) <= FL_FAULT_MAX_PARAMS + 1,    \
+                   key " has more than FL_FAULT_MAX_PARAMS parameters");
+FL_FAULT_MAP(X, FL_FAULT_KEY)
+#undef X
+
+static const fl_fault_info_t catalog[] = {
+#define X(name, key, phase, at, required, params)                                                  \
+    {key, FL_PHASE_##phase, at, required, params_##name},
+    FL_FAULT_MAP(X, FL_FAULT_KEY)
 #undef X
 };
 
+static const char *const names[] = {
+#define X(name, key, phase, at, required, params) key,
+    FL_FAULT_MAP(X, FL_FAULT_KEY)
+#undef X
+        NULL};
+
+const fl_fault_info_t *fl_fault_info(fl_fault_kind_t kind)
+{
+    return (unsigned)kind < FL_FAULT__COUNT ? &catalog[kind] : NULL;
+}
+
+const char *const *fl_fault_names(void)
+{
+    return names;
+}
+
 const char *fl_fault_name(fl_fault_kind_t kind)
 {
-    if ((unsigned)kind < FL_FAULT__COUNT)
-        return fault_names[kind];
-    return "unknown";
+    return (unsigned)kind < FL_FAULT__COUNT ? names[kind] : "unknown";
+}
+
+int fl_fault_kind_parse(const char *name, fl_fault_kind_t *out)
+{
+    for (int i = 0; i < FL_FAULT__COUNT; i++) {
+        if (strcmp(names[i], name) == 0) {
+            *out = (fl_fault_kind_t)i;
+            return 0;
+        }
+    }
+    return FL_EINVAL;
 }
 
 bool fl_fault_takes_position(fl_fault_kind_t kind)
 {
-    switch (kind) {
-    case FL_FAULT_RESET:
-    case FL_FAULT_CLOSE:
-    case FL_FAULT_END:
-    case FL_FAULT_STALL:
-    case FL_FAULT_THROTTLE:
-    case FL_FAULT_FRAGMENT:
-    case FL_FAULT_CORRUPT:
-    case FL_FAULT_DUPLICATE:
-    case FL_FAULT_INJECT:
-    case FL_FAULT_ERROR_EVENT:
-        return true;
-    default:
-        return false;
-    }
+    return (unsigned)kind < FL_FAULT__COUNT && catalog[kind].takes_position;
+}
+
+fl_fault_phase_t fl_fault_phase(fl_fault_kind_t kind)
+{
+    return (unsigned)kind < FL_FAULT__COUNT ? catalog[kind].phase : FL_PHASE_RESPONSE;
+}
+
+void fl_fault_init(fl_fault_t *f, fl_fault_kind_t kind)
+{
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    f->retry_after_s = f->retry_after_ms = -1;
+    f->cut = kind == FL_FAULT_RESET ? FL_CUT_RST : FL_CUT_FIN;
+    if (kind == FL_FAULT_PROXY_TIMEOUT || kind == FL_FAULT_IDLE_TIMEOUT)
+        f->status = 504;
+    if (kind == FL_FAULT_ERROR_EVENT)
+        f->error_class = FL_ERR_SERVER;
 }
 
 void fl_fault_close(fl_fault_t *f)
@@ -139,24 +176,24 @@ static const struct {
     {"timeout_error", FL_ERR_TIMEOUT},
 };
 
-const char *fl_fault_error_type_name(int error_class)
+const char *fl_fault_error_type_name(fl_error_class_t error_class)
 {
-    if (error_class >= 0 && (size_t)error_class < sizeof(error_types) / sizeof(error_types[0]))
+    if ((size_t)error_class < sizeof(error_types) / sizeof(error_types[0]))
         return error_types[error_class];
     return "unknown";
 }
 
-int fl_fault_error_type_parse(const char *name, int *out)
+int fl_fault_error_type_parse(const char *name, fl_error_class_t *out)
 {
     for (size_t i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++) {
         if (strcmp(name, error_types[i]) == 0) {
-            *out = (int)i;
+            *out = (fl_error_class_t)i;
             return 0;
         }
     }
     for (size_t i = 0; i < sizeof(error_aliases) / sizeof(error_aliases[0]); i++) {
         if (strcmp(name, error_aliases[i].name) == 0) {
-            *out = (int)error_aliases[i].cls;
+            *out = error_aliases[i].cls;
             return 0;
         }
     }
@@ -194,13 +231,8 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
     int rc = fl_buf_append_str(out, fl_fault_name(f->kind));
     if (rc)
         return rc;
+    /* the parameters worth a reader's eye; a fault with none shows its name and position */
     switch (f->kind) {
-    case FL_FAULT_RESET:
-    case FL_FAULT_CLOSE:
-    case FL_FAULT_END:
-    case FL_FAULT_DUPLICATE:
-    case FL_FAULT_NO_RESPONSE:
-        break;
     case FL_FAULT_DROP_SENTINEL:
         if (f->drop_finish)
             rc = fl_buf_append_str(out, " and finish");
@@ -238,7 +270,7 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
         break;
     case FL_FAULT_HTTP_ERROR:
         rc = fl_buf_printf(out, " %d", f->status);
-        if (rc == 0 && f->error_class != (int)fl_fault_error_class_for_status(f->status))
+        if (rc == 0 && f->error_class != fl_fault_error_class_for_status(f->status))
             rc = fl_buf_printf(out, " %s", fl_fault_error_type_name(f->error_class));
         if (rc == 0 && f->retry_after_s >= 0)
             rc = fl_buf_printf(out, " retry-after %" PRId64 " s", f->retry_after_s);
@@ -263,7 +295,7 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
     case FL_FAULT_REFUSE:
         rc = fl_buf_printf(out, " (%s)", cut_name(f->cut));
         break;
-    case FL_FAULT__COUNT:
+    default:
         break;
     }
     if (rc == 0)

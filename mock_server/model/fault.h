@@ -46,44 +46,101 @@ typedef struct fl_at_s {
     uint64_t n; /* event number, byte offset or ms, by kind */
 } fl_at_t;
 
-/* X(name, yaml key): the fault catalog, in the README's order. */
-#define FL_FAULT_MAP(X)                                                                            \
-    X(RESET, "reset")                                                                              \
-    X(CLOSE, "close")                                                                              \
-    X(END, "end")                                                                                  \
-    X(DROP_SENTINEL, "drop_sentinel")                                                              \
-    X(STALL, "stall")                                                                              \
-    X(THROTTLE, "throttle")                                                                        \
-    X(FRAGMENT, "fragment")                                                                        \
-    X(CORRUPT, "corrupt")                                                                          \
-    X(LINE_ENDINGS, "line_endings")                                                                \
-    X(DUPLICATE, "duplicate")                                                                      \
-    X(INJECT, "inject")                                                                            \
-    X(HTTP_ERROR, "http_error")                                                                    \
-    X(ERROR_EVENT, "error_event")                                                                  \
-    X(PROXY_TIMEOUT, "proxy_timeout")                                                              \
-    X(IDLE_TIMEOUT, "idle_timeout")                                                                \
-    X(DELAY_HEADERS, "delay_headers")                                                              \
-    X(REFUSE, "refuse")                                                                            \
-    X(NO_RESPONSE, "no_response")
+/**
+ * The phase of the chaos compiler (chaos/chaos.c) that carries a fault out, in the order the
+ * phases run. Phase 3 of the compiler, framing (pieces -> writes), carries no fault of its own.
+ */
+typedef enum {
+    FL_PHASE_RESPONSE, /* 0: the whole response replaced (chaos.c response_level) */
+    FL_PHASE_BODY,     /* 1: the body's bytes rewritten (chaos_body.c) */
+    FL_PHASE_TIME,     /* 2: bytes moved later (chaos_time.c) */
+    FL_PHASE_CUT,      /* 4: the connection ended on the final timeline (chaos_cut.c) */
+    FL_PHASE_WIRE,     /* 5: writes split and spread out (chaos_frame.c) */
+} fl_fault_phase_t;
+
+/*
+ * The fault catalog: one row per fault, in the README's order. Every list of faults in the
+ * code (the enum, names, accepted keys, which phase runs it) is generated from it; the JSON
+ * Schema's list is checked against it by tests/unit/load/fault/schema.c.
+ *
+ *   X(NAME, key, phase, at, required, params)
+ *     NAME      enum suffix: FL_FAULT_<NAME>
+ *     key       the YAML key, also its name in the journal and reports
+ *     phase     the chaos phase that carries it out: FL_PHASE_<phase>
+ *     at        true when it takes a position (`at`; default: the middle event, a seeded chaos
+ *               draw gives it a random event); false for whole-stream and around-the-headers
+ *               faults
+ *     required  what it cannot go without, as "X needs parameters: <required>" names it; NULL
+ *               when its bare name is a complete fault
+ *     params    the YAML keys it accepts besides `at`, each as P("key"), in the order the
+ *               loader's "valid keys" list shows them
+ *
+ * P is the caller's macro for one parameter (FL_FAULT_KEY makes them array items).
+ */
+#define FL_FAULT_MAP(X, P)                                                                         \
+    X(RESET, "reset", CUT, true, NULL, )                                                           \
+    X(CLOSE, "close", CUT, true, NULL, )                                                           \
+    X(END, "end", BODY, true, NULL, )                                                              \
+    X(DROP_SENTINEL, "drop_sentinel", BODY, false, NULL, P("drop_finish"))                         \
+    X(STALL, "stall", TIME, true, "ms", P("ms") P("keepalive_ms"))                                 \
+    X(THROTTLE, "throttle", WIRE, true, "bytes_per_s", P("bytes_per_s"))                           \
+    X(FRAGMENT, "fragment", WIRE, true, "bytes or offsets", P("bytes") P("offsets") P("gap_ms"))   \
+    X(CORRUPT, "corrupt", BODY, true, "kind", P("kind") P("bytes") P("seed"))                      \
+    X(LINE_ENDINGS, "line_endings", BODY, false, "style", P("style"))                              \
+    X(DUPLICATE, "duplicate", BODY, true, NULL, )                                                  \
+    X(INJECT, "inject", BODY, true, "bytes", P("bytes"))                                           \
+    X(HTTP_ERROR, "http_error", RESPONSE, false, "status",                                         \
+      P("status") P("retry_after_s") P("retry_after_ms") P("html") P("type") P("message"))         \
+    X(ERROR_EVENT, "error_event", BODY, true, NULL, P("type") P("message"))                        \
+    X(PROXY_TIMEOUT, "proxy_timeout", CUT, false, "after_ms", P("after_ms") P("status") P("cut"))  \
+    X(IDLE_TIMEOUT, "idle_timeout", CUT, false, "ms", P("ms") P("status") P("cut"))                \
+    X(DELAY_HEADERS, "delay_headers", TIME, false, "ms", P("ms"))                                  \
+    X(REFUSE, "refuse", RESPONSE, false, NULL, P("reset"))                                         \
+    X(NO_RESPONSE, "no_response", RESPONSE, false, NULL, )
+
+/** FL_FAULT_MAP's P for an array of a fault's parameter keys: `{params NULL}`. */
+#define FL_FAULT_KEY(key) key,
+
+/** Most parameters one fault accepts besides `at` (checked when fault.c is compiled). */
+#define FL_FAULT_MAX_PARAMS 8
 
 typedef enum {
-#define X(name, key) FL_FAULT_##name,
-    FL_FAULT_MAP(X)
+#define X(name, key, phase, at, required, params) FL_FAULT_##name,
+    FL_FAULT_MAP(X, FL_FAULT_KEY)
 #undef X
         FL_FAULT__COUNT
 } fl_fault_kind_t;
 
-/** Returns the YAML key of a fault kind ("reset", ...). */
+/** One row of the catalog (FL_FAULT_MAP), as data. Every pointer is static. */
+typedef struct fl_fault_info_s {
+    const char *name;          /* YAML key */
+    fl_fault_phase_t phase;    /* the chaos phase that carries it out */
+    bool takes_position;       /* accepts `at` */
+    const char *required;      /* what its bare name lacks, NULL when nothing */
+    const char *const *params; /* NULL-terminated keys besides `at` */
+} fl_fault_info_t;
+
+/** The catalog row of kind, or NULL when kind is out of range. */
+const fl_fault_info_t *fl_fault_info(fl_fault_kind_t kind);
+
+/** Every fault's YAML key in catalog order, NULL-terminated (static). */
+const char *const *fl_fault_names(void);
+
+/** Returns the YAML key of a fault kind ("reset", ...), "unknown" when out of range. */
 const char *fl_fault_name(fl_fault_kind_t kind);
 
+/** Looks up a fault by its YAML key. Returns 0 and sets *out, or FL_EINVAL. */
+int fl_fault_kind_parse(const char *name, fl_fault_kind_t *out);
+
 /**
- * True for faults tied to a place in the stream (reset, close, end, stall, throttle, fragment,
- * corrupt, duplicate, inject, error_event): without `at` they apply at the middle event, and a
- * seeded chaos draw gives them a random event. The others act on the whole response or around
- * the headers.
+ * True for faults tied to a place in the stream (the catalog's `at` column): without `at` they
+ * apply at the middle event, and a seeded chaos draw gives them a random event. The others act
+ * on the whole stream, or on the whole response or around the headers.
  */
 bool fl_fault_takes_position(fl_fault_kind_t kind);
+
+/** The chaos phase that carries kind out (the catalog's phase column). */
+fl_fault_phase_t fl_fault_phase(fl_fault_kind_t kind);
 
 /** How a cut ends the connection. */
 typedef enum { FL_CUT_FIN, FL_CUT_RST } fl_cut_t;
@@ -121,9 +178,9 @@ typedef struct fl_fault_s {
     int64_t retry_after_s;  /* http_error: Retry-After header; -1 none */
     int64_t retry_after_ms; /* http_error: retry-after-ms header; -1 none */
     bool html;              /* http_error: a proxy's HTML page instead of the dialect's JSON */
-    int error_class;        /* http_error / error_event: an fl_error_class_t */
-    char *message;          /* owned or NULL: error message */
-    fl_cut_t cut;           /* reset (always RST), close (FIN), proxy/idle timeout, refuse */
+    fl_error_class_t error_class; /* http_error / error_event */
+    char *message;                /* owned or NULL: error message */
+    fl_cut_t cut;                 /* reset (always RST), close (FIN), proxy/idle timeout, refuse */
 } fl_fault_t;
 
 /** Releases what one fault owns (not the struct itself). */
@@ -143,18 +200,25 @@ int fl_fault_copy(fl_fault_t *dst, const fl_fault_t *src);
 int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out);
 
 /**
- * The scenario-file name of an error class (fl_error_class_t): invalid_request, authentication,
- * permission, not_found, request_too_large, rate_limit, server, overloaded, timeout.
+ * Sets *f to kind's defaults before its parameters are read: no position (FL_AT_DEFAULT), no
+ * Retry-After headers (-1), cut FIN (RST for reset), status 504 for proxy_timeout and
+ * idle_timeout, error type server for error_event; every other field zero.
+ */
+void fl_fault_init(fl_fault_t *f, fl_fault_kind_t kind);
+
+/**
+ * The scenario-file name of an error class: invalid_request, authentication, permission,
+ * not_found, request_too_large, rate_limit, server, overloaded, timeout.
  * Returns a static string ("unknown" when out of range).
  */
-const char *fl_fault_error_type_name(int error_class);
+const char *fl_fault_error_type_name(fl_error_class_t error_class);
 
 /**
  * Parses an error type as written in a scenario: one of the names above, or a provider's own
  * spelling (invalid_request_error, authentication_error, permission_error, not_found_error,
  * rate_limit_error, rate_limit_exceeded, api_error, server_error, overloaded_error,
- * timeout_error). Returns 0 and sets *out to an fl_error_class_t, or FL_EINVAL.
+ * timeout_error). Returns 0 and sets *out, or FL_EINVAL.
  */
-int fl_fault_error_type_parse(const char *name, int *out);
+int fl_fault_error_type_parse(const char *name, fl_error_class_t *out);
 
 #endif

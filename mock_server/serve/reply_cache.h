@@ -24,11 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Length of a response id (route.c make_id: 8 + 12 hex digits); other lengths are never
+/** Length of a response id (FL_ENCODE_ID_LEN, route.c make_id); other lengths are never
  * patched. */
-#define FL_REPLY_ID_LEN 20
-/** Length of a `created` time in decimal (unix seconds until the year 2286). */
-#define FL_REPLY_CREATED_LEN 10
+#define FL_REPLY_ID_LEN FL_ENCODE_ID_LEN
+/** Length of a `created` time in decimal (FL_ENCODE_CREATED_DIGITS: unix seconds until 2286). */
+#define FL_REPLY_CREATED_LEN FL_ENCODE_CREATED_DIGITS
 
 _Static_assert(FL_REPLY_ID_LEN + FL_REPLY_CREATED_LEN <= FL_WIRE_STAMP_BYTES,
                "a response's stamp holds its id and its time");

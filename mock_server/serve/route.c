@@ -74,7 +74,9 @@ static const char *reason(int status)
 
 static void make_id(fl_server_t *srv, char *id, size_t n)
 {
-    snprintf(id, n, "%08x%012llx", srv->id_salt, (unsigned long long)srv->next_id++);
+    /* FL_ENCODE_ID_LEN hex digits: the salt's 8, then the counter's */
+    snprintf(id, n, "%08x%0*llx", srv->id_salt, FL_ENCODE_ID_LEN - 8,
+             (unsigned long long)srv->next_id++);
 }
 
 /* Appends an application/json head for a body of body_len bytes. allow is NULL or the Allow

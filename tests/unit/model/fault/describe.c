@@ -118,7 +118,7 @@ Test(fault_describe, names_and_error_types)
     cr_assert_str_eq(fl_fault_name(FL_FAULT_RESET), "reset");
     cr_assert_str_eq(fl_fault_name(FL_FAULT_NO_RESPONSE), "no_response");
     cr_assert_str_eq(fl_fault_name(FL_FAULT__COUNT), "unknown");
-    int cls = -1;
+    fl_error_class_t cls = FL_ERR_SERVER; /* neither of the types parsed below */
     cr_assert_eq(fl_fault_error_type_parse("rate_limit_exceeded", &cls), 0);
     cr_assert_eq(cls, FL_ERR_RATE_LIMIT);
     cr_assert_eq(fl_fault_error_type_parse("timeout", &cls), 0);
