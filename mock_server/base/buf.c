@@ -70,6 +70,14 @@ int fl_buf_printf(fl_buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+void fl_buf_truncate(fl_buf_t *b, size_t len)
+{
+    if (len >= b->len)
+        return;
+    b->len = len;
+    b->data[len] = '\0';
+}
+
 char *fl_buf_detach(fl_buf_t *b, size_t *len)
 {
     char *p = b->data;

@@ -27,6 +27,8 @@ int fl_buf_append(fl_buf_t *b, const void *p, size_t n);
 int fl_buf_append_str(fl_buf_t *b, const char *s);
 /** Appends printf-formatted text. Returns 0 or FL_ENOMEM (buffer unchanged). */
 int fl_buf_printf(fl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Drops the bytes past len (len <= b->len), e.g. a half-written event after a failure. */
+void fl_buf_truncate(fl_buf_t *b, size_t len);
 /** Hands the storage to the caller (who frees it with free()) and empties the buffer. */
 char *fl_buf_detach(fl_buf_t *b, size_t *len);
 

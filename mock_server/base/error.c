@@ -1,5 +1,7 @@
 #include "base/error.h"
 
+#include "base/array.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +47,8 @@ int fl_diag_add(fl_diag_list_t *list, const char *file, int line, int col, const
 {
     if (list->len >= FL_DIAG_MAX)
         return 0;
-    if (list->len == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 8;
-        fl_diag_t *items = realloc(list->items, cap * sizeof(*items));
-        if (!items)
-            return FL_ENOMEM;
-        list->items = items;
-        list->cap = cap;
-    }
+    if (FL_ARRAY_GROW(list->items, list->cap, list->len, 8))
+        return FL_ENOMEM;
     fl_diag_t *d = &list->items[list->len++];
     copy_str(d->file, sizeof(d->file), file);
     copy_str(d->field, sizeof(d->field), field);

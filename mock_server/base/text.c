@@ -1,5 +1,6 @@
 #include "base/text.h"
 
+#include "base/array.h"
 #include "base/error.h"
 
 #include <stdint.h>
@@ -113,14 +114,8 @@ int fl_text_split(const char *text, size_t len, fl_chunking_kind_t kind, size_t 
     size_t count = 0, cap = 0;
     for (size_t start = 0; start < len;) {
         size_t end = piece_end(text, len, start, kind, n);
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            fl_text_piece_t *p = realloc(pieces, ncap * sizeof(*p));
-            if (!p)
-                goto fail_alloc;
-            pieces = p;
-            cap = ncap;
-        }
+        if (FL_ARRAY_GROW(pieces, cap, count, 16))
+            goto fail_alloc;
         pieces[count++] = (fl_text_piece_t){start, end - start};
         start = end;
     }

@@ -62,11 +62,10 @@ uint64_t fl_timeline_tail(const fl_timeline_t *tl)
     return tl->last_ms;
 }
 
-int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc)
+/* Cuts the answer into content pieces (see fl_answer_t.pieces). Returns 0, FL_EINVAL (bad
+ * chunking, or text that is not UTF-8) or FL_ENOMEM. */
+static int pieces_init(fl_pieces_t *ps, const fl_response_t *r)
 {
-    const fl_response_t *r = &sc->response;
-    ps->items = NULL;
-    ps->len = 0;
     if (r->chunks) {
         for (size_t i = 0; i < r->n_chunks; i++)
             if (!fl_utf8_valid(r->chunks[i], strlen(r->chunks[i])))
@@ -107,16 +106,12 @@ int fl_pieces_init(fl_pieces_t *ps, const fl_scenario_t *sc)
     return 0;
 }
 
-void fl_pieces_close(fl_pieces_t *ps)
+/* The tool call's arguments, else the whole answer text: response.text, or the chunks joined.
+ * Appends to out, and makes sure out->data exists even for an empty answer. */
+static int full_text(const fl_response_t *r, fl_buf_t *out)
 {
-    free(ps->items);
-    ps->items = NULL;
-    ps->len = 0;
-}
-
-int fl_answer_text(const fl_scenario_t *sc, fl_buf_t *out)
-{
-    const fl_response_t *r = &sc->response;
+    if (r->tool_call)
+        return fl_buf_append_str(out, r->tool_call->arguments ? r->tool_call->arguments : "");
     if (r->text)
         return fl_buf_append_str(out, r->text);
     for (size_t i = 0; r->chunks && i < r->n_chunks; i++) {
@@ -124,8 +119,38 @@ int fl_answer_text(const fl_scenario_t *sc, fl_buf_t *out)
         if (rc)
             return rc;
     }
-    /* Make sure out->data exists even for an empty answer. */
     return fl_buf_reserve(out, 0);
+}
+
+int fl_answer_init(fl_answer_t *a, const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
+                   fl_script_t *out)
+{
+    memset(a, 0, sizeof(*a));
+    a->sc = sc;
+    a->ctx = ctx;
+    a->out = out;
+    fl_buf_init(&a->full);
+    fl_timeline_init(&a->tl, &sc->response);
+    int rc = pieces_init(&a->pieces, &sc->response);
+    return rc ? rc : full_text(&sc->response, &a->full);
+}
+
+void fl_answer_close(fl_answer_t *a)
+{
+    free(a->pieces.items);
+    a->pieces.items = NULL;
+    a->pieces.len = 0;
+    fl_buf_close(&a->full);
+}
+
+json_t *fl_answer_piece(const fl_answer_t *a, size_t i)
+{
+    return fl_json_strn(a->pieces.items[i].p, a->pieces.items[i].len);
+}
+
+int fl_answer_content(fl_answer_t *a, const char *name, json_t *j)
+{
+    return fl_push_json(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), name, j);
 }
 
 int64_t fl_usage_input(const fl_scenario_t *sc)
@@ -143,11 +168,12 @@ int64_t fl_usage_input(const fl_scenario_t *sc)
     return words > 0 ? words : 1;
 }
 
-int64_t fl_usage_output(const fl_scenario_t *sc, size_t n_content)
+int64_t fl_answer_output_tokens(const fl_answer_t *a)
 {
-    if (sc->response.output_tokens >= 0)
-        return sc->response.output_tokens;
-    return (int64_t)n_content;
+    const fl_response_t *r = &a->sc->response;
+    if (r->output_tokens >= 0)
+        return r->output_tokens;
+    return (int64_t)(a->pieces.len + (r->tool_call ? 1 : 0));
 }
 
 json_t *fl_json_strn(const char *p, size_t len)
@@ -160,12 +186,13 @@ json_t *fl_json_str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-int fl_json_append(fl_buf_t *out, const json_t *j)
+int fl_json_append(fl_buf_t *out, json_t *j)
 {
     if (!j)
-        return FL_EINVAL;
+        return FL_ENOMEM;
     /* jansson keeps insertion order and writes UTF-8 unescaped unless JSON_ENSURE_ASCII. */
     char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
     if (!s)
         return FL_ENOMEM;
     int rc = fl_buf_append_str(out, s);
@@ -173,25 +200,27 @@ int fl_json_append(fl_buf_t *out, const json_t *j)
     return rc;
 }
 
+int fl_json_event(fl_buf_t *out, const char *name, json_t *j)
+{
+    fl_buf_t data;
+    fl_buf_init(&data);
+    int rc = fl_json_append(&data, j);
+    if (!rc) {
+        fl_sse_event_t sse = {.event = name, .data = data.data, .data_len = data.len, .retry = -1};
+        rc = fl_sse_encode(out, &sse);
+    }
+    fl_buf_close(&data);
+    return rc;
+}
+
 int fl_push_json(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *name, json_t *j)
 {
-    if (!j)
-        return FL_ENOMEM;
-    fl_buf_t data, ev;
-    fl_buf_init(&data);
+    fl_buf_t ev;
     fl_buf_init(&ev);
-    int rc = fl_json_append(&data, j);
-    if (rc)
-        goto done;
-    fl_sse_event_t sse = {.event = name, .data = data.data, .data_len = data.len, .retry = -1};
-    rc = fl_sse_encode(&ev, &sse);
-    if (rc)
-        goto done;
-    rc = fl_script_push(s, kind, at_ms, ev.data, ev.len);
-done:
+    int rc = fl_json_event(&ev, name, j);
+    if (!rc)
+        rc = fl_script_push(s, kind, at_ms, ev.data, ev.len);
     fl_buf_close(&ev);
-    fl_buf_close(&data);
-    json_decref(j);
     return rc;
 }
 
@@ -200,15 +229,21 @@ int fl_push_str(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char
     return fl_script_push(s, kind, at_ms, bytes, strlen(bytes));
 }
 
+const char *fl_encode_id(const fl_encode_ctx_t *ctx, const char *prefix, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s", prefix, ctx->id ? ctx->id : "");
+    return buf;
+}
+
 const char *fl_tool_call_id(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, const char *prefix,
                             char *buf, size_t n)
 {
     const fl_tool_call_t *tc = sc->response.tool_call;
-    if (tc && tc->id && tc->id[0])
+    if (tc && tc->id && tc->id[0]) {
         snprintf(buf, n, "%s", tc->id);
-    else
-        snprintf(buf, n, "%s%s", prefix, ctx->id ? ctx->id : "");
-    return buf;
+        return buf;
+    }
+    return fl_encode_id(ctx, prefix, buf, n);
 }
 
 /* response.events: each raw event at the time content event i would go, kind FL_EVENT_RAW. */
@@ -241,26 +276,49 @@ static int encode_raw(const fl_scenario_t *sc, fl_script_t *out)
     return rc;
 }
 
+/* One row per dialect: where it answers, its end marker, and its encoders. */
+typedef struct dialect_row_s {
+    const char *path;     /* fl_dialect_path's answer */
+    const char *sentinel; /* fl_dialect_sentinel_name's answer */
+    int (*stream)(fl_answer_t *a);
+    json_t *(*body)(const fl_answer_t *a, int *rc);
+    int (*error_body)(fl_error_class_t cls, const char *message, fl_buf_t *out);
+    int (*error_event)(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
+                       fl_buf_t *out);
+} dialect_row_t;
+
+static const dialect_row_t dialects[] = {
+    [FL_DIALECT_OPENAI_CHAT] = {"/v1/chat/completions", "[DONE]", fl_openai_chat_stream,
+                                fl_openai_chat_body, fl_openai_error_body,
+                                fl_openai_chat_error_event},
+    [FL_DIALECT_OPENAI_RESPONSES] = {"/v1/responses", "response.completed",
+                                     fl_openai_responses_stream, fl_openai_responses_body,
+                                     fl_openai_error_body, fl_openai_responses_error_event},
+    [FL_DIALECT_ANTHROPIC_MESSAGES] = {"/v1/messages", "message_stop", fl_anthropic_stream,
+                                       fl_anthropic_body, fl_anthropic_error_body,
+                                       fl_anthropic_error_event},
+};
+
+/* The dialect's row, or NULL for a value outside the enum. */
+static const dialect_row_t *dialect_ops(fl_dialect_t d)
+{
+    return (unsigned)d < sizeof(dialects) / sizeof(dialects[0]) ? &dialects[d] : NULL;
+}
+
 int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_script_t *out)
 {
+    const dialect_row_t *ops = dialect_ops(sc->dialect);
     int rc;
     if (sc->response.events) {
         rc = encode_raw(sc, out);
+    } else if (!ops) {
+        rc = FL_EDIALECT;
     } else {
-        switch (sc->dialect) {
-        case FL_DIALECT_OPENAI_CHAT:
-            rc = fl_openai_chat_encode_stream(sc, ctx, out);
-            break;
-        case FL_DIALECT_OPENAI_RESPONSES:
-            rc = fl_openai_responses_encode_stream(sc, ctx, out);
-            break;
-        case FL_DIALECT_ANTHROPIC_MESSAGES:
-            rc = fl_anthropic_encode_stream(sc, ctx, out);
-            break;
-        default:
-            rc = FL_EDIALECT;
-            break;
-        }
+        fl_answer_t a;
+        rc = fl_answer_init(&a, sc, ctx, out);
+        if (!rc)
+            rc = ops->stream(&a);
+        fl_answer_close(&a);
     }
     if (rc) {
         fl_script_close(out);
@@ -271,72 +329,33 @@ int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx
 
 int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
-    if (sc->response.events)
+    const dialect_row_t *ops = dialect_ops(sc->dialect);
+    if (sc->response.events || !ops)
         return FL_EDIALECT;
-    size_t mark = out->len;
-    int rc;
-    switch (sc->dialect) {
-    case FL_DIALECT_OPENAI_CHAT:
-        rc = fl_openai_chat_encode_body(sc, ctx, out);
-        break;
-    case FL_DIALECT_OPENAI_RESPONSES:
-        rc = fl_openai_responses_encode_body(sc, ctx, out);
-        break;
-    case FL_DIALECT_ANTHROPIC_MESSAGES:
-        rc = fl_anthropic_encode_body(sc, ctx, out);
-        break;
-    default:
-        rc = FL_EDIALECT;
-        break;
+    fl_answer_t a;
+    int rc = fl_answer_init(&a, sc, ctx, NULL);
+    if (!rc) {
+        json_t *body = ops->body(&a, &rc);
+        if (!rc)
+            rc = fl_json_append(out, body);
     }
-    if (rc && out->data) {
-        out->len = mark;
-        out->data[mark] = '\0';
-    }
+    fl_answer_close(&a);
     return rc;
 }
 
+/* An unknown dialect answers errors as OpenAI chat does (the most widely copied shape). */
 int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const char *message,
                                  fl_buf_t *out)
 {
-    if (d == FL_DIALECT_ANTHROPIC_MESSAGES)
-        return fl_anthropic_encode_error_body(cls, message, out);
-    /* Both OpenAI APIs answer errors with the same envelope (API reference, "Error codes"). */
-    json_t *err = fl_openai_error_object(cls, message);
-    json_t *j = err ? json_object() : NULL;
-    if (!j || json_object_set_new(j, "error", err)) {
-        json_decref(err);
-        json_decref(j);
-        return FL_ENOMEM;
-    }
-    int rc = fl_json_append(out, j);
-    json_decref(j);
-    return rc;
+    const dialect_row_t *ops = dialect_ops(d);
+    return (ops ? ops : &dialects[FL_DIALECT_OPENAI_CHAT])->error_body(cls, message, out);
 }
 
 int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const char *message,
                                   const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
-    switch (d) {
-    case FL_DIALECT_OPENAI_RESPONSES:
-        return fl_openai_responses_encode_error_event(cls, message, ctx, out);
-    case FL_DIALECT_ANTHROPIC_MESSAGES:
-        return fl_anthropic_encode_error_event(cls, message, out);
-    default:
-        break;
-    }
-    /* Chat Completions sends a mid-stream error as a data line holding the error envelope,
-     * with no event name (what the openai-python SDK's Stream checks: `if sse.data` has an
-     * "error" key it raises APIError). */
-    fl_buf_t data;
-    fl_buf_init(&data);
-    int rc = fl_dialect_encode_error_body(d, cls, message, &data);
-    if (!rc) {
-        fl_sse_event_t sse = {.data = data.data, .data_len = data.len, .retry = -1};
-        rc = fl_sse_encode(out, &sse);
-    }
-    fl_buf_close(&data);
-    return rc;
+    const dialect_row_t *ops = dialect_ops(d);
+    return (ops ? ops : &dialects[FL_DIALECT_OPENAI_CHAT])->error_event(cls, message, ctx, out);
 }
 
 int fl_dialect_encode_ping(fl_dialect_t d, fl_buf_t *out)
@@ -350,35 +369,19 @@ int fl_dialect_encode_ping(fl_dialect_t d, fl_buf_t *out)
     int rc = fl_sse_encode_comment(out, "ping");
     if (!rc)
         rc = fl_buf_append(out, "\n", 1);
-    if (rc && out->data) {
-        out->len = mark;
-        out->data[mark] = '\0';
-    }
+    if (rc)
+        fl_buf_truncate(out, mark);
     return rc;
 }
 
 const char *fl_dialect_sentinel_name(fl_dialect_t d)
 {
-    switch (d) {
-    case FL_DIALECT_OPENAI_CHAT:
-        return "[DONE]";
-    case FL_DIALECT_OPENAI_RESPONSES:
-        return "response.completed";
-    case FL_DIALECT_ANTHROPIC_MESSAGES:
-        return "message_stop";
-    }
-    return "";
+    const dialect_row_t *ops = dialect_ops(d);
+    return ops ? ops->sentinel : "";
 }
 
 const char *fl_dialect_path(fl_dialect_t d)
 {
-    switch (d) {
-    case FL_DIALECT_OPENAI_CHAT:
-        return "/v1/chat/completions";
-    case FL_DIALECT_OPENAI_RESPONSES:
-        return "/v1/responses";
-    case FL_DIALECT_ANTHROPIC_MESSAGES:
-        return "/v1/messages";
-    }
-    return "";
+    const dialect_row_t *ops = dialect_ops(d);
+    return ops ? ops->path : "";
 }

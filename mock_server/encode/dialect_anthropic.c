@@ -35,21 +35,17 @@ static const char *stop_reason(fl_finish_t f)
     return "end_turn";
 }
 
-/* The message object; content and usage are taken, stop NULL gives null. */
-static json_t *message_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, json_t *content,
-                           const char *stop, json_t *usage)
+/* The message object; content is taken, stop NULL gives null; output_tokens is the usage's. */
+static json_t *message_new(const fl_answer_t *a, json_t *content, const char *stop,
+                           int64_t output_tokens)
 {
-    char id[160];
-    snprintf(id, sizeof(id), "msg_%s", ctx->id ? ctx->id : "");
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:n, s:o}", "id", id, "type", "message",
-                     "role", "assistant", "content", content, "model", sc->model ? sc->model : "",
-                     "stop_reason", fl_json_str_or_null(stop), "stop_sequence", "usage", usage);
-}
-
-static json_t *usage_new(int64_t in, int64_t out)
-{
-    return json_pack("{s:I, s:I}", "input_tokens", (json_int_t)in, "output_tokens",
-                     (json_int_t)out);
+    char id[FL_ENCODE_ID_MAX];
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:n, s:{s:I, s:I}}", "id",
+                     fl_encode_id(a->ctx, "msg_", id, sizeof(id)), "type", "message", "role",
+                     "assistant", "content", content, "model", a->sc->model ? a->sc->model : "",
+                     "stop_reason", fl_json_str_or_null(stop), "stop_sequence", "usage",
+                     "input_tokens", (json_int_t)fl_usage_input(a->sc), "output_tokens",
+                     (json_int_t)output_tokens);
 }
 
 static int push_ping(fl_script_t *out, uint64_t at)
@@ -63,114 +59,78 @@ static int push_ping(fl_script_t *out, uint64_t at)
     return rc;
 }
 
-int fl_anthropic_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                               fl_script_t *out)
+int fl_anthropic_stream(fl_answer_t *a)
 {
-    const fl_response_t *r = &sc->response;
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_timeline_t tl;
-    fl_timeline_init(&tl, r);
-    size_t n_content = 0;
-
+    const fl_response_t *r = &a->sc->response;
     /* message_start reports the input tokens and a provisional output count of 1, as the
      * docs' examples do; the final count comes in message_delta. */
-    json_t *msg = message_new(sc, ctx, json_array(), NULL, usage_new(fl_usage_input(sc), 1));
-    rc = fl_push_json(out, FL_EVENT_META, 0, "message_start",
-                      json_pack("{s:s, s:o}", "type", "message_start", "message", msg));
+    int rc = fl_push_json(a->out, FL_EVENT_META, 0, "message_start",
+                          json_pack("{s:s, s:o}", "type", "message_start", "message",
+                                    message_new(a, json_array(), NULL, 1)));
     if (rc)
-        goto done;
+        return rc;
 
     if (r->tool_call) {
-        char call_id[160];
-        fl_tool_call_id(sc, ctx, "toolu_", call_id, sizeof(call_id));
-        uint64_t at = fl_timeline_next(&tl);
-        rc = fl_push_json(out, FL_EVENT_CONTENT, at, "content_block_start",
-                          json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:{}}}", "type",
-                                    "content_block_start", "index", 0, "content_block", "type",
-                                    "tool_use", "id", call_id, "name",
-                                    r->tool_call->name ? r->tool_call->name : "", "input"));
-        n_content++;
+        char call_id[FL_ENCODE_ID_MAX];
+        fl_tool_call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
+        rc = fl_answer_content(a, "content_block_start",
+                               json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:{}}}", "type",
+                                         "content_block_start", "index", 0, "content_block", "type",
+                                         "tool_use", "id", call_id, "name",
+                                         r->tool_call->name ? r->tool_call->name : "", "input"));
         if (!rc)
-            rc = push_ping(out, at);
+            rc = push_ping(a->out, fl_timeline_tail(&a->tl));
     } else {
-        rc = fl_push_json(out, FL_EVENT_META, 0, "content_block_start",
+        rc = fl_push_json(a->out, FL_EVENT_META, 0, "content_block_start",
                           json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_start",
                                     "index", 0, "content_block", "type", "text", "text", ""));
         if (!rc)
-            rc = push_ping(out, 0);
+            rc = push_ping(a->out, 0);
     }
     const char *delta_type = r->tool_call ? "input_json_delta" : "text_delta";
     const char *delta_key = r->tool_call ? "partial_json" : "text";
-    for (size_t i = 0; i < ps.len && !rc; i++) {
-        rc = fl_push_json(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), "content_block_delta",
-                          json_pack("{s:s, s:i, s:{s:s, s:o}}", "type", "content_block_delta",
-                                    "index", 0, "delta", "type", delta_type, delta_key,
-                                    fl_json_strn(ps.items[i].p, ps.items[i].len)));
-        n_content++;
-    }
-    uint64_t tail = fl_timeline_tail(&tl);
+    for (size_t i = 0; i < a->pieces.len && !rc; i++)
+        rc = fl_answer_content(a, "content_block_delta",
+                               json_pack("{s:s, s:i, s:{s:s, s:o}}", "type", "content_block_delta",
+                                         "index", 0, "delta", "type", delta_type, delta_key,
+                                         fl_answer_piece(a, i)));
+    uint64_t tail = fl_timeline_tail(&a->tl);
     if (!rc)
-        rc = fl_push_json(out, FL_EVENT_META, tail, "content_block_stop",
+        rc = fl_push_json(a->out, FL_EVENT_META, tail, "content_block_stop",
                           json_pack("{s:s, s:i}", "type", "content_block_stop", "index", 0));
     if (!rc)
-        rc = fl_push_json(out, FL_EVENT_FINISH, tail, "message_delta",
+        rc = fl_push_json(a->out, FL_EVENT_FINISH, tail, "message_delta",
                           json_pack("{s:s, s:{s:s, s:n}, s:{s:I}}", "type", "message_delta",
                                     "delta", "stop_reason", stop_reason(r->finish_reason),
                                     "stop_sequence", "usage", "output_tokens",
-                                    (json_int_t)fl_usage_output(sc, n_content)));
+                                    (json_int_t)fl_answer_output_tokens(a)));
     if (!rc)
-        rc = fl_push_json(out, FL_EVENT_SENTINEL, tail, "message_stop",
+        rc = fl_push_json(a->out, FL_EVENT_SENTINEL, tail, "message_stop",
                           json_pack("{s:s}", "type", "message_stop"));
-done:
-    fl_pieces_close(&ps);
     return rc;
 }
 
-int fl_anthropic_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_buf_t *out)
+json_t *fl_anthropic_body(const fl_answer_t *a, int *rc)
 {
-    const fl_response_t *r = &sc->response;
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_buf_t text;
-    fl_buf_init(&text);
+    const fl_tool_call_t *tc = a->sc->response.tool_call;
     json_t *block;
-    size_t n_content = ps.len;
-    if (r->tool_call) {
+    if (tc) {
         /* `input` is the parsed object, so the scripted arguments must be JSON. */
-        json_t *input = json_loads(r->tool_call->arguments ? r->tool_call->arguments : "{}",
-                                   JSON_DECODE_ANY, NULL);
+        json_t *input = json_loads(tc->arguments ? tc->arguments : "{}", JSON_DECODE_ANY, NULL);
         if (!input) {
-            rc = FL_EJSON;
-            goto done;
+            *rc = FL_EJSON;
+            return NULL;
         }
-        char call_id[160];
-        fl_tool_call_id(sc, ctx, "toolu_", call_id, sizeof(call_id));
+        char call_id[FL_ENCODE_ID_MAX];
+        fl_tool_call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
         block = json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", call_id, "name",
-                          r->tool_call->name ? r->tool_call->name : "", "input", input);
-        n_content++;
+                          tc->name ? tc->name : "", "input", input);
     } else {
-        rc = fl_answer_text(sc, &text);
-        if (rc)
-            goto done;
-        block = json_pack("{s:s, s:o}", "type", "text", "text", fl_json_strn(text.data, text.len));
+        block = json_pack("{s:s, s:o}", "type", "text", "text",
+                          fl_json_strn(a->full.data, a->full.len));
     }
-    json_t *msg = message_new(sc, ctx, json_pack("[o]", block), stop_reason(r->finish_reason),
-                              usage_new(fl_usage_input(sc), fl_usage_output(sc, n_content)));
-    if (!msg) {
-        rc = FL_ENOMEM;
-        goto done;
-    }
-    rc = fl_json_append(out, msg);
-    json_decref(msg);
-done:
-    fl_buf_close(&text);
-    fl_pieces_close(&ps);
-    return rc;
+    return message_new(a, json_pack("[o]", block), stop_reason(a->sc->response.finish_reason),
+                       fl_answer_output_tokens(a));
 }
 
 /* Error types and default messages (API reference "Errors", "HTTP errors"). */
@@ -204,26 +164,14 @@ static json_t *error_new(fl_error_class_t cls, const char *message)
                      json_string(message ? message : anthropic_errors[i].message));
 }
 
-int fl_anthropic_encode_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_anthropic_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
-    json_t *j = error_new(cls, message);
-    if (!j)
-        return FL_ENOMEM;
-    int rc = fl_json_append(out, j);
-    json_decref(j);
-    return rc;
+    return fl_json_append(out, error_new(cls, message));
 }
 
-int fl_anthropic_encode_error_event(fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_anthropic_error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
+                             fl_buf_t *out)
 {
-    fl_buf_t data;
-    fl_buf_init(&data);
-    int rc = fl_anthropic_encode_error_body(cls, message, &data);
-    if (!rc) {
-        fl_sse_event_t ev = {
-            .event = "error", .data = data.data, .data_len = data.len, .retry = -1};
-        rc = fl_sse_encode(out, &ev);
-    }
-    fl_buf_close(&data);
-    return rc;
+    (void)ctx;
+    return fl_json_event(out, "error", error_new(cls, message));
 }

@@ -18,88 +18,77 @@
 
 #include <string.h>
 
-/* One chunk {id, object, created, model, system_fingerprint, choices:[{index, delta, logprobs,
- * finish_reason}] [, usage:null]}. Takes delta; finish NULL gives null. */
-static json_t *chunk_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, json_t *delta,
-                         const char *finish)
+static const char *chat_id(const fl_encode_ctx_t *ctx, char *buf, size_t n)
 {
-    char id[160];
-    snprintf(id, sizeof(id), "chatcmpl-%s", ctx->id ? ctx->id : "");
+    return fl_encode_id(ctx, "chatcmpl-", buf, n);
+}
+
+/* One chunk {id, object, created, model, system_fingerprint, choices:[{index, delta, logprobs,
+ * finish_reason}] [, usage:null]}. Takes delta (NULL: an earlier step failed, gives NULL);
+ * finish NULL gives null. */
+static json_t *chunk_new(const fl_answer_t *a, json_t *delta, const char *finish)
+{
+    if (!delta)
+        return NULL;
+    char id[FL_ENCODE_ID_MAX];
     json_t *choice = json_pack("{s:i, s:o, s:n, s:o}", "index", 0, "delta", delta, "logprobs",
                                "finish_reason", fl_json_str_or_null(finish));
     if (!choice)
         return NULL;
-    json_t *c =
-        json_pack("{s:s, s:s, s:I, s:s, s:s, s:[o]}", "id", id, "object", "chat.completion.chunk",
-                  "created", (json_int_t)ctx->created, "model", sc->model ? sc->model : "",
-                  "system_fingerprint", "fp_faultline", "choices", choice);
-    if (c && ctx->include_usage && json_object_set_new(c, "usage", json_null())) {
+    json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:s, s:[o]}", "id", chat_id(a->ctx, id, sizeof(id)),
+                          "object", "chat.completion.chunk", "created", (json_int_t)a->ctx->created,
+                          "model", a->sc->model ? a->sc->model : "", "system_fingerprint",
+                          "fp_faultline", "choices", choice);
+    if (c && a->ctx->include_usage && json_object_set_new(c, "usage", json_null())) {
         json_decref(c);
         return NULL;
     }
     return c;
 }
 
-static json_t *usage_new(int64_t in, int64_t out)
+static json_t *usage_new(const fl_answer_t *a)
 {
+    int64_t in = fl_usage_input(a->sc), out = fl_answer_output_tokens(a);
     return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)in, "completion_tokens",
                      (json_int_t)out, "total_tokens", (json_int_t)(in + out));
 }
 
-int fl_openai_chat_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                                 fl_script_t *out)
+int fl_openai_chat_stream(fl_answer_t *a)
 {
-    const fl_response_t *r = &sc->response;
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_timeline_t tl;
-    fl_timeline_init(&tl, r);
-    size_t n_content = 0;
-
+    const fl_response_t *r = &a->sc->response;
+    int rc;
     if (r->tool_call) {
         /* The announcement carries the role and the call's name: model output, so at ttft. */
-        char call_id[160];
-        fl_tool_call_id(sc, ctx, "call_", call_id, sizeof(call_id));
+        char call_id[FL_ENCODE_ID_MAX];
+        fl_tool_call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
         json_t *delta = json_pack("{s:s, s:n, s:[{s:i, s:s, s:s, s:{s:s, s:s}}]}", "role",
                                   "assistant", "content", "tool_calls", "index", 0, "id", call_id,
                                   "type", "function", "function", "name",
                                   r->tool_call->name ? r->tool_call->name : "", "arguments", "");
-        rc = fl_push_json(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), NULL,
-                          delta ? chunk_new(sc, ctx, delta, NULL) : NULL);
-        n_content++;
-        for (size_t i = 0; i < ps.len && !rc; i++) {
-            json_t *frag = fl_json_strn(ps.items[i].p, ps.items[i].len);
+        rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
+        for (size_t i = 0; i < a->pieces.len && !rc; i++) {
+            json_t *frag = fl_answer_piece(a, i);
             delta = frag ? json_pack("{s:[{s:i, s:{s:o}}]}", "tool_calls", "index", 0, "function",
                                      "arguments", frag)
                          : NULL;
-            rc = fl_push_json(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), NULL,
-                              delta ? chunk_new(sc, ctx, delta, NULL) : NULL);
-            n_content++;
+            rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
         }
     } else {
         json_t *delta = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
-        rc = fl_push_json(out, FL_EVENT_META, 0, NULL,
-                          delta ? chunk_new(sc, ctx, delta, NULL) : NULL);
-        for (size_t i = 0; i < ps.len && !rc; i++) {
-            json_t *text = fl_json_strn(ps.items[i].p, ps.items[i].len);
+        rc = fl_push_json(a->out, FL_EVENT_META, 0, NULL, chunk_new(a, delta, NULL));
+        for (size_t i = 0; i < a->pieces.len && !rc; i++) {
+            json_t *text = fl_answer_piece(a, i);
             delta = text ? json_pack("{s:o}", "content", text) : NULL;
-            rc = fl_push_json(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), NULL,
-                              delta ? chunk_new(sc, ctx, delta, NULL) : NULL);
-            n_content++;
+            rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
         }
     }
-    uint64_t tail = fl_timeline_tail(&tl);
-    if (!rc) {
-        json_t *delta = json_object();
-        rc = fl_push_json(out, FL_EVENT_FINISH, tail, NULL,
-                          delta ? chunk_new(sc, ctx, delta, fl_finish_name(r->finish_reason))
-                                : NULL);
-    }
-    if (!rc && ctx->include_usage) {
-        json_t *c = chunk_new(sc, ctx, json_object(), NULL);
-        json_t *u = usage_new(fl_usage_input(sc), fl_usage_output(sc, n_content));
+    uint64_t tail = fl_timeline_tail(&a->tl);
+    if (!rc)
+        rc = fl_push_json(a->out, FL_EVENT_FINISH, tail, NULL,
+                          chunk_new(a, json_object(), fl_finish_name(r->finish_reason)));
+    if (!rc && a->ctx->include_usage) {
+        json_t *c = chunk_new(a, json_object(), NULL);
+        json_t *u = usage_new(a);
         if (c && u && !json_object_set_new(c, "choices", json_array()) &&
             !json_object_set_new(c, "usage", u)) {
             u = NULL;
@@ -108,68 +97,40 @@ int fl_openai_chat_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t 
             c = NULL;
         }
         json_decref(u);
-        rc = fl_push_json(out, FL_EVENT_META, tail, NULL, c);
+        rc = fl_push_json(a->out, FL_EVENT_META, tail, NULL, c);
     }
     if (!rc)
-        rc = fl_push_str(out, FL_EVENT_SENTINEL, tail, "data: [DONE]\n\n");
-    fl_pieces_close(&ps);
+        rc = fl_push_str(a->out, FL_EVENT_SENTINEL, tail, "data: [DONE]\n\n");
     return rc;
 }
 
-/* The number of content events the stream of the same scenario has (for usage). */
-static size_t stream_content_events(const fl_scenario_t *sc, const fl_pieces_t *ps)
+json_t *fl_openai_chat_body(const fl_answer_t *a, int *rc)
 {
-    return ps->len + (sc->response.tool_call ? 1 : 0);
-}
-
-int fl_openai_chat_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_buf_t *out)
-{
-    const fl_response_t *r = &sc->response;
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_buf_t text;
-    fl_buf_init(&text);
-    json_t *message = NULL;
+    (void)rc; /* only out of memory can fail here */
+    const fl_response_t *r = &a->sc->response;
+    json_t *message;
     if (r->tool_call) {
-        char call_id[160];
-        fl_tool_call_id(sc, ctx, "call_", call_id, sizeof(call_id));
-        const fl_tool_call_t *tc = r->tool_call;
+        char call_id[FL_ENCODE_ID_MAX];
+        fl_tool_call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
         message = json_pack("{s:s, s:n, s:[{s:s, s:s, s:{s:s, s:s}}], s:n}", "role", "assistant",
                             "content", "tool_calls", "id", call_id, "type", "function", "function",
-                            "name", tc->name ? tc->name : "", "arguments",
-                            tc->arguments ? tc->arguments : "", "refusal");
+                            "name", r->tool_call->name ? r->tool_call->name : "", "arguments",
+                            a->full.data, "refusal");
     } else {
-        rc = fl_answer_text(sc, &text);
-        if (rc)
-            goto done;
-        json_t *content = fl_json_strn(text.data, text.len);
+        json_t *content = fl_json_strn(a->full.data, a->full.len);
         message = content ? json_pack("{s:s, s:o, s:n}", "role", "assistant", "content", content,
                                       "refusal")
                           : NULL;
     }
-    char id[160];
-    snprintf(id, sizeof(id), "chatcmpl-%s", ctx->id ? ctx->id : "");
-    json_t *usage =
-        usage_new(fl_usage_input(sc), fl_usage_output(sc, stream_content_events(sc, &ps)));
-    json_t *body = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o, s:s}", "id", id,
-                             "object", "chat.completion", "created", (json_int_t)ctx->created,
-                             "model", sc->model ? sc->model : "", "choices", "index", 0, "message",
-                             message, "logprobs", "finish_reason", fl_finish_name(r->finish_reason),
-                             "usage", usage, "system_fingerprint", "fp_faultline");
-    if (!body) {
-        /* json_pack steals every "o" argument even on failure (jansson >= 2.11), and a NULL
-         * one (an earlier step failed) makes it fail. */
-        rc = FL_ENOMEM;
-        goto done;
-    }
-    rc = fl_json_append(out, body);
-    json_decref(body);
-done:
-    fl_buf_close(&text);
-    fl_pieces_close(&ps);
-    return rc;
+    char id[FL_ENCODE_ID_MAX];
+    /* json_pack steals every "o" argument even on failure (jansson >= 2.11), and a NULL one (an
+     * earlier step failed) makes it fail. */
+    return json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o, s:s}", "id",
+                     chat_id(a->ctx, id, sizeof(id)), "object", "chat.completion", "created",
+                     (json_int_t)a->ctx->created, "model", a->sc->model ? a->sc->model : "",
+                     "choices", "index", 0, "message", message, "logprobs", "finish_reason",
+                     fl_finish_name(r->finish_reason), "usage", usage_new(a), "system_fingerprint",
+                     "fp_faultline");
 }
 
 /*
@@ -225,12 +186,28 @@ const char *fl_openai_error_code(fl_error_class_t cls)
     return code ? code : openai_errors[error_index(cls)].type;
 }
 
-json_t *fl_openai_error_object(fl_error_class_t cls, const char *message)
+/* {"error":{"message","type","param","code"}}; message NULL uses the class default. */
+static json_t *error_envelope(fl_error_class_t cls, const char *message)
 {
     unsigned i = error_index(cls);
-    json_t *msg = message ? json_string(message) : json_string(openai_errors[i].message);
-    if (!msg)
-        return NULL;
-    return json_pack("{s:o, s:s, s:n, s:o}", "message", msg, "type", openai_errors[i].type, "param",
-                     "code", fl_json_str_or_null(openai_errors[i].code));
+    json_t *msg = json_string(message ? message : openai_errors[i].message);
+    return msg ? json_pack("{s:{s:o, s:s, s:n, s:o}}", "error", "message", msg, "type",
+                           openai_errors[i].type, "param", "code",
+                           fl_json_str_or_null(openai_errors[i].code))
+               : NULL;
+}
+
+int fl_openai_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out)
+{
+    return fl_json_append(out, error_envelope(cls, message));
+}
+
+/* Chat Completions sends a mid-stream error as a data line holding the error envelope, with no
+ * event name (what the openai-python SDK's Stream checks: `if sse.data` has an "error" key it
+ * raises APIError). */
+int fl_openai_chat_error_event(fl_error_class_t cls, const char *message,
+                               const fl_encode_ctx_t *ctx, fl_buf_t *out)
+{
+    (void)ctx;
+    return fl_json_event(out, NULL, error_envelope(cls, message));
 }

@@ -26,22 +26,22 @@
 #include <string.h>
 
 typedef struct ids_s {
-    char resp[160];
-    char item[160];
-    char call[160];
+    char resp[FL_ENCODE_ID_MAX];
+    char item[FL_ENCODE_ID_MAX];
+    char call[FL_ENCODE_ID_MAX];
 } ids_t;
 
 static void ids_init(ids_t *ids, const fl_scenario_t *sc, const fl_encode_ctx_t *ctx)
 {
-    const char *id = ctx->id ? ctx->id : "";
-    snprintf(ids->resp, sizeof(ids->resp), "resp_%s", id);
-    snprintf(ids->item, sizeof(ids->item), "%s%s", sc->response.tool_call ? "fc_" : "msg_", id);
+    fl_encode_id(ctx, "resp_", ids->resp, sizeof(ids->resp));
+    fl_encode_id(ctx, sc->response.tool_call ? "fc_" : "msg_", ids->item, sizeof(ids->item));
     fl_tool_call_id(sc, ctx, "call_", ids->call, sizeof(ids->call));
 }
 
-static bool incomplete(fl_finish_t f)
+/* The final status: "incomplete" for finish length and content_filter, else "completed". */
+static const char *final_status(fl_finish_t f)
 {
-    return f == FL_FINISH_LENGTH || f == FL_FINISH_CONTENT_FILTER;
+    return f == FL_FINISH_LENGTH || f == FL_FINISH_CONTENT_FILTER ? "incomplete" : "completed";
 }
 
 /* The response object; output and usage taken (usage NULL gives null). */
@@ -59,8 +59,9 @@ static json_t *response_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
                      output, "usage", usage ? usage : json_null());
 }
 
-static json_t *usage_new(int64_t in, int64_t out)
+static json_t *usage_new(const fl_answer_t *a)
 {
+    int64_t in = fl_usage_input(a->sc), out = fl_answer_output_tokens(a);
     return json_pack("{s:I, s:{s:i}, s:I, s:{s:i}, s:I}", "input_tokens", (json_int_t)in,
                      "input_tokens_details", "cached_tokens", 0, "output_tokens", (json_int_t)out,
                      "output_tokens_details", "reasoning_tokens", 0, "total_tokens",
@@ -103,57 +104,40 @@ static int push(fl_script_t *out, fl_event_kind_t kind, uint64_t at, const char 
     return fl_push_json(out, kind, at, type, event_new(type, (*seq)++, rest));
 }
 
-int fl_openai_responses_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                                      fl_script_t *out)
+int fl_openai_responses_stream(fl_answer_t *a)
 {
-    const fl_response_t *r = &sc->response;
-    const fl_tool_call_t *tc = r->tool_call;
+    const fl_scenario_t *sc = a->sc;
+    const fl_tool_call_t *tc = sc->response.tool_call;
+    const fl_buf_t *full = &a->full;
+    fl_script_t *out = a->out;
     ids_t ids;
-    ids_init(&ids, sc, ctx);
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_buf_t full;
-    fl_buf_init(&full);
-    if (tc)
-        rc = fl_buf_append_str(&full, tc->arguments ? tc->arguments : "");
-    else
-        rc = fl_answer_text(sc, &full);
-    if (rc)
-        goto done;
-
-    fl_timeline_t tl;
-    fl_timeline_init(&tl, r);
-    size_t n_content = 0;
+    ids_init(&ids, sc, a->ctx);
     uint64_t seq = 0;
-    rc = push(out, FL_EVENT_META, 0, "response.created", &seq,
-              json_pack("{s:o}", "response",
-                        response_new(sc, ctx, &ids, "in_progress", json_array(), NULL)));
+    int rc = push(out, FL_EVENT_META, 0, "response.created", &seq,
+                  json_pack("{s:o}", "response",
+                            response_new(sc, a->ctx, &ids, "in_progress", json_array(), NULL)));
     if (!rc)
         rc = push(out, FL_EVENT_META, 0, "response.in_progress", &seq,
                   json_pack("{s:o}", "response",
-                            response_new(sc, ctx, &ids, "in_progress", json_array(), NULL)));
+                            response_new(sc, a->ctx, &ids, "in_progress", json_array(), NULL)));
     if (rc)
-        goto done;
+        return rc;
 
     if (tc) {
-        rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), "response.output_item.added", &seq,
+        rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), "response.output_item.added",
+                  &seq,
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
                             item_new(sc, &ids, "in_progress", "", 0, false)));
-        n_content++;
-        for (size_t i = 0; i < ps.len && !rc; i++) {
-            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&tl),
+        for (size_t i = 0; i < a->pieces.len && !rc; i++)
+            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
                       "response.function_call_arguments.delta", &seq,
                       json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0, "delta",
-                                fl_json_strn(ps.items[i].p, ps.items[i].len)));
-            n_content++;
-        }
+                                fl_answer_piece(a, i)));
         if (!rc)
-            rc = push(out, FL_EVENT_META, fl_timeline_tail(&tl),
+            rc = push(out, FL_EVENT_META, fl_timeline_tail(&a->tl),
                       "response.function_call_arguments.done", &seq,
                       json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0,
-                                "arguments", fl_json_strn(full.data, full.len)));
+                                "arguments", fl_json_strn(full->data, full->len)));
     } else {
         rc = push(out, FL_EVENT_META, 0, "response.output_item.added", &seq,
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
@@ -163,123 +147,74 @@ int fl_openai_responses_encode_stream(const fl_scenario_t *sc, const fl_encode_c
                       json_pack("{s:s, s:i, s:i, s:{s:s, s:[], s:s}}", "item_id", ids.item,
                                 "output_index", 0, "content_index", 0, "part", "type",
                                 "output_text", "annotations", "text", ""));
-        for (size_t i = 0; i < ps.len && !rc; i++) {
-            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&tl), "response.output_text.delta",
+        for (size_t i = 0; i < a->pieces.len && !rc; i++)
+            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), "response.output_text.delta",
                       &seq,
                       json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item, "output_index",
-                                0, "content_index", 0, "delta",
-                                fl_json_strn(ps.items[i].p, ps.items[i].len), "logprobs"));
-            n_content++;
-        }
-        uint64_t tail = fl_timeline_tail(&tl);
+                                0, "content_index", 0, "delta", fl_answer_piece(a, i), "logprobs"));
+        uint64_t tail = fl_timeline_tail(&a->tl);
         if (!rc)
             rc = push(out, FL_EVENT_META, tail, "response.output_text.done", &seq,
                       json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item, "output_index",
-                                0, "content_index", 0, "text", fl_json_strn(full.data, full.len),
+                                0, "content_index", 0, "text", fl_json_strn(full->data, full->len),
                                 "logprobs"));
         if (!rc)
             rc =
                 push(out, FL_EVENT_META, tail, "response.content_part.done", &seq,
                      json_pack("{s:s, s:i, s:i, s:{s:s, s:[], s:o}}", "item_id", ids.item,
                                "output_index", 0, "content_index", 0, "part", "type", "output_text",
-                               "annotations", "text", fl_json_strn(full.data, full.len)));
+                               "annotations", "text", fl_json_strn(full->data, full->len)));
     }
-    uint64_t tail = fl_timeline_tail(&tl);
-    const char *status = incomplete(r->finish_reason) ? "incomplete" : "completed";
+    uint64_t tail = fl_timeline_tail(&a->tl);
+    const char *status = final_status(sc->response.finish_reason);
     if (!rc)
         rc = push(out, FL_EVENT_META, tail, "response.output_item.done", &seq,
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
-                            item_new(sc, &ids, status, full.data, full.len, true)));
+                            item_new(sc, &ids, status, full->data, full->len, true)));
     if (!rc) {
-        json_t *output = json_pack("[o]", item_new(sc, &ids, status, full.data, full.len, true));
-        json_t *usage = usage_new(fl_usage_input(sc), fl_usage_output(sc, n_content));
-        rc = push(
-            out, FL_EVENT_SENTINEL, tail, "response.completed", &seq,
-            json_pack("{s:o}", "response", response_new(sc, ctx, &ids, status, output, usage)));
+        json_t *output = json_pack("[o]", item_new(sc, &ids, status, full->data, full->len, true));
+        rc = push(out, FL_EVENT_SENTINEL, tail, "response.completed", &seq,
+                  json_pack("{s:o}", "response",
+                            response_new(sc, a->ctx, &ids, status, output, usage_new(a))));
     }
-done:
-    fl_buf_close(&full);
-    fl_pieces_close(&ps);
     return rc;
 }
 
-int fl_openai_responses_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                                    fl_buf_t *out)
+json_t *fl_openai_responses_body(const fl_answer_t *a, int *rc)
 {
-    const fl_response_t *r = &sc->response;
+    (void)rc; /* only out of memory can fail here */
     ids_t ids;
-    ids_init(&ids, sc, ctx);
-    fl_pieces_t ps;
-    int rc = fl_pieces_init(&ps, sc);
-    if (rc)
-        return rc;
-    fl_buf_t full;
-    fl_buf_init(&full);
-    if (r->tool_call)
-        rc = fl_buf_append_str(&full, r->tool_call->arguments ? r->tool_call->arguments : "");
-    else
-        rc = fl_answer_text(sc, &full);
-    if (rc)
-        goto done;
-    const char *status = incomplete(r->finish_reason) ? "incomplete" : "completed";
-    size_t n_content = ps.len + (r->tool_call ? 1 : 0);
-    json_t *resp =
-        response_new(sc, ctx, &ids, status,
-                     json_pack("[o]", item_new(sc, &ids, status, full.data, full.len, true)),
-                     usage_new(fl_usage_input(sc), fl_usage_output(sc, n_content)));
-    if (!resp) {
-        rc = FL_ENOMEM;
-        goto done;
-    }
-    rc = fl_json_append(out, resp);
-    json_decref(resp);
-done:
-    fl_buf_close(&full);
-    fl_pieces_close(&ps);
-    return rc;
+    ids_init(&ids, a->sc, a->ctx);
+    const char *status = final_status(a->sc->response.finish_reason);
+    return response_new(
+        a->sc, a->ctx, &ids, status,
+        json_pack("[o]", item_new(a->sc, &ids, status, a->full.data, a->full.len, true)),
+        usage_new(a));
 }
 
-int fl_openai_responses_encode_error_event(fl_error_class_t cls, const char *message,
-                                           const fl_encode_ctx_t *ctx, fl_buf_t *out)
+int fl_openai_responses_error_event(fl_error_class_t cls, const char *message,
+                                    const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
     const char *msg = message ? message : fl_openai_error_message(cls);
     const char *code = fl_openai_error_code(cls);
-    char resp_id[160];
-    snprintf(resp_id, sizeof(resp_id), "resp_%s", ctx->id ? ctx->id : "");
+    char resp_id[FL_ENCODE_ID_MAX];
+    fl_encode_id(ctx, "resp_", resp_id, sizeof(resp_id));
     size_t mark = out->len;
-    fl_buf_t data;
-    fl_buf_init(&data);
-    int rc = 0;
-
     /* `error` (API reference: "Streaming events > error": code, message, param), then the
      * terminal response.failed with the response's error {code, message}. */
-    json_t *err = event_new("error", ctx->sequence_number,
-                            json_pack("{s:s, s:s, s:n}", "code", code, "message", msg, "param"));
-    json_t *failed =
-        event_new("response.failed", ctx->sequence_number + 1,
-                  json_pack("{s:{s:s, s:s, s:I, s:s, s:{s:s, s:s}, s:n, s:[], s:n}}", "response",
-                            "id", resp_id, "object", "response", "created_at",
-                            (json_int_t)ctx->created, "status", "failed", "error", "code", code,
-                            "message", msg, "incomplete_details", "output", "usage"));
-    json_t *evs[2] = {err, failed};
-    const char *names[2] = {"error", "response.failed"};
-    for (int i = 0; i < 2 && !rc; i++) {
-        data.len = 0;
-        rc = fl_json_append(&data, evs[i]);
-        if (rc == FL_EINVAL)
-            rc = FL_ENOMEM; /* a NULL event: json_pack ran out of memory */
-        if (!rc) {
-            fl_sse_event_t ev = {
-                .event = names[i], .data = data.data, .data_len = data.len, .retry = -1};
-            rc = fl_sse_encode(out, &ev);
-        }
-    }
-    json_decref(err);
-    json_decref(failed);
-    fl_buf_close(&data);
-    if (rc && out->data) {
-        out->len = mark;
-        out->data[mark] = '\0';
-    }
+    int rc = fl_json_event(
+        out, "error",
+        event_new("error", ctx->sequence_number,
+                  json_pack("{s:s, s:s, s:n}", "code", code, "message", msg, "param")));
+    if (!rc)
+        rc = fl_json_event(
+            out, "response.failed",
+            event_new("response.failed", ctx->sequence_number + 1,
+                      json_pack("{s:{s:s, s:s, s:I, s:s, s:{s:s, s:s}, s:n, s:[], s:n}}",
+                                "response", "id", resp_id, "object", "response", "created_at",
+                                (json_int_t)ctx->created, "status", "failed", "error", "code", code,
+                                "message", msg, "incomplete_details", "output", "usage")));
+    if (rc)
+        fl_buf_truncate(out, mark);
     return rc;
 }

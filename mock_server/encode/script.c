@@ -1,5 +1,6 @@
 #include "encode/script.h"
 
+#include "base/array.h"
 #include "base/error.h"
 
 #include <stdlib.h>
@@ -23,14 +24,8 @@ int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const v
 {
     if (s->n_events && at_ms < s->events[s->n_events - 1].at_ms)
         return FL_EINVAL;
-    if (s->n_events == s->cap_events) {
-        size_t cap = s->cap_events ? s->cap_events * 2 : 16;
-        fl_script_event_t *ev = realloc(s->events, cap * sizeof(*ev));
-        if (!ev)
-            return FL_ENOMEM;
-        s->events = ev;
-        s->cap_events = cap;
-    }
+    if (FL_ARRAY_GROW(s->events, s->cap_events, s->n_events, 16))
+        return FL_ENOMEM;
     size_t off = s->bytes.len;
     int rc = fl_buf_append(&s->bytes, bytes, len);
     if (rc)

@@ -73,9 +73,7 @@ int fl_sse_encode(fl_buf_t *out, const fl_sse_event_t *ev)
 
 fail:
     /* Leave no half-written event behind. */
-    out->len = mark;
-    if (out->data)
-        out->data[mark] = '\0';
+    fl_buf_truncate(out, mark);
     return rc;
 }
 
@@ -89,10 +87,7 @@ int fl_sse_encode_comment(fl_buf_t *out, const char *text)
         rc = fl_buf_append_str(out, text);
     if (!rc)
         rc = fl_buf_append(out, "\n", 1);
-    if (rc) {
-        out->len = mark;
-        if (out->data)
-            out->data[mark] = '\0';
-    }
+    if (rc)
+        fl_buf_truncate(out, mark);
     return rc;
 }

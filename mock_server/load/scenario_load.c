@@ -561,38 +561,45 @@ static void load_chunking(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
                    fl_load_kind_name(n));
 }
 
-/* The items of a non-empty YAML list at n, or 0 after reporting why it is not one. */
-static size_t nonempty_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
-                            const char *expected)
+/* An array for the items of a non-empty YAML list at n: calloc'd, size bytes per item, *len
+ * items. NULL with *len 0 after reporting why n is not one, or when out of memory (c->oom). */
+static void *nonempty_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
+                           const char *expected, size_t size, size_t *len)
 {
+    *len = 0;
     if (n->type != YAML_SEQUENCE_NODE) {
         fl_load_report(c, &n->start_mark, field, "expected %s, got %s", expected,
                        fl_load_kind_name(n));
-        return 0;
+        return NULL;
     }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    if (len == 0)
+    size_t items = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (items == 0) {
         fl_load_report(c, &n->start_mark, field, "must not be empty");
-    return len;
+        return NULL;
+    }
+    void *p = calloc(items, size);
+    if (!p)
+        c->oom = 1;
+    else
+        *len = items;
+    return p;
+}
+
+/* Item i of the YAML list n; f (n_f bytes) gets its field path, field[i]. */
+static yaml_node_t *list_item(fl_load_ctx_t *c, yaml_node_t *n, const char *field, size_t i,
+                              char *f, size_t n_f)
+{
+    fl_load_join_index(f, n_f, field, i);
+    return fl_load_node_at(c, n->data.sequence.items.start[i]);
 }
 
 static void load_chunks(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.chunks";
-    size_t len = nonempty_list(c, n, field, "a list of strings");
-    if (len == 0)
-        return;
-    r->chunks = calloc(len, sizeof(char *));
-    if (!r->chunks) {
-        c->oom = 1;
-        return;
-    }
-    r->n_chunks = len;
-    for (size_t i = 0; i < len; i++) {
+    r->chunks = nonempty_list(c, n, field, "a list of strings", sizeof(char *), &r->n_chunks);
+    for (size_t i = 0; i < r->n_chunks; i++) {
         char f[256];
-        fl_load_join_index(f, sizeof(f), field, i);
-        fl_load_get_str(c, fl_load_node_at(c, n->data.sequence.items.start[i]), f, false,
-                        &r->chunks[i]);
+        fl_load_get_str(c, list_item(c, n, field, i, f, sizeof(f)), f, false, &r->chunks[i]);
     }
 }
 
@@ -741,19 +748,10 @@ static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
 static void load_events(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.events";
-    size_t len = nonempty_list(c, n, field, "a list of events");
-    if (len == 0)
-        return;
-    r->events = calloc(len, sizeof(*r->events));
-    if (!r->events) {
-        c->oom = 1;
-        return;
-    }
-    r->n_events = len;
-    for (size_t i = 0; i < len; i++) {
+    r->events = nonempty_list(c, n, field, "a list of events", sizeof(*r->events), &r->n_events);
+    for (size_t i = 0; i < r->n_events; i++) {
         char f[256];
-        fl_load_join_index(f, sizeof(f), field, i);
-        load_event(c, fl_load_node_at(c, n->data.sequence.items.start[i]), f, &r->events[i]);
+        load_event(c, list_item(c, n, field, i, f, sizeof(f)), f, &r->events[i]);
     }
 }
 

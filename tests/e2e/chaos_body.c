@@ -3,147 +3,87 @@
  * cr), duplicate, inject, and seeded chaos (same seed, same bytes; another seed, other bytes).
  * Each faulty body is compared with a clean attempt's, ids and `created` normalised.
  */
-#include "e2e_server.h"
+#include "chaos_e2e.h"
 #include "sse_parse.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAT "/v1/chat/completions"
+TestSuite(chaos_body, .init = ce_start, .fini = es_stop, .timeout = 30);
 
-static void setup(void)
+/* corrupt json: event 3 cut in half, a prefix of the clean event that no longer parses. */
+static void json_cut_in_half(const ce_run_t *run)
 {
-    es_start(FL_TESTDATA_DIR "/chaos");
-}
-
-TestSuite(chaos_body, .init = setup, .fini = es_stop, .timeout = 30);
-
-/* Runs the faulty attempt then the clean one, and checks the clean one. */
-static void run_pair(const char *scenario, es_ex_t *x, es_ex_t *clean)
-{
-    es_run(scenario, CHAT, 5000, 0, x);
-    es_run(scenario, CHAT, 5000, 0, clean);
-    cr_assert_eq(clean->r.end, FL_RAW_EOF);
-    cr_assert(clean->d.dc.terminated);
-    cr_assert_eq(clean->ev.n, 7);
-    cr_assert_eq(x->d.status, 200);
-    cr_assert_eq(x->r.end, FL_RAW_EOF, "ended with %s", fl_raw_end_name(x->r.end));
-}
-
-static void assert_fault_at_3(const char *scenario, const char *fault)
-{
-    json_t *e = es_entry(scenario, 1, 3000);
-    cr_assert_not_null(e);
-    cr_assert_str_eq(es_str(e, "end"), "complete");
-    es_assert_fault(e, fault, 3, 0, 250);
-    json_decref(e);
-}
-
-static void assert_same(const es_ex_t *x, const es_ex_t *clean, size_t from, size_t to,
-                        size_t xfrom)
-{
-    char *a = es_join(&x->ev, xfrom, xfrom + (to - from));
-    char *b = es_join(&clean->ev, from, to);
-    cr_assert_str_eq(a, b);
-    free(a);
-    free(b);
-}
-
-Test(chaos_body, corrupt_json_cuts_event_3_in_half)
-{
-    es_ex_t x, clean;
-    run_pair("chaos-corrupt-json", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(x.ev.n, 7);
-    assert_same(&x, &clean, 0, 2, 0);
-    assert_same(&x, &clean, 3, 7, 3);
-    const char *bad = x.ev.ev[2], *good = clean.ev.ev[2];
+    const char *bad = run->x.ev.ev[2], *good = run->clean.ev.ev[2];
     size_t n = strlen(bad);
     cr_assert(n > 8 && strcmp(bad + n - 2, "\n\n") == 0);
     cr_assert_lt(n, strlen(good) * 3 / 4, "event 3 was not cut: %s", bad);
     cr_assert(strncmp(bad, good, n - 2) == 0, "not a prefix of the clean event: %s", bad);
     json_t *j = json_loads(bad + 6, 0, NULL);
     cr_assert_null(j, "the cut data still parses");
-    assert_fault_at_3("chaos-corrupt-json", "corrupt");
-    es_ex_free(&x);
-    es_ex_free(&clean);
 }
 
-Test(chaos_body, corrupt_utf8_inserts_invalid_bytes)
+/* corrupt utf8: three invalid bytes inserted into event 3, nothing else changed. */
+static void utf8_inserted(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-corrupt-utf8", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(x.ev.n, 7);
-    assert_same(&x, &clean, 0, 2, 0);
-    assert_same(&x, &clean, 3, 7, 3);
-    char *bad = strdup(x.ev.ev[2]);
+    char *bad = strdup(run->x.ev.ev[2]);
     char *p = strstr(bad, "\xC3\x28\xFF");
     cr_assert_not_null(p, "no invalid UTF-8 in event 3: %s", bad);
     memmove(p, p + 3, strlen(p + 3) + 1);
-    cr_assert_str_eq(bad, clean.ev.ev[2], "removing the 3 bytes does not give the clean event");
+    cr_assert_str_eq(bad, run->clean.ev.ev[2],
+                     "removing the 3 bytes does not give the clean event");
     free(bad);
-    assert_fault_at_3("chaos-corrupt-utf8", "corrupt");
-    es_ex_free(&x);
-    es_ex_free(&clean);
 }
 
-Test(chaos_body, corrupt_chunk_size_is_not_hex)
+/* corrupt chunk_size: a size line that is not hex, before event 3; the stream goes on. */
+static void chunk_size_not_hex(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-corrupt-chunk-size", &x, &clean);
-    cr_assert_eq(x.d.dc_rc, -1, "the chunked framing decoded cleanly");
-    const char *body = x.r.all + x.d.head_len;
-    cr_assert(strncmp(body + x.d.dc.bad_at, "zz\r\n", 4) == 0, "bad at %zu: %.10s", x.d.dc.bad_at,
-              body + x.d.dc.bad_at);
+    const es_ex_t *x = &run->x;
+    const char *body = x->r.all + x->d.head_len;
+    cr_assert(strncmp(body + x->d.dc.bad_at, "zz\r\n", 4) == 0, "bad at %zu: %.10s", x->d.dc.bad_at,
+              body + x->d.dc.bad_at);
     /* what decoded before the bad size line is events 1 and 2 */
-    char *before = es_normalise(x.d.dc.data, x.d.dc.len, NULL);
-    char *want = es_join(&clean.ev, 0, 2);
+    char *before = es_normalise(x->d.dc.data, x->d.dc.len, NULL);
+    char *want = es_join(&run->clean.ev, 0, 2);
     cr_assert_str_eq(before, want);
     free(before);
     free(want);
-    /* the rest of the stream still follows, ending with the terminator */
-    cr_assert(memcmp(x.r.all + x.r.len - 5, "0\r\n\r\n", 5) == 0);
-    cr_assert_not_null(strstr(body + x.d.dc.bad_at, "data: [DONE]\n\n"));
-    assert_fault_at_3("chaos-corrupt-chunk-size", "corrupt");
-    es_ex_free(&x);
-    es_ex_free(&clean);
+    /* the rest of the stream still follows (the row checks that it ends with the terminator) */
+    cr_assert_not_null(strstr(body + x->d.dc.bad_at, "data: [DONE]\n\n"));
 }
 
-Test(chaos_body, corrupt_garbage_is_16_seeded_bytes)
+/* corrupt garbage: 16 seeded bytes before event 3; the same bytes on the next first attempt. */
+static void garbage_is_seeded(const ce_run_t *run)
 {
-    es_ex_t x, clean, again;
-    run_pair("chaos-corrupt-garbage", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(x.norm_len, clean.norm_len + 16, "%zu vs %zu", x.norm_len, clean.norm_len);
-    char *head = es_join(&clean.ev, 0, 2), *tail = es_join(&clean.ev, 2, 7);
+    const es_ex_t *x = &run->x;
+    cr_assert_eq(x->norm_len, run->clean.norm_len + 16, "%zu vs %zu", x->norm_len,
+                 run->clean.norm_len);
+    char *head = es_join(&run->clean.ev, 0, 2), *tail = es_join(&run->clean.ev, 2, 7);
     size_t hl = strlen(head), tl = strlen(tail);
-    cr_assert(memcmp(x.norm, head, hl) == 0);
-    cr_assert(memcmp(x.norm + hl + 16, tail, tl) == 0);
-    cr_assert(memcmp(x.norm + hl, tail, 16) != 0, "no garbage where it belongs");
+    cr_assert(memcmp(x->norm, head, hl) == 0);
+    cr_assert(memcmp(x->norm + hl + 16, tail, tl) == 0);
+    cr_assert(memcmp(x->norm + hl, tail, 16) != 0, "no garbage where it belongs");
     free(head);
     free(tail);
-    assert_fault_at_3("chaos-corrupt-garbage", "corrupt");
     /* seed 5 written: the same bytes on the next first attempt */
+    es_ex_t again;
     es_reset();
-    es_run("chaos-corrupt-garbage", CHAT, 5000, 0, &again);
-    cr_assert_eq(again.norm_len, x.norm_len);
-    cr_assert(memcmp(again.norm, x.norm, x.norm_len) == 0, "the seeded garbage changed");
-    es_ex_free(&x);
-    es_ex_free(&clean);
+    es_run("chaos-corrupt-garbage", CE_CHAT, 5000, 0, &again);
+    cr_assert_eq(again.norm_len, x->norm_len);
+    cr_assert(memcmp(again.norm, x->norm, x->norm_len) == 0, "the seeded garbage changed");
     es_ex_free(&again);
 }
 
-Test(chaos_body, corrupt_sse_is_legal_and_loses_nothing)
+/* corrupt sse: legal SSE that loses nothing: every event's name and data as the clean ones. */
+static void sse_loses_nothing(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-corrupt-sse", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_not_null(strstr(x.norm, "bogus\nx-faultline: 1\ndata:{"), "%s", x.norm);
+    const es_ex_t *x = &run->x, *clean = &run->clean;
+    cr_assert_not_null(strstr(x->norm, "bogus\nx-faultline: 1\ndata:{"), "%s", x->norm);
     test_sse_t a, b;
-    test_sse_parse(x.norm, x.norm_len, &a);
-    test_sse_parse(clean.norm, clean.norm_len, &b);
+    test_sse_parse(x->norm, x->norm_len, &a);
+    test_sse_parse(clean->norm, clean->norm_len, &b);
     cr_assert_eq(a.n, b.n);
     for (size_t i = 0; i < a.n; i++) {
         cr_assert_str_eq(a.events[i].event, b.events[i].event);
@@ -151,9 +91,6 @@ Test(chaos_body, corrupt_sse_is_legal_and_loses_nothing)
     }
     test_sse_free(&a);
     test_sse_free(&b);
-    assert_fault_at_3("chaos-corrupt-sse", "corrupt");
-    es_ex_free(&x);
-    es_ex_free(&clean);
 }
 
 static char *replace_all(const char *s, const char *from, const char *to)
@@ -173,73 +110,69 @@ static char *replace_all(const char *s, const char *from, const char *to)
     return o;
 }
 
-Test(chaos_body, line_endings_crlf)
+/* line_endings crlf: every LF became CRLF, and back again it is the clean body. */
+static void all_crlf(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-crlf", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    size_t lf = es_count(x.norm, x.norm_len, "\n"), crlf = es_count(x.norm, x.norm_len, "\r\n");
+    const es_ex_t *x = &run->x;
+    size_t lf = es_count(x->norm, x->norm_len, "\n"), crlf = es_count(x->norm, x->norm_len, "\r\n");
     cr_assert_gt(lf, 10);
     cr_assert_eq(lf, crlf, "%zu LF, %zu CRLF: a bare LF is left", lf, crlf);
-    char *back = replace_all(x.norm, "\r\n", "\n");
-    cr_assert_str_eq(back, clean.norm);
+    char *back = replace_all(x->norm, "\r\n", "\n");
+    cr_assert_str_eq(back, run->clean.norm);
     free(back);
-    json_t *e = es_entry("chaos-crlf", 1, 3000);
-    cr_assert_str_eq(es_str(e, "end"), "complete");
-    cr_assert_str_eq(es_str(json_array_get(json_object_get(e, "faults"), 0), "fault"),
-                     "line_endings");
-    json_decref(e);
-    es_ex_free(&x);
-    es_ex_free(&clean);
 }
 
-Test(chaos_body, line_endings_cr)
+/* line_endings cr: every LF became CR; a parser that accepts CR still sees the whole stream. */
+static void all_cr(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-cr", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(es_count(x.norm, x.norm_len, "\n"), 0, "an LF is left");
-    cr_assert_eq(es_count(x.norm, x.norm_len, "\r"), es_count(clean.norm, clean.norm_len, "\n"));
-    char *back = replace_all(x.norm, "\r", "\n");
-    cr_assert_str_eq(back, clean.norm);
+    const es_ex_t *x = &run->x, *clean = &run->clean;
+    cr_assert_eq(es_count(x->norm, x->norm_len, "\n"), 0, "an LF is left");
+    cr_assert_eq(es_count(x->norm, x->norm_len, "\r"),
+                 es_count(clean->norm, clean->norm_len, "\n"));
+    char *back = replace_all(x->norm, "\r", "\n");
+    cr_assert_str_eq(back, clean->norm);
     free(back);
-    /* a parser that accepts CR line ends still sees the whole stream */
     test_sse_t a;
-    test_sse_parse(x.norm, x.norm_len, &a);
+    test_sse_parse(x->norm, x->norm_len, &a);
     cr_assert_eq(a.n, 7);
     cr_assert_str_eq(a.events[6].data, "[DONE]");
     test_sse_free(&a);
-    es_ex_free(&x);
-    es_ex_free(&clean);
 }
 
-Test(chaos_body, duplicate_sends_event_3_twice)
+/* inject: the injected comment stands where event 3 would have. */
+static void injected_comment(const ce_run_t *run)
 {
-    es_ex_t x, clean;
-    run_pair("chaos-duplicate", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(x.ev.n, 8);
-    assert_same(&x, &clean, 0, 3, 0);
-    cr_assert_str_eq(x.ev.ev[3], clean.ev.ev[2]);
-    assert_same(&x, &clean, 3, 7, 4);
-    assert_fault_at_3("chaos-duplicate", "duplicate");
-    es_ex_free(&x);
-    es_ex_free(&clean);
+    cr_assert_str_eq(run->x.ev.ev[2], ": injected\n\n");
 }
 
-Test(chaos_body, inject_inserts_bytes_before_event_3)
-{
-    es_ex_t x, clean;
-    run_pair("chaos-inject", &x, &clean);
-    cr_assert(x.d.dc.terminated);
-    cr_assert_eq(x.ev.n, 8);
-    assert_same(&x, &clean, 0, 2, 0);
-    cr_assert_str_eq(x.ev.ev[2], ": injected\n\n");
-    assert_same(&x, &clean, 2, 7, 3);
-    assert_fault_at_3("chaos-inject", "inject");
-    es_ex_free(&x);
-    es_ex_free(&clean);
-}
+/* Every row: openai-chat, a clean attempt 2 of 7 events, the faulty attempt 200 ending at FIN.
+ * The body faults fire at event 3, at once. */
+#define BODY_CASE(name, ...)                                                                       \
+    {                                                                                              \
+        .scenario = name, .timeout_ms = 5000, .clean_timeout_ms = 5000, .end = FL_RAW_EOF,         \
+        .status = 200, .j_end = "complete", __VA_ARGS__                                            \
+    }
+#define AT_3(kind) .fault = kind, .event = 3, .min_ms = 0, .max_ms = 250
+
+static const ce_case_t cases[] = {
+    BODY_CASE("chaos-corrupt-json", .terminated = CE_YES, .events = "0-1 ? 3-6", AT_3("corrupt"),
+              .check = json_cut_in_half),
+    BODY_CASE("chaos-corrupt-utf8", .terminated = CE_YES, .events = "0-1 ? 3-6", AT_3("corrupt"),
+              .check = utf8_inserted),
+    BODY_CASE("chaos-corrupt-chunk-size", .dc_rc = -1, .tail = "0\r\n\r\n", AT_3("corrupt"),
+              .check = chunk_size_not_hex),
+    BODY_CASE("chaos-corrupt-garbage", .terminated = CE_YES, AT_3("corrupt"),
+              .check = garbage_is_seeded),
+    BODY_CASE("chaos-corrupt-sse", .terminated = CE_YES, AT_3("corrupt"),
+              .check = sse_loses_nothing),
+    BODY_CASE("chaos-crlf", .terminated = CE_YES, .faults = "line_endings", .check = all_crlf),
+    BODY_CASE("chaos-cr", .terminated = CE_YES, .faults = "line_endings", .check = all_cr),
+    BODY_CASE("chaos-duplicate", .terminated = CE_YES, .events = "0-2 2-6", AT_3("duplicate")),
+    BODY_CASE("chaos-inject", .terminated = CE_YES, .events = "0-1 ? 2-6", AT_3("inject"),
+              .check = injected_comment),
+};
+
+CE_TABLE(chaos_body, cases)
 
 /* The faults a journal entry lists, as "name@event ..." */
 static void fault_list(const json_t *e, char *out, size_t n)
@@ -258,18 +191,18 @@ Test(chaos_body, seeded_chaos_is_reproducible)
 {
     es_ex_t a, b, other;
     char fa[256], fb[256];
-    es_run("chaos-seeded", CHAT, 5000, 0, &a);
+    es_run("chaos-seeded", CE_CHAT, 5000, 0, &a);
     json_t *e = es_entry("chaos-seeded", 1, 3000);
     cr_assert_not_null(e);
     fault_list(e, fa, sizeof(fa));
     json_decref(e);
     es_reset();
-    es_run("chaos-seeded", CHAT, 5000, 0, &b);
+    es_run("chaos-seeded", CE_CHAT, 5000, 0, &b);
     e = es_entry("chaos-seeded", 1, 3000);
     cr_assert_not_null(e);
     fault_list(e, fb, sizeof(fb));
     json_decref(e);
-    es_run("chaos-seeded-other", CHAT, 5000, 0, &other);
+    es_run("chaos-seeded-other", CE_CHAT, 5000, 0, &other);
 
     /* probability 1: all three candidates fire */
     cr_assert_not_null(strstr(fa, "corrupt@"), "%s", fa);
