@@ -5,7 +5,7 @@
  * request, which owns it until on_write.
  */
 #include "base/error.h"
-#include "chaos/plan.h"
+#include "serve/route.h"
 #include "serve/server_int.h"
 
 #include <stdlib.h>

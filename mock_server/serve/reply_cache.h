@@ -14,15 +14,56 @@
  * freed, after its last connection) and own only their id and time, which the connection
  * writes in as it copies bytes into each write (fl_wire_read), plus a copy of the evidence.
  * A held stream thus costs no plan memory at all, however long its answer.
+ *
+ * A compiled reply is a wire plan and its evidence record (fl_fault_record_t). The record is
+ * defined here with everything that allocates, copies or frees it, because templates keep one
+ * and hand out copies: the reply pipeline (reply.h) fills it, the connection reads and closes
+ * it, and neither calls back into the other for it.
  */
 #ifndef FL_REPLY_CACHE_H
 #define FL_REPLY_CACHE_H
 
-#include "serve/server_int.h"
+#include "chaos/wire.h"
+#include "encode/script.h"
+#include "model/fault.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * What the journal needs to interpret a wire plan while it runs: the faults it was compiled
+ * from (to name and describe a FIRE op) and where the clean events end (to count whole events
+ * from a plan op's clean body offset). Owned by the reply, then by the connection; zeroed is
+ * empty.
+ */
+typedef struct fl_fault_record_s {
+    fl_fault_t *faults; /* owned (from fl_plan_for_attempt, freed with fl_plan_free) or NULL */
+    size_t n_faults;
+    uint64_t *event_ends; /* owned or NULL: clean body offset just past each clean event */
+    size_t n_events;
+    uint64_t body_len; /* clean body bytes */
+} fl_fault_record_t;
+
+/**
+ * Records where each of script's clean events ends and the body's length in ev (whose
+ * event_ends must be NULL). Returns 0 or FL_ENOMEM.
+ */
+int fl_fault_record_events(fl_fault_record_t *ev, const fl_script_t *script);
+
+/** Fills dst (overwritten) with a deep copy of src. Returns 0 or FL_ENOMEM (dst empty). */
+int fl_fault_record_copy(const fl_fault_record_t *src, fl_fault_record_t *dst);
+
+/** Frees what the record owns and empties it. */
+void fl_fault_record_close(fl_fault_record_t *ev);
+
+typedef struct fl_reply_tmpl_s fl_reply_tmpl_t;
+
+/** A server's reply templates, one per streamed reply variant seen. Memory provided by the
+ * caller: init, then close (after the last reply sharing a template is gone). */
+typedef struct fl_reply_cache_s {
+    fl_reply_tmpl_t *list; /* owned: every variant seen, cacheable or not */
+} fl_reply_cache_t;
 
 /** Length of a response id (route.c make_id: 8 + 12 hex digits); other lengths are never
  * patched. */
@@ -49,9 +90,6 @@ typedef struct fl_reply_key_s {
  */
 typedef int (*fl_reply_compile_fn)(void *arg, const char *id, int64_t created, fl_wire_t *plan,
                                    fl_fault_record_t *ev);
-
-/* fl_reply_cache_t (server_int.h): a server's templates; memory provided by the caller,
- * init then close. */
 
 /** Prepares an empty cache. Never fails. */
 void fl_reply_cache_init(fl_reply_cache_t *c);
