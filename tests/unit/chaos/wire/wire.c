@@ -138,11 +138,16 @@ Test(httphead, connection_header_and_its_place, .timeout = 5)
 Test(httphead, reason_phrases_the_server_answers_with, .timeout = 5)
 {
     /* every status the server's own replies use (routing, the request parser's refusals) */
-    cr_assert_str_eq(fl_http_reason(200), "OK");
-    cr_assert_str_eq(fl_http_reason(400), "Bad Request");
-    cr_assert_str_eq(fl_http_reason(404), "Not Found");
-    cr_assert_str_eq(fl_http_reason(405), "Method Not Allowed");
-    cr_assert_str_eq(fl_http_reason(413), "Content Too Large");
-    cr_assert_str_eq(fl_http_reason(431), "Request Header Fields Too Large");
-    cr_assert_str_eq(fl_http_reason(500), "Internal Server Error");
+    static const struct {
+        int status;
+        const char *reason;
+    } cases[] = {{200, "OK"},
+                 {400, "Bad Request"},
+                 {404, "Not Found"},
+                 {405, "Method Not Allowed"},
+                 {413, "Content Too Large"},
+                 {431, "Request Header Fields Too Large"},
+                 {500, "Internal Server Error"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_str_eq(fl_http_reason(cases[i].status), cases[i].reason);
 }
