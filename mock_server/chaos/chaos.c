@@ -115,6 +115,7 @@ int fl_chaos_fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms
     f.at_ms = at_ms;
     f.fault = fault;
     f.flags = PC_FIRE;
+    f.silent = 0;
     return fl_chaos_piece_insert(c, at, &f);
 }
 
@@ -250,7 +251,7 @@ static int resolve(fl_chaos_t *c)
             size_t piece_end = k < n_cuts && cuts[k] < stop ? (size_t)cuts[k] : stop;
             fl_chaos_piece_t b = {
                 body_base + start, piece_end - start, ev->at_ms, (uint32_t)e, start, ++cid,
-                FL_CHAOS_NONE,     PC_CLEAN};
+                FL_CHAOS_NONE,     PC_CLEAN,          0};
             if ((rc = fl_chaos_piece_insert(c, c->np, &b)))
                 goto done;
             start = piece_end;
@@ -261,7 +262,7 @@ static int resolve(fl_chaos_t *c)
     fl_chaos_piece_t t = {
         c->arena.len,  0,        s->n_events ? s->events[s->n_events - 1].at_ms : 0,
         FL_CHAOS_NONE, body_len, c->end_cid,
-        FL_CHAOS_NONE, PC_TERM};
+        FL_CHAOS_NONE, PC_TERM,  0};
     if ((rc = fl_chaos_piece_insert(c, c->np, &t)))
         goto done;
 
@@ -377,8 +378,11 @@ static int response_level(fl_chaos_t *c)
         case FL_FAULT_REFUSE:
         case FL_FAULT_NO_RESPONSE:
             o = fl_chaos_op_make(FL_WIRE_FIRE, 0, i);
+            if (f->kind == FL_FAULT_NO_RESPONSE)
+                o.w.silent_ms = FL_WIRE_FOREVER;
             if ((rc = fl_chaos_op_push(c, &o)))
                 return rc;
+            o.w.silent_ms = 0;
             o.w.kind = f->kind == FL_FAULT_NO_RESPONSE ? FL_WIRE_HANG
                        : f->cut == FL_CUT_RST          ? FL_WIRE_RST
                                                        : FL_WIRE_FIN;

@@ -37,6 +37,7 @@ static int cut_at(fl_chaos_t *c, uint32_t fi, size_t k, uint64_t at, fl_wire_op_
     ev.w.fault = fi;
     ev.w.off = ev.w.len = 0;
     ev.w.every_ms = 0;
+    ev.w.silent_ms = 0;
     ev.w.own_write = false;
     ev.head = ev.body = false;
     int rc = fl_chaos_op_push(c, &ev);

@@ -30,6 +30,7 @@ static fl_chaos_op_t op_from_piece(fl_wire_op_kind_t kind, const fl_chaos_piece_
     fl_chaos_op_t o = fl_chaos_op_make(kind, p->at_ms, p->fault);
     o.w.event = p->event;
     o.w.body_off = p->body_off;
+    o.w.silent_ms = p->silent;
     o.cid = p->cid;
     return o;
 }

@@ -39,6 +39,7 @@ typedef struct fl_chaos_piece_s {
     uint32_t cid;      /* clean ordinal: 0 head, 1.. body pieces, end_cid the end */
     uint32_t fault;    /* the fault that made or changed it, FL_CHAOS_NONE */
     unsigned flags;    /* PC_* */
+    uint64_t silent;   /* PC_FIRE: its FIRE op's silent_ms (wire.h) */
 } fl_chaos_piece_t;
 
 /** An op of the plan under construction; bytes live in the arena. */

@@ -60,6 +60,7 @@ static int stall(fl_chaos_t *c, uint32_t fi)
         return rc;
     c->p[idx].event = at.event;
     c->p[idx].body_off = at.body_off;
+    c->p[idx].silent = f->forever ? FL_WIRE_FOREVER : f->ms;
     idx++;
     if (f->forever) {
         c->np = idx; /* nothing after the position is ever sent */

@@ -43,6 +43,8 @@ const char *fl_http_reason(int status)
         return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
     case 502:
@@ -92,6 +94,8 @@ int fl_http_head_format(fl_buf_t *out, const fl_http_head_t *h)
         rc = fl_buf_printf(out, "retry-after: %" PRId64 "\r\n", h->retry_after_s);
     if (!rc && h->retry_after_ms >= 0)
         rc = fl_buf_printf(out, "retry-after-ms: %" PRId64 "\r\n", h->retry_after_ms);
+    if (!rc && h->connection && h->body != FL_HTTP_BODY_CLOSE)
+        rc = fl_buf_printf(out, "connection: %s\r\n", h->connection);
     if (!rc && h->extra)
         rc = fl_buf_append_str(out, h->extra);
     if (!rc)

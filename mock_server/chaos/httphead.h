@@ -1,9 +1,10 @@
 /*
  * A small formatter for HTTP/1.1 response heads: the status line and the headers Faultline
  * sends, ending in the blank line (RFC 9112 section 4 "Status Line" and section 6 "Message
- * Body"; RFC 9110 section 10.2.3 "Retry-After"). The chaos layer uses it for the responses it
- * makes itself (http_error, a proxy's 504/524 page); the server can use it for its own heads.
- * Header names are written in lower case, as HTTP/2-era providers send them; lines end in CRLF.
+ * Body"; RFC 9110 section 10.2.3 "Retry-After"; RFC 9112 section 9.6 "connection"). Every head
+ * Faultline sends is formatted here: the chaos layer's own responses (http_error, a proxy's
+ * 504/524 page) and the server's (streamed and JSON answers, control routes, errors). Header names
+ * are written in lower case, as HTTP/2-era providers send them; lines end in CRLF.
  */
 #ifndef FL_HTTPHEAD_H
 #define FL_HTTPHEAD_H
@@ -30,6 +31,8 @@ typedef struct fl_http_head_s {
     const char *request_id;   /* x-request-id */
     int64_t retry_after_s;    /* retry-after in seconds; -1 leaves it out */
     int64_t retry_after_ms;   /* retry-after-ms (OpenAI's and Anthropic's SDKs read it); -1 out */
+    const char *connection;   /* connection: "keep-alive" or "close"; FL_HTTP_BODY_CLOSE always
+                                 says close, so it is not repeated there */
     const char *extra;        /* more header lines, each ending in CRLF; NULL for none */
 } fl_http_head_t;
 
@@ -44,7 +47,8 @@ fl_http_head_t fl_http_head_default(int status);
 const char *fl_http_reason(int status);
 
 /**
- * Appends "HTTP/1.1 <status> <reason>\r\n", the headers and the blank line to out.
+ * Appends "HTTP/1.1 <status> <reason>\r\n", the headers (content-type, the framing header,
+ * x-request-id, retry-after, retry-after-ms, connection, then extra) and the blank line to out.
  * Returns 0, FL_EINVAL (status outside 100..999) or FL_ENOMEM (out unchanged).
  */
 int fl_http_head_format(fl_buf_t *out, const fl_http_head_t *h);

@@ -24,17 +24,26 @@ void fl_plan_free(fl_fault_t *faults, size_t n)
     free(faults);
 }
 
+size_t fl_plan_entry(const fl_scenario_t *sc, uint64_t attempt)
+{
+    if (sc->n_attempts == 0)
+        return SIZE_MAX;
+    if (attempt == 0)
+        attempt = 1;
+    return attempt < sc->n_attempts ? (size_t)attempt - 1 : sc->n_attempts - 1;
+}
+
 int fl_plan_for_attempt(const fl_scenario_t *sc, uint64_t attempt, size_t n_events,
                         fl_fault_t **out, size_t *n_out)
 {
-    if (sc->n_attempts == 0) {
+    size_t idx = fl_plan_entry(sc, attempt);
+    if (idx == SIZE_MAX) {
         *out = NULL;
         *n_out = 0;
         return 0;
     }
     if (attempt == 0)
-        attempt = 1;
-    size_t idx = attempt < sc->n_attempts ? (size_t)attempt - 1 : sc->n_attempts - 1;
+        attempt = 1; /* the seed mixes in the attempt number, 0 as 1 */
     const fl_attempt_t *a = &sc->attempts[idx];
     size_t cap = a->n_faults + (a->seeded ? a->n_chaos_faults : 0);
     fl_fault_t *plan = NULL;

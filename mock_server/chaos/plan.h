@@ -23,7 +23,15 @@
 #define FL_PLAN_ATTEMPT_MIX UINT64_C(0x9E3779B97F4A7C15)
 
 /**
- * Builds the fault plan of one attempt.
+ * The `attempts:` entry the Nth request of a scenario uses: index attempt-1, the last entry for
+ * every later attempt (attempt 0 is treated as 1). Returns SIZE_MAX when the scenario has no
+ * `attempts:` (every request is clean). Requests with the same entry get the same plan unless
+ * that entry is seeded.
+ */
+size_t fl_plan_entry(const fl_scenario_t *sc, uint64_t attempt);
+
+/**
+ * Builds the fault plan of one attempt (the faults of its fl_plan_entry).
  * attempt: 1-based request number of the scenario (0 is treated as 1).
  * n_events: events in the clean stream of this response; a drawn candidate without a position
  * that takes one gets `event: N` with N uniform in [1, n_events].

@@ -2,10 +2,13 @@
  * The wire plan: exactly what one response puts on the socket, when, and how it ends.
  *
  * fl_chaos_compile() produces it from a script and a fault plan; the connection executes it with
- * one uv_timer_t and nothing else. Every byte (status line, headers, chunk framing, SSE events,
- * injected garbage) is in `bytes`; ops are in time order. Keeping the plan a plain value makes
- * each fault testable without a socket, and gives the journal exact evidence: every op knows the
- * fault that made it, the clean event index and body offset it stands for.
+ * one uv_timer_t and nothing else, without knowing any fault: an op says what to write and when,
+ * how the response ends (DONE, FIN, RST, HANG, PING), and how long a fault keeps the connection
+ * silent on purpose (silent_ms, what the journal's "stalled" needs). Every byte (status line,
+ * headers, chunk framing, SSE events, injected garbage) is in `bytes`; ops are in time order.
+ * Keeping the plan a plain value makes each fault testable without a socket, and gives the
+ * journal exact evidence: every op knows the fault that made it, the clean event index and body
+ * offset it stands for.
  */
 #ifndef FL_WIRE_H
 #define FL_WIRE_H
@@ -29,17 +32,24 @@ typedef enum {
 
 #define FL_WIRE_NO_FAULT UINT32_MAX
 
+/** fl_wire_op_t.silent_ms of a fault that holds the response back for good. */
+#define FL_WIRE_FOREVER UINT64_MAX
+
 /** One step of the plan. */
 typedef struct fl_wire_op_s {
     fl_wire_op_kind_t kind;
-    uint64_t at_ms;    /* when, in ms after the response began (request complete) */
-    size_t off, len;   /* the bytes, for WRITE and PING */
-    uint64_t every_ms; /* PING period */
-    bool own_write;    /* WRITE: must be its own write call (fragment pieces): never merged
-                          with neighbours due at the same time */
-    uint32_t fault;    /* index of the fault in the plan that made this op, or FL_WIRE_NO_FAULT */
-    uint32_t event;    /* clean event index (0-based) the op belongs to; UINT32_MAX for none */
-    uint64_t body_off; /* clean body offset at this op (bytes of the clean body before it) */
+    uint64_t at_ms;     /* when, in ms after the response began (request complete) */
+    size_t off, len;    /* the bytes, for WRITE and PING */
+    uint64_t every_ms;  /* PING period */
+    bool own_write;     /* WRITE: must be its own write call (fragment pieces): never merged
+                           with neighbours due at the same time */
+    uint32_t fault;     /* index of the fault in the plan that made this op, or FL_WIRE_NO_FAULT */
+    uint32_t event;     /* clean event index (0-based) the op belongs to; UINT32_MAX for none */
+    uint64_t body_off;  /* clean body offset at this op (bytes of the clean body before it) */
+    uint64_t silent_ms; /* FIRE: the fault holds the response back on purpose for this many ms
+                           from the moment it fires (only keep-alive pings go out meanwhile);
+                           FL_WIRE_FOREVER for good (stall forever, no_response); 0 when it
+                           does not. A client leaving then has caught a stall, not a send. */
 } fl_wire_op_t;
 
 /**

@@ -33,19 +33,3 @@ int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const v
     s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len};
     return 0;
 }
-
-size_t fl_script_event_at_byte(const fl_script_t *s, size_t off)
-{
-    size_t lo = 0, hi = s->n_events;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const fl_script_event_t *e = &s->events[mid];
-        if (off < e->off)
-            hi = mid;
-        else if (off >= e->off + e->len)
-            lo = mid + 1;
-        else
-            return mid;
-    }
-    return s->n_events;
-}

@@ -51,7 +51,5 @@ void fl_script_close(fl_script_t *s);
  */
 int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const void *bytes,
                    size_t len);
-/** Index of the event that holds body byte `off` (0-based), or n_events past the end. */
-size_t fl_script_event_at_byte(const fl_script_t *s, size_t off);
 
 #endif

@@ -5,7 +5,7 @@
  * request, which owns it until on_write.
  */
 #include "base/error.h"
-#include "chaos/plan.h"
+#include "serve/route.h"
 #include "serve/server_int.h"
 
 #include <stdlib.h>
@@ -42,15 +42,15 @@ static fl_journal_entry_t *entry_of(fl_conn_t *c)
 }
 
 /* Records how the current response ended. A client that leaves while a fault keeps the server
- * silent on purpose has not caught the server mid-send: that is "stalled", with the time. */
+ * silent on purpose (the plan says so: fl_stream_quiet) has not caught the server mid-send:
+ * that is "stalled", with the time. */
 static void journal_end(fl_conn_t *c, fl_end_t end)
 {
     fl_journal_entry_t *e = entry_of(c);
     if (e) {
         if (end == FL_END_CLIENT_CLOSED && c->stream.active) {
-            uint64_t t = fl_stream_elapsed(&c->stream);
-            e->client_closed_ms = (int64_t)t;
-            if (c->stream.silent || t < c->evidence.stall_until_ms)
+            e->client_closed_ms = (int64_t)fl_stream_elapsed(&c->stream);
+            if (fl_stream_quiet(&c->stream))
                 end = FL_END_STALLED;
         }
         e->end = end;
@@ -257,9 +257,6 @@ static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t e
     fl_fault_record_t *ev = &c->evidence;
     if (op->kind == FL_WIRE_FIRE && op->fault < ev->n_faults) {
         const fl_fault_t *f = &ev->faults[op->fault];
-        if (f->kind == FL_FAULT_STALL || f->kind == FL_FAULT_NO_RESPONSE)
-            ev->stall_until_ms =
-                f->forever || f->kind == FL_FAULT_NO_RESPONSE ? UINT64_MAX : elapsed_ms + f->ms;
         if (e) {
             fl_buf_t d;
             fl_buf_init(&d);

@@ -9,6 +9,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* --- the evidence record --- */
+
+int fl_fault_record_events(fl_fault_record_t *ev, const fl_script_t *script)
+{
+    ev->n_events = script->n_events;
+    ev->body_len = script->bytes.len;
+    if (!script->n_events)
+        return 0;
+    ev->event_ends = malloc(script->n_events * sizeof(*ev->event_ends));
+    if (!ev->event_ends)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < script->n_events; i++)
+        ev->event_ends[i] = script->events[i].off + script->events[i].len;
+    return 0;
+}
+
+void fl_fault_record_close(fl_fault_record_t *ev)
+{
+    fl_plan_free(ev->faults, ev->n_faults);
+    free(ev->event_ends);
+    memset(ev, 0, sizeof(*ev));
+}
+
+int fl_fault_record_copy(const fl_fault_record_t *src, fl_fault_record_t *dst)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->n_events = src->n_events;
+    dst->body_len = src->body_len;
+    if (src->n_events) {
+        dst->event_ends = malloc(src->n_events * sizeof(*dst->event_ends));
+        if (!dst->event_ends)
+            goto fail;
+        memcpy(dst->event_ends, src->event_ends, src->n_events * sizeof(*dst->event_ends));
+    }
+    if (src->n_faults) {
+        dst->faults = calloc(src->n_faults, sizeof(*dst->faults));
+        if (!dst->faults)
+            goto fail;
+        for (; dst->n_faults < src->n_faults; dst->n_faults++)
+            if (fl_fault_copy(&dst->faults[dst->n_faults], &src->faults[dst->n_faults]))
+                goto fail;
+    }
+    return 0;
+fail:
+    fl_fault_record_close(dst);
+    return FL_ENOMEM;
+}
+
+/* --- templates --- */
+
 /* Two sentinel ids and times. They only need to differ from each other and from the
  * scenario's own bytes; a collision is caught by the comparison and leaves the variant
  * uncacheable, never wrong. */
@@ -101,7 +151,7 @@ static bool ops_eq(const fl_wire_t *a, const fl_wire_t *b)
         const fl_wire_op_t *x = &a->ops[i], *y = &b->ops[i];
         if (x->kind != y->kind || x->at_ms != y->at_ms || x->off != y->off || x->len != y->len ||
             x->every_ms != y->every_ms || x->own_write != y->own_write || x->fault != y->fault ||
-            x->event != y->event || x->body_off != y->body_off)
+            x->event != y->event || x->body_off != y->body_off || x->silent_ms != y->silent_ms)
             return false;
     }
     return true;
@@ -132,9 +182,9 @@ static int build_patches(fl_reply_tmpl_t *t)
     size_t i = 0, k = 0;
     while (i < t->n_id || k < t->n_created) {
         bool id = k == t->n_created || (i < t->n_id && t->id_offs[i] < t->created_offs[k]);
-        fl_wire_patch_t p =
-            id ? (fl_wire_patch_t){t->id_offs[i++], FL_REPLY_ID_LEN, 0}
-               : (fl_wire_patch_t){t->created_offs[k++], FL_REPLY_CREATED_LEN, FL_REPLY_ID_LEN};
+        fl_wire_patch_t p = id ? (fl_wire_patch_t){t->id_offs[i++], FL_ENCODE_ID_LEN, 0}
+                               : (fl_wire_patch_t){t->created_offs[k++], FL_ENCODE_CREATED_DIGITS,
+                                                   FL_ENCODE_ID_LEN};
         if (t->n_patches &&
             t->patches[t->n_patches - 1].off + t->patches[t->n_patches - 1].len > p.off)
             return 1;
@@ -164,17 +214,17 @@ static int tmpl_build(fl_reply_tmpl_t *t, fl_reply_compile_fn compile, void *arg
     }
     char *bytes = t->plan.bytes.data;
     size_t len = t->plan.bytes.len;
-    rc = find_all(bytes, len, ID_A, FL_REPLY_ID_LEN, &t->id_offs, &t->n_id);
+    rc = find_all(bytes, len, ID_A, FL_ENCODE_ID_LEN, &t->id_offs, &t->n_id);
     if (rc == 0)
-        rc = find_all(bytes, len, ca, FL_REPLY_CREATED_LEN, &t->created_offs, &t->n_created);
+        rc = find_all(bytes, len, ca, FL_ENCODE_CREATED_DIGITS, &t->created_offs, &t->n_created);
     if (rc || !ops_eq(&t->plan, &b) || !evidence_eq(&t->evidence, &evb))
         goto done;
     /* Turn A into B in place, compare, and turn it back. */
-    patch(bytes, t->id_offs, t->n_id, ID_B, FL_REPLY_ID_LEN);
-    patch(bytes, t->created_offs, t->n_created, cb, FL_REPLY_CREATED_LEN);
+    patch(bytes, t->id_offs, t->n_id, ID_B, FL_ENCODE_ID_LEN);
+    patch(bytes, t->created_offs, t->n_created, cb, FL_ENCODE_CREATED_DIGITS);
     bool same = len == 0 || memcmp(bytes, b.bytes.data, len) == 0;
-    patch(bytes, t->id_offs, t->n_id, ID_A, FL_REPLY_ID_LEN);
-    patch(bytes, t->created_offs, t->n_created, ca, FL_REPLY_CREATED_LEN);
+    patch(bytes, t->id_offs, t->n_id, ID_A, FL_ENCODE_ID_LEN);
+    patch(bytes, t->created_offs, t->n_created, ca, FL_ENCODE_CREATED_DIGITS);
     if (same) {
         int prc = build_patches(t);
         t->cacheable = prc == 0;
@@ -192,32 +242,6 @@ done:
     return rc;
 }
 
-/* A copy of the template's evidence for one reply. */
-static int evidence_copy(const fl_fault_record_t *src, fl_fault_record_t *dst)
-{
-    memset(dst, 0, sizeof(*dst));
-    dst->n_events = src->n_events;
-    dst->body_len = src->body_len;
-    if (src->n_events) {
-        dst->event_ends = malloc(src->n_events * sizeof(*dst->event_ends));
-        if (!dst->event_ends)
-            goto fail;
-        memcpy(dst->event_ends, src->event_ends, src->n_events * sizeof(*dst->event_ends));
-    }
-    if (src->n_faults) {
-        dst->faults = calloc(src->n_faults, sizeof(*dst->faults));
-        if (!dst->faults)
-            goto fail;
-        for (; dst->n_faults < src->n_faults; dst->n_faults++)
-            if (fl_fault_copy(&dst->faults[dst->n_faults], &src->faults[dst->n_faults]))
-                goto fail;
-    }
-    return 0;
-fail:
-    fl_fault_record_close(dst);
-    return FL_ENOMEM;
-}
-
 /* The reply for one response: the template's bytes, ops and patches shared, read-only; only
  * this response's id and time are its own (they go in as the bytes are written out). */
 static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *created,
@@ -233,8 +257,8 @@ static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *cre
     plan->n_patches = t->n_patches;
     plan->status = src->status;
     plan->retry_after_ms = src->retry_after_ms;
-    memcpy(plan->stamp, id, FL_REPLY_ID_LEN);
-    memcpy(plan->stamp + FL_REPLY_ID_LEN, created, FL_REPLY_CREATED_LEN);
+    memcpy(plan->stamp, id, FL_ENCODE_ID_LEN);
+    memcpy(plan->stamp + FL_ENCODE_ID_LEN, created, FL_ENCODE_CREATED_DIGITS);
 }
 
 int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,
@@ -243,7 +267,7 @@ int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_
 {
     char cs[24];
     int n = snprintf(cs, sizeof(cs), "%" PRId64, created);
-    if (strlen(id) != FL_REPLY_ID_LEN || n != FL_REPLY_CREATED_LEN)
+    if (strlen(id) != FL_ENCODE_ID_LEN || n != FL_ENCODE_CREATED_DIGITS)
         return 1;
     fl_reply_tmpl_t *t = c->list;
     while (t && !key_eq(&t->key, key))
@@ -263,7 +287,7 @@ int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_
     }
     if (!t->cacheable)
         return 1;
-    int rc = evidence_copy(&t->evidence, ev);
+    int rc = fl_fault_record_copy(&t->evidence, ev);
     if (rc == 0)
         plan_share(t, id, cs, plan);
     return rc;

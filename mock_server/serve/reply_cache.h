@@ -14,23 +14,61 @@
  * freed, after its last connection) and own only their id and time, which the connection
  * writes in as it copies bytes into each write (fl_wire_read), plus a copy of the evidence.
  * A held stream thus costs no plan memory at all, however long its answer.
+ *
+ * A compiled reply is a wire plan and its evidence record (fl_fault_record_t). The record is
+ * defined here with everything that allocates, copies or frees it, because templates keep one
+ * and hand out copies: the reply pipeline (reply.h) fills it, the connection reads and closes
+ * it, and neither calls back into the other for it.
  */
 #ifndef FL_REPLY_CACHE_H
 #define FL_REPLY_CACHE_H
 
-#include "serve/server_int.h"
+#include "chaos/wire.h"
+#include "encode/dialect.h"
+#include "encode/script.h"
+#include "model/fault.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/** Length of a response id (FL_ENCODE_ID_LEN, route.c make_id); other lengths are never
- * patched. */
-#define FL_REPLY_ID_LEN FL_ENCODE_ID_LEN
-/** Length of a `created` time in decimal (FL_ENCODE_CREATED_DIGITS: unix seconds until 2286). */
-#define FL_REPLY_CREATED_LEN FL_ENCODE_CREATED_DIGITS
+/**
+ * What the journal needs to interpret a wire plan while it runs: the faults it was compiled
+ * from (to name and describe a FIRE op) and where the clean events end (to count whole events
+ * from a plan op's clean body offset). Owned by the reply, then by the connection; zeroed is
+ * empty.
+ */
+typedef struct fl_fault_record_s {
+    fl_fault_t *faults; /* owned (from fl_plan_for_attempt, freed with fl_plan_free) or NULL */
+    size_t n_faults;
+    uint64_t *event_ends; /* owned or NULL: clean body offset just past each clean event */
+    size_t n_events;
+    uint64_t body_len; /* clean body bytes */
+} fl_fault_record_t;
 
-_Static_assert(FL_REPLY_ID_LEN + FL_REPLY_CREATED_LEN <= FL_WIRE_STAMP_BYTES,
+/**
+ * Records where each of script's clean events ends and the body's length in ev (whose
+ * event_ends must be NULL). Returns 0 or FL_ENOMEM.
+ */
+int fl_fault_record_events(fl_fault_record_t *ev, const fl_script_t *script);
+
+/** Fills dst (overwritten) with a deep copy of src. Returns 0 or FL_ENOMEM (dst empty). */
+int fl_fault_record_copy(const fl_fault_record_t *src, fl_fault_record_t *dst);
+
+/** Frees what the record owns and empties it. */
+void fl_fault_record_close(fl_fault_record_t *ev);
+
+typedef struct fl_reply_tmpl_s fl_reply_tmpl_t;
+
+/** A server's reply templates, one per streamed reply variant seen. Memory provided by the
+ * caller: init, then close (after the last reply sharing a template is gone). */
+typedef struct fl_reply_cache_s {
+    fl_reply_tmpl_t *list; /* owned: every variant seen, cacheable or not */
+} fl_reply_cache_t;
+
+/* A response's id (route.c make_id) and `created` time are patched into shared replies in place;
+ * other lengths are never patched. */
+_Static_assert(FL_ENCODE_ID_LEN + FL_ENCODE_CREATED_DIGITS <= FL_WIRE_STAMP_BYTES,
                "a response's stamp holds its id and its time");
 
 /** What makes two streamed replies of one scenario differ beyond id and time. */
@@ -43,15 +81,12 @@ typedef struct fl_reply_key_s {
 } fl_reply_key_t;
 
 /**
- * Compiles one streamed reply with the given id (FL_REPLY_ID_LEN characters) and created time
+ * Compiles one streamed reply with the given id (FL_ENCODE_ID_LEN characters) and created time
  * into plan and ev (both empty on entry). Returns 0, FL_ENOMEM, or any other code when the
  * reply cannot be compiled (the caller then compiles it the usual way, errors included).
  */
 typedef int (*fl_reply_compile_fn)(void *arg, const char *id, int64_t created, fl_wire_t *plan,
                                    fl_fault_record_t *ev);
-
-/* fl_reply_cache_t (server_int.h): a server's templates; memory provided by the caller,
- * init then close. */
 
 /** Prepares an empty cache. Never fails. */
 void fl_reply_cache_init(fl_reply_cache_t *c);
@@ -61,8 +96,8 @@ void fl_reply_cache_close(fl_reply_cache_t *c);
 
 /**
  * Fills plan and ev (both empty on entry) with the reply for key, id and created, from the
- * template (built with compile on first use). id must be FL_REPLY_ID_LEN characters and created
- * FL_REPLY_CREATED_LEN digits, else the reply is not served from the cache.
+ * template (built with compile on first use). id must be FL_ENCODE_ID_LEN characters and created
+ * FL_ENCODE_CREATED_DIGITS digits, else the reply is not served from the cache.
  * Returns 0 (filled), FL_ENOMEM, or 1 when this variant is not cacheable (nothing filled).
  */
 int fl_reply_cache_get(fl_reply_cache_t *c, const fl_reply_key_t *key, fl_reply_compile_fn compile,

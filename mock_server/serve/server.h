@@ -3,9 +3,9 @@
  * API paths from scripted scenarios, plus control routes under /_faultline/.
  *
  * Several servers may share one loop. The server borrows the scenario set (which must outlive
- * it) and owns its listener, connections and journal. Routes, scenario choice and framing are
- * described in route.c; a connection's life in conn.c; the timed sending of one streamed body in
- * stream.h (the seam where the chaos layer will sit).
+ * it) and owns its listener, connections and journal. Routes and scenario choice are described
+ * in route.h; how a request's answer becomes a wire plan (encode, fault plan, chaos compile) in
+ * reply.h; a connection's life in conn.c; the timed sending of one wire plan in stream.h.
  */
 #ifndef FL_SERVER_H
 #define FL_SERVER_H

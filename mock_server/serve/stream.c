@@ -26,14 +26,10 @@ static void stop(fl_stream_t *s)
     s->active = false;
     s->paused = false;
     s->silent = false;
+    s->quiet_until_ms = 0;
     s->next = 0;
     s->run_len = 0;
     s->batch.len = 0;
-}
-
-void fl_stream_abort(fl_stream_t *s)
-{
-    stop(s);
 }
 
 uint64_t fl_stream_elapsed(const fl_stream_t *s)
@@ -41,6 +37,11 @@ uint64_t fl_stream_elapsed(const fl_stream_t *s)
     if (!s->active)
         return 0;
     return uv_now(s->timer.loop) - s->t0_ms;
+}
+
+bool fl_stream_quiet(const fl_stream_t *s)
+{
+    return s->active && (s->silent || fl_stream_elapsed(s) < s->quiet_until_ms);
 }
 
 static void end(fl_stream_t *s, fl_end_t how, fl_stream_action_t action)
@@ -119,6 +120,9 @@ static bool run_op(fl_stream_t *s, uint64_t elapsed)
         }
         break;
     case FL_WIRE_FIRE:
+        if (op->silent_ms)
+            s->quiet_until_ms =
+                op->silent_ms == FL_WIRE_FOREVER ? UINT64_MAX : elapsed + op->silent_ms;
         break;
     case FL_WIRE_DONE:
     case FL_WIRE_FIN:

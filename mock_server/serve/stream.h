@@ -5,8 +5,13 @@
  * response ends, so this module only walks the plan with one uv_timer_t: ops due at the same
  * time go out in one write unless an op must be its own write (fragment and throttle pieces);
  * FIRE ops are reported for the journal; DONE, FIN and RST end the response; HANG and PING
- * leave it silent (or pinging) until the client goes. Time 0 is when fl_stream_begin runs,
- * i.e. when the connection starts answering the request.
+ * leave it silent (or pinging) until the client goes. A FIRE's silent_ms says how long a fault
+ * holds the response back on purpose, so fl_stream_quiet can tell a client that leaves during a
+ * stall from one that leaves mid-send; the executor knows no fault by name. Time 0 is when
+ * fl_stream_begin runs, i.e. when the connection starts answering the request.
+ *
+ * Everything it does goes through a sink (fl_stream_sink_t), implemented by the connection
+ * (conn.c) and by a recording fake in the unit tests; its only libuv handle is its timer.
  */
 #ifndef FL_STREAM_H
 #define FL_STREAM_H
@@ -53,6 +58,8 @@ struct fl_stream_s {
     bool active;             /* a plan is being carried out */
     bool paused;             /* backpressure: the timer is stopped until resume */
     bool silent;             /* HANG or PING reached: nothing but pings will follow */
+    uint64_t quiet_until_ms; /* a fault holds the response back until then (ms after t0;
+                                UINT64_MAX for good); 0 when none has */
     bool close_after;        /* DONE means FIN after the last byte (close-delimited bodies) */
     size_t run_off, run_len; /* ops sent in one write, when their bytes are contiguous in the
                                 plan: copied once, from the plan into the write request */
@@ -75,8 +82,11 @@ void fl_stream_begin(fl_stream_t *s, fl_wire_t *plan, bool close_after,
 /** ms since the current response began (0 when idle). */
 uint64_t fl_stream_elapsed(const fl_stream_t *s);
 
-/** Stops without calling the sink (the connection is going away). Frees the plan. */
-void fl_stream_abort(fl_stream_t *s);
+/**
+ * True while a fault keeps the response silent on purpose: HANG or PING was reached, or a FIRE
+ * op's silent_ms has not run out. False when idle.
+ */
+bool fl_stream_quiet(const fl_stream_t *s);
 
 /** Backpressure: stop the timer until fl_stream_resume. Idempotent. */
 void fl_stream_pause(fl_stream_t *s);

@@ -108,3 +108,46 @@ Test(httphead, reason_phrases, .timeout = 5)
     cr_assert_str_eq(fl_http_reason(503), "Service Unavailable");
     cr_assert_str_eq(fl_http_reason(299), "Unknown");
 }
+
+Test(httphead, connection_header_and_its_place, .timeout = 5)
+{
+    fl_buf_t b;
+    fl_buf_init(&b);
+    /* a server JSON answer: content-length, x-request-id, connection, then extra lines */
+    fl_http_head_t h = fl_http_head_default(405);
+    h.content_type = "application/json";
+    h.content_length = 7;
+    h.request_id = "req_1";
+    h.connection = "keep-alive";
+    h.extra = "allow: POST\r\n";
+    cr_assert_eq(fl_http_head_format(&b, &h), 0);
+    cr_assert_str_eq(b.data,
+                     "HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\n"
+                     "content-length: 7\r\nx-request-id: req_1\r\nconnection: keep-alive\r\n"
+                     "allow: POST\r\n\r\n");
+    /* a close-delimited body says connection: close once, whatever connection asks */
+    b.len = 0;
+    h = fl_http_head_default(200);
+    h.body = FL_HTTP_BODY_CLOSE;
+    h.connection = "keep-alive";
+    cr_assert_eq(fl_http_head_format(&b, &h), 0);
+    cr_assert_str_eq(b.data, "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
+    fl_buf_close(&b);
+}
+
+Test(httphead, reason_phrases_the_server_answers_with, .timeout = 5)
+{
+    /* every status the server's own replies use (routing, the request parser's refusals) */
+    static const struct {
+        int status;
+        const char *reason;
+    } cases[] = {{200, "OK"},
+                 {400, "Bad Request"},
+                 {404, "Not Found"},
+                 {405, "Method Not Allowed"},
+                 {413, "Content Too Large"},
+                 {431, "Request Header Fields Too Large"},
+                 {500, "Internal Server Error"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_str_eq(fl_http_reason(cases[i].status), cases[i].reason);
+}

@@ -1,0 +1,249 @@
+/* The reply pipeline; see reply.h. */
+#include "serve/reply.h"
+
+#include "base/error.h"
+#include "chaos/httphead.h"
+#include "chaos/plan.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_reply_init(fl_reply_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    fl_buf_init(&r->out);
+    fl_wire_init(&r->plan);
+}
+
+void fl_reply_close(fl_reply_t *r)
+{
+    fl_buf_close(&r->out);
+    fl_wire_close(&r->plan);
+    fl_fault_record_close(&r->evidence);
+}
+
+/* --- whole JSON responses --- */
+
+/* Appends the head of an application/json body of len bytes. */
+static int json_head(fl_buf_t *out, int status, const char *request_id, bool close,
+                     const char *allow, size_t len)
+{
+    char extra[64];
+    fl_http_head_t h = fl_http_head_default(status);
+    h.content_type = "application/json";
+    h.content_length = len;
+    h.request_id = request_id;
+    h.connection = close ? "close" : "keep-alive";
+    if (allow) {
+        snprintf(extra, sizeof(extra), "allow: %s\r\n", allow);
+        h.extra = extra;
+    }
+    return fl_http_head_format(out, &h);
+}
+
+int fl_reply_json(fl_reply_t *r, int status, const char *id, const char *allow, const char *body,
+                  size_t len)
+{
+    char request_id[48];
+    snprintf(request_id, sizeof(request_id), "req_%s", id);
+    int rc = json_head(&r->out, status, request_id, r->close, allow, len);
+    if (rc == 0 && fl_buf_append(&r->out, body, len))
+        rc = FL_ENOMEM;
+    return rc;
+}
+
+int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
+                   const char *message)
+{
+    json_t *o = json_pack("{s:{s:s}}", "error", "message", message);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s)
+        return FL_ENOMEM;
+    int rc = fl_reply_json(r, status, id, allow, s, strlen(s));
+    free(s);
+    return rc;
+}
+
+int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d, int status,
+                           const char *id, const char *allow, const char *message)
+{
+    fl_buf_t body;
+    fl_buf_init(&body);
+    int rc =
+        fl_dialect_encode_error_body(d, fl_fault_error_class_for_status(status), message, &body);
+    if (rc == 0)
+        rc = fl_reply_json(r, status, id, allow, body.data ? body.data : "", body.len);
+    if (rc == 0 && e) {
+        /* the bytes are counted as the connection writes them */
+        e->status = status;
+        e->framing = "content-length";
+    }
+    fl_buf_close(&body);
+    return rc;
+}
+
+int fl_reply_finish(fl_reply_t *r)
+{
+    if (r->plan.n_ops)
+        return 0;
+    fl_wire_op_t write = {.kind = FL_WIRE_WRITE, .fault = FL_WIRE_NO_FAULT, .event = UINT32_MAX};
+    fl_wire_op_t done = {.kind = FL_WIRE_DONE, .fault = FL_WIRE_NO_FAULT, .event = UINT32_MAX};
+    if (fl_wire_push(&r->plan, &write, r->out.data, r->out.len) ||
+        fl_wire_push(&r->plan, &done, NULL, 0))
+        return FL_ENOMEM;
+    return 0;
+}
+
+/* --- a scenario's answer --- */
+
+/* Which step refused a scenario's answer, for the error reply's status and words. */
+typedef enum { STEP_ENCODE, STEP_CHAOS } step_t;
+
+/* The head of a scenario's answer: an SSE stream, or a JSON body of body_len bytes. */
+static int answer_head(const fl_reply_job_t *job, bool close, const char *request_id,
+                       size_t body_len, fl_buf_t *out)
+{
+    if (!job->stream)
+        return json_head(out, 200, request_id, close, NULL, body_len);
+    fl_http_head_t h = fl_http_head_default(200);
+    h.content_type = "text/event-stream";
+    h.body = job->framing == FL_BODY_CLOSE ? FL_HTTP_BODY_CLOSE : FL_HTTP_BODY_CHUNKED;
+    h.request_id = request_id;
+    h.connection = close ? "close" : "keep-alive";
+    h.extra = "cache-control: no-cache\r\n";
+    return fl_http_head_format(out, &h);
+}
+
+/*
+ * The pipeline, for this id and time: the clean body (a stream, or the non-streaming JSON as a
+ * one-event body) and its head, the attempt's fault plan, then both compiled into plan and ev
+ * (empty on entry, left empty on failure). Returns 0, FL_ENOMEM, or the error of the step named
+ * in *failed.
+ */
+static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_t created,
+                   fl_wire_t *plan, fl_fault_record_t *ev, step_t *failed)
+{
+    fl_encode_ctx_t ctx = job->ctx;
+    ctx.id = id;
+    ctx.created = created;
+    fl_body_framing_t framing = job->stream ? job->framing : FL_BODY_LENGTH;
+    char request_id[48];
+    fl_script_t script;
+    fl_buf_t body, head;
+    fl_script_init(&script);
+    fl_buf_init(&body);
+    fl_buf_init(&head);
+    snprintf(request_id, sizeof(request_id), "req_%s", id);
+    *failed = STEP_ENCODE;
+    int rc;
+    if (job->stream) {
+        rc = fl_dialect_encode_stream(job->sc, &ctx, &script);
+    } else {
+        rc = fl_dialect_encode_body(job->sc, &ctx, &body);
+        if (rc == 0)
+            rc = fl_script_push(&script, FL_EVENT_CONTENT, 0, body.data, body.len);
+    }
+    if (rc == 0)
+        rc = answer_head(job, close, request_id, script.bytes.len, &head);
+    if (rc == 0)
+        rc =
+            fl_plan_for_attempt(job->sc, job->attempt, script.n_events, &ev->faults, &ev->n_faults);
+    if (rc == 0)
+        rc = fl_fault_record_events(ev, &script);
+    if (rc == 0) {
+        fl_chaos_input_t in = {.script = &script,
+                               .dialect = job->sc->dialect,
+                               .framing = framing,
+                               .head = head.data,
+                               .head_len = head.len,
+                               .request_id = request_id,
+                               .ctx = ctx};
+        *failed = STEP_CHAOS;
+        rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, plan);
+    }
+    if (rc)
+        fl_fault_record_close(ev);
+    fl_buf_close(&head);
+    fl_buf_close(&body);
+    fl_script_close(&script);
+    return rc;
+}
+
+/* What a template's compile needs: the job and the head's connection. */
+typedef struct template_arg_s {
+    const fl_reply_job_t *job;
+    bool close;
+} template_arg_t;
+
+/* fl_reply_compile_fn: the pipeline for the cache's sentinel ids and times. Any failure is
+ * left to fl_reply_scenario's own compile, which makes the error reply. */
+static int compile_template(void *arg, const char *id, int64_t created, fl_wire_t *plan,
+                            fl_fault_record_t *ev)
+{
+    const template_arg_t *a = arg;
+    step_t failed;
+    return compile(a->job, a->close, id, created, plan, ev, &failed);
+}
+
+/* The answer from the template cache. Returns 0 (r->plan and r->evidence filled), FL_ENOMEM,
+ * or 1 when it must be compiled for this request alone. */
+static int cached(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_reply_t *r)
+{
+    size_t entry = fl_plan_entry(job->sc, job->attempt);
+    /* A seeded `chaos:` block draws different faults for every attempt number. */
+    if (!job->stream || (entry != SIZE_MAX && job->sc->attempts[entry].seeded))
+        return 1;
+    fl_reply_key_t key = {.scenario = job->sc_index,
+                          .entry = entry,
+                          .include_usage = job->ctx.include_usage,
+                          .close = r->close,
+                          .framing = (int)job->framing};
+    template_arg_t arg = {job, r->close};
+    return fl_reply_cache_get(cache, &key, compile_template, &arg, job->ctx.id, job->ctx.created,
+                              &r->plan, &r->evidence);
+}
+
+int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_journal_entry_t *e,
+                      fl_reply_t *r)
+{
+    const fl_scenario_t *sc = job->sc;
+    step_t failed = STEP_ENCODE;
+    int rc = cached(cache, job, r);
+    if (rc == 1)
+        rc = compile(job, r->close, job->ctx.id, job->ctx.created, &r->plan, &r->evidence, &failed);
+    if (rc == FL_ENOMEM)
+        return rc;
+    if (rc) {
+        char msg[512];
+        int status = 500;
+        if (failed == STEP_CHAOS) {
+            /* The validator refuses faults that cannot apply; reaching this is a Faultline bug. */
+            snprintf(msg, sizeof(msg),
+                     "scenario '%s': its faults cannot apply to this response: %s", sc->name,
+                     fl_strerror(rc));
+        } else {
+            if (rc == FL_EDIALECT)
+                status = 400;
+            snprintf(msg, sizeof(msg),
+                     rc == FL_EDIALECT && !job->stream
+                         ? "scenario '%s' has no non-streaming form; send \"stream\": true (%s)"
+                         : "scenario '%s' cannot be encoded: %s",
+                     sc->name, fl_strerror(rc));
+        }
+        return fl_reply_dialect_error(r, e, sc->dialect, status, job->ctx.id, NULL, msg);
+    }
+    fl_body_framing_t framing = job->stream ? job->framing : FL_BODY_LENGTH;
+    if (framing == FL_BODY_CLOSE)
+        r->close = true;
+    if (e) {
+        e->status = r->plan.status;
+        e->retry_after_ms = r->plan.retry_after_ms;
+        e->framing = framing == FL_BODY_CHUNKED ? "chunked"
+                     : framing == FL_BODY_CLOSE ? "close"
+                                                : "content-length";
+    }
+    return 0;
+}

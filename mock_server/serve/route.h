@@ -1,0 +1,31 @@
+/*
+ * Routing: one parsed request -> which reply. API paths (POST /v1/chat/completions,
+ * /v1/responses, /v1/messages, each also under /s/NAME/) answer from a scenario through the
+ * reply pipeline (reply.h); control paths live under /_faultline/. Scenario choice, in order:
+ * the x-faultline-scenario header, the /s/NAME/ prefix, the body's "model" naming a scenario of
+ * the path's dialect, else the first scenario of that dialect. HTTP/1.0 clients always get
+ * `connection: close` (no keep-alive for 1.0, which keeps the framing rules simple: their
+ * streamed bodies end at FIN).
+ */
+#ifndef FL_ROUTE_H
+#define FL_ROUTE_H
+
+#include "serve/http.h"
+#include "serve/reply.h"
+#include "serve/server.h"
+
+/**
+ * Decides the reply to req: routing, scenario choice, journal entry, attempt count, then the
+ * reply pipeline. r is initialised here (fl_reply_close it in every case). Returns 0 (r holds a
+ * wire plan; an error reply is still a reply) or FL_ENOMEM.
+ */
+int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r);
+
+/**
+ * A JSON error reply {"error":{"message":...}} with `connection: close`, for input that never
+ * became a request (status 400, 413, 431 from the parser; 500). r is initialised here.
+ * Returns 0 or FL_ENOMEM.
+ */
+int fl_route_error_reply(fl_server_t *srv, int status, const char *message, fl_reply_t *r);
+
+#endif
