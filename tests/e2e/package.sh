@@ -125,6 +125,27 @@ runs_field() { for i in 0 1 2 3 4; do "$jsonq" "$json" "runs.$i.$1"; done | sort
 [ "faultline $("$jsonq" "$json" faultline)" = "$version" ] ||
     fail "the report says $("$jsonq" "$json" faultline), --version says $version"
 
+# ---- the Action's package mode uses this .deb -----------------------------------------------
+# (tests/e2e/action.sh runs its build-from-source mode.) The dependencies are all installed
+# here, so the step must find them present and leave apt alone.
+# shellcheck source=../support/run_action.sh
+source "$src/tests/support/run_action.sh"
+fl_action_python
+mkdir "$tmp/runner" "$tmp/workspace"
+rc=0
+(cd "$tmp/workspace" && RUNNER_TEMP=$tmp/runner GITHUB_WORKSPACE=$tmp/workspace RUNNER_OS=Linux \
+    GITHUB_STEP_SUMMARY=$tmp/summary.md FL_ACTION_CACHE=$tmp/cache \
+    "$py" "$src/tests/support/run_action.py" run "$src" package="$deb" \
+    client='"$FAULTLINE_CLIENTS"/robust' filter=openai-chat-text) >"$tmp/action.out" 2>"$tmp/action.log" || rc=$?
+[ "$rc" = 0 ] || { cat "$tmp/action.log" >&2; fail "the action with package= exited $rc"; }
+[ "$(cat "$tmp/action.out")" = '{"score": "100.0"}' ] || fail "action outputs: $(cat "$tmp/action.out")"
+grep -q 'dependencies present' "$tmp/action.log" || fail "action log: $(cat "$tmp/action.log")"
+[ ! -e "$tmp/cache" ] && ! grep -q 'run_action: cache' "$tmp/action.log" || fail "package mode used the cache"
+[ "$("$jsonq" "$tmp/runner/faultline-report.json" runs.0.file)" = \
+    "$tmp/runner/faultline-package/usr/share/faultline/scenarios/clean/openai-chat-text.yaml" ] ||
+    fail "package mode ran $("$jsonq" "$tmp/runner/faultline-report.json" runs.0.file)"
+grep -qxF '### Faultline: passed, score 100.0/100' "$tmp/summary.md" || fail "package mode summary"
+
 # ---- the man page and the completion know every option --------------------------------------
 man=$tmp/faultline.1
 gzip -dc "$root/usr/share/man/man1/faultline.1.gz" >"$man"
