@@ -27,9 +27,7 @@ as_root() {
 prepare() {
     if [ -n "${INPUT_PACKAGE:-}" ]; then
         local root=$temp/faultline-package
-        echo "prefix=$root/usr" >>"$out"
-        echo "bin=$root/usr/bin/faultline" >>"$out"
-        echo "key=" >>"$out"
+        printf 'prefix=%s\nbin=%s\nkey=\n' "$root/usr" "$root/usr/bin/faultline" >>"$out"
         return
     fi
     # The key names every file that goes into the install, so a cache hit is exactly this
@@ -39,9 +37,8 @@ prepare() {
     hash=$(cd "$src" && find CMakeLists.txt cmake mock_server harness clients/CMakeLists.txt \
         clients/c scenarios docs README.md -type f -print0 | LC_ALL=C sort -z |
         xargs -0 sha256sum | sha256sum | cut -c1-32)
-    echo "prefix=$temp/faultline" >>"$out"
-    echo "bin=$temp/faultline/bin/faultline" >>"$out"
-    echo "key=faultline-${RUNNER_OS:-Linux}-${ImageOS:-local}-$(uname -m)-$hash" >>"$out"
+    printf 'prefix=%s\nbin=%s\nkey=%s\n' "$temp/faultline" "$temp/faultline/bin/faultline" \
+        "faultline-${RUNNER_OS:-Linux}-${ImageOS:-local}-$(uname -m)-$hash" >>"$out"
 }
 
 install_package() {

@@ -22,8 +22,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# shellcheck source=../support/run_action.sh
-source "$src/tests/support/run_action.sh"
+# shellcheck source-path=SCRIPTDIR source=../support/run_action.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/run_action.sh"
 fl_action_python
 runner=$src/tests/support/run_action.py
 
@@ -95,7 +95,9 @@ grep -q 'cache restored' "$tmp/2.log" || fail "job 2 did not hit the cache: $(ca
 [ ! -e "$RUNNER_TEMP/faultline-build" ] || fail "job 2 built although the cache hit"
 [ -x "$RUNNER_TEMP/faultline/bin/faultline" ] || fail "job 2: the cache did not restore the install"
 score=$(sed -n 's/^{"score": "\(.*\)"}$/\1/p' "$tmp/2.out")
-[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s < 100) }' || fail "job 2 score output: $(cat "$tmp/2.out")"
+if [ -z "$score" ] || ! awk -v s="$score" 'BEGIN { exit !(s < 100) }'; then
+    fail "job 2 score output: $(cat "$tmp/2.out")"
+fi
 [ "$(grep -c '^### Faultline: ' "$GITHUB_STEP_SUMMARY")" = 2 ] || fail "job 2 did not append its summary"
 sed -n '/^### Faultline: failed/,$p' "$GITHUB_STEP_SUMMARY" | grep -q '^#### Did not pass (' ||
     fail "job 2 summary: $(cat "$GITHUB_STEP_SUMMARY")"

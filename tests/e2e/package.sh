@@ -26,7 +26,9 @@ done
 cpack -G DEB -B "$tmp/out" --config "$build/CPackConfig.cmake" >"$tmp/cpack.log" 2>&1 ||
     { cat "$tmp/cpack.log" >&2; fail "cpack -G DEB failed"; }
 debs=("$tmp"/out/faultline_*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one faultline_*.deb, got: ${debs[*]}"
+if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then
+    fail "expected one faultline_*.deb, got: ${debs[*]}"
+fi
 deb=${debs[0]}
 version=$("$bin" --version)
 [ "$(dpkg-deb -f "$deb" Package)" = faultline ] || fail "package name: $(dpkg-deb -f "$deb" Package)"
@@ -128,8 +130,8 @@ runs_field() { for i in 0 1 2 3 4; do "$jsonq" "$json" "runs.$i.$1"; done | sort
 # ---- the Action's package mode uses this .deb -----------------------------------------------
 # (tests/e2e/action.sh runs its build-from-source mode.) The dependencies are all installed
 # here, so the step must find them present and leave apt alone.
-# shellcheck source=../support/run_action.sh
-source "$src/tests/support/run_action.sh"
+# shellcheck source-path=SCRIPTDIR source=../support/run_action.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/run_action.sh"
 fl_action_python
 mkdir "$tmp/runner" "$tmp/workspace"
 rc=0
@@ -140,7 +142,9 @@ rc=0
 [ "$rc" = 0 ] || { cat "$tmp/action.log" >&2; fail "the action with package= exited $rc"; }
 [ "$(cat "$tmp/action.out")" = '{"score": "100.0"}' ] || fail "action outputs: $(cat "$tmp/action.out")"
 grep -q 'dependencies present' "$tmp/action.log" || fail "action log: $(cat "$tmp/action.log")"
-[ ! -e "$tmp/cache" ] && ! grep -q 'run_action: cache' "$tmp/action.log" || fail "package mode used the cache"
+if [ -e "$tmp/cache" ] || grep -q 'run_action: cache' "$tmp/action.log"; then
+    fail "package mode used the cache"
+fi
 [ "$("$jsonq" "$tmp/runner/faultline-report.json" runs.0.file)" = \
     "$tmp/runner/faultline-package/usr/share/faultline/scenarios/clean/openai-chat-text.yaml" ] ||
     fail "package mode ran $("$jsonq" "$tmp/runner/faultline-report.json" runs.0.file)"
@@ -159,7 +163,7 @@ for sub in run serve validate version; do
 done
 for sub in run serve; do
     for opt in $("$bin" "$sub" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-        grep -qF -- "$(sed 's/-/\\-/g' <<<"$opt")" "$man" || fail "the man page lacks $sub $opt"
+        grep -qF -- "${opt//-/\\-}" "$man" || fail "the man page lacks $sub $opt"
         grep -qE -- "(^|[ '])$opt( |'|$)" "$comp" || fail "the completion lacks $sub $opt"
     done
 done

@@ -28,7 +28,7 @@ v=$("$bin" --version)
 if command -v git >/dev/null && [ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null)" = "$src" ]; then
     head=$(git -C "$src" rev-parse --short=7 HEAD)
     [[ $v =~ ^faultline\ $project\ \(git\ $head(-dirty)?\)$ ]] ||
-        fail "--version printed '$v'; expected faultline $project (git $head[-dirty])"
+        fail "--version printed '$v'; expected faultline $project (git ${head}[-dirty])"
 else
     [ "$v" = "faultline $project" ] || fail "--version printed '$v' outside a checkout"
 fi
