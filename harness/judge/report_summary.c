@@ -71,19 +71,24 @@ static int counts_line(fl_buf_t *b, const fl_report_t *r)
         rc = fl_buf_printf(b, "%s%zu %s", sep, counts[v], fl_verdict_name((fl_verdict_t)v));
         sep = ", ";
     }
-    const char *fsep = "; findings: ";
-#define X(fname, s, bit)                                                                           \
-    {                                                                                              \
-        size_t n = 0;                                                                              \
-        for (size_t i = 0; i < r->n_items; i++)                                                    \
-            n += (r->items[i].j.findings & (bit)) != 0;                                            \
-        if (n && !rc) {                                                                            \
-            rc = fl_buf_printf(b, "%s%zu %s", fsep, n, s);                                         \
-            fsep = ", ";                                                                           \
-        }                                                                                          \
-    }
-    FL_FINDING_MAP(X)
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } findings[] = {
+#define X(fname, s, bit) {s, bit},
+        FL_FINDING_MAP(X)
 #undef X
+    };
+    sep = "; findings: ";
+    for (size_t f = 0; f < sizeof(findings) / sizeof(findings[0]) && !rc; f++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->n_items; i++)
+            n += (r->items[i].j.findings & findings[f].bit) != 0;
+        if (n) {
+            rc = fl_buf_printf(b, "%s%zu %s", sep, n, findings[f].name);
+            sep = ", ";
+        }
+    }
     return rc;
 }
 

@@ -11,19 +11,9 @@
 #   3. the same client with min-score 0 passes; a bad input fails with 2.
 # Usage: action.sh FAULTLINE SOURCE_DIR (FL_TESTCLIENT, FL_JSONQ from ctest)
 set -euo pipefail
-bin=$1
-src=$(cd "$2" && pwd)
-build=$(cd "$(dirname "$bin")" && pwd)
-tc=${FL_TESTCLIENT:-$build/tests/testclient}
-jsonq=${FL_JSONQ:-$build/tests/jsonq}
-[[ $tc == /* ]] || tc=$PWD/$tc
-[[ $jsonq == /* ]] || jsonq=$PWD/$jsonq
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# shellcheck source-path=SCRIPTDIR source=../support/run_action.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../support/run_action.sh"
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
+fl_e2e_init "$@"
 fl_action_python
 runner=$src/tests/support/run_action.py
 

@@ -9,13 +9,9 @@
 # completion are checked against the options the binary really has.
 # Usage: package.sh FAULTLINE SOURCE_DIR (FL_JSONQ: build/tests/jsonq)
 set -euo pipefail
-bin=$1
-src=$(cd "$2" && pwd)
-build=$(cd "$(dirname "$bin")" && pwd)
-jsonq=${FL_JSONQ:-$build/tests/jsonq}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
+fl_e2e_init "$@"
 
 for tool in cpack dpkg-deb dpkg-shlibdeps file readelf; do
     command -v "$tool" >/dev/null || fail "$tool is missing (bash scripts/setup.sh)"
@@ -130,8 +126,6 @@ runs_field() { for i in 0 1 2 3 4; do "$jsonq" "$json" "runs.$i.$1"; done | sort
 # ---- the Action's package mode uses this .deb -----------------------------------------------
 # (tests/e2e/action.sh runs its build-from-source mode.) The dependencies are all installed
 # here, so the step must find them present and leave apt alone.
-# shellcheck source-path=SCRIPTDIR source=../support/run_action.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../support/run_action.sh"
 fl_action_python
 mkdir "$tmp/runner" "$tmp/workspace"
 rc=0

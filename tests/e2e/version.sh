@@ -10,15 +10,9 @@
 #     $FAULTLINE_CLIENTS.
 # Usage: version.sh FAULTLINE SOURCE_DIR (FL_TESTCLIENT, FL_JSONQ from ctest)
 set -euo pipefail
-bin=$1
-src=$(cd "$2" && pwd)
-build=$(cd "$(dirname "$bin")" && pwd)
-tc=${FL_TESTCLIENT:-$build/tests/testclient}
-jsonq=${FL_JSONQ:-$build/tests/jsonq}
-[[ $tc == /* ]] || tc=$PWD/$tc # the runs below start in other folders
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
+fl_e2e_init "$@"
 
 # ---- the version string --------------------------------------------------------------------
 project=$(sed -nE 's/^project\(faultline VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt")

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static fl_scenario_t *sc_ok, *sc_bad;
+static fl_scenario_set_t set; /* run-clean (openai-chat), anthropic-text */
 static fl_run_result_t runs[2];
 static char tmpdir[64];
 static char path[128];
@@ -28,19 +28,6 @@ static char path[128];
 #define ESCAPED_REASON                                                                             \
     "got a \\| b \\<script\\>x\\</script\\> \\*bold\\* \\`code\\` \\[l\\](u) \\&amp; \\$x\\$ "     \
     "\\@team   tab \xef\xbf\xbd end"
-
-static fl_scenario_t *scenario(const char *name, const char *dialect)
-{
-    char yaml[256];
-    snprintf(yaml, sizeof(yaml), "faultline: 1\nname: %s\ndialect: %s\nresponse: {text: hi}\n",
-             name, dialect);
-    fl_scenario_t *sc;
-    fl_diag_list_t d;
-    fl_diag_list_init(&d);
-    cr_assert_eq(fl_scenario_load_string("inline.yaml", yaml, strlen(yaml), &sc, &d), 0);
-    fl_diag_list_close(&d);
-    return sc;
-}
 
 static void judged(fl_run_result_t *r, fl_scenario_t *sc, fl_verdict_t v, int score,
                    const char *reason)
@@ -55,10 +42,17 @@ static void judged(fl_run_result_t *r, fl_scenario_t *sc, fl_verdict_t v, int sc
 
 static void setup(void)
 {
-    sc_ok = scenario("clean-text", "openai-chat");
-    sc_bad = scenario("reset-mid", "anthropic-messages");
-    judged(&runs[0], sc_ok, FL_VERDICT_CORRECT, 100, "exit 0 with the exact answer");
-    judged(&runs[1], sc_bad, FL_VERDICT_DUPLICATED, 0, HOSTILE_REASON);
+    fl_diag_list_t d;
+    fl_diag_list_init(&d);
+    fl_scenario_set_init(&set);
+    cr_assert_eq(fl_scenario_set_load(&set, FL_TESTDATA_DIR "/run/clean.yaml", &d), 0);
+    cr_assert_eq(
+        fl_scenario_set_load(&set, FL_SOURCE_DIR "/scenarios/clean/anthropic-text.yaml", &d), 0);
+    fl_diag_list_close(&d);
+    cr_assert_eq(set.len, 2);
+    judged(&runs[0], set.items[0], FL_VERDICT_CORRECT, 100, "exit 0 with the exact answer");
+    judged(&runs[1], set.items[1], FL_VERDICT_DUPLICATED, 0, HOSTILE_REASON);
+    runs[1].j.findings = FL_FINDING_NO_BACKOFF | FL_FINDING_RETRY_STORM;
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl-summary-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
     snprintf(path, sizeof(path), "%s/summary.md", tmpdir);
@@ -68,8 +62,7 @@ static void teardown(void)
 {
     for (size_t i = 0; i < 2; i++)
         fl_evidence_close(&runs[i].ev);
-    fl_scenario_free(sc_ok);
-    fl_scenario_free(sc_bad);
+    fl_scenario_set_close(&set);
     unlink(path);
     rmdir(tmpdir);
 }
@@ -103,6 +96,14 @@ static char *slurp(size_t *len)
     return buf;
 }
 
+/* Writes r's summary (appending) and returns the whole file, as slurp. */
+static char *write_and_read(const fl_report_t *r, size_t *len)
+{
+    fl_diag_t d;
+    cr_assert_eq(fl_report_write_summary(r, path, &d), 0, "%s", d.message);
+    return slurp(len);
+}
+
 static size_t count(const char *hay, const char *needle)
 {
     size_t n = 0;
@@ -114,17 +115,17 @@ static size_t count(const char *hay, const char *needle)
 Test(summary, failed_run_reads_back)
 {
     fl_report_t r = report(2, -1);
-    fl_diag_t d;
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
     size_t len;
-    char *md = slurp(&len);
+    char *md = write_and_read(&r, &len);
     cr_assert(fl_utf8_valid(md, len), "the summary is not valid UTF-8");
     cr_assert(strncmp(md, "### Faultline: failed, score 50.0/100\n\n", 39) == 0, "%s", md);
     cr_assert_not_null(strstr(md, "Client: node 'my\\|client' \\<b\\>x\\</b\\>  \n"), "%s", md);
-    cr_assert_not_null(strstr(md, "2 runs: 1 passed, 1 did not (1 correct, 1 duplicated)  \n"),
-                       "%s", md);
+    cr_assert_not_null(
+        strstr(md, "2 runs: 1 passed, 1 did not (1 correct, 1 duplicated; findings: 1 retry_storm, "
+                   "1 no_backoff)  \n"),
+        "%s", md);
     const char *bad_row =
-        "| reset-mid | anthropic-messages | **duplicated** | 0 | " ESCAPED_REASON " |\n";
+        "| anthropic-text | anthropic-messages | **duplicated** | 0 | " ESCAPED_REASON " |\n";
     const char *failed = strstr(md, "#### Did not pass (1)\n\n| scenario | dialect | verdict |");
     cr_assert_not_null(failed, "%s", md);
     const char *all = strstr(md, "<details><summary>All 2 runs</summary>\n\n");
@@ -133,7 +134,7 @@ Test(summary, failed_run_reads_back)
     /* the failure is in both tables, the correct run only in the full one */
     cr_assert_eq(count(md, bad_row), 2, "%s", md);
     const char *ok_row =
-        "| clean-text | openai-chat | correct | 100 | exit 0 with the exact answer |\n";
+        "| run-clean | openai-chat | correct | 100 | exit 0 with the exact answer |\n";
     cr_assert_eq(count(md, ok_row), 1, "%s", md);
     cr_assert(strstr(md, ok_row) > all);
     cr_assert_not_null(strstr(md, "\n</details>\n"));
@@ -165,14 +166,10 @@ Test(summary, failed_run_reads_back)
 Test(summary, appends)
 {
     fl_report_t r = report(2, -1);
-    fl_diag_t d;
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
-    size_t first_len;
-    char *first = slurp(&first_len);
+    size_t first_len, len;
+    char *first = write_and_read(&r, &first_len);
     r.n_items = 1; /* a second step writes a different, passing run */
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
-    size_t len;
-    char *md = slurp(&len);
+    char *md = write_and_read(&r, &len);
     cr_assert_gt(len, first_len);
     cr_assert(memcmp(md, first, first_len) == 0, "the first summary was rewritten");
     cr_assert(strncmp(md + first_len, "### Faultline: passed, score 100.0/100\n", 39) == 0, "%s",
@@ -184,10 +181,8 @@ Test(summary, appends)
 
 Test(summary, min_score_decides)
 {
-    fl_diag_t d;
     fl_report_t r = report(2, 40);
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
-    char *md = slurp(NULL);
+    char *md = write_and_read(&r, NULL);
     cr_assert(strncmp(md, "### Faultline: passed, score 50.0/100\n", 38) == 0, "%s", md);
     cr_assert_not_null(strstr(md, "--min-score 40.0: reached  \n"), "%s", md);
     /* the run that did not pass is still listed */
@@ -195,8 +190,7 @@ Test(summary, min_score_decides)
     free(md);
     unlink(path);
     r.min_score = 60;
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
-    md = slurp(NULL);
+    md = write_and_read(&r, NULL);
     cr_assert(strncmp(md, "### Faultline: failed, score 50.0/100\n", 38) == 0, "%s", md);
     cr_assert_not_null(strstr(md, "--min-score 60.0: not reached  \n"), "%s", md);
     free(md);
@@ -205,9 +199,7 @@ Test(summary, min_score_decides)
 Test(summary, no_runs)
 {
     fl_report_t r = report(0, -1);
-    fl_diag_t d;
-    cr_assert_eq(fl_report_write_summary(&r, path, &d), 0);
-    char *md = slurp(NULL);
+    char *md = write_and_read(&r, NULL);
     cr_assert(strncmp(md, "### Faultline: passed, score 100.0/100\n", 39) == 0, "%s", md);
     cr_assert_not_null(strstr(md, "0 runs: 0 passed, 0 did not  \n"), "%s", md);
     cr_assert_null(strstr(md, "| scenario |"), "a table for no runs: %s", md);
