@@ -1,46 +1,75 @@
 #!/usr/bin/env bash
-# Installs what Faultline needs to build and test on Debian 12, then configures nothing:
-# the build scripts do that. Safe to run again; installs only what is missing, and touches the
-# network only for what is missing.
+# Installs what Faultline needs on Debian 12 with apt-get. Safe to run again: it installs only
+# what is missing, and touches the network only for that.
+#
+#   bash scripts/setup.sh           build and test the C core (what scripts/test.sh needs,
+#                                   except Node: test.sh asks for that itself)
+#   bash scripts/setup.sh --build   only what building and packaging need (the GitHub Action,
+#                                   the Dockerfile)
+#   bash scripts/setup.sh --node    Node.js and npm when missing, then the SDK clients' npm
+#                                   packages (clients/node); scripts/test.sh, scoreboard.sh and
+#                                   demo.sh with a Node client run this themselves
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mode=${1:-core}
+case $mode in core | --build | --node) ;; *)
+    echo "usage: bash scripts/setup.sh [--build | --node]" >&2
+    exit 2
+    ;;
+esac
 
-# jq is used by the shell client (clients/shell/curl.sh) and scripts/bench.sh, bc by bench.sh.
-# nodejs and npm run the SDK clients (clients/node/); they are only installed when no
-# `node`/`npm` is on PATH, so a newer Node from elsewhere (nodesource, nvm) is left alone.
-# libxml2-utils gives xmllint, which checks the JUnit report against tests/data/junit.xsd
-# (tests/e2e/run_junit.sh).
-pkgs=(build-essential cmake pkg-config curl jq bc
-      libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
-      libcriterion-dev libcurl4-openssl-dev libxml2-utils)
-command -v node >/dev/null || pkgs+=(nodejs)
-command -v npm >/dev/null || pkgs+=(npm)
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients); file and
+# dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
+build=(build-essential cmake pkg-config file
+       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev)
+# Testing: Criterion; curl and jq for the shell clients (tests/clients/example.sh,
+# clients/shell/curl.sh), bc for scripts/bench.sh; xmllint (libxml2-utils) checks JUnit against
+# tests/data/junit.xsd; python3-yaml reads action.yml (tests/e2e/action.sh); groff-base lints
+# the man page (tests/e2e/package.sh).
+tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base)
 
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all packages present"
-else
-  as_root=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-    as_root=(sudo)
-  fi
-  echo "setup: installing ${missing[*]}"
-  "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# apt_install PKG...: installs the packages not yet installed.
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "setup: all packages present"
+        return
+    fi
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+        as_root=(sudo)
+    fi
+    echo "setup: installing ${missing[*]}"
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
 
-# The SDK clients' exact dependency tree, from the committed lockfile; only when node_modules is
-# missing or older than the lockfile (npm ci rewrites node_modules/.package-lock.json).
-node_dir=$here/clients/node
-if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
-   [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
-  echo "setup: npm ci in clients/node"
-  npm ci --prefix "$node_dir" --no-audit --no-fund
-else
-  echo "setup: clients/node/node_modules up to date"
-fi
+case $mode in
+core) apt_install "${build[@]}" "${tests[@]}" ;;
+--build) apt_install "${build[@]}" ;;
+--node)
+    # Only when no `node`/`npm` is on PATH, so a newer Node from elsewhere (nodesource, nvm,
+    # actions/setup-node) is left alone.
+    node_pkgs=()
+    command -v node >/dev/null || node_pkgs+=(nodejs)
+    command -v npm >/dev/null || node_pkgs+=(npm)
+    [ ${#node_pkgs[@]} -eq 0 ] || apt_install "${node_pkgs[@]}"
+    # The SDK clients' exact dependency tree, from the committed lockfile; only when
+    # node_modules is missing or older than the lockfile (npm ci rewrites
+    # node_modules/.package-lock.json).
+    node_dir=$here/clients/node
+    if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+        [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+        echo "setup: npm ci in clients/node"
+        npm ci --prefix "$node_dir" --no-audit --no-fund
+    else
+        echo "setup: clients/node/node_modules up to date"
+    fi
+    ;;
+esac

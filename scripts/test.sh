@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# The SDK clients' test (tests/e2e/node_clients.sh) needs Node and clients/node/node_modules;
+# they are fetched here rather than by setup.sh, so building the core never needs Node.
+bash scripts/setup.sh --node
+
 run() { # name, extra cmake args...
   local dir=$1; shift
   echo "== $dir: configure and build"

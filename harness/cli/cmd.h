@@ -16,4 +16,7 @@ int fl_cmd_validate(int argc, char **argv);
  */
 int fl_cmd_run(int argc, char **argv);
 
+/** `faultline version [--paths]`: the version, git revision and, with --paths, data paths. */
+int fl_cmd_version(int argc, char **argv);
+
 #endif

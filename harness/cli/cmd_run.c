@@ -1,12 +1,13 @@
 /*
  * `faultline run --client CMD [SCENARIO|DIR…]`: the main job. Loads and selects scenarios
- * (--filter, --shard, --repeat, --seed), hands them to the runner (run.h), then prints the
- * table and writes the JSON and JUnit reports (report.h). Exit status: 0 when every run
- * passed (or, with --min-score, when the score reaches it), 1 otherwise, 2 for bad usage or
- * invalid scenarios.
+ * (--filter, --shard, --repeat, --seed; the built-in catalog from paths.h when none are given),
+ * hands them to the runner (run.h), then prints the table and writes the JSON, JUnit and
+ * Markdown reports (report.h). Exit status: 0 when every run passed (or, with --min-score,
+ * when the score reaches it), 1 otherwise, 2 for bad usage or invalid scenarios.
  */
 #include "cli/cmd.h"
 
+#include "cli/paths.h"
 #include "judge/report.h"
 #include "run/run.h"
 #include "load/load.h"
@@ -16,6 +17,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +25,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#ifndef FL_CATALOG_DIR
-#define FL_CATALOG_DIR "scenarios"
-#endif
-
-static const char usage[] =
+static const char usage_head[] =
     "usage: faultline run --client 'CMD' [options] [SCENARIO|DIR...]\n"
     "\n"
     "Runs CMD (with /bin/sh -c) against each scenario, each on its own mock server, and\n"
-    "scores how gracefully it recovered. Default scenarios: the built-in catalog\n"
-    "(" FL_CATALOG_DIR ", or $FAULTLINE_CATALOG).\n"
+    "scores how gracefully it recovered. Default scenarios: the built-in catalog, the first\n"
+    "found of:\n";
+
+static const char usage_tail[] =
+    "$FAULTLINE_CLIENTS, in CMD's environment, is the folder of the bundled reference\n"
+    "clients (e.g. --client '\"$FAULTLINE_CLIENTS\"/robust').\n"
     "\n"
     "options:\n"
     "  -c, --client CMD     the client command (required); see README, \"The client contract\"\n"
@@ -48,6 +50,7 @@ static const char usage[] =
     "      --min-score S    exit by the score alone: 0 when it reaches S (0..100), else 1\n"
     "      --json PATH      write the JSON report\n"
     "      --junit PATH     write JUnit XML (one testcase per run)\n"
+    "      --summary PATH   append a Markdown summary (for $GITHUB_STEP_SUMMARY)\n"
     "      --keep-going     run everything even after a failure (default: start no new\n"
     "                       scenario after the first that does not pass)\n"
     "      --no-color       plain output even on a terminal (also: NO_COLOR set)\n"
@@ -67,11 +70,25 @@ typedef struct run_args_s {
     const char *shard;
     uint64_t seed;
     double min_score;
-    const char *json, *junit;
+    const char *json, *junit, *summary;
     bool keep_going, no_color;
     char **paths;
     size_t n_paths;
 } run_args_t;
+
+/* The help text, with the catalog's search order and the catalog this binary would use. */
+static void print_usage(void)
+{
+    char cat[PATH_MAX];
+    fl_origin_t o = fl_paths_find(FL_DATA_CATALOG, cat, sizeof(cat));
+    fputs(usage_head, stdout);
+    fputs(fl_paths_catalog_order, stdout);
+    if (o == FL_ORIGIN_NONE)
+        fputs("Here: none found; give scenarios or set FAULTLINE_CATALOG.\n\n", stdout);
+    else
+        printf("Here: %s (%s).\n\n", cat, fl_paths_origin_name(o));
+    fputs(usage_tail, stdout);
+}
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -121,6 +138,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_MIN,
         O_JSON,
         O_JUNIT,
+        O_SUMMARY,
         O_KEEP,
         O_NOCOLOR
     };
@@ -134,6 +152,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"min-score", required_argument, NULL, O_MIN},
                                           {"json", required_argument, NULL, O_JSON},
                                           {"junit", required_argument, NULL, O_JUNIT},
+                                          {"summary", required_argument, NULL, O_SUMMARY},
                                           {"keep-going", no_argument, NULL, O_KEEP},
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
                                           {"help", no_argument, NULL, 'h'},
@@ -200,6 +219,9 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_JUNIT:
             a->junit = optarg;
             break;
+        case O_SUMMARY:
+            a->summary = optarg;
+            break;
         case O_KEEP:
             a->keep_going = true;
             break;
@@ -207,7 +229,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
             a->no_color = true;
             break;
         case 'h':
-            fputs(usage, stdout);
+            print_usage();
             return 1;
         default:
             return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -240,8 +262,16 @@ static int load_set(const run_args_t *a, fl_scenario_set_t *set)
     fl_scenario_set_init(set);
     int failed = 0;
     if (a->n_paths == 0) {
-        const char *cat = getenv("FAULTLINE_CATALOG");
-        failed = fl_scenario_set_load(set, cat && *cat ? cat : FL_CATALOG_DIR, &diags) != 0;
+        char cat[PATH_MAX];
+        if (fl_paths_find(FL_DATA_CATALOG, cat, sizeof(cat)) == FL_ORIGIN_NONE) {
+            fputs("faultline run: no scenarios given and no built-in catalog found; give "
+                  "SCENARIO|DIR or set FAULTLINE_CATALOG (faultline run --help shows where it "
+                  "looks)\n",
+                  stderr);
+            failed = 1;
+        } else {
+            failed = fl_scenario_set_load(set, cat, &diags) != 0;
+        }
     }
     for (size_t i = 0; i < a->n_paths; i++)
         if (fl_scenario_set_load(set, a->paths[i], &diags) != 0)
@@ -327,6 +357,10 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
         fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
         status = 2;
     }
+    if (a->summary && fl_report_write_summary(rep, a->summary, &d)) {
+        fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
+        status = 2;
+    }
     if (status)
         return status;
     /* With a bar, the bar decides: a team can hold an SDK to "no worse than 80" in CI while
@@ -354,13 +388,15 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
         fputs("faultline run: out of memory\n", stderr);
         return 2;
     }
-    char started[32];
+    char started[32], clients[PATH_MAX];
     iso_now(started, sizeof(started));
     fl_run_opts_t o = {.client = a->client,
                        .jobs = a->jobs,
                        .seed = a->seed,
                        .keep_going = a->keep_going,
                        .progress = isatty(STDERR_FILENO) ? stderr : NULL};
+    if (fl_paths_find(FL_DATA_CLIENTS, clients, sizeof(clients)) != FL_ORIGIN_NONE)
+        o.clients_dir = clients;
     struct timespec ts0, ts1;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
     int rc = fl_run_all(&o, jobs, n_jobs, results, ran);

@@ -12,6 +12,7 @@ static const char usage[] =
     "                        run a client against scenarios and score how it recovers\n"
     "  serve SCENARIO...     replay scripted SSE streams over HTTP/1.1 (see serve --help)\n"
     "  validate FILE|DIR...  check scenario files; errors name file:line:col\n"
+    "  version [--paths]     version and git revision (also --version); --paths: data paths\n"
     "  help                  this text\n";
 
 int main(int argc, char **argv)
@@ -27,6 +28,10 @@ int main(int argc, char **argv)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return fl_cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0)
+        return fl_cmd_version(argc - 1, argv + 1);
+    if (strcmp(cmd, "--version") == 0)
+        return fl_cmd_version(1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(usage, stdout);
         return 0;

@@ -8,6 +8,7 @@
 #include "judge/report.h"
 
 #include "base/text.h"
+#include "base/version.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -659,6 +660,8 @@ static int junit_document(xmlTextWriterPtr w, const fl_report_t *r)
         rc = xml_attr(w, "timestamp", r->started);
     if (!rc && xmlTextWriterStartElement(w, BAD_CAST "properties") < 0)
         rc = FL_EIO;
+    if (!rc)
+        rc = xml_property(w, "faultline", FL_VERSION);
     if (!rc)
         rc = xml_property(w, "client", r->client ? r->client : "");
     if (!rc)

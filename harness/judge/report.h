@@ -61,6 +61,16 @@ int fl_report_write_json(const fl_report_t *r, const char *path, fl_diag_t *diag
 int fl_report_write_junit(const fl_report_t *r, const char *path, fl_diag_t *diag);
 
 /**
+ * Appends a GitHub-flavored Markdown summary to path (created when missing; appended to, as
+ * GitHub Actions expects of $GITHUB_STEP_SUMMARY, where several steps write one page): the
+ * score and the pass/fail decision, the verdict and finding counts, the runs that did not pass,
+ * then every run in a collapsed table, and the version. Client text is escaped so it renders
+ * as typed, never as markup or HTML. Returns 0, or FL_EIO / FL_ENOMEM with the file and the
+ * system's reason in *diag (caller-owned).
+ */
+int fl_report_write_summary(const fl_report_t *r, const char *path, fl_diag_t *diag);
+
+/**
  * Prints the table for a person: scenario, verdict, score and reason per run, then the total
  * score and verdict counts. color adds ANSI colors (the caller decides: a terminal and no
  * NO_COLOR).

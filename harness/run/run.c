@@ -182,6 +182,8 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     };
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]) && !rc; i++)
         rc = env_put(env, &n, kv[i][0], kv[i][1]);
+    if (!rc && s->run->opts->clients_dir)
+        rc = env_put(env, &n, "FAULTLINE_CLIENTS", s->run->opts->clients_dir);
     if (rc) {
         env_free(env);
         return rc;

@@ -42,6 +42,8 @@ typedef struct fl_run_opts_s {
     uint64_t seed;      /* recorded in the evidence and given to clients as FAULTLINE_SEED */
     bool keep_going;    /* false: start no new run after the first that did not pass */
     FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
+    /* The bundled clients' folder, given to clients as FAULTLINE_CLIENTS; NULL: not given. */
+    const char *clients_dir;
 } fl_run_opts_t;
 
 /**

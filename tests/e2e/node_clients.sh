@@ -22,11 +22,11 @@ fail() {
     exit 1
 }
 
-command -v node >/dev/null || fail "node is not installed (bash scripts/setup.sh)"
+command -v node >/dev/null || fail "node is not installed (bash scripts/setup.sh --node)"
 command -v jq >/dev/null || fail "jq is not installed (bash scripts/setup.sh)"
 for pkg in openai @anthropic-ai/sdk; do
     [[ -f $src/clients/node/node_modules/$pkg/package.json ]] ||
-        fail "clients/node/node_modules/$pkg is missing (bash scripts/setup.sh runs npm ci)"
+        fail "clients/node/node_modules/$pkg is missing (bash scripts/setup.sh --node runs npm ci)"
 done
 
 fl_serve_start "$bin" 120 "$tmp/url" "$tmp/serve.err" "$src/tests/data/clients-node"
