@@ -315,8 +315,14 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
         isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
                                                                                          : 200;
     fl_report_print_table(rep, stdout, color);
-    fflush(stdout);
     int status = 0;
+    /* A reader that left (`| head`, EPIPE: SIGPIPE is ignored, main.c) is not an error: the
+     * reports below are still written and the runs still decide the status. Any other failure
+     * to print the table is. */
+    if (fflush(stdout) != 0 && errno != EPIPE) {
+        fprintf(stderr, "faultline run: cannot print the table: %s\n", strerror(errno));
+        status = 2;
+    }
     fl_diag_t d;
     char line[1536];
     if (a->json && fl_report_write_json(rep, a->json, &d)) {

@@ -10,6 +10,9 @@
  * When the client exits, whatever it left running in its group is killed, its pipes are
  * drained, and after a short settle (so the server sees the client's sockets close) the
  * server's journal becomes the run's attempts. Then the run is judged (verdict.h).
+ *
+ * The calling program must ignore SIGPIPE (see serve/server.h): the mock servers write to
+ * clients that the runner may kill mid-stream.
  */
 #ifndef FL_RUN_H
 #define FL_RUN_H
