@@ -148,12 +148,12 @@ bool fl_report__diff(const fl_run_result_t *it, fl_report__diff_t *d)
     return true;
 }
 
-void fl_report__run_name(const fl_run_result_t *it, bool repeated, char *buf, size_t n)
+void fl_report__name(const fl_scenario_t *sc, unsigned repeat, bool repeated, char *buf, size_t n)
 {
     if (repeated)
-        snprintf(buf, n, "%s#%u", it->ev.scenario->name, it->ev.repeat);
+        snprintf(buf, n, "%s#%u", sc->name, repeat);
     else
-        snprintf(buf, n, "%s", it->ev.scenario->name);
+        snprintf(buf, n, "%s", sc->name);
 }
 
 bool fl_report__any_repeat(const fl_report_t *r)
@@ -161,7 +161,18 @@ bool fl_report__any_repeat(const fl_report_t *r)
     for (size_t i = 0; i < r->n_items; i++)
         if (r->items[i].ev.repeat > 1)
             return true;
+    for (size_t i = 0; i < r->n_not_run; i++)
+        if (r->not_run[i].repeat > 1)
+            return true;
     return false;
+}
+
+const char *fl_report__not_run_reason(const fl_report_t *r, const fl_report_not_run_t *nr)
+{
+    if (!r->interrupted)
+        return "not started: an earlier run did not pass (--keep-going runs them all)";
+    return nr->started ? "interrupted while running: its client was killed"
+                       : "interrupted before it started";
 }
 
 /* ---- files ------------------------------------------------------------------------------ */

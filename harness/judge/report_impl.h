@@ -46,10 +46,13 @@ typedef struct fl_report__diff_s {
 bool fl_report__diff(const fl_run_result_t *it, fl_report__diff_t *d);
 
 /** A run's name in reports: the scenario, plus "#N" when the run repeats scenarios. */
-void fl_report__run_name(const fl_run_result_t *it, bool repeated, char *buf, size_t n);
+void fl_report__name(const fl_scenario_t *sc, unsigned repeat, bool repeated, char *buf, size_t n);
 
-/** True when some run is a repetition (repeat > 1), so names need their "#N". */
+/** True when some run, judged or not, is a repetition (repeat > 1): names need their "#N". */
 bool fl_report__any_repeat(const fl_report_t *r);
+
+/** Why a run has no verdict, one line for a person (static text). */
+const char *fl_report__not_run_reason(const fl_report_t *r, const fl_report_not_run_t *nr);
 
 /** Runs per verdict, indexed by fl_verdict_t. */
 void fl_report__count_verdicts(const fl_report_t *r, size_t counts[FL_VERDICT_COUNT]);

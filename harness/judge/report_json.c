@@ -155,6 +155,24 @@ static json_t *run_json(const fl_run_result_t *it)
     return o;
 }
 
+/* The names of the runs not judged ("#N" when the run repeats scenarios, as in the table). */
+static json_t *not_run_json(const fl_report_t *r)
+{
+    json_t *list = json_array();
+    if (!list)
+        return NULL;
+    bool repeated = fl_report__any_repeat(r);
+    char name[160];
+    for (size_t i = 0; i < r->n_not_run; i++) {
+        fl_report__name(r->not_run[i].scenario, r->not_run[i].repeat, repeated, name, sizeof(name));
+        if (json_array_append_new(list, json_string(name))) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 json_t *fl_report_to_json(const fl_report_t *r)
 {
     size_t counts[FL_VERDICT_COUNT];
@@ -182,10 +200,13 @@ json_t *fl_report_to_json(const fl_report_t *r)
         put(root, "shard", r->shard ? json_string(r->shard) : json_null()) ||
         put(root, "started", r->started ? json_string(r->started) : json_null()) ||
         put(root, "wall_ms", u64(r->wall_ms)) ||
-        put(root, "score", json_real(fl_report_score(r))) ||
+        put(root, "interrupted", json_boolean(r->interrupted)) ||
+        /* an interrupted run has no score: a partial mean must never read as the client's */
+        put(root, "score", r->interrupted ? json_null() : json_real(fl_report_score(r))) ||
         put(root, "min_score", r->min_score < 0 ? json_null() : json_real(r->min_score)) ||
         put(root, "passed", json_integer((json_int_t)(r->n_items - failed))) ||
-        put(root, "failed", json_integer((json_int_t)failed))) {
+        put(root, "failed", json_integer((json_int_t)failed)) ||
+        put(root, "not_run", not_run_json(r))) {
         goto fail;
     }
     /* put() owns its value from here on, whether or not it succeeds */

@@ -127,16 +127,43 @@ static int xml_property(xmlTextWriterPtr w, const char *name, const char *value)
     return rc;
 }
 
+/* Starts <testcase> with its classname (the dialect) and name. */
+static int start_testcase(xmlTextWriterPtr w, const fl_scenario_t *sc, unsigned repeat,
+                          bool repeated)
+{
+    char name[160];
+    fl_report__name(sc, repeat, repeated, name, sizeof(name));
+    int rc = xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0 ? FL_EIO : 0;
+    if (!rc)
+        rc = xml_attr(w, "classname", fl_dialect_name(sc->dialect));
+    if (!rc)
+        rc = xml_attr(w, "name", name);
+    return rc;
+}
+
+/* A run not judged: an error when the run was interrupted (CI must not read it as a pass),
+ * skipped when it was never started after an earlier failure. */
+static int junit_not_run(xmlTextWriterPtr w, const fl_report_t *r, const fl_report_not_run_t *nr,
+                         bool repeated)
+{
+    int rc = start_testcase(w, nr->scenario, nr->repeat, repeated);
+    if (!rc && xmlTextWriterStartElement(w, BAD_CAST(r->interrupted ? "error" : "skipped")) < 0)
+        rc = FL_EIO;
+    if (!rc)
+        rc = xml_attr(w, "message", fl_report__not_run_reason(r, nr));
+    if (!rc)
+        rc = xml_attr(w, "type", r->interrupted ? "interrupted" : "not_run");
+    if (!rc && xmlTextWriterEndElement(w) < 0)
+        rc = FL_EIO;
+    if (!rc && xmlTextWriterEndElement(w) < 0)
+        rc = FL_EIO;
+    return rc;
+}
+
 static int junit_testcase(xmlTextWriterPtr w, const fl_run_result_t *it, bool repeated)
 {
     const fl_evidence_t *ev = &it->ev;
-    char name[160];
-    fl_report__run_name(it, repeated, name, sizeof(name));
-    int rc = xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0 ? FL_EIO : 0;
-    if (!rc)
-        rc = xml_attr(w, "classname", fl_dialect_name(ev->scenario->dialect));
-    if (!rc)
-        rc = xml_attr(w, "name", name);
+    int rc = start_testcase(w, ev->scenario, ev->repeat, repeated);
     if (!rc)
         rc = xml_attrf(w, "time", "%.3f", (double)ev->wall_ms / 1000.0);
     if (!rc && !it->j.passed) {
@@ -187,13 +214,13 @@ static int start_suite(xmlTextWriterPtr w, const char *elem, const fl_report_t *
     if (!rc)
         rc = xml_attr(w, "name", "faultline");
     if (!rc)
-        rc = xml_attrf(w, "tests", "%zu", r->n_items);
+        rc = xml_attrf(w, "tests", "%zu", r->n_items + r->n_not_run);
     if (!rc)
         rc = xml_attrf(w, "failures", "%zu", fl_report_failures(r));
     if (!rc)
-        rc = xml_attr(w, "errors", "0");
+        rc = xml_attrf(w, "errors", "%zu", r->interrupted ? r->n_not_run : 0);
     if (!rc)
-        rc = xml_attr(w, "skipped", "0");
+        rc = xml_attrf(w, "skipped", "%zu", r->interrupted ? 0 : r->n_not_run);
     if (!rc)
         rc = xml_attrf(w, "time", "%.3f", (double)r->wall_ms / 1000.0);
     return rc;
@@ -228,10 +255,14 @@ static int junit_document(xmlTextWriterPtr w, const fl_report_t *r)
         rc = xml_property(w, "jobs", jobs);
     if (!rc && r->shard)
         rc = xml_property(w, "shard", r->shard);
+    if (!rc && r->interrupted)
+        rc = xml_property(w, "interrupted", "true");
     if (!rc && xmlTextWriterEndElement(w) < 0)
         rc = FL_EIO;
     for (size_t i = 0; !rc && i < r->n_items; i++)
         rc = junit_testcase(w, &r->items[i], repeated);
+    for (size_t i = 0; !rc && i < r->n_not_run; i++)
+        rc = junit_not_run(w, r, &r->not_run[i], repeated);
     if (!rc && xmlTextWriterEndDocument(w) < 0) /* closes testsuite and testsuites */
         rc = FL_EIO;
     return rc;

@@ -44,6 +44,7 @@ typedef struct fl_slot_s {
     bool spawned;  /* proc holds a live child until exited */
     bool exited;   /* the exit callback has run */
     bool deadline; /* the harness sent SIGTERM at the deadline */
+    bool cut;      /* the run was interrupted while the client was running */
     bool out_open, err_open;
     uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
     uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
@@ -55,11 +56,12 @@ struct fl_runner_s {
     const fl_run_job_t *jobs;
     size_t n_jobs;
     fl_run_result_t *results;
-    bool *ran;
+    fl_run_state_t *state;
     fl_slot_t **slots; /* by job index while running, else NULL */
     size_t next, running, done, failed;
     bool stop_starting, interrupted, closing;
     int rc;
+    int signo; /* the signal that interrupted the run, or 0 */
     uv_signal_t sigint, sigterm;
     uv_timer_t tick;
     uint64_t start_hr;
@@ -238,11 +240,12 @@ static void slot_finish(fl_slot_t *s)
             run->rc = FL_ENOMEM;
         json_decref(jj);
     }
-    if (run->interrupted) {
+    if (s->cut) {
         fl_evidence_close(ev);
+        run->state[s->job] = FL_RUN_CUT_SHORT;
     } else {
         fl_verdict_judge(ev, &run->results[s->job].j);
-        run->ran[s->job] = true;
+        run->state[s->job] = FL_RUN_JUDGED;
         run->done++;
         if (!run->results[s->job].j.passed) {
             run->failed++;
@@ -482,6 +485,12 @@ static void close_runner_handles(fl_runner_t *run)
     uv_close((uv_handle_t *)&run->sigint, NULL);
     uv_close((uv_handle_t *)&run->sigterm, NULL);
     uv_close((uv_handle_t *)&run->tick, NULL);
+    /* uv_close restored SIG_DFL. Interrupted, the process is on its way out with reports to
+     * write: a second ^C must not lose them. */
+    if (run->interrupted) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+    }
 }
 
 static void start_more(fl_runner_t *run)
@@ -499,14 +508,22 @@ static void start_more(fl_runner_t *run)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    (void)signum;
     fl_runner_t *run = h->data;
+    if (run->interrupted)
+        return;
     run->interrupted = true;
+    run->signo = signum;
     run->stop_starting = true;
     run->rc = FL_EINTR;
-    for (size_t i = 0; i < run->n_jobs; i++)
-        if (run->slots[i])
-            signal_group(run->slots[i], SIGKILL);
+    for (size_t i = 0; i < run->n_jobs; i++) {
+        fl_slot_t *s = run->slots[i];
+        if (!s)
+            continue;
+        /* A client that already exited has its evidence whole: it is still judged. */
+        if (!s->exited)
+            s->cut = true;
+        signal_group(s, SIGKILL);
+    }
 }
 
 static void on_tick(uv_timer_t *t)
@@ -515,7 +532,7 @@ static void on_tick(uv_timer_t *t)
 }
 
 int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
-               fl_run_result_t *results, bool *ran)
+               fl_run_result_t *results, fl_run_state_t *state, int *signo)
 {
     fl_runner_t *run = calloc(1, sizeof(*run));
     if (!run)
@@ -530,7 +547,7 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     run->jobs = jobs;
     run->n_jobs = n_jobs;
     run->results = results;
-    run->ran = ran;
+    run->state = state;
     run->start_hr = uv_hrtime();
     uv_signal_init(&run->loop, &run->sigint);
     uv_signal_init(&run->loop, &run->sigterm);
@@ -544,6 +561,8 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     start_more(run);
     uv_run(&run->loop, UV_RUN_DEFAULT);
     int rc = run->rc;
+    if (signo)
+        *signo = run->signo;
     uv_loop_close(&run->loop);
     free(run->slots);
     free(run);
