@@ -11,6 +11,11 @@
  * drained, and after a short settle (so the server sees the client's sockets close) the
  * server's journal becomes the run's attempts. Then the run is judged (verdict.h).
  *
+ * What escapes the group (a daemon in a session of its own) is caught too: the runner is a
+ * child subreaper while it runs (reap.h), so orphaned descendants are re-parented to it; each
+ * is SIGKILLed and reaped as soon as the run its FAULTLINE_RUN_ID names is over, and whatever
+ * is left (a daemon that cleared its environment) when the whole run ends.
+ *
  * The calling program must ignore SIGPIPE (see serve/server.h): the mock servers write to
  * clients that the runner may kill mid-stream.
  */
