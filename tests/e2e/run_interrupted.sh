@@ -8,26 +8,16 @@
 # type="interrupted"> and the suite's property interrupted=true. SIGTERM gives 143.
 # Usage: bash run_interrupted.sh <faultline-binary> <source-dir>
 set -u
-bin=$1
-src=$2
-tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
-jq=${FL_JSONQ:-$(dirname "$bin")/tests/jsonq}
-data=$src/tests/data/run
+# shellcheck source-path=SCRIPTDIR source=../support/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/harness.sh"
+fl_harness_init "$1" "$2"
 xsd=$src/tests/data/junit.xsd
 command -v xmllint >/dev/null || { echo "FAIL: xmllint missing (apt-get install libxml2-utils)" >&2; exit 1; }
-[ -x "$tc" ] && [ -x "$jq" ] || { echo "FAIL: no testclient/jsonq at $tc, $jq" >&2; exit 1; }
-tmp=$(mktemp -d)
 fl=
-cleanup() {
+fl_on_exit() {
+    local f
     [ -n "$fl" ] && kill -KILL "$fl" 2>/dev/null
     for f in "$tmp"/pid-*; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
 }
 xp() { xmllint --xpath "$2" "$tmp/$1.xml" 2>/dev/null; } # NAME XPATH: the value, or nothing
 field() { "$jq" "$tmp/$1.json" "$2" 2>/dev/null; }
@@ -106,11 +96,4 @@ interrupt term TERM
 [ "$(field term interrupted)" = true ] || fail "SIGTERM: JSON interrupted is not true"
 xmllint --noout --schema "$xsd" "$tmp/term.xml" 2>/dev/null || fail "SIGTERM: JUnit does not validate"
 
-for f in "$tmp"/*.err; do
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then fail "sanitizer report in $(basename "$f")"; fi
-done
-if [ "$failures" -gt 0 ]; then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo ok
+fl_finish

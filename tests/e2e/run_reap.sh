@@ -9,22 +9,12 @@
 # the run does not pass) when it finds one of them alive.
 # Usage: bash run_reap.sh <faultline-binary> <source-dir>
 set -u
-bin=$1
-src=$2
-tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
-jq=${FL_JSONQ:-$(dirname "$bin")/tests/jsonq}
-data=$src/tests/data/run
-[ -x "$tc" ] && [ -x "$jq" ] || { echo "FAIL: no testclient/jsonq at $tc, $jq" >&2; exit 1; }
-tmp=$(mktemp -d)
-cleanup() {
+# shellcheck source-path=SCRIPTDIR source=../support/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/harness.sh"
+fl_harness_init "$1" "$2"
+fl_on_exit() {
+    local f
     for f in "$tmp"/d-*; do [ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
 }
 
 # alive PID: the process exists and is not a zombie waiting to be reaped.
@@ -54,9 +44,9 @@ EOF
 chmod +x "$tmp/client.sh"
 
 timeout --foreground 60 "$bin" run --client "$tmp/client.sh" -j 1 --keep-going \
-    --json "$tmp/run.json" "$data/clean.yaml" "$data/401.yaml" >"$tmp/out" 2>"$tmp/err"
+    --json "$tmp/run.json" "$data/clean.yaml" "$data/401.yaml" >"$tmp/run.out" 2>"$tmp/run.err"
 rc=$?
-[ "$rc" = 0 ] || fail "exit $rc, expected 0; $(head -c 300 "$tmp/err")"
+[ "$rc" = 0 ] || fail "exit $rc, expected 0; $(head -c 300 "$tmp/run.err")"
 for i in 0 1; do
     [ "$("$jq" "$tmp/run.json" runs.$i.passed 2>/dev/null)" = true ] ||
         fail "run $i did not pass: $("$jq" "$tmp/run.json" runs.$i.reason 2>/dev/null)"
@@ -73,9 +63,4 @@ for kind in setsid double noenv; do
 done
 [ "$n" = 6 ] || fail "$n daemons seen, expected 6"
 
-if grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then fail "sanitizer report: $(head -c 300 "$tmp/err")"; fi
-if [ "$failures" -gt 0 ]; then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo ok
+fl_finish

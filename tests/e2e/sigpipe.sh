@@ -15,23 +15,11 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../support/serve.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
-bin=$1
-src=$2
-tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
-jq=${FL_JSONQ:-$(dirname "$bin")/tests/jsonq}
-[ -x "$tc" ] && [ -x "$jq" ] || { echo "FAIL: no testclient/jsonq at $tc, $jq" >&2; exit 1; }
-tmp=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR source=../support/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/harness.sh"
+fl_harness_init "$1" "$2"
 pid=
-cleanup() {
-    fl_serve_kill
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+fl_on_exit() { fl_serve_kill; }
 
 # faultline with SIGPIPE restored to its default action, whatever this shell inherited.
 cat >"$tmp/faultline" <<EOF
@@ -102,7 +90,6 @@ pid=
 
 # ---- run and validate with a reader that has left ----------------------------------------
 # `true` exits at once, so the table is written to a pipe with no reader: EPIPE, not death.
-data=$src/tests/data/run
 "$tmp/faultline" run --client "$tc correct" --json "$tmp/run.json" "$data/clean.yaml" \
     2>"$tmp/run.err" | true
 status=${PIPESTATUS[0]}
@@ -126,8 +113,4 @@ ign=$("$jq" "$tmp/ign.json" runs.0.stderr_tail 2>/dev/null)
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || fail "faultline validate into a closed pipe: exit $status, expected 0"
 
-if [ "$failures" -gt 0 ]; then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo ok
+fl_finish
