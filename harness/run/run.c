@@ -18,7 +18,6 @@
 #include "run/reap.h"
 #include "serve/server.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
