@@ -12,7 +12,8 @@ int fl_cmd_validate(int argc, char **argv);
 
 /**
  * `faultline run --client CMD [SCENARIO|DIR…]`: run a client against scenarios and score it;
- * exit 0 all passed, 1 a run did not pass or the score is under --min-score, 2 bad usage.
+ * exit 0 all passed, 1 a run did not pass or the score is under --min-score, 2 bad usage,
+ * 128 + N interrupted by signal N (130 for SIGINT; the reports are still written).
  */
 int fl_cmd_run(int argc, char **argv);
 

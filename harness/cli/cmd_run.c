@@ -3,7 +3,9 @@
  * (--filter, --shard, --repeat, --seed; the built-in catalog from paths.h when none are given),
  * hands them to the runner (run.h), then prints the table and writes the JSON, JUnit and
  * Markdown reports (report.h). Exit status: 0 when every run passed (or, with --min-score,
- * when the score reaches it), 1 otherwise, 2 for bad usage or invalid scenarios.
+ * when the score reaches it), 1 otherwise, 2 for bad usage or invalid scenarios, 128 + N when
+ * signal N (SIGINT, SIGTERM) interrupted the run: the reports are still written, marked
+ * interrupted and listing the runs not run.
  */
 #include "cli/cmd.h"
 
@@ -18,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +59,8 @@ static const char usage_tail[] =
     "      --no-color       plain output even on a terminal (also: NO_COLOR set)\n"
     "\n"
     "exit status: 0 all passed, 1 a run did not pass or the score is under --min-score,\n"
-    "2 bad usage or an invalid scenario.\n";
+    "2 bad usage or an invalid scenario, 130 (SIGINT) or 143 (SIGTERM) interrupted: the\n"
+    "reports are still written, with the runs not run listed and no score.\n";
 
 /* What the command line asked for. */
 typedef struct run_args_s {
@@ -345,8 +349,14 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
         isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
                                                                                          : 200;
     fl_report_print_table(rep, stdout, color);
-    fflush(stdout);
     int status = 0;
+    /* A reader that left (`| head`, EPIPE: SIGPIPE is ignored, main.c) is not an error: the
+     * reports below are still written and the runs still decide the status. Any other failure
+     * to print the table is. */
+    if (fflush(stdout) != 0 && errno != EPIPE) {
+        fprintf(stderr, "faultline run: cannot print the table: %s\n", strerror(errno));
+        status = 2;
+    }
     fl_diag_t d;
     char line[1536];
     if (a->json && fl_report_write_json(rep, a->json, &d)) {
@@ -361,7 +371,7 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
         fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
         status = 2;
     }
-    if (status)
+    if (status || rep->interrupted) /* an interrupted run has no score to hold to a bar */
         return status;
     /* With a bar, the bar decides: a team can hold an SDK to "no worse than 80" in CI while
      * some scenarios still fail. Without one, every run must pass. */
@@ -379,12 +389,14 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
 static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs)
 {
     fl_run_result_t *results = calloc(n_jobs + 1, sizeof(*results));
-    bool *ran = calloc(n_jobs + 1, sizeof(*ran));
+    fl_run_state_t *state = calloc(n_jobs + 1, sizeof(*state));
     fl_run_result_t *done = calloc(n_jobs + 1, sizeof(*done));
-    if (!results || !ran || !done) {
+    fl_report_not_run_t *not_run = calloc(n_jobs + 1, sizeof(*not_run));
+    if (!results || !state || !done || !not_run) {
         free(results);
-        free(ran);
+        free(state);
         free(done);
+        free(not_run);
         fputs("faultline run: out of memory\n", stderr);
         return 2;
     }
@@ -399,12 +411,18 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
         o.clients_dir = clients;
     struct timespec ts0, ts1;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
-    int rc = fl_run_all(&o, jobs, n_jobs, results, ran);
+    int signo = 0;
+    int rc = fl_run_all(&o, jobs, n_jobs, results, state, &signo);
     clock_gettime(CLOCK_MONOTONIC, &ts1);
-    size_t n_done = 0;
-    for (size_t i = 0; i < n_jobs; i++)
-        if (ran[i])
+    size_t n_done = 0, n_not_run = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (state[i] == FL_RUN_JUDGED)
             done[n_done++] = results[i];
+        else
+            not_run[n_not_run++] = (fl_report_not_run_t){.scenario = jobs[i].scenario,
+                                                         .repeat = jobs[i].repeat,
+                                                         .started = state[i] == FL_RUN_CUT_SHORT};
+    }
     fl_report_t rep = {.client = a->client,
                        .seed = a->seed,
                        .jobs = a->jobs,
@@ -414,11 +432,19 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
                                              (ts1.tv_nsec - ts0.tv_nsec) / 1000000),
                        .min_score = a->min_score,
                        .items = done,
-                       .n_items = n_done};
+                       .n_items = n_done,
+                       .not_run = not_run,
+                       .n_not_run = n_not_run,
+                       .interrupted = rc == FL_EINTR};
     int status = report_and_exit(a, &rep);
     if (rc == FL_EINTR) {
-        fputs("faultline run: interrupted; the table shows the runs that finished\n", stderr);
-        status = status == 2 ? 2 : 1;
+        /* 128 + the signal, as a shell reports a process the signal ended (130 for SIGINT):
+         * an interrupted run never exits as a pass, whatever the runs that finished say. */
+        fprintf(stderr,
+                "faultline run: interrupted by %s; %zu of %zu runs not run (listed in the table "
+                "and the reports)\n",
+                signo == SIGTERM ? "SIGTERM" : "SIGINT", n_not_run, n_jobs);
+        status = status == 2 ? 2 : 128 + (signo ? signo : SIGINT);
     } else if (rc) {
         fprintf(stderr, "faultline run: %s\n", fl_strerror(rc));
         status = 2;
@@ -431,8 +457,9 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
     for (size_t i = 0; i < n_done; i++)
         fl_evidence_close(&done[i].ev);
     free(results);
-    free(ran);
+    free(state);
     free(done);
+    free(not_run);
     return status;
 }
 

@@ -1,6 +1,7 @@
 /* The `faultline` program: dispatches to a subcommand. */
 #include "cli/cmd.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +16,26 @@ static const char usage[] =
     "  version [--paths]     version and git revision (also --version); --paths: data paths\n"
     "  help                  this text\n";
 
+/*
+ * A peer that leaves mid-write must never kill Faultline: libuv writes to sockets and pipes
+ * with write(2), and a write to a connection the peer has reset (or to stdout after `| head`)
+ * raises SIGPIPE, whose default action ends the process. Ignored, the write fails with EPIPE
+ * instead, which the server journals as `client_closed` and the reports treat as a reader that
+ * left. Clients that `faultline run` spawns still start with the default disposition: libuv's
+ * uv_spawn resets every signal to SIG_DFL in the child before exec.
+ */
+static void ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
+    ignore_sigpipe();
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -23,6 +23,13 @@ typedef struct fl_run_result_s {
     fl_judgement_t j;
 } fl_run_result_t;
 
+/** A planned run that has no verdict. */
+typedef struct fl_report_not_run_s {
+    const fl_scenario_t *scenario; /* borrowed */
+    unsigned repeat;               /* 1-based repetition */
+    bool started;                  /* its client was running when the run was interrupted */
+} fl_report_not_run_t;
+
 /** A whole `faultline run`. Everything borrowed from the caller. */
 typedef struct fl_report_s {
     const char *client;           /* the --client command */
@@ -35,9 +42,17 @@ typedef struct fl_report_s {
     unsigned table_cols;          /* width the table fits in (columns); 0 = 100 */
     const fl_run_result_t *items; /* in scenario order (name, then repeat) */
     size_t n_items;
+    /* Runs planned but not judged, in scenario order: after an interruption, or after the
+     * first run that did not pass without --keep-going. */
+    const fl_report_not_run_t *not_run;
+    size_t n_not_run;
+    bool interrupted; /* SIGINT/SIGTERM ended the run early: the reports give no score */
 } fl_report_t;
 
-/** The client's score: the mean of the runs' scores (0..100); 100 for an empty run. */
+/**
+ * The client's score: the mean of the judged runs' scores (0..100); 100 for an empty run.
+ * Meaningless for an interrupted run (the reports then write no score).
+ */
 double fl_report_score(const fl_report_t *r);
 
 /** Number of runs that did not pass. */
@@ -56,7 +71,9 @@ int fl_report_write_json(const fl_report_t *r, const char *path, fl_diag_t *diag
  * Writes JUnit XML to path: <testsuites> holding one <testsuite name="faultline"> with one
  * <testcase> per run (classname the scenario's dialect, name the scenario, plus "#N" when
  * repeated); a run that did not pass carries <failure> with the verdict, reason and evidence;
- * <system-err> holds the client's stderr tail. Same errors as fl_report_write_json.
+ * <system-err> holds the client's stderr tail. A run not judged is a testcase too: <error
+ * type="interrupted"> after an interruption (the suite then has the property interrupted=true),
+ * else <skipped>. Same errors as fl_report_write_json.
  */
 int fl_report_write_junit(const fl_report_t *r, const char *path, fl_diag_t *diag);
 
@@ -71,8 +88,9 @@ int fl_report_write_junit(const fl_report_t *r, const char *path, fl_diag_t *dia
 int fl_report_write_summary(const fl_report_t *r, const char *path, fl_diag_t *diag);
 
 /**
- * Prints the table for a person: scenario, verdict, score and reason per run, then the total
- * score and verdict counts. color adds ANSI colors (the caller decides: a terminal and no
+ * Prints the table for a person: scenario, verdict, score and reason per run, then each run
+ * not judged ("not run"), then the total score and verdict counts (after an interruption, the
+ * word INTERRUPTED and no score). color adds ANSI colors (the caller decides: a terminal and no
  * NO_COLOR).
  */
 void fl_report_print_table(const fl_report_t *r, FILE *out, bool color);

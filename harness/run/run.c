@@ -14,13 +14,16 @@
 #include "run/run.h"
 
 #include "base/container_of.h"
-#include "serve/server.h"
 #include "judge/verdict.h"
+#include "run/reap.h"
+#include "serve/server.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -44,6 +47,7 @@ typedef struct fl_slot_s {
     bool spawned;  /* proc holds a live child until exited */
     bool exited;   /* the exit callback has run */
     bool deadline; /* the harness sent SIGTERM at the deadline */
+    bool cut;      /* the run was interrupted while the client was running */
     bool out_open, err_open;
     uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
     uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
@@ -55,12 +59,17 @@ struct fl_runner_s {
     const fl_run_job_t *jobs;
     size_t n_jobs;
     fl_run_result_t *results;
-    bool *ran;
+    fl_run_state_t *state;
     fl_slot_t **slots; /* by job index while running, else NULL */
     size_t next, running, done, failed;
     bool stop_starting, interrupted, closing;
     int rc;
+    int signo; /* the signal that interrupted the run, or 0 */
     uv_signal_t sigint, sigterm;
+    uv_signal_t sigchld; /* beside libuv's own: an adopted orphan exited, or was orphaned */
+    bool subreaper;      /* this run made the process a child subreaper */
+    bool was_subreaper;  /* ... and it was one before */
+    pid_t *skip;         /* opts->jobs entries: pids of the running clients, libuv's to reap */
     uv_timer_t tick;
     uint64_t start_hr;
     char readbuf[64 * 1024];
@@ -159,10 +168,11 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
         else
             n++;
     }
-    char base[48], v1[64], seed[32], no_proxy[512];
+    char base[48], v1[64], seed[32], no_proxy[512], run_id[32];
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
     snprintf(v1, sizeof(v1), "%s/v1", base);
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->run->opts->seed);
+    fl_reap_run_id(s->job, run_id, sizeof(run_id));
     const char *np = getenv("NO_PROXY") ? getenv("NO_PROXY") : getenv("no_proxy");
     snprintf(no_proxy, sizeof(no_proxy), "127.0.0.1,localhost%s%s", np && *np ? "," : "",
              np ? np : "");
@@ -177,6 +187,7 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
         {"FAULTLINE_PROMPT", sc->prompt},
         {"FAULTLINE_SCENARIO", sc->name},
         {"FAULTLINE_SEED", seed},
+        {FL_REAP_ENV, run_id},
         {"NO_PROXY", no_proxy},
         {"no_proxy", no_proxy},
     };
@@ -190,6 +201,59 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     }
     *out = env;
     return 0;
+}
+
+/* ---- what clients leave behind (reap.h) -------------------------------------------------- */
+
+/* Whether job's client has come and gone, so whatever it left running can go too. */
+static bool job_over(const fl_runner_t *run, long job)
+{
+    if (job < 0 || (size_t)job >= run->next)
+        return false;
+    const fl_slot_t *s = run->slots[job];
+    return !s || s->exited;
+}
+
+/* Reaps the adopted orphans that have exited and SIGKILLs those whose run is over (with all,
+ * every one). Killing one orphans its own children in turn; they are adopted, and the SIGCHLD
+ * of its death sweeps again. Returns how many adopted processes are left (alive or not yet
+ * reaped). Never waits: waitpid only with WNOHANG, and only for pids libuv did not spawn. */
+static int sweep(fl_runner_t *run, bool all)
+{
+    if (!run->subreaper)
+        return 0;
+    size_t n_skip = 0;
+    for (size_t i = 0; i < run->n_jobs && n_skip < run->opts->jobs; i++) {
+        fl_slot_t *s = run->slots[i];
+        if (s && s->spawned && !s->exited)
+            run->skip[n_skip++] = s->proc.pid;
+    }
+    fl_reap_child_t kids[64];
+    int n = fl_reap_list(run->skip, n_skip, kids, sizeof(kids) / sizeof(kids[0]));
+    int left = n;
+    for (int i = 0; i < n && (size_t)i < sizeof(kids) / sizeof(kids[0]); i++) {
+        if (kids[i].zombie) {
+            if (waitpid(kids[i].pid, NULL, WNOHANG) == kids[i].pid)
+                left--;
+        } else if (all || job_over(run, kids[i].job)) {
+            kill(kids[i].pid, SIGKILL);
+        }
+    }
+    return left < 0 ? 0 : left;
+}
+
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    sweep(h->data, false);
+}
+
+/* After the loop: kills and reaps every adopted process still there, for at most
+ * FL_RUN_KILL_GRACE_MS (a process in uninterruptible sleep dies when it wakes). */
+static void sweep_all(fl_runner_t *run)
+{
+    for (int i = 0; i < FL_RUN_KILL_GRACE_MS / 10 && sweep(run, true) > 0; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 }
 
 /* ---- closing a slot ------------------------------------------------------------------------ */
@@ -240,11 +304,12 @@ static void slot_finish(fl_slot_t *s)
             run->rc = FL_ENOMEM;
         json_decref(jj);
     }
-    if (run->interrupted) {
+    if (s->cut) {
         fl_evidence_close(ev);
+        run->state[s->job] = FL_RUN_CUT_SHORT;
     } else {
         fl_verdict_judge(ev, &run->results[s->job].j);
-        run->ran[s->job] = true;
+        run->state[s->job] = FL_RUN_JUDGED;
         run->done++;
         if (!run->results[s->job].j.passed) {
             run->failed++;
@@ -253,6 +318,7 @@ static void slot_finish(fl_slot_t *s)
         }
     }
     progress(run, false);
+    sweep(run, false); /* orphaned since the client's exit */
     close_pipe(s, &s->out, &s->out_open);
     close_pipe(s, &s->err, &s->err_open);
     uv_timer_stop(&s->timer);
@@ -339,9 +405,11 @@ static void on_client_exit(uv_process_t *p, int64_t status, int term_signal)
         ev->exit_kind = FL_EXIT_CODE;
         ev->exit_code = (int)status;
     }
-    /* What the client left behind in its group goes too; its pipes then reach EOF. */
+    /* What the client left behind in its group goes too, and what escaped the group (a daemon
+     * in a session of its own, adopted by the runner); its pipes then reach EOF. */
     signal_group(s, SIGKILL);
     s->exited = true;
+    sweep(s->run, false);
     maybe_settle(s);
 }
 
@@ -483,7 +551,14 @@ static void close_runner_handles(fl_runner_t *run)
     progress(run, true);
     uv_close((uv_handle_t *)&run->sigint, NULL);
     uv_close((uv_handle_t *)&run->sigterm, NULL);
+    uv_close((uv_handle_t *)&run->sigchld, NULL);
     uv_close((uv_handle_t *)&run->tick, NULL);
+    /* uv_close restored SIG_DFL. Interrupted, the process is on its way out with reports to
+     * write: a second ^C must not lose them. */
+    if (run->interrupted) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+    }
 }
 
 static void start_more(fl_runner_t *run)
@@ -501,14 +576,22 @@ static void start_more(fl_runner_t *run)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    (void)signum;
     fl_runner_t *run = h->data;
+    if (run->interrupted)
+        return;
     run->interrupted = true;
+    run->signo = signum;
     run->stop_starting = true;
     run->rc = FL_EINTR;
-    for (size_t i = 0; i < run->n_jobs; i++)
-        if (run->slots[i])
-            signal_group(run->slots[i], SIGKILL);
+    for (size_t i = 0; i < run->n_jobs; i++) {
+        fl_slot_t *s = run->slots[i];
+        if (!s)
+            continue;
+        /* A client that already exited has its evidence whole: it is still judged. */
+        if (!s->exited)
+            s->cut = true;
+        signal_group(s, SIGKILL);
+    }
 }
 
 static void on_tick(uv_timer_t *t)
@@ -517,13 +600,15 @@ static void on_tick(uv_timer_t *t)
 }
 
 int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
-               fl_run_result_t *results, bool *ran)
+               fl_run_result_t *results, fl_run_state_t *state, int *signo)
 {
     fl_runner_t *run = calloc(1, sizeof(*run));
     if (!run)
         return FL_ENOMEM;
     run->slots = calloc(n_jobs ? n_jobs : 1, sizeof(*run->slots));
-    if (!run->slots || uv_loop_init(&run->loop)) {
+    run->skip = calloc(opts->jobs ? opts->jobs : 1, sizeof(*run->skip));
+    if (!run->slots || !run->skip || uv_loop_init(&run->loop)) {
+        free(run->skip);
         free(run->slots);
         free(run);
         return FL_ENOMEM;
@@ -532,21 +617,32 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     run->jobs = jobs;
     run->n_jobs = n_jobs;
     run->results = results;
-    run->ran = ran;
+    run->state = state;
     run->start_hr = uv_hrtime();
     uv_signal_init(&run->loop, &run->sigint);
     uv_signal_init(&run->loop, &run->sigterm);
+    uv_signal_init(&run->loop, &run->sigchld);
     uv_timer_init(&run->loop, &run->tick);
-    run->sigint.data = run->sigterm.data = run->tick.data = run;
+    run->sigint.data = run->sigterm.data = run->sigchld.data = run->tick.data = run;
     uv_signal_start(&run->sigint, on_signal, SIGINT);
     uv_signal_start(&run->sigterm, on_signal, SIGTERM);
+    /* Without the attribute (a kernel before 3.4) the process groups are still killed; only
+     * what escaped its group outlives the run. */
+    run->subreaper = fl_reap_subreaper(true, &run->was_subreaper) == 0;
+    uv_signal_start(&run->sigchld, on_sigchld, SIGCHLD);
     if (opts->progress)
         uv_timer_start(&run->tick, on_tick, 200, 200);
 
     start_more(run);
     uv_run(&run->loop, UV_RUN_DEFAULT);
+    sweep_all(run);
+    if (run->subreaper && !run->was_subreaper)
+        fl_reap_subreaper(false, NULL);
     int rc = run->rc;
+    if (signo)
+        *signo = run->signo;
     uv_loop_close(&run->loop);
+    free(run->skip);
     free(run->slots);
     free(run);
     return rc;

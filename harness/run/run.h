@@ -10,6 +10,14 @@
  * When the client exits, whatever it left running in its group is killed, its pipes are
  * drained, and after a short settle (so the server sees the client's sockets close) the
  * server's journal becomes the run's attempts. Then the run is judged (verdict.h).
+ *
+ * What escapes the group (a daemon in a session of its own) is caught too: the runner is a
+ * child subreaper while it runs (reap.h), so orphaned descendants are re-parented to it; each
+ * is SIGKILLed and reaped as soon as the run its FAULTLINE_RUN_ID names is over, and whatever
+ * is left (a daemon that cleared its environment) when the whole run ends.
+ *
+ * The calling program must ignore SIGPIPE (see serve/server.h): the mock servers write to
+ * clients that the runner may kill mid-stream.
  */
 #ifndef FL_RUN_H
 #define FL_RUN_H
@@ -46,15 +54,24 @@ typedef struct fl_run_opts_s {
     const char *clients_dir;
 } fl_run_opts_t;
 
+/** What became of one job. */
+typedef enum {
+    FL_RUN_NOT_STARTED, /* never started: stopped after a failure, or interrupted first */
+    FL_RUN_CUT_SHORT,   /* its client was running when SIGINT/SIGTERM came, and was killed */
+    FL_RUN_JUDGED,      /* finished and judged: its result is valid */
+} fl_run_state_t;
+
 /**
  * Runs every job (at most opts->jobs at once, in order) and fills results[i] for job i with
- * its evidence and judgement, setting ran[i]. Both arrays have n_jobs entries, zeroed by the
- * caller; a job never started (after a failure without keep_going, or an interruption) keeps
- * ran[i] false. SIGINT/SIGTERM during the run kill every client's process group and end the
- * run. Returns 0, FL_ENOMEM, or FL_EINTR (interrupted; the finished results are valid). The
- * caller frees each result that ran with fl_evidence_close.
+ * its evidence and judgement, setting state[i]. Both arrays have n_jobs entries, zeroed by the
+ * caller (zero is FL_RUN_NOT_STARTED). SIGINT/SIGTERM during the run stop it starting jobs,
+ * SIGKILL every running client's process group (their jobs become FL_RUN_CUT_SHORT; a job
+ * whose client had already exited is still judged) and end the run; *signo (may be NULL) is
+ * set to that signal, else 0. Once interrupted, further SIGINT/SIGTERM are ignored so that the
+ * caller can still write its reports. Returns 0, FL_ENOMEM, or FL_EINTR (interrupted; the
+ * judged results are valid). The caller frees each judged result with fl_evidence_close.
  */
 int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
-               fl_run_result_t *results, bool *ran);
+               fl_run_result_t *results, fl_run_state_t *state, int *signo);
 
 #endif

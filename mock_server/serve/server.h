@@ -6,6 +6,12 @@
  * it) and owns its listener, connections and journal. Routes and scenario choice are described
  * in route.h; how a request's answer becomes a wire plan (encode, fault plan, chaos compile) in
  * reply.h; a connection's life in conn.c; the timed sending of one wire plan in stream.h.
+ *
+ * SIGPIPE: libuv writes to sockets with write(2), not send(2) with MSG_NOSIGNAL, so a write to a
+ * connection the client has reset raises SIGPIPE, whose default action kills the process. The
+ * program that embeds the server must ignore SIGPIPE (sigaction with SIG_IGN, as the faultline
+ * program does in harness/cli/main.c) before fl_server_start; the write then fails with EPIPE
+ * and the answer is journaled as client_closed.
  */
 #ifndef FL_SERVER_H
 #define FL_SERVER_H

@@ -27,6 +27,37 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "mixed arguments exited $rc, expected 2"
 [ -z "$out" ] || fail "stdout on failure: $out"
 
+# Paths that are not regular files are refused with what they are, and never hang: a FIFO
+# (opening it would block until a writer came), a socket, a device, and a FIFO named like a
+# scenario inside a directory (refused, while the directory's good file still loads). Each
+# command is bounded: `timeout` exits 124 if it hangs.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkfifo "$tmp/fifo.yaml"
+mkdir "$tmp/dir"
+cp "$src/scenarios/clean/hello.yaml" "$tmp/dir/"
+mkfifo "$tmp/dir/pipe.yaml"
+perl -MSocket -e 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+    bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!"' "$tmp/sock.yaml" ||
+    fail "cannot make a unix socket file"
+refused() { # WANT-MESSAGE CMD...: exit 2 and "PATH: WANT-MESSAGE" on stderr, PATH the last arg
+    local want=$1 path=${*: -1}
+    shift
+    out=$(timeout 10 "$@" 2>&1 >/dev/null)
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "$*: exit $rc, expected 2 (124: it hung)"
+    [[ $out == *"$path: $want"* ]] || fail "$*: stderr was: $out"
+}
+refused "is a FIFO (named pipe), not a regular file" "$bin" validate "$tmp/fifo.yaml"
+refused "is a socket, not a regular file" "$bin" validate "$tmp/sock.yaml"
+refused "is a device, not a regular file" "$bin" validate /dev/null
+refused "is a FIFO (named pipe), not a regular file" "$bin" serve "$tmp/fifo.yaml"
+out=$(timeout 10 "$bin" validate "$tmp/dir" 2>&1)
+rc=$?
+[ "$rc" -eq 2 ] || fail "a directory holding a FIFO: exit $rc, expected 2 (124: it hung)"
+[[ $out == "$tmp/dir/pipe.yaml: is a FIFO (named pipe), not a regular file" ]] ||
+    fail "a directory holding a FIFO: stderr was: $out"
+
 "$bin" validate >/dev/null 2>&1
 [ $? -eq 2 ] || fail "no arguments must exit 2"
 "$bin" validate --help | grep -q '^usage: faultline validate' || fail "--help prints usage"

@@ -233,13 +233,29 @@ static xmlChar *xpath_str(xmlXPathContextPtr xp, const char *expr)
     return v;
 }
 
-Test(report, junit_validates)
+/* One XPath expression over a JUnit document and the string it must give. */
+typedef struct {
+    const char *expr;
+    const char *want;
+} xpath_case_t;
+
+static void expect_xpaths(xmlXPathContextPtr xp, const xpath_case_t *cases, size_t n)
 {
-    fl_report_t r = report();
-    char path[128], xsd[] = FL_TESTDATA_DIR "/junit.xsd";
-    snprintf(path, sizeof(path), "%s/junit.xml", dir);
+    for (size_t i = 0; i < n; i++) {
+        xmlChar *v = xpath_str(xp, cases[i].expr);
+        cr_expect_str_eq((const char *)v, cases[i].want, "%s", cases[i].expr);
+        xmlFree(v);
+    }
+}
+
+/* Writes r as JUnit to dir/name and returns the parsed document, which must validate against
+ * tests/data/junit.xsd (FL_SHOW_JUNIT=1 prints it). */
+static xmlDocPtr junit_document(const fl_report_t *r, const char *name)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     fl_diag_t diag;
-    cr_assert_eq(fl_report_write_junit(&r, path, &diag), 0, "%s", diag.message);
+    cr_assert_eq(fl_report_write_junit(r, path, &diag), 0, "%s", diag.message);
 
     if (getenv("FL_SHOW_JUNIT")) {
         char cmd[200];
@@ -248,17 +264,23 @@ Test(report, junit_validates)
     }
     xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
     cr_assert_not_null(doc, "JUnit file does not parse");
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(xsd);
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(FL_TESTDATA_DIR "/junit.xsd");
     xmlSchemaPtr schema = xmlSchemaParse(pc);
     cr_assert_not_null(schema, "junit.xsd does not parse");
     xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
     cr_expect_eq(xmlSchemaValidateDoc(vc, doc), 0, "JUnit file does not validate");
+    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pc);
+    return doc;
+}
 
+Test(report, junit_validates)
+{
+    fl_report_t r = report();
+    xmlDocPtr doc = junit_document(&r, "junit.xml");
     xmlXPathContextPtr xp = xmlXPathNewContext(doc);
-    static const struct {
-        const char *expr;
-        const char *want;
-    } checks[] = {
+    static const xpath_case_t checks[] = {
         {"string(/testsuites/testsuite/@tests)", "3"},
         {"string(/testsuites/testsuite/@failures)", "2"},
         {"string(/testsuites/testsuite/@errors)", "0"},
@@ -275,11 +297,7 @@ Test(report, junit_validates)
         {"string(//testcase[3]/@classname)", "anthropic-messages"},
         {"string(//property[@name='seed']/@value)", "42"},
     };
-    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-        xmlChar *v = xpath_str(xp, checks[i].expr);
-        cr_expect_str_eq((const char *)v, checks[i].want, "%s", checks[i].expr);
-        xmlFree(v);
-    }
+    expect_xpaths(xp, checks, sizeof(checks) / sizeof(checks[0]));
     xmlChar *err = xpath_str(xp, "string(//testcase[2]/system-err)");
     /* \x01 and \x02 dropped, bad bytes replaced, markup kept as text */
     cr_expect_not_null(strstr((const char *)err, "warn:  odd bytes \xef\xbf\xbd\xef\xbf\xbd "
@@ -297,9 +315,6 @@ Test(report, junit_validates)
     xmlFree(ev);
 
     xmlXPathFreeContext(xp);
-    xmlSchemaFreeValidCtxt(vc);
-    xmlSchemaFree(schema);
-    xmlSchemaFreeParserCtxt(pc);
     xmlFreeDoc(doc);
 }
 
@@ -385,4 +400,132 @@ Test(report, unwritable_path_names_it)
     cr_expect_not_null(strstr(diag.message, "No such file"), "%s", diag.message);
     cr_expect_eq(fl_report_write_junit(&r, path, &diag), FL_EIO);
     cr_expect_str_eq(diag.file, path);
+}
+
+/* ---- runs that got no verdict -------------------------------------------------------------- */
+
+/* The report above plus three runs not judged: truncated-reset#3 cut short by the interruption,
+ * tool-stall#2 and #3 never started. */
+static fl_report_t with_not_run(fl_report_not_run_t nr[3], bool interrupted)
+{
+    nr[0] = (fl_report_not_run_t){.scenario = sc_text, .repeat = 3, .started = true};
+    nr[1] = (fl_report_not_run_t){.scenario = sc_tool, .repeat = 2, .started = false};
+    nr[2] = (fl_report_not_run_t){.scenario = sc_tool, .repeat = 3, .started = false};
+    fl_report_t r = report();
+    r.not_run = nr;
+    r.n_not_run = 3;
+    r.interrupted = interrupted;
+    return r;
+}
+
+Test(report, json_complete_run_is_not_interrupted)
+{
+    fl_report_t r = report();
+    json_t *root = fl_report_to_json(&r);
+    cr_assert_not_null(root);
+    cr_expect(json_is_false(json_object_get(root, "interrupted")));
+    cr_expect_float_eq(json_real_value(json_object_get(root, "score")), 100.0 / 3.0, 1e-9);
+    cr_expect(json_is_array(json_object_get(root, "not_run")));
+    cr_expect_eq(json_array_size(json_object_get(root, "not_run")), 0);
+    json_decref(root);
+}
+
+Test(report, json_interrupted_has_no_score_and_lists_the_runs_not_run)
+{
+    fl_report_not_run_t nr[3];
+    fl_report_t r = with_not_run(nr, true);
+    json_t *root = fl_report_to_json(&r);
+    cr_assert_not_null(root);
+    cr_expect(json_is_true(json_object_get(root, "interrupted")));
+    /* a partial mean must never read as the client's score */
+    cr_expect(json_is_null(json_object_get(root, "score")));
+    cr_expect_eq(json_integer_value(json_object_get(root, "failed")), 2);
+    cr_expect_eq(json_array_size(json_object_get(root, "runs")), 3);
+    json_t *list = json_object_get(root, "not_run");
+    cr_assert_eq(json_array_size(list), 3);
+    static const char *const want[] = {"truncated-reset#3", "tool-stall#2", "tool-stall#3"};
+    for (size_t i = 0; i < 3; i++)
+        cr_expect_str_eq(json_string_value(json_array_get(list, i)), want[i]);
+    json_decref(root);
+}
+
+Test(report, junit_interrupted_runs_are_errors_and_the_suite_is_marked)
+{
+    fl_report_not_run_t nr[3];
+    fl_report_t r = with_not_run(nr, true);
+    xmlDocPtr doc = junit_document(&r, "interrupted.xml");
+    xmlXPathContextPtr xp = xmlXPathNewContext(doc);
+    static const xpath_case_t checks[] = {
+        {"string(/testsuites/@tests)", "6"},
+        {"string(/testsuites/@errors)", "3"},
+        {"string(/testsuites/testsuite/@tests)", "6"},
+        {"string(/testsuites/testsuite/@failures)", "2"},
+        {"string(/testsuites/testsuite/@errors)", "3"},
+        {"string(/testsuites/testsuite/@skipped)", "0"},
+        {"string(//property[@name='interrupted']/@value)", "true"},
+        {"count(//testcase)", "6"},
+        {"count(//testcase/error[@type='interrupted'])", "3"},
+        {"count(//testcase/skipped)", "0"},
+        {"string(//testcase[@name='truncated-reset#3']/error/@message)",
+         "interrupted while running: its client was killed"},
+        {"string(//testcase[@name='tool-stall#2']/error/@message)",
+         "interrupted before it started"},
+        {"string(//testcase[@name='tool-stall#3']/@classname)", "anthropic-messages"},
+        {"count(//testcase[@name='truncated-reset#1']/error)", "0"},
+    };
+    expect_xpaths(xp, checks, sizeof(checks) / sizeof(checks[0]));
+    xmlXPathFreeContext(xp);
+    xmlFreeDoc(doc);
+}
+
+Test(report, junit_runs_not_started_after_a_failure_are_skipped)
+{
+    fl_report_not_run_t nr[3];
+    fl_report_t r = with_not_run(nr, false);
+    xmlDocPtr doc = junit_document(&r, "stopped.xml");
+    xmlXPathContextPtr xp = xmlXPathNewContext(doc);
+    static const xpath_case_t checks[] = {
+        {"string(/testsuites/testsuite/@tests)", "6"},
+        {"string(/testsuites/testsuite/@skipped)", "3"},
+        {"string(/testsuites/testsuite/@errors)", "0"},
+        {"count(//testcase/skipped[@type='not_run'])", "3"},
+        {"count(//property[@name='interrupted'])", "0"},
+        {"string(//testcase[@name='tool-stall#3']/skipped/@message)",
+         "not started: an earlier run did not pass (--keep-going runs them all)"},
+    };
+    expect_xpaths(xp, checks, sizeof(checks) / sizeof(checks[0]));
+    xmlXPathFreeContext(xp);
+    xmlFreeDoc(doc);
+}
+
+Test(report, table_says_interrupted_and_shows_no_score)
+{
+    fl_report_not_run_t nr[3];
+    fl_report_t r = with_not_run(nr, true);
+    char *buf = NULL;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    fl_report_print_table(&r, f, false);
+    fclose(f);
+    cr_expect_not_null(
+        strstr(buf, "INTERRUPTED: 3 of 6 runs not run, no score  (1 correct, 1 silent_truncation, "
+                    "1 hung)"),
+        "%s", buf);
+    cr_expect_null(strstr(buf, "score 33.3"), "%s", buf);
+    cr_expect_not_null(strstr(buf, "truncated-reset#3  not run"), "%s", buf);
+    cr_expect_not_null(strstr(buf, "interrupted while running"), "%s", buf);
+    cr_expect_not_null(strstr(buf, "tool-stall#3"), "%s", buf);
+    free(buf);
+
+    r.interrupted = false;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    fl_report_print_table(&r, f, false);
+    fclose(f);
+    cr_expect_not_null(strstr(buf, "score 33.3/100  (1 correct, 1 silent_truncation, 1 hung); 3 "
+                                   "not run; findings: 1 stall_undetected"),
+                       "%s", buf);
+    free(buf);
 }
