@@ -24,6 +24,10 @@
  * stall, throttle, fragment, inject, corrupt, duplicate, error_event; the whole stream for
  * drop_sentinel and line_endings; the headers for the rest.
  *
+ * First, every fault that cannot apply to this response (an HTTP/1.0 client's close-delimited
+ * body, a non-streaming JSON body: chaos_apply.c) is skipped: no phase below sees it, its
+ * position is not resolved, and the plan lists it with its reason (fl_wire_t.skipped).
+ *
  * Phases, each applying its faults in the order given. Which phase carries a fault out is the
  * phase column of the fault catalog (FL_FAULT_MAP in model/fault.h); each phase file explains
  * what it does with each of its faults.
@@ -222,7 +226,7 @@ static int resolve(fl_chaos_t *c)
     if (!cuts || !ev_cid || !c->pos)
         goto done;
     for (size_t i = 0; i < c->n_faults; i++)
-        if (c->faults[i].at.kind == FL_AT_BYTE && c->faults[i].at.n < body_len)
+        if (!c->skip[i] && c->faults[i].at.kind == FL_AT_BYTE && c->faults[i].at.n < body_len)
             cuts[n_cuts++] = c->faults[i].at.n;
     qsort(cuts, n_cuts, sizeof(*cuts), cmp_u64);
 
@@ -269,6 +273,8 @@ static int resolve(fl_chaos_t *c)
     rc = FL_EINVAL;
     for (size_t i = 0; i < c->n_faults; i++) {
         const fl_fault_t *f = &c->faults[i];
+        if (c->skip[i])
+            continue;
         fl_at_t at = f->at.kind == FL_AT_DEFAULT ? default_at(c->in, f->kind) : f->at;
         fl_chaos_pos_t *pos = &c->pos[i];
         switch (at.kind) {
@@ -334,18 +340,18 @@ static int response_level(fl_chaos_t *c)
 {
     uint64_t delay = 0;
     for (size_t i = 0; i < c->n_faults; i++)
-        if (c->faults[i].kind == FL_FAULT_DELAY_HEADERS)
+        if (!c->skip[i] && c->faults[i].kind == FL_FAULT_DELAY_HEADERS)
             delay += c->faults[i].ms;
     for (uint32_t i = 0; i < c->n_faults; i++) {
         const fl_fault_t *f = &c->faults[i];
         fl_chaos_op_t o;
         int rc;
-        if (fl_fault_phase(f->kind) != FL_PHASE_RESPONSE)
+        if (c->skip[i] || fl_fault_phase(f->kind) != FL_PHASE_RESPONSE)
             continue;
         switch (f->kind) {
         case FL_FAULT_HTTP_ERROR: {
             for (uint32_t j = 0; j < c->n_faults; j++) {
-                if (c->faults[j].kind != FL_FAULT_DELAY_HEADERS)
+                if (c->skip[j] || c->faults[j].kind != FL_FAULT_DELAY_HEADERS)
                     continue;
                 o = fl_chaos_op_make(FL_WIRE_FIRE, 0, j);
                 if ((rc = fl_chaos_op_push(c, &o)))
@@ -397,11 +403,32 @@ static int response_level(fl_chaos_t *c)
     return 0;
 }
 
+/* Marks the faults that cannot apply to this response (fl_chaos_applies) and lists them in
+ * out->skipped. Returns 0 or FL_ENOMEM. */
+static int skip_faults(fl_chaos_t *c, fl_wire_t *out)
+{
+    if (!c->n_faults)
+        return 0;
+    c->skip = calloc(c->n_faults, sizeof(*c->skip));
+    if (!c->skip)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        char reason[FL_WIRE_REASON_BYTES];
+        if (fl_chaos_applies(c->in, &c->faults[i], reason, sizeof(reason)))
+            continue;
+        c->skip[i] = true;
+        int rc = fl_wire_skip(out, i, reason);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Runs apply on every fault of one phase, in the order given. */
 static int run_phase(fl_chaos_t *c, fl_fault_phase_t phase, int (*apply)(fl_chaos_t *, uint32_t))
 {
     for (uint32_t i = 0; i < c->n_faults; i++) {
-        if (fl_fault_phase(c->faults[i].kind) != phase)
+        if (c->skip[i] || fl_fault_phase(c->faults[i].kind) != phase)
             continue;
         int rc = apply(c, i);
         if (rc)
@@ -425,6 +452,8 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
     if (n_faults >= FL_CHAOS_NONE)
         return FL_EINVAL;
 
+    if ((rc = skip_faults(&c, out)))
+        goto fail;
     rc = response_level(&c);
     if (rc < 0)
         goto fail;
@@ -440,21 +469,21 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
     for (size_t i = 0; i < c.no; i++) {
         const fl_chaos_op_t *o = &c.o[i];
         if ((rc = fl_wire_push(out, &o->w, c.arena.data ? c.arena.data + o->w.off : "", o->w.len)))
-            goto fail_out;
+            goto fail;
     }
     out->status = c.status;
     out->retry_after_ms = c.retry_after_ms;
     rc = 0;
     goto done;
 
-fail_out:
+fail:
     fl_wire_close(out);
     fl_wire_init(out);
-fail:
 done:
     fl_buf_close(&c.arena);
     free(c.p);
     free(c.o);
     free(c.pos);
+    free(c.skip);
     return rc;
 }

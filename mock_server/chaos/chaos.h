@@ -34,23 +34,61 @@ typedef enum {
     FL_BODY_CLOSE,   /* no length: the body ends at FIN */
 } fl_body_framing_t;
 
+/** What the body is, which decides the faults that can reach it (fl_chaos_applies). */
+typedef enum {
+    FL_BODY_STREAM, /* an SSE event stream: one script event per SSE event (the default) */
+    FL_BODY_JSON,   /* a non-streaming answer ("stream": false): the dialect's single JSON
+                       object as a one-event script, sent with FL_BODY_LENGTH */
+} fl_body_kind_t;
+
 /** Everything fl_chaos_compile needs about the clean response. All pointers borrowed. */
 typedef struct fl_chaos_input_s {
     const fl_script_t *script; /* the clean body; event at_ms are ms after the headers */
     fl_dialect_t dialect;
     fl_body_framing_t framing;
-    const char *head;       /* clean status line and headers, ending in the blank line */
-    size_t head_len;        /* bytes */
-    const char *request_id; /* x-request-id for responses the chaos layer makes (http_error) */
-    fl_encode_ctx_t ctx;    /* for error events */
+    fl_body_kind_t kind;
+    const char *framing_why; /* why the body has its framing, for skip reasons (e.g. "HTTP/1.0",
+                                "framing: close"); NULL when not said */
+    const char *head;        /* clean status line and headers, ending in the blank line */
+    size_t head_len;         /* bytes */
+    const char *request_id;  /* x-request-id for responses the chaos layer makes (http_error) */
+    fl_encode_ctx_t ctx;     /* for error events */
 } fl_chaos_input_t;
+
+/**
+ * Whether fault f can apply to the response in describes. A response differs from the one the
+ * validator checked every fault against (the scenario's own streamed response, load/load.h) in
+ * its framing (an HTTP/1.0 client gets a close-delimited body) and its kind (a non-streaming
+ * request gets one JSON object). The rule, checked in this order (the first that fails is the
+ * reason; README "What reaches which body"):
+ *  1. corrupt chunk_size needs FL_BODY_CHUNKED framing.
+ *  2. On FL_BODY_JSON, no body fault (phase FL_PHASE_BODY in the fault catalog: end,
+ *     drop_sentinel, corrupt, line_endings, duplicate, inject, error_event) applies: they
+ *     rewrite the event stream, and a non-streaming body is one JSON object whose length its
+ *     head states.
+ *  3. On FL_BODY_JSON, `{event: N}` exists only for N = 1 (the body's start): a positioned fault
+ *     at a later event is skipped. headers, end, `{byte: N}` (N at or past the body's length is
+ *     its end, as on any body), `{ms: N}` and the default position (the middle event: event 1)
+ *     apply.
+ *  4. On FL_BODY_JSON, a stall with keepalive_ms applies only at headers (where it sends no
+ *     ping): its pings are SSE comments.
+ * Everything else applies: the response-level faults, delay_headers, proxy_timeout,
+ * idle_timeout, and on streamed bodies every fault the validator accepted.
+ * Returns true, or false with a one-line reason written to reason (reason_size bytes, cut to
+ * fit; reason may be NULL when reason_size is 0).
+ */
+bool fl_chaos_applies(const fl_chaos_input_t *in, const fl_fault_t *f, char *reason,
+                      size_t reason_size);
 
 /**
  * Compiles one response and one attempt's faults (applied in the order given) into a wire plan.
  * With no faults the plan is: head at 0, the events batched by time, the terminator, DONE.
+ * A fault that cannot apply to this response (fl_chaos_applies) is skipped: out->skipped names
+ * it with the reason, and the other faults compile as if it were not there.
  * out must be initialised and empty; on failure it is left empty.
- * Returns 0, FL_ENOMEM, or FL_EINVAL for a fault that cannot apply (the validator rejects those
- * first, so the server never sees one).
+ * Returns 0, FL_ENOMEM, FL_ELIMIT (one fault would generate over a million ops), or
+ * FL_EINVAL for a fault the validator should have refused (parameters out of range, an event
+ * with no JSON to corrupt, event 0): a Faultline bug when the server meets one.
  */
 int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_t n_faults,
                      fl_wire_t *out);

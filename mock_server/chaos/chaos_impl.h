@@ -1,6 +1,7 @@
 /*
  * Internals of the chaos compiler, shared by its phase files (not a public API):
  *  chaos.c        the driver, positions, the piece and op lists, response-level faults;
+ *  chaos_apply.c  which faults can apply to this response (the rest are skipped);
  *  chaos_body.c   phase 1, body faults (rewrite pieces);
  *  chaos_time.c   phase 2, time faults (move pieces);
  *  chaos_frame.c  phase 3, framing (pieces -> ops) and phase 5, wire faults (split ops);
@@ -63,6 +64,8 @@ typedef struct fl_chaos_s {
     const fl_chaos_input_t *in;
     const fl_fault_t *faults;
     size_t n_faults;
+    bool *skip;          /* owned: one per fault, true when it cannot apply (fl_chaos_applies):
+                            no phase sees it */
     fl_chaos_pos_t *pos; /* owned: one per fault */
     fl_buf_t arena;      /* every byte pieces and ops refer to */
     fl_chaos_piece_t *p; /* owned */

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ void fl_wire_close(fl_wire_t *w)
     if (!w->shared) {
         fl_buf_close(&w->bytes);
         free(w->ops);
+        free(w->skipped);
     }
     memset(w, 0, sizeof(*w));
 }
@@ -49,6 +51,21 @@ int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t
         o.len = 0;
     }
     w->ops[w->n_ops++] = o;
+    return 0;
+}
+
+int fl_wire_skip(fl_wire_t *w, uint32_t fault, const char *reason)
+{
+    if (w->shared)
+        return FL_EINVAL; /* a template's plan is read-only */
+    /* skips are few (at most one per fault): grow one at a time */
+    fl_wire_skip_t *v = realloc(w->skipped, (w->n_skipped + 1) * sizeof(*v));
+    if (!v)
+        return FL_ENOMEM;
+    w->skipped = v;
+    fl_wire_skip_t *k = &v[w->n_skipped++];
+    k->fault = fault;
+    snprintf(k->reason, sizeof(k->reason), "%s", reason);
     return 0;
 }
 

@@ -8,7 +8,8 @@
  * headers, chunk framing, SSE events, injected garbage) is in `bytes`; ops are in time order.
  * Keeping the plan a plain value makes each fault testable without a socket, and gives the
  * journal exact evidence: every op knows the fault that made it, the clean event index and body
- * offset it stands for.
+ * offset it stands for. A fault of the plan that cannot apply to this response (chaos.h
+ * fl_chaos_applies) is listed in `skipped` with its reason instead.
  */
 #ifndef FL_WIRE_H
 #define FL_WIRE_H
@@ -65,20 +66,35 @@ typedef struct fl_wire_patch_s {
 /** Room for a response's patch values (an id and a time). */
 #define FL_WIRE_STAMP_BYTES 32
 
+/** Room for one skip reason, its NUL included (longer reasons are cut). */
+#define FL_WIRE_REASON_BYTES 128
+
+/**
+ * A fault of the plan that cannot apply to this response and was left out (chaos.h
+ * fl_chaos_applies), e.g. `chunk_size needs chunked framing; this response is close-delimited
+ * (HTTP/1.0)`. The journal lists it under "skipped".
+ */
+typedef struct fl_wire_skip_s {
+    uint32_t fault;                    /* index of the fault in the plan */
+    char reason[FL_WIRE_REASON_BYTES]; /* one line, NUL-terminated */
+} fl_wire_skip_t;
+
 /** A compiled response. Owns its bytes and ops unless shared; init then close. */
 typedef struct fl_wire_s {
     fl_buf_t bytes;    /* every byte any op writes */
     fl_wire_op_t *ops; /* time-ordered; owned unless shared */
     size_t n_ops;
     size_t cap_ops;
-    bool shared; /* bytes, ops and patches belong to a reply template (reply_cache.h) that
+    bool shared; /* bytes, ops, patches and skipped belong to a reply template (reply_cache.h) that
                     outlives this plan: read-only, never freed or pushed to through it */
     const fl_wire_patch_t *patches; /* shared plans only: sorted by off, disjoint; else NULL */
     size_t n_patches;
     char stamp[FL_WIRE_STAMP_BYTES]; /* this response's values for the patches */
-    int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
-    int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
-                               (retry-after-ms wins when both are sent); -1 when none */
+    int status;              /* the HTTP status the plan sends, 0 when it sends no status line */
+    int64_t retry_after_ms;  /* the wait its Retry-After / retry-after-ms header demands, in ms
+                                (retry-after-ms wins when both are sent); -1 when none */
+    fl_wire_skip_t *skipped; /* the faults left out, in plan order; owned unless shared */
+    size_t n_skipped;
 } fl_wire_t;
 
 /** Prepares an empty plan. Never fails. */
@@ -90,6 +106,12 @@ void fl_wire_close(fl_wire_t *w);
  * Returns 0 or FL_ENOMEM (plan unchanged).
  */
 int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t len);
+/**
+ * Records that fault index `fault` of the plan was left out, and why (copied, cut to
+ * FL_WIRE_REASON_BYTES - 1 bytes). Returns 0, FL_ENOMEM or FL_EINVAL on a shared plan (plan
+ * unchanged).
+ */
+int fl_wire_skip(fl_wire_t *w, uint32_t fault, const char *reason);
 /**
  * Copies bytes[off, off+len) as this response sends them, patches applied, into dst (len
  * bytes). The range must lie within w->bytes.

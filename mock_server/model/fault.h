@@ -66,10 +66,13 @@ typedef enum {
  *   X(NAME, key, phase, at, required, params)
  *     NAME      enum suffix: FL_FAULT_<NAME>
  *     key       the YAML key, also its name in the journal and reports
- *     phase     the chaos phase that carries it out: FL_PHASE_<phase>
+ *     phase     the chaos phase that carries it out: FL_PHASE_<phase>; a BODY fault rewrites
+ *               the event stream, so it never reaches a non-streaming JSON body (chaos.h
+ *               fl_chaos_applies skips it there)
  *     at        true when it takes a position (`at`; default: the middle event, a seeded chaos
  *               draw gives it a random event); false for whole-stream and around-the-headers
- *               faults
+ *               faults. On a non-streaming body only event 1 exists: a positioned fault at a
+ *               later event is skipped there
  *     required  what it cannot go without, as "X needs parameters: <required>" names it; NULL
  *               when its bare name is a complete fault
  *     params    the YAML keys it accepts besides `at`, each as P("key"), in the order the

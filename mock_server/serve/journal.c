@@ -36,6 +36,7 @@ static void entry_free(fl_journal_entry_t *e)
     free(e->scenario);
     free(e->headers);
     json_decref(e->faults);
+    json_decref(e->skipped);
     free(e);
 }
 
@@ -202,12 +203,28 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
     return 0;
 }
 
+int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const char *description,
+                             const char *reason)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "fault", fault, "description", description, "reason", reason);
+    if (!o)
+        return FL_ENOMEM;
+    if (!e->skipped && !(e->skipped = json_array())) {
+        json_decref(o);
+        return FL_ENOMEM;
+    }
+    if (json_array_append_new(e->skipped, o))
+        return FL_ENOMEM;
+    return 0;
+}
+
 static json_t *ms_or_null(int64_t v)
 {
     return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *entry_json(const fl_journal_entry_t *e)
+static json_t *entry_fields(const fl_journal_entry_t *e)
 {
     json_t *headers = json_loads(e->headers, 0, NULL);
     json_t *faults = e->faults ? json_incref(e->faults) : json_array();
@@ -227,6 +244,22 @@ static json_t *entry_json(const fl_journal_entry_t *e)
                      ms_or_null(e->last_byte_ms), "client_closed_ms",
                      ms_or_null(e->client_closed_ms), "retry_after_ms",
                      ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
+}
+
+/* One entry as JSON: its fields, then "skipped" (always present, like "faults"). */
+static json_t *entry_json(const fl_journal_entry_t *e)
+{
+    json_t *o = entry_fields(e);
+    json_t *skipped = e->skipped ? json_incref(e->skipped) : json_array();
+    if (!o) {
+        json_decref(skipped);
+        return NULL;
+    }
+    if (json_object_set_new(o, "skipped", skipped)) { /* takes skipped, even on failure */
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)

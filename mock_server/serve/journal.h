@@ -57,6 +57,8 @@ typedef struct fl_journal_entry_s {
                                  -1 when it did not */
     json_t *faults;           /* owned reference or NULL until the first fault fires: array of
                                  the faults that fired (see fl_journal_entry_fault) */
+    json_t *skipped;          /* owned reference or NULL: array of the faults of the plan that
+                                 could not apply to this response (fl_journal_entry_skipped) */
     fl_end_t end;
 } fl_journal_entry_t;
 
@@ -115,10 +117,19 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
                            uint64_t event, uint64_t byte, uint64_t ms);
 
 /**
+ * Records a fault of the response's plan that was skipped because it cannot apply to this
+ * response (chaos.h fl_chaos_applies): its name, its one-line description and the reason.
+ * Strings are copied. Returns 0 or FL_ENOMEM (the entry is unchanged).
+ */
+int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const char *description,
+                             const char *reason);
+
+/**
  * Builds {"requests":[...]} in arrival order, each entry an object with t_ms, time, method,
  * path, scenario, attempt, stream, headers, status, framing, bytes, events, first_byte_ms,
- * last_byte_ms, client_closed_ms, retry_after_ms, end and faults
- * ([{"fault","description","event","byte","ms"}...]). Returns a new reference, or NULL
+ * last_byte_ms, client_closed_ms, retry_after_ms, end, faults
+ * ([{"fault","description","event","byte","ms"}...]) and skipped
+ * ([{"fault","description","reason"}...], empty when none). Returns a new reference, or NULL
  * when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);

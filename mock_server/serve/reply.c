@@ -117,6 +117,16 @@ static int answer_head(const fl_reply_job_t *job, bool close, const char *reques
     return fl_http_head_format(out, &h);
 }
 
+/* Why a streamed body is close-delimited, for the reason a fault that needs chunked framing is
+ * skipped: route.c asks for close framing on a scenario's `framing: close` or for an HTTP/1.0
+ * request (which has no chunked coding). NULL for the other framings. */
+static const char *framing_why(const fl_reply_job_t *job)
+{
+    if (!job->stream || job->framing != FL_BODY_CLOSE)
+        return NULL;
+    return job->sc->response.framing == FL_FRAMING_CLOSE ? "framing: close" : "HTTP/1.0";
+}
+
 /*
  * The pipeline, for this id and time: the clean body (a stream, or the non-streaming JSON as a
  * one-event body) and its head, the attempt's fault plan, then both compiled into plan and ev
@@ -157,6 +167,8 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
         fl_chaos_input_t in = {.script = &script,
                                .dialect = job->sc->dialect,
                                .framing = framing,
+                               .kind = job->stream ? FL_BODY_STREAM : FL_BODY_JSON,
+                               .framing_why = framing_why(job),
                                .head = head.data,
                                .head_len = head.len,
                                .request_id = request_id,
@@ -206,6 +218,29 @@ static int cached(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_reply_t
                               &r->plan, &r->evidence);
 }
 
+/* Journals the faults of the plan that could not apply to this response, with their reasons.
+ * Returns 0 or FL_ENOMEM. */
+static int journal_skipped(const fl_wire_t *plan, const fl_fault_record_t *ev,
+                           fl_journal_entry_t *e)
+{
+    int rc = 0;
+    fl_buf_t d;
+    fl_buf_init(&d);
+    for (size_t i = 0; i < plan->n_skipped && rc == 0; i++) {
+        const fl_wire_skip_t *k = &plan->skipped[i];
+        if (k->fault >= ev->n_faults)
+            continue;
+        const fl_fault_t *f = &ev->faults[k->fault];
+        d.len = 0;
+        rc = fl_fault_describe(f, &d);
+        if (rc == 0)
+            rc = fl_journal_entry_skipped(e, fl_fault_name(f->kind), d.data ? d.data : "",
+                                          k->reason);
+    }
+    fl_buf_close(&d);
+    return rc;
+}
+
 int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_journal_entry_t *e,
                       fl_reply_t *r)
 {
@@ -220,10 +255,12 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
         char msg[512];
         int status = 500;
         if (failed == STEP_CHAOS) {
-            /* The validator refuses faults that cannot apply; reaching this is a Faultline bug. */
+            /* A fault that cannot apply to this response is skipped, not an error; the compiler
+             * fails only on a fault the validator should have refused: a Faultline bug. */
             snprintf(msg, sizeof(msg),
-                     "scenario '%s': its faults cannot apply to this response: %s", sc->name,
-                     fl_strerror(rc));
+                     "scenario '%s': the chaos compiler refused its faults, which the "
+                     "validator should have caught (a Faultline bug): %s",
+                     sc->name, fl_strerror(rc));
         } else {
             if (rc == FL_EDIALECT)
                 status = 400;
@@ -244,6 +281,8 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
         e->framing = framing == FL_BODY_CHUNKED ? "chunked"
                      : framing == FL_BODY_CLOSE ? "close"
                                                 : "content-length";
+        if ((rc = journal_skipped(&r->plan, &r->evidence, e)))
+            return rc;
     }
     return 0;
 }

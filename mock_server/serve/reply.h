@@ -79,9 +79,10 @@ typedef struct fl_reply_job_s {
 /**
  * Runs the pipeline for a scenario's answer into r (initialised, r->close set by the caller):
  * r->plan and r->evidence filled, r->close set for close framing, and e's status,
- * retry_after_ms and framing recorded. A scenario that cannot be encoded (no non-streaming
- * form: 400) or whose faults cannot apply (a validator bug: 500) gets an error reply in its
- * dialect's shape instead. Returns 0 (r holds a reply) or FL_ENOMEM.
+ * retry_after_ms, framing and skipped faults (those that cannot apply to this response, e.g.
+ * chunk_size for an HTTP/1.0 client) recorded. A scenario that cannot be encoded (no
+ * non-streaming form: 400) or whose faults the chaos compiler refuses (a validator bug: 500)
+ * gets an error reply in its dialect's shape instead. Returns 0 (r holds a reply) or FL_ENOMEM.
  */
 int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_journal_entry_t *e,
                       fl_reply_t *r);
