@@ -93,4 +93,11 @@ bool fl_chaos_applies(const fl_chaos_input_t *in, const fl_fault_t *f, char *rea
 int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_t n_faults,
                      fl_wire_t *out);
 
+/**
+ * True when corrupt `kind` (json or utf8) has something to act on in one encoded event of len
+ * bytes: json needs a first `data:` value of at least 2 bytes, utf8 a string value in it. The
+ * loader asks this so that it refuses exactly the events the compiler could not corrupt.
+ */
+bool fl_chaos_can_corrupt(const char *event, size_t len, fl_corrupt_kind_t kind);
+
 #endif

@@ -94,17 +94,17 @@ static int rewrite_event(fl_chaos_t *c, size_t first, size_t last, const fl_buf_
 }
 
 /* The value of the event's first `data:` field: [*start, *end) in b. */
-static int find_data(const fl_buf_t *b, size_t *start, size_t *end)
+static int find_data(const char *p, size_t n, size_t *start, size_t *end)
 {
-    for (size_t i = 0; i + 5 <= b->len; i++) {
-        bool line_start = i == 0 || b->data[i - 1] == '\n' || b->data[i - 1] == '\r';
-        if (!line_start || memcmp(b->data + i, "data:", 5) != 0)
+    for (size_t i = 0; i + 5 <= n; i++) {
+        bool line_start = i == 0 || p[i - 1] == '\n' || p[i - 1] == '\r';
+        if (!line_start || memcmp(p + i, "data:", 5) != 0)
             continue;
         size_t s = i + 5;
-        if (s < b->len && b->data[s] == ' ')
+        if (s < n && p[s] == ' ')
             s++;
         size_t e = s;
-        while (e < b->len && b->data[e] != '\n' && b->data[e] != '\r')
+        while (e < n && p[e] != '\n' && p[e] != '\r')
             e++;
         *start = s;
         *end = e;
@@ -152,11 +152,30 @@ static int last_string_value(const char *p, size_t n, size_t *quote)
     return found ? 0 : FL_EINVAL;
 }
 
+/* Where corrupt json / utf8 acts in one event's bytes p[0, n): its first data value [*s, *e)
+ * and, for utf8, the opening quote of the last string value in it (*q, from *s). */
+static int corrupt_target(const char *p, size_t n, fl_corrupt_kind_t kind, size_t *s, size_t *e,
+                          size_t *q)
+{
+    if (find_data(p, n, s, e))
+        return FL_EINVAL;
+    if (kind == FL_CORRUPT_JSON)
+        return *e - *s < 2 ? FL_EINVAL : 0;
+    return last_string_value(p + *s, *e - *s, q);
+}
+
+bool fl_chaos_can_corrupt(const char *event, size_t len, fl_corrupt_kind_t kind)
+{
+    size_t s, e, q;
+    return corrupt_target(event, len, kind, &s, &e, &q) == 0;
+}
+
 static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
 {
     const fl_fault_t *f = &c->faults[fi];
     uint32_t e;
     size_t first, last, s, end;
+    size_t q;
     fl_buf_t b, nb;
     int rc;
     if ((rc = event_at(c, idx, &e)) || (rc = event_range(c, e, &first, &last)))
@@ -167,17 +186,14 @@ static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
         goto done;
     switch (f->corrupt) {
     case FL_CORRUPT_JSON:
-        rc = FL_EINVAL;
-        if (find_data(&b, &s, &end) || end - s < 2)
+        if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
             goto done;
         rc = fl_buf_append(&nb, b.data, s + (end - s) / 2);
         if (!rc)
             rc = fl_buf_append(&nb, "\n\n", 2);
         break;
     case FL_CORRUPT_UTF8: {
-        size_t q;
-        rc = FL_EINVAL;
-        if (find_data(&b, &s, &end) || last_string_value(b.data + s, end - s, &q))
+        if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
             goto done;
         static const char bad[] = {(char)0xC3, (char)0x28, (char)0xFF};
         rc = fl_buf_append(&nb, b.data, s + q + 1);

@@ -667,9 +667,14 @@ static void check_one(check_t *k, const fl_fault_t *f)
         if (f->corrupt != FL_CORRUPT_JSON && f->corrupt != FL_CORRUPT_UTF8)
             break;
         if (f->at.kind == FL_AT_EVENT) {
+            const fl_script_event_t *ev = &k->script->events[f->at.n - 1];
             if (!event_has_json(k->script, (size_t)f->at.n - 1))
                 fl_load_report(c, &m, at, "event %" PRIu64 " has no JSON data line to corrupt",
                                f->at.n);
+            else if (!fl_chaos_can_corrupt(k->script->bytes.data + ev->off, ev->len, f->corrupt))
+                fl_load_report(
+                    c, &m, at, "event %" PRIu64 " has no %s in its first data line to corrupt",
+                    f->at.n, f->corrupt == FL_CORRUPT_JSON ? "JSON value" : "string value");
         } else if (k->candidate) {
             fl_load_report(c, &m, k->field,
                            "a chaos candidate corrupt %s needs at: {event: N} (a drawn event may "
