@@ -2,7 +2,8 @@
  * Dialect dispatch and what the encoders share.
  *
  * The timeline every dialect follows (times are at_ms, ms after the response headers):
- *  - events before model output (the role chunk, message_start, response.created, ...) at 0;
+ *  - events before model output (the role chunk, message_start, response.created, ...) at 0
+ *    (Gemini has none);
  *  - the first event that carries model output (the first text delta, or the tool call's
  *    announcement: chat's first tool_calls chunk, Anthropic's tool_use content_block_start,
  *    Responses' function_call output_item.added) at ttft_ms; each later content event one
@@ -16,8 +17,9 @@
  * included), and the non-streaming body reports the same number.
  * Return codes beyond those dialect.h lists: FL_EINVAL when the answer text, a chunk or the
  * tool arguments are not UTF-8 (JSON strings must be), when the chunking is unknown, or when a
- * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body
- * when the tool arguments are not JSON (its `input` is the parsed object).
+ * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body, and
+ * from Gemini's stream and body, when the tool arguments are not a JSON object (Anthropic's
+ * `input` and Gemini's `args` are the parsed object).
  */
 #include "encode/dialect.h"
 
