@@ -43,26 +43,35 @@ static void exchange(const char *method, const char *path, const char *headers, 
     es_decode(r, d);
 }
 
-/* The response's id: x-request-id without its "req_". */
-static void response_id(const es_resp_t *d, char *id, size_t n)
+/* What the encoder makes for response d: the scenario in DATA/file, with d's id (x-request-id
+ * without its "req_"). */
+typedef struct expected_s {
+    char id[64];
+    fl_scenario_t *sc;
+    fl_encode_ctx_t ctx;
+} expected_t;
+
+static void expected_init(expected_t *x, const char *file, const es_resp_t *d)
 {
-    char rid[64];
+    char rid[64], path[512];
     cr_assert(fl_raw_header(d->head, d->head_len, "x-request-id", rid, sizeof(rid)));
     cr_assert_eq(strncmp(rid, "req_", 4), 0);
-    snprintf(id, n, "%s", rid + 4);
-    cr_assert_eq(strlen(id), FL_ENCODE_ID_LEN);
-}
-
-static fl_scenario_t *load(const char *file)
-{
-    char path[512];
+    snprintf(x->id, sizeof(x->id), "%s", rid + 4);
+    cr_assert_eq(strlen(x->id), FL_ENCODE_ID_LEN);
     snprintf(path, sizeof(path), "%s/%s", DATA, file);
     fl_diag_list_t diags;
     fl_diag_list_init(&diags);
-    fl_scenario_t *sc = NULL;
-    cr_assert_eq(fl_scenario_load_file(path, &sc, &diags), 0);
+    x->sc = NULL;
+    cr_assert_eq(fl_scenario_load_file(path, &x->sc, &diags), 0);
     fl_diag_list_close(&diags);
-    return sc;
+    x->ctx = (fl_encode_ctx_t){.id = x->id, .created = 1700000000};
+}
+
+static void assert_content_type(const es_resp_t *d, const char *want)
+{
+    char ct[64];
+    cr_assert(fl_raw_header(d->head, d->head_len, "content-type", ct, sizeof(ct)));
+    cr_assert_str_eq(ct, want);
 }
 
 /* The last journal entry (new reference). */
@@ -83,19 +92,15 @@ Test(gemini_serve, streams_byte_exact_and_journals_no_key)
              "x-goog-api-key: header-secret-42\r\n", &d, &r);
     cr_assert_eq(d.status, 200, "%s", d.head);
     cr_assert_eq(r.end, FL_RAW_EOF);
-    char ct[64];
-    cr_assert(fl_raw_header(d.head, d.head_len, "content-type", ct, sizeof(ct)));
-    cr_assert_str_eq(ct, "text/event-stream");
+    assert_content_type(&d, "text/event-stream");
     cr_assert(d.chunked && d.dc.terminated && d.dc_rc == 0);
 
     /* the body the encoder makes for this response's id, byte for byte */
-    char id[64];
-    response_id(&d, id, sizeof(id));
-    fl_scenario_t *sc = load("text.yaml");
-    fl_encode_ctx_t ctx = {.id = id, .created = 1700000000};
+    expected_t x;
+    expected_init(&x, "text.yaml", &d);
     fl_script_t s;
     fl_script_init(&s);
-    cr_assert_eq(fl_dialect_encode_stream(sc, &ctx, &s), 0);
+    cr_assert_eq(fl_dialect_encode_stream(x.sc, &x.ctx, &s), 0);
     cr_assert_eq(d.dc.len, s.bytes.len, "%zu bytes, the encoder makes %zu", d.dc.len, s.bytes.len);
     cr_assert_eq(memcmp(d.dc.data, s.bytes.data, s.bytes.len), 0, "%s", d.dc.data);
     cr_assert(strstr(d.dc.data, "\r\n\r\ndata: {\"candidates\": [{\"content\": {\"parts\": "));
@@ -109,13 +114,13 @@ Test(gemini_serve, streams_byte_exact_and_journals_no_key)
         cr_assert_not_null(j, "event %zu: %s", i, sse.events[i].data);
         json_t *cand = json_array_get(json_object_get(j, "candidates"), 0);
         cr_assert_eq(json_object_get(cand, "finishReason") != NULL, i + 1 == sse.n);
-        cr_assert_str_eq(json_string_value(json_object_get(j, "responseId")), id);
+        cr_assert_str_eq(json_string_value(json_object_get(j, "responseId")), x.id);
         cr_assert_str_eq(json_string_value(json_object_get(j, "modelVersion")), "gemini-2.5-flash");
         json_decref(j);
     }
     test_sse_free(&sse);
     fl_script_close(&s);
-    fl_scenario_free(sc);
+    fl_scenario_free(x.sc);
 
     json_t *e = es_entry("gm-text", 1, 3000);
     cr_assert_not_null(e);
@@ -140,20 +145,16 @@ Test(gemini_serve, generate_content_body)
     fl_raw_result_t r;
     exchange(NULL, "/v1/models/gm-tool:generateContent", NULL, &d, &r);
     cr_assert_eq(d.status, 200, "%s", d.head);
-    char ct[64];
-    cr_assert(fl_raw_header(d.head, d.head_len, "content-type", ct, sizeof(ct)));
-    cr_assert_str_eq(ct, "application/json");
-    char id[64];
-    response_id(&d, id, sizeof(id));
-    fl_scenario_t *sc = load("tool.yaml");
-    fl_encode_ctx_t ctx = {.id = id, .created = 1700000000};
+    assert_content_type(&d, "application/json");
+    expected_t x;
+    expected_init(&x, "tool.yaml", &d);
     fl_buf_t b;
     fl_buf_init(&b);
-    cr_assert_eq(fl_dialect_encode_body(sc, &ctx, &b), 0);
+    cr_assert_eq(fl_dialect_encode_body(x.sc, &x.ctx, &b), 0);
     cr_assert_str_eq(d.dc.data, b.data);
     cr_assert(strstr(b.data, "\"args\": {\n"), "%s", b.data);
     fl_buf_close(&b);
-    fl_scenario_free(sc);
+    fl_scenario_free(x.sc);
     json_t *e = es_entry("gm-tool", 1, 3000);
     cr_assert_not_null(e);
     cr_assert(json_is_false(json_object_get(e, "stream")));
@@ -239,23 +240,22 @@ Test(gemini_serve, error_event_on_the_wire)
     exchange(NULL, "/v1beta/models/gm-error:streamGenerateContent?alt=sse", NULL, &d, &r);
     cr_assert_eq(d.status, 200);
     cr_assert(d.dc.terminated);
-    char id[64];
-    response_id(&d, id, sizeof(id));
-    fl_scenario_t *sc = load("error.yaml");
-    fl_encode_ctx_t ctx = {.id = id, .created = 1700000000};
+    expected_t x;
+    expected_init(&x, "error.yaml", &d);
     fl_script_t s;
     fl_script_init(&s);
-    cr_assert_eq(fl_dialect_encode_stream(sc, &ctx, &s), 0);
+    cr_assert_eq(fl_dialect_encode_stream(x.sc, &x.ctx, &s), 0);
     fl_buf_t want;
     fl_buf_init(&want);
     fl_buf_append(&want, s.bytes.data, s.events[2].off);
     cr_assert_eq(
-        fl_dialect_encode_error_event(FL_DIALECT_GEMINI, FL_ERR_OVERLOADED, NULL, &ctx, &want), 0);
+        fl_dialect_encode_error_event(FL_DIALECT_GEMINI, FL_ERR_OVERLOADED, NULL, &x.ctx, &want),
+        0);
     cr_assert_eq(d.dc.len, want.len);
     cr_assert_eq(memcmp(d.dc.data, want.data, want.len), 0, "%s", d.dc.data);
     fl_buf_close(&want);
     fl_script_close(&s);
-    fl_scenario_free(sc);
+    fl_scenario_free(x.sc);
     json_t *e = es_entry("gm-error", 1, 3000);
     es_assert_fault(e, "error_event", 3, 0, 2000);
     json_decref(e);

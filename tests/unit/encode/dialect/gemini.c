@@ -42,16 +42,6 @@ static void encode(const fl_scenario_t *sc, fl_script_t *s)
     cr_assert_eq(fl_dialect_encode_stream(sc, &ctx, s), 0);
 }
 
-static void check_script(const fl_script_t *s, const fl_event_kind_t *kinds, const uint64_t *at,
-                         size_t n)
-{
-    cr_assert_eq(s->n_events, n);
-    for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(s->events[i].kind, kinds[i], "event %zu", i);
-        cr_assert_eq(s->events[i].at_ms, at[i], "event %zu", i);
-    }
-}
-
 Test(gemini, golden_text_stream, .timeout = 10)
 {
     fl_scenario_t *sc = fx_scenario_text(FL_DIALECT_GEMINI, "Hello, world!");
@@ -62,7 +52,7 @@ Test(gemini, golden_text_stream, .timeout = 10)
      * marker, hence SENTINEL) with the last content. */
     fl_event_kind_t kinds[] = {FL_EVENT_CONTENT, FL_EVENT_CONTENT, FL_EVENT_SENTINEL};
     uint64_t at[] = {100, 150, 150};
-    check_script(&s, kinds, at, 3);
+    fx_check_script(&s, kinds, at, 3);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }
@@ -78,7 +68,7 @@ Test(gemini, golden_function_call_stream, .timeout = 10)
     cr_assert_str_eq(s.bytes.data, golden_tool);
     fl_event_kind_t kinds[] = {FL_EVENT_CONTENT, FL_EVENT_SENTINEL};
     uint64_t at[] = {100, 100};
-    check_script(&s, kinds, at, 2);
+    fx_check_script(&s, kinds, at, 2);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }
@@ -293,13 +283,7 @@ Test(gemini, bodies, .timeout = 10)
     fl_buf_close(&b);
 
     /* Arguments that are not a JSON object cannot become args. */
-    free(sc->response.tool_call->arguments);
-    sc->response.tool_call->arguments = strdup("[1, 2]");
-    fl_buf_init(&b);
-    cr_assert_eq(fl_buf_append_str(&b, "keep"), 0);
-    cr_assert_eq(fl_dialect_encode_body(sc, &ctx, &b), FL_EJSON);
-    cr_assert_str_eq(b.data, "keep");
-    fl_buf_close(&b);
+    fx_assert_body_refuses_arguments(sc, "[1, 2]");
     fx_scenario_free(sc);
 }
 
