@@ -22,7 +22,7 @@ _faultline() {
             # a comma-separated list: complete the name after the last comma
             local done=${cur%"${cur##*,}"}
             mapfile -t COMPREPLY < <(compgen -P "$done" \
-                -W 'openai-chat openai-responses anthropic-messages' -- "${cur##*,}")
+                -W 'openai-chat openai-responses anthropic-messages gemini' -- "${cur##*,}")
             return
             ;;
         --filter)

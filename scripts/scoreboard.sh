@@ -4,8 +4,8 @@
 #
 #   bash scripts/scoreboard.sh [SCENARIO_DIR]     (default scenarios/)
 #
-# Each client gets the scenarios of the dialects it speaks: the C clients and curl.sh all three,
-# openai.mjs the openai-* ones, anthropic.mjs anthropic-messages. The reports are kept in
+# Each client gets the scenarios of the dialects it speaks: the C clients all four, curl.sh all
+# but gemini, openai.mjs the openai-* ones, anthropic.mjs anthropic-messages. The reports are kept in
 # build/scoreboard/*.json. FL_SCOREBOARD_JOBS (default 2) is passed to `faultline run -j`.
 set -euo pipefail
 
@@ -53,8 +53,8 @@ score() {
 }
 
 all='openai-chat|openai-responses|anthropic-messages'
-score c-robust build/clients/c/robust "$all"
-score c-naive build/clients/c/naive "$all"
+score c-robust build/clients/c/robust "$all|gemini"
+score c-naive build/clients/c/naive "$all|gemini"
 score shell-curl clients/shell/curl.sh "$all"
 score node-openai 'node clients/node/openai.mjs' 'openai-chat|openai-responses'
 score node-anthropic 'node clients/node/anthropic.mjs' 'anthropic-messages'

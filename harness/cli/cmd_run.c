@@ -45,8 +45,8 @@ static const char usage_tail[] =
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
     "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
-    "                       openai-responses, anthropic-messages), for a client that speaks\n"
-    "                       only some\n"
+    "                       openai-responses, anthropic-messages, gemini), for a client that\n"
+    "                       speaks only some\n"
     "      --shard K/N      only the Kth of N equal slices of the selected scenarios\n"
     "      --seed S         mixed into every scenario's chaos and jitter seeds (0 = as\n"
     "                       written); repetition r uses S+r-1, so --repeat explores draws\n"
@@ -191,8 +191,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
             break;
         case O_DIALECT:
             if (parse_dialects(optarg, &a->dialects))
-                return bad_usage("--dialect wants openai-chat, openai-responses or "
-                                 "anthropic-messages (comma-separated), not '%s'",
+                return bad_usage("--dialect wants openai-chat, openai-responses, "
+                                 "anthropic-messages or gemini (comma-separated), not '%s'",
                                  optarg);
             break;
         case O_SHARD: {

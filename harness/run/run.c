@@ -115,9 +115,22 @@ static void progress(fl_runner_t *run, bool final)
 
 static bool is_contract_var(const char *kv)
 {
-    static const char *const names[] = {
-        "FAULTLINE_",         "OPENAI_BASE_URL=", "OPENAI_API_KEY=", "ANTHROPIC_BASE_URL=",
-        "ANTHROPIC_API_KEY=", "NO_PROXY=",        "no_proxy=",       NULL};
+    /* GOOGLE_API_KEY is dropped, not set: @google/genai and google-genai prefer it to
+       GEMINI_API_KEY (and warn when both are set), so an inherited real key would be sent.
+       GOOGLE_GENAI_USE_VERTEXAI would send them to Vertex AI instead of the base URL's path. */
+    static const char *const names[] = {"FAULTLINE_",
+                                        "OPENAI_BASE_URL=",
+                                        "OPENAI_API_KEY=",
+                                        "ANTHROPIC_BASE_URL=",
+                                        "ANTHROPIC_API_KEY=",
+                                        "GOOGLE_GEMINI_BASE_URL=",
+                                        "GEMINI_API_KEY=",
+                                        "GOOGLE_GENERATIVE_AI_API_KEY=",
+                                        "GOOGLE_API_KEY=",
+                                        "GOOGLE_GENAI_USE_VERTEXAI=",
+                                        "NO_PROXY=",
+                                        "no_proxy=",
+                                        NULL};
     for (size_t i = 0; names[i]; i++)
         if (strncmp(kv, names[i], strlen(names[i])) == 0)
             return true;
@@ -155,7 +168,7 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     size_t n_env = 0;
     while (environ[n_env])
         n_env++;
-    char **env = calloc(n_env + 16, sizeof(*env));
+    char **env = calloc(n_env + 20, sizeof(*env));
     if (!env)
         return FL_ENOMEM;
     size_t n = 0;
@@ -182,6 +195,10 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
         {"ANTHROPIC_BASE_URL", base},
         {"OPENAI_API_KEY", FL_RUN_API_KEY},
         {"ANTHROPIC_API_KEY", FL_RUN_API_KEY},
+        /* @google/genai and google-genai read GOOGLE_GEMINI_BASE_URL and append /v1beta */
+        {"GOOGLE_GEMINI_BASE_URL", base},
+        {"GEMINI_API_KEY", FL_RUN_API_KEY},
+        {"GOOGLE_GENERATIVE_AI_API_KEY", FL_RUN_API_KEY}, /* the Vercel AI SDK's google provider */
         {"FAULTLINE_DIALECT", fl_dialect_name(sc->dialect)},
         {"FAULTLINE_MODEL", sc->model},
         {"FAULTLINE_PROMPT", sc->prompt},

@@ -172,7 +172,8 @@ int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t e
     fl_buf_t body;
     fl_buf_init(&body);
     int rc = html ? html_page(status, &body)
-                  : fl_dialect_encode_error_body(c->in->dialect, error_class, message, &body);
+                  : fl_dialect_encode_http_error_body(c->in->dialect, status, error_class, message,
+                                                      &body);
     if (rc)
         goto done;
     fl_http_head_t h = fl_http_head_default(status);

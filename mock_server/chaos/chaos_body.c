@@ -6,15 +6,17 @@
  *
  * "The event at the position" is the first clean event at or after it (the last event at the
  * end). Per fault:
- *  - line_endings: every LF of the body from the position on becomes CRLF or CR.
+ *  - line_endings: every line end of the body from the position on, an LF or a CRLF pair (Gemini
+ *    frames with CRLF), becomes CRLF or CR; a lone CR is left as it is.
  *  - drop_sentinel: FL_EVENT_SENTINEL events (and FL_EVENT_FINISH with drop_finish) are
  *    removed; the FIRE stands where the first one was. The body still ends cleanly.
  *  - duplicate: the whole event again right after it, due with its last piece.
  *  - inject / corrupt garbage: the bytes before the position's piece, due with it; garbage is
  *    `bytes` bytes, each the top byte of one fl_rand draw seeded with `seed`.
- *  - corrupt json: the event up to half of its first data value, then "\n\n"; utf8: C3 28 FF
- *    after the opening quote of the last JSON string value of the first data line; sse:
- *    "bogus\n" and "x-faultline: 1\n" before the event and "data: " as "data:"; chunk_size:
+ *  - corrupt json: the event up to half of its first data value, then a blank line; utf8: C3 28
+ *    FF after the opening quote of the last JSON string value of the first data line; sse:
+ *    "bogus" and "x-faultline: 1" lines before the event and "data: " as "data:"; the lines
+ *    added end as the event's own do (CRLF in a CRLF event, else LF); chunk_size:
  *    the chunk carrying the position gets the size line "zz" (chunked framing only).
  *  - error_event: the dialect's in-stream error replaces the rest of the body and the body
  *    ends right after it. Responses numbers it from the sequence_number of the event at the
@@ -91,6 +93,13 @@ static int rewrite_event(fl_chaos_t *c, size_t first, size_t last, const fl_buf_
     }
     c->p[first].fault = fi;
     return 0;
+}
+
+/* The event's line end: "\r\n" when its first line ends in CRLF (Gemini), else "\n". */
+static const char *line_end(const fl_buf_t *b)
+{
+    const char *lf = b->len ? memchr(b->data, '\n', b->len) : NULL;
+    return lf && lf > b->data && lf[-1] == '\r' ? "\r\n" : "\n";
 }
 
 /* The value of the event's first `data:` field: [*start, *end) in b. */
@@ -189,8 +198,8 @@ static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
         if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
             goto done;
         rc = fl_buf_append(&nb, b.data, s + (end - s) / 2);
-        if (!rc)
-            rc = fl_buf_append(&nb, "\n\n", 2);
+        for (int i = 0; i < 2 && !rc; i++)
+            rc = fl_buf_append_str(&nb, line_end(&b));
         break;
     case FL_CORRUPT_UTF8: {
         if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
@@ -204,7 +213,7 @@ static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
         break;
     }
     case FL_CORRUPT_SSE:
-        rc = fl_buf_append_str(&nb, "bogus\nx-faultline: 1\n");
+        rc = fl_buf_printf(&nb, "bogus%sx-faultline: 1%s", line_end(&b), line_end(&b));
         for (size_t i = 0; !rc && i < b.len; i++) {
             bool line_start =
                 i == 0 || b.data[i - 1] == '\n' || (b.data[i - 1] == '\r' && b.data[i] != '\n');
@@ -277,6 +286,17 @@ static int corrupt(fl_chaos_t *c, uint32_t fi, size_t idx)
     return corrupt_event(c, fi, idx);
 }
 
+/* The body byte after byte i of piece j (it may start a later body piece); -1 at the end. */
+static int next_body_byte(const fl_chaos_t *c, size_t j, size_t i)
+{
+    if (i + 1 < c->p[j].len)
+        return (unsigned char)c->arena.data[c->p[j].off + i + 1];
+    for (size_t k = j + 1; k < c->np; k++)
+        if (is_body(&c->p[k]) && c->p[k].len)
+            return (unsigned char)c->arena.data[c->p[k].off];
+    return -1;
+}
+
 static int line_endings(fl_chaos_t *c, uint32_t fi, size_t idx)
 {
     const fl_fault_t *f = &c->faults[fi];
@@ -290,6 +310,8 @@ static int line_endings(fl_chaos_t *c, uint32_t fi, size_t idx)
         nb.len = 0;
         for (size_t i = 0; i < c->p[j].len && !rc; i++) {
             char ch = c->arena.data[c->p[j].off + i];
+            if (ch == '\r' && next_body_byte(c, j, i) == '\n')
+                continue; /* a CRLF pair is one line end: its LF writes it */
             if (ch == '\n')
                 rc = fl_buf_append_str(&nb, f->crlf ? "\r\n" : "\r");
             else

@@ -1,8 +1,9 @@
 /*
- * Dialect dispatch and what the three encoders share.
+ * Dialect dispatch and what the encoders share.
  *
  * The timeline every dialect follows (times are at_ms, ms after the response headers):
- *  - events before model output (the role chunk, message_start, response.created, ...) at 0;
+ *  - events before model output (the role chunk, message_start, response.created, ...) at 0
+ *    (Gemini has none);
  *  - the first event that carries model output (the first text delta, or the tool call's
  *    announcement: chat's first tool_calls chunk, Anthropic's tool_use content_block_start,
  *    Responses' function_call output_item.added) at ttft_ms; each later content event one
@@ -16,8 +17,9 @@
  * included), and the non-streaming body reports the same number.
  * Return codes beyond those dialect.h lists: FL_EINVAL when the answer text, a chunk or the
  * tool arguments are not UTF-8 (JSON strings must be), when the chunking is unknown, or when a
- * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body
- * when the tool arguments are not JSON (its `input` is the parsed object).
+ * raw event's name or id holds a line break; FL_EJSON from the Anthropic non-streaming body, and
+ * from Gemini's stream and body, when the tool arguments are not a JSON object (Anthropic's
+ * `input` and Gemini's `args` are the parsed object).
  */
 #include "encode/dialect.h"
 
@@ -276,27 +278,42 @@ static int encode_raw(const fl_scenario_t *sc, fl_script_t *out)
     return rc;
 }
 
-/* One row per dialect: where it answers, its end marker, and its encoders. */
+/* One row per dialect: where it answers, its end marker, its keep-alive, and its encoders. */
 typedef struct dialect_row_s {
     const char *path;     /* fl_dialect_path's answer */
     const char *sentinel; /* fl_dialect_sentinel_name's answer */
+    const char *ping;     /* fl_dialect_encode_ping's bytes */
     int (*stream)(fl_answer_t *a);
     json_t *(*body)(const fl_answer_t *a, int *rc);
-    int (*error_body)(fl_error_class_t cls, const char *message, fl_buf_t *out);
+    int (*body_append)(fl_buf_t *out, json_t *j); /* how the body's JSON is written; takes j */
+    int (*error_body)(int status, fl_error_class_t cls, const char *message, fl_buf_t *out);
     int (*error_event)(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
                        fl_buf_t *out);
 } dialect_row_t;
 
+/* The SSE comment ": ping" as an event of its own (fl_sse_encode_comment's line, then the blank
+ * line). */
+#define COMMENT_PING ": ping\n\n"
+
 static const dialect_row_t dialects[] = {
-    [FL_DIALECT_OPENAI_CHAT] = {"/v1/chat/completions", "[DONE]", fl_openai_chat_stream,
-                                fl_openai_chat_body, fl_openai_error_body,
-                                fl_openai_chat_error_event},
-    [FL_DIALECT_OPENAI_RESPONSES] = {"/v1/responses", "response.completed",
+    [FL_DIALECT_OPENAI_CHAT] = {"/v1/chat/completions", "[DONE]", COMMENT_PING,
+                                fl_openai_chat_stream, fl_openai_chat_body, fl_json_append,
+                                fl_openai_error_body, fl_openai_chat_error_event},
+    [FL_DIALECT_OPENAI_RESPONSES] = {"/v1/responses", "response.completed", COMMENT_PING,
                                      fl_openai_responses_stream, fl_openai_responses_body,
-                                     fl_openai_error_body, fl_openai_responses_error_event},
-    [FL_DIALECT_ANTHROPIC_MESSAGES] = {"/v1/messages", "message_stop", fl_anthropic_stream,
-                                       fl_anthropic_body, fl_anthropic_error_body,
-                                       fl_anthropic_error_event},
+                                     fl_json_append, fl_openai_error_body,
+                                     fl_openai_responses_error_event},
+    /* Anthropic writes its ping payload with a space after the colon (Streaming Messages,
+     * "Ping events"), unlike its other, compact, events. */
+    [FL_DIALECT_ANTHROPIC_MESSAGES] = {"/v1/messages", "message_stop",
+                                       "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+                                       fl_anthropic_stream, fl_anthropic_body, fl_json_append,
+                                       fl_anthropic_error_body, fl_anthropic_error_event},
+    /* Gemini sends no keep-alives; a comment in its own CRLF framing stands in for one. Its end
+     * marker is the chunk that carries finishReason. */
+    [FL_DIALECT_GEMINI] = {"/v1beta/models/{model}:streamGenerateContent", "finishReason",
+                           ": ping\r\n\r\n", fl_gemini_stream, fl_gemini_body,
+                           fl_gemini_json_append, fl_gemini_error_body, fl_gemini_error_event},
 };
 
 /* The dialect's row, or NULL for a value outside the enum. */
@@ -337,18 +354,24 @@ int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, 
     if (!rc) {
         json_t *body = ops->body(&a, &rc);
         if (!rc)
-            rc = fl_json_append(out, body);
+            rc = ops->body_append(out, body);
     }
     fl_answer_close(&a);
     return rc;
 }
 
 /* An unknown dialect answers errors as OpenAI chat does (the most widely copied shape). */
+int fl_dialect_encode_http_error_body(fl_dialect_t d, int status, fl_error_class_t cls,
+                                      const char *message, fl_buf_t *out)
+{
+    const dialect_row_t *ops = dialect_ops(d);
+    return (ops ? ops : &dialects[FL_DIALECT_OPENAI_CHAT])->error_body(status, cls, message, out);
+}
+
 int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const char *message,
                                  fl_buf_t *out)
 {
-    const dialect_row_t *ops = dialect_ops(d);
-    return (ops ? ops : &dialects[FL_DIALECT_OPENAI_CHAT])->error_body(cls, message, out);
+    return fl_dialect_encode_http_error_body(d, 0, cls, message, out);
 }
 
 int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const char *message,
@@ -360,18 +383,8 @@ int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const ch
 
 int fl_dialect_encode_ping(fl_dialect_t d, fl_buf_t *out)
 {
-    if (d == FL_DIALECT_ANTHROPIC_MESSAGES) {
-        /* Anthropic writes this one payload with a space after the colon (Streaming Messages,
-         * "Ping events"), unlike its other, compact, events. */
-        return fl_buf_append_str(out, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
-    }
-    size_t mark = out->len;
-    int rc = fl_sse_encode_comment(out, "ping");
-    if (!rc)
-        rc = fl_buf_append(out, "\n", 1);
-    if (rc)
-        fl_buf_truncate(out, mark);
-    return rc;
+    const dialect_row_t *ops = dialect_ops(d);
+    return fl_buf_append_str(out, (ops ? ops : &dialects[FL_DIALECT_OPENAI_CHAT])->ping);
 }
 
 const char *fl_dialect_sentinel_name(fl_dialect_t d)

@@ -9,6 +9,8 @@
  *    (platform.openai.com/docs/api-reference/responses-streaming).
  *  - anthropic-messages: Anthropic docs, "Streaming Messages"
  *    (docs.anthropic.com/en/docs/build-with-claude/streaming) and "Errors".
+ *  - gemini: Gemini API reference, "Generating content" (ai.google.dev/api/generate-content),
+ *    with the bytes of recorded responses (CRLF framing, Google's JSON spacing).
  * The per-dialect files cite the exact sections they follow.
  */
 #ifndef FL_DIALECT_H
@@ -39,7 +41,8 @@
 typedef struct fl_encode_ctx_s {
     const char *id;           /* borrowed: unique per response, [A-Za-z0-9], FL_ENCODE_ID_LEN
                                  long from the server; each dialect adds its own prefix
-                                 (chatcmpl-, resp_, msg_, call_, toolu_...) */
+                                 (chatcmpl-, resp_, msg_, call_, toolu_...); Gemini's
+                                 responseId is the id as it is */
     int64_t created;          /* unix seconds for `created` / `created_at`
                                  (FL_ENCODE_CREATED_DIGITS digits from the server) */
     bool include_usage;       /* openai-chat: stream_options.include_usage was true */
@@ -63,10 +66,17 @@ int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, 
 
 /**
  * Appends the dialect's HTTP error body JSON, e.g. OpenAI
- * {"error":{"message":...,"type":...,"param":null,"code":...}} or Anthropic
- * {"type":"error","error":{"type":"overloaded_error","message":...}}.
- * message is borrowed; NULL uses the class's default. Returns 0 or FL_ENOMEM.
+ * {"error":{"message":...,"type":...,"param":null,"code":...}}, Anthropic
+ * {"type":"error","error":{"type":"overloaded_error","message":...}} or Gemini
+ * {"error": {"code": 503, "message": ..., "status": "UNAVAILABLE"}} (pretty-printed).
+ * status is the HTTP status the body goes out with (Gemini repeats it as "code"); 0 means the
+ * class's own (429 for rate_limit, ...). message is borrowed; NULL uses the class's default.
+ * Returns 0 or FL_ENOMEM.
  */
+int fl_dialect_encode_http_error_body(fl_dialect_t d, int status, fl_error_class_t cls,
+                                      const char *message, fl_buf_t *out);
+
+/** fl_dialect_encode_http_error_body with the class's own status. */
 int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const char *message,
                                  fl_buf_t *out);
 
@@ -74,7 +84,8 @@ int fl_dialect_encode_error_body(fl_dialect_t d, fl_error_class_t cls, const cha
  * Appends the encoded in-stream error in the dialect's own form: OpenAI chat
  * `data: {"error":{...}}`; Responses `event: error` followed by `event: response.failed`
  * (numbered from ctx->sequence_number); Anthropic `event: error` with the class's type
- * (overloaded_error, rate_limit_error, api_error...).
+ * (overloaded_error, rate_limit_error, api_error...); Gemini `data: {"error": {"code", "message",
+ * "status"}}` with the class's own code, CRLF-framed.
  * Returns 0 or FL_ENOMEM.
  */
 int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const char *message,
@@ -82,15 +93,17 @@ int fl_dialect_encode_error_event(fl_dialect_t d, fl_error_class_t cls, const ch
 
 /**
  * Appends one keep-alive event in the dialect's form: Anthropic `event: ping`, otherwise the SSE
- * comment ": ping". Returns 0 or FL_ENOMEM.
+ * comment ": ping" (CRLF-framed for Gemini). Returns 0 or FL_ENOMEM.
  */
 int fl_dialect_encode_ping(fl_dialect_t d, fl_buf_t *out);
 
 /** The dialect's end marker kind: which event the client must see to know the stream is whole
- * (`data: [DONE]`, `message_stop`, `response.completed`). Returns a static string. */
+ * (`data: [DONE]`, `message_stop`, `response.completed`; Gemini has no sentinel: its last chunk,
+ * the one with `finishReason`). Returns a static string. */
 const char *fl_dialect_sentinel_name(fl_dialect_t d);
 
-/** The request path the dialect answers on, e.g. "/v1/chat/completions". */
+/** The request path the dialect answers on, e.g. "/v1/chat/completions"; for Gemini the
+ * streaming path with its model as "{model}" (routing matches it, serve/route.c). */
 const char *fl_dialect_path(fl_dialect_t d);
 
 #endif

@@ -164,8 +164,9 @@ static json_t *error_new(fl_error_class_t cls, const char *message)
                      json_string(message ? message : anthropic_errors[i].message));
 }
 
-int fl_anthropic_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_anthropic_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
+    (void)status; /* the body carries no status */
     return fl_json_append(out, error_new(cls, message));
 }
 

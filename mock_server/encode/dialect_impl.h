@@ -137,8 +137,9 @@ const char *fl_tool_call_id(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
  *    (dialect.c empties the script on failure).
  *  - _body returns the non-streaming body (new reference), or NULL: *rc is then set to the
  *    cause when it is not out of memory (left 0 for FL_ENOMEM).
- *  - _error_body / _error_event are fl_dialect_encode_error_body / _event for the dialect: same
- *    arguments (ctx may go unused), they append to out, 0 or FL_ENOMEM.
+ *  - _error_body is fl_dialect_encode_http_error_body for the dialect (status may go unused),
+ *    _error_event fl_dialect_encode_error_event (ctx may go unused): they append to out, 0 or
+ *    FL_ENOMEM.
  */
 int fl_openai_chat_stream(fl_answer_t *a);
 json_t *fl_openai_chat_body(const fl_answer_t *a, int *rc);
@@ -150,13 +151,22 @@ int fl_openai_responses_error_event(fl_error_class_t cls, const char *message,
                                     const fl_encode_ctx_t *ctx, fl_buf_t *out);
 int fl_anthropic_stream(fl_answer_t *a);
 json_t *fl_anthropic_body(const fl_answer_t *a, int *rc);
-int fl_anthropic_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out);
+int fl_anthropic_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out);
 int fl_anthropic_error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
                              fl_buf_t *out);
+int fl_gemini_stream(fl_answer_t *a);
+json_t *fl_gemini_body(const fl_answer_t *a, int *rc);
+int fl_gemini_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out);
+int fl_gemini_error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
+                          fl_buf_t *out);
+/** Appends j as Google writes a whole JSON body: two-space indent, then "\n" (generateContent and
+ * error bodies). Takes j as fl_json_append does. Returns 0 or FL_ENOMEM; out unchanged on
+ * failure. */
+int fl_gemini_json_append(fl_buf_t *out, json_t *j);
 
 /** Both OpenAI APIs answer errors with one envelope {"error":{"message","type","param","code"}}
  * (API reference, "Error codes"): the _error_body of both OpenAI rows. */
-int fl_openai_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out);
+int fl_openai_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out);
 /** OpenAI's error code string for a class (e.g. "rate_limit_exceeded"), or its type where
  * OpenAI sends a null code; used where a code is required (Responses `error` events). */
 const char *fl_openai_error_code(fl_error_class_t cls);

@@ -197,8 +197,9 @@ static json_t *error_envelope(fl_error_class_t cls, const char *message)
                : NULL;
 }
 
-int fl_openai_error_body(fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_openai_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
+    (void)status; /* the envelope carries no status */
     return fl_json_append(out, error_envelope(cls, message));
 }
 

@@ -697,6 +697,11 @@ static void check_one(check_t *k, const fl_fault_t *f)
                            "drop_finish has no separate event on openai-responses: "
                            "response.completed carries the finish and is the end marker, so "
                            "drop_sentinel alone drops both");
+        } else if (f->drop_finish && k->sc->dialect == FL_DIALECT_GEMINI) {
+            fl_load_report(c, &m, k->field,
+                           "drop_finish has no separate event on gemini: it has no sentinel, "
+                           "the chunk with finishReason is the end marker, so drop_sentinel "
+                           "alone drops it");
         }
         break;
     case FL_FAULT_FRAGMENT:

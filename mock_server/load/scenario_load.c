@@ -931,7 +931,7 @@ static void derive_answer(fl_load_ctx_t *c, fl_scenario_t *sc)
 static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
 {
     static const char *const dialects[] = {"openai-chat", "openai-responses", "anthropic-messages",
-                                           NULL};
+                                           "gemini", NULL};
     yaml_node_t *v[9], *k[9];
     sc->version = 1;
     sc->expect.outcome = FL_OUTCOME_COMPLETE;
@@ -978,6 +978,7 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         fl_load_get_str(c, v[T_MODEL], "model", false, &sc->model);
     else if (have_dialect)
         sc->model = strdup(sc->dialect == FL_DIALECT_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
+                           : sc->dialect == FL_DIALECT_GEMINI           ? "gemini-2.5-flash"
                                                                         : "gpt-4o-mini");
     if (v[T_PROMPT])
         fl_load_get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);

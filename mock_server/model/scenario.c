@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const dialect_names[] = {"openai-chat", "openai-responses",
-                                            "anthropic-messages"};
+/* Index = fl_dialect_t. */
+static const char *const dialect_names[] = {"openai-chat", "openai-responses", "anthropic-messages",
+                                            "gemini"};
 
 const char *fl_dialect_name(fl_dialect_t d)
 {

@@ -22,19 +22,22 @@ typedef enum {
     FL_DIALECT_OPENAI_CHAT,        /* POST /v1/chat/completions */
     FL_DIALECT_OPENAI_RESPONSES,   /* POST /v1/responses */
     FL_DIALECT_ANTHROPIC_MESSAGES, /* POST /v1/messages */
+    FL_DIALECT_GEMINI,             /* POST /v1beta/models/{model}:streamGenerateContent?alt=sse,
+                                      and :generateContent */
 } fl_dialect_t;
 
-/** Returns "openai-chat", "openai-responses" or "anthropic-messages". */
+/** Returns "openai-chat", "openai-responses", "anthropic-messages" or "gemini". */
 const char *fl_dialect_name(fl_dialect_t d);
 /** Parses a dialect name. Returns 0 and sets *out, or FL_EINVAL. */
 int fl_dialect_parse(const char *name, fl_dialect_t *out);
 
 /** Why the answer ended, in OpenAI's names; each dialect maps it to its own (end_turn, ...). */
 typedef enum {
-    FL_FINISH_STOP,           /* openai "stop", anthropic "end_turn", responses "completed" */
-    FL_FINISH_LENGTH,         /* "length", "max_tokens", responses "incomplete" */
-    FL_FINISH_TOOL_CALLS,     /* "tool_calls", "tool_use" */
-    FL_FINISH_CONTENT_FILTER, /* "content_filter", anthropic "refusal" */
+    FL_FINISH_STOP,           /* openai "stop", anthropic "end_turn", responses "completed",
+                                 gemini "STOP" */
+    FL_FINISH_LENGTH,         /* "length", "max_tokens", responses "incomplete", "MAX_TOKENS" */
+    FL_FINISH_TOOL_CALLS,     /* "tool_calls", "tool_use", gemini "STOP" (it has no own name) */
+    FL_FINISH_CONTENT_FILTER, /* "content_filter", anthropic "refusal", gemini "SAFETY" */
 } fl_finish_t;
 
 /** Returns the scenario-file name of a finish reason ("stop", "length", ...). */

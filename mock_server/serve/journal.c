@@ -72,8 +72,10 @@ void fl_journal_close(fl_journal_t *j)
 
 static bool redacted(const char *name)
 {
+    /* x-goog-api-key: Gemini's key header. Its other way in, ?key=, is in the query, which the
+       journal does not record (only the path). */
     return strcmp(name, "authorization") == 0 || strcmp(name, "proxy-authorization") == 0 ||
-           strcmp(name, "x-api-key") == 0;
+           strcmp(name, "x-api-key") == 0 || strcmp(name, "x-goog-api-key") == 0;
 }
 
 static json_t *headers_json(const fl_http_request_t *req)

@@ -89,7 +89,8 @@ void fl_journal_reset(fl_journal_t *j);
 
 /**
  * Records a request arriving at now_ms (same clock as t0_ms). Copies the method, path and
- * headers (authorization, proxy-authorization and x-api-key values become "[redacted]").
+ * headers (authorization, proxy-authorization, x-api-key and x-goog-api-key values become
+ * "[redacted]"; the query, where Gemini's ?key= goes, is not recorded).
  * Returns the new entry (owned by the journal; valid until dropped — use fl_journal_find with
  * its seq later), or NULL when out of memory.
  */

@@ -72,8 +72,8 @@ int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d,
 {
     fl_buf_t body;
     fl_buf_init(&body);
-    int rc =
-        fl_dialect_encode_error_body(d, fl_fault_error_class_for_status(status), message, &body);
+    int rc = fl_dialect_encode_http_error_body(d, status, fl_fault_error_class_for_status(status),
+                                               message, &body);
     if (rc == 0)
         rc = fl_reply_json(r, status, id, allow, body.data ? body.data : "", body.len);
     if (rc == 0 && e) {

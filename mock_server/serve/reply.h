@@ -58,8 +58,8 @@ int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
                    const char *message);
 
 /**
- * Appends an error in dialect d's own JSON shape (fl_dialect_encode_error_body, its class from
- * the status) as a whole JSON response, and records status and framing in e (NULL: none).
+ * Appends an error in dialect d's own JSON shape (fl_dialect_encode_http_error_body, its class
+ * from the status) as a whole JSON response, and records status and framing in e (NULL: none).
  * Returns 0 or FL_ENOMEM.
  */
 int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d, int status,

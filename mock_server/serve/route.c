@@ -57,6 +57,59 @@ static bool dialect_for_path(const char *path, fl_dialect_t *d)
     return false;
 }
 
+/* What the path says of a request besides its dialect: Gemini names the model and whether to
+ * stream in the path, the other dialects in the body. */
+typedef struct api_path_s {
+    fl_dialect_t dialect;
+    const char *model; /* borrowed, or NULL: the body's "model" */
+    int stream;        /* 1 or 0 from the path, -1: the body's "stream" */
+    bool sse;          /* Gemini: the query has alt=sse */
+} api_path_t;
+
+/* True when the query string (NULL: none) has the parameter name=value. */
+static bool query_has(const char *query, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len == nl + 1 + vl && strncmp(p, name, nl) == 0 && p[nl] == '=' &&
+            strncmp(p + nl + 1, value, vl) == 0)
+            return true;
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+/*
+ * Gemini's paths (Gemini API reference, "Generating content"):
+ * /v1beta/models/MODEL:streamGenerateContent and /v1beta/models/MODEL:generateContent, and the
+ * same under /v1/. Copies MODEL (no '/', at most n - 1 bytes) into model and sets *stream.
+ */
+static bool gemini_path(const char *path, char *model, size_t n, bool *stream)
+{
+    static const char *const prefixes[] = {"/v1beta/models/", "/v1/models/"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], pl) != 0)
+            continue;
+        const char *m = path + pl;
+        const char *colon = strrchr(m, ':');
+        if (!colon || colon == m || (size_t)(colon - m) >= n || memchr(m, '/', (size_t)(colon - m)))
+            return false;
+        if (strcmp(colon, ":streamGenerateContent") == 0)
+            *stream = true;
+        else if (strcmp(colon, ":generateContent") == 0)
+            *stream = false;
+        else
+            return false;
+        memcpy(model, m, (size_t)(colon - m));
+        model[colon - m] = '\0';
+        return true;
+    }
+    return false;
+}
+
 static size_t scenario_index(const fl_scenario_set_t *set, const fl_scenario_t *sc)
 {
     for (size_t i = 0; i < set->len; i++)
@@ -91,8 +144,9 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
 }
 
 static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id,
-               fl_dialect_t d, const char *prefix_name)
+               const api_path_t *ap, const char *prefix_name)
 {
+    fl_dialect_t d = ap->dialect;
     char msg[512];
     fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
     if (!e)
@@ -102,6 +156,12 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
 
     if (strcmp(req->method, "POST") != 0)
         return fl_reply_dialect_error(r, e, d, 405, id, "POST", "method not allowed; use POST");
+    if (ap->stream == 1 && !ap->sse) {
+        e->stream = true;
+        return fl_reply_dialect_error(r, e, d, 400, id, NULL,
+                                      "streamGenerateContent is served as SSE only: add ?alt=sse "
+                                      "(the JSON-array stream is not supported)");
+    }
 
     json_error_t jerr;
     json_t *body = json_loadb(req->body, req->body_len, 0, &jerr);
@@ -111,10 +171,10 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
                  req->body_len ? jerr.text : "empty body");
         return fl_reply_dialect_error(r, e, d, 400, id, NULL, msg);
     }
-    bool stream = json_is_true(json_object_get(body, "stream"));
+    bool stream = ap->stream >= 0 ? ap->stream == 1 : json_is_true(json_object_get(body, "stream"));
     bool include_usage =
         json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
-    const char *model = json_string_value(json_object_get(body, "model"));
+    const char *model = ap->model ? ap->model : json_string_value(json_object_get(body, "model"));
     e->stream = stream;
 
     const fl_scenario_set_t *set = srv->scenarios;
@@ -189,9 +249,18 @@ static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
         return control(srv, req, r, id);
 
     const char *path = split_prefix(req->path, name, sizeof(name));
-    fl_dialect_t d;
-    if (dialect_for_path(path, &d))
-        return api(srv, req, r, id, d, name);
+    api_path_t ap = {.stream = -1};
+    char model[256];
+    bool stream;
+    if (dialect_for_path(path, &ap.dialect))
+        return api(srv, req, r, id, &ap, name);
+    if (gemini_path(path, model, sizeof(model), &stream)) {
+        ap = (api_path_t){.dialect = FL_DIALECT_GEMINI,
+                          .model = model,
+                          .stream = stream,
+                          .sse = query_has(req->query, "alt", "sse")};
+        return api(srv, req, r, id, &ap, name);
+    }
 
     char msg[512];
     snprintf(msg, sizeof(msg), "no route for %s %.400s", req->method, req->path);

@@ -1,9 +1,11 @@
 /*
  * Routing: one parsed request -> which reply. API paths (POST /v1/chat/completions,
- * /v1/responses, /v1/messages, each also under /s/NAME/) answer from a scenario through the
- * reply pipeline (reply.h); control paths live under /_faultline/. Scenario choice, in order:
- * the x-faultline-scenario header, the /s/NAME/ prefix, the body's "model" naming a scenario of
- * the path's dialect, else the first scenario of that dialect. HTTP/1.0 clients always get
+ * /v1/responses, /v1/messages, Gemini's /v1beta/models/MODEL:streamGenerateContent?alt=sse and
+ * :generateContent (also under /v1/), each also under /s/NAME/) answer from a scenario through
+ * the reply pipeline (reply.h); control paths live under /_faultline/. Scenario choice, in
+ * order: the x-faultline-scenario header, the /s/NAME/ prefix, the model (the body's "model",
+ * Gemini's path MODEL) naming a scenario of the path's dialect, else the first scenario of that
+ * dialect. Gemini streams by path, the others by the body's "stream". HTTP/1.0 clients always get
  * `connection: close` (no keep-alive for 1.0, which keeps the framing rules simple: their
  * streamed bodies end at FIN).
  */

@@ -23,7 +23,7 @@ mapfile -t files < <(find "$dir" -name '*.yaml' -o -name '*.yml' | sort)
     fail "validate counted $total scenarios but there are ${#files[@]} files"
 
 # 2. Each dialect has at least 12 scenarios.
-for d in openai-chat openai-responses anthropic-messages; do
+for d in openai-chat openai-responses anthropic-messages gemini; do
     n=$(grep -l "^dialect: $d\$" "${files[@]}" | wc -l)
     [ "$n" -ge 12 ] || fail "dialect $d has $n scenarios, want at least 12"
 done

@@ -38,6 +38,14 @@ pairs=(
     "resets/openai-chat-close-in-tool-arguments corrupted"       # half a JSON arguments object
     "clean/hello correct"
     "fragmentation/anthropic-split-utf8-4byte recovered"         # libcurl hands it whole bytes
+    "resets/gemini-reset-mid-answer silent_truncation"           # prints the words it got, exit 0
+    "truncation/gemini-early-end silent_truncation"              # no finishReason needed
+    "stream-errors/gemini-unavailable-after-content silent_truncation" # ignores {"error": ...}
+    "stalls/gemini-stall-forever hung"                           # no idle timeout
+    "http-errors/gemini-503-overloaded gave_up"                  # never retries
+    "volume/gemini-duplicated-chunk duplicated"                  # prints the chunk twice
+    "fragmentation/gemini-split-crlf recovered"                  # reads lines, strips the CR
+    "clean/gemini-function-call correct"                         # functionCall args as an object
 )
 files=()
 for p in "${pairs[@]}"; do files+=("$src/scenarios/${p%% *}.yaml"); done

@@ -44,6 +44,8 @@ static const vs_case_t cases[] = {
     {"vs-responses-tool", FL_DIALECT_OPENAI_RESPONSES, "{" TOOL "}"},
     {"vs-anthropic-text", FL_DIALECT_ANTHROPIC_MESSAGES, "{" TEXT "}"},
     {"vs-anthropic-tool", FL_DIALECT_ANTHROPIC_MESSAGES, "{" TOOL "}"},
+    {"vs-gemini-text", FL_DIALECT_GEMINI, "{" TEXT "}"},
+    {"vs-gemini-tool", FL_DIALECT_GEMINI, "{" TOOL "}"},
 };
 
 /* The case's scenario followed by attempts (may be ""), into out. */
@@ -119,7 +121,10 @@ static char *unstamped(const es_ex_t *x, size_t n)
 ParameterizedTest(int *ci, validate_serve, end_positions, .timeout = 120)
 {
     const vs_case_t *c = &cases[*ci];
-    const char *path = fl_dialect_path(c->dialect);
+    /* Gemini's path names a model and asks for SSE in its query */
+    const char *path = c->dialect == FL_DIALECT_GEMINI
+                           ? "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+                           : fl_dialect_path(c->dialect);
     char dir[] = "/tmp/fl-validate-serve-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
 

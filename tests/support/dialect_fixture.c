@@ -1,5 +1,9 @@
 #include "dialect_fixture.h"
 
+#include "base/error.h"
+
+#include <criterion/criterion.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +86,29 @@ fl_encode_ctx_t fx_ctx(void)
     return (fl_encode_ctx_t){.id = "abc123", .created = 1700000000};
 }
 
+void fx_check_script(const fl_script_t *s, const fl_event_kind_t *kinds, const uint64_t *at,
+                     size_t n)
+{
+    cr_assert_eq(s->n_events, n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(s->events[i].kind, kinds[i], "event %zu", i);
+        cr_assert_eq(s->events[i].at_ms, at[i], "event %zu", i);
+    }
+}
+
+void fx_assert_body_refuses_arguments(fl_scenario_t *sc, const char *arguments)
+{
+    fl_encode_ctx_t ctx = fx_ctx();
+    free(sc->response.tool_call->arguments);
+    sc->response.tool_call->arguments = xstrdup(arguments);
+    fl_buf_t b;
+    fl_buf_init(&b);
+    cr_assert_eq(fl_buf_append_str(&b, "keep"), 0);
+    cr_assert_eq(fl_dialect_encode_body(sc, &ctx, &b), FL_EJSON);
+    cr_assert_str_eq(b.data, "keep");
+    fl_buf_close(&b);
+}
+
 char *fx_event_bytes(const fl_script_t *s, size_t i)
 {
     const fl_script_event_t *e = &s->events[i];
@@ -101,6 +128,8 @@ char *fx_event_parse(const fl_script_t *s, size_t i, char **name)
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
+        if (nl && nl > line && nl[-1] == '\r')
+            nl[-1] = '\0';
         if (strncmp(line, "event: ", 7) == 0 && name) {
             free(*name);
             *name = xstrdup(line + 7);

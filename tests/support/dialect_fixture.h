@@ -23,11 +23,19 @@ void fx_scenario_free(fl_scenario_t *sc);
 /** id "abc123", created 1700000000, include_usage false, sequence_number 0. */
 fl_encode_ctx_t fx_ctx(void);
 
+/** Asserts the script has n events with these kinds and at_ms times. */
+void fx_check_script(const fl_script_t *s, const fl_event_kind_t *kinds, const uint64_t *at,
+                     size_t n);
+/** Asserts that with these tool-call arguments the non-streaming body is refused with FL_EJSON
+ * and leaves what the buffer held. sc's arguments are replaced. */
+void fx_assert_body_refuses_arguments(fl_scenario_t *sc, const char *arguments);
+
 /** The bytes of event i as a NUL-terminated copy (caller frees). */
 char *fx_event_bytes(const fl_script_t *s, size_t i);
 /**
  * Parses event i's SSE fields: *name gets a malloc'd copy of the `event:` value or NULL, and
  * the return is the `data:` lines joined by LF (malloc'd) or NULL when there is no data line.
+ * Lines end in LF or CRLF (Gemini's).
  */
 char *fx_event_parse(const fl_script_t *s, size_t i, char **name);
 /** The data of event i parsed as JSON (NULL when it is not JSON); *name as above (may be

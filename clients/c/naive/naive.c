@@ -6,7 +6,10 @@
  * the end marker, an in-stream error event. Only a transfer that fails before any byte, or an
  * HTTP status >= 400, is reported (stderr, exit 1). SSE handling is the minimal kind found in
  * the field: split the body on "\n\n", take the "data: " lines, parse each as JSON, take the
- * delta text, ignore the rest. Tool calls are printed at the end as one JSON line.
+ * delta text, ignore the rest. For Gemini, whose events end in CRLF CRLF, it does what the
+ * Gemini snippets in the field do instead: read line by line, strip the CR, take the "data: "
+ * lines and the first part's text (no finishReason needed). Tool calls are printed at the end as
+ * one JSON line.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -14,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CHAT, RESPONSES, MESSAGES } dialect_t;
+typedef enum { CHAT, RESPONSES, MESSAGES, GEMINI } dialect_t;
 
 /* A growable byte buffer; data is heap memory, NUL-terminated when non-NULL. */
 typedef struct {
@@ -98,6 +101,20 @@ static void handle_data(state_t *st, const char *data)
             set_name(st, str(json_object_get(j, "item"), "name"));
         else if (strcmp(type, "response.function_call_arguments.delta") == 0)
             add_args(st, str(j, "delta"));
+    } else if (st->dialect == GEMINI) {
+        json_t *part = json_array_get(
+            json_object_get(
+                json_object_get(json_array_get(json_object_get(j, "candidates"), 0), "content"),
+                "parts"),
+            0);
+        print_text(str(part, "text"));
+        json_t *call = json_object_get(part, "functionCall");
+        if (call) {
+            set_name(st, str(call, "name"));
+            char *args = json_dumps(json_object_get(call, "args"), JSON_COMPACT);
+            add_args(st, args);
+            free(args);
+        }
     } else if (st->dialect == MESSAGES && type) {
         if (strcmp(type, "content_block_start") == 0) {
             set_name(st, str(json_object_get(j, "content_block"), "name"));
@@ -108,6 +125,25 @@ static void handle_data(state_t *st, const char *data)
         }
     }
     json_decref(j);
+}
+
+/* Gemini: handles each complete line of the pending bytes that starts with "data: ". */
+static void split_lines(state_t *st)
+{
+    char *start = st->pending.data;
+    char *nl;
+    while ((nl = strchr(start, '\n'))) {
+        *nl = '\0';
+        if (nl > start && nl[-1] == '\r')
+            nl[-1] = '\0';
+        if (strncmp(start, "data: ", 6) == 0)
+            handle_data(st, start + 6);
+        start = nl + 1;
+    }
+    size_t rest = st->pending.len - (size_t)(start - st->pending.data);
+    memmove(st->pending.data, start, rest);
+    st->pending.len = rest;
+    st->pending.data[rest] = '\0';
 }
 
 /* Splits the pending bytes on "\n\n" and handles each event's "data: " lines. */
@@ -145,7 +181,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         return len;
     }
     buf_append(&st->pending, ptr, len);
-    split_events(st);
+    if (st->dialect == GEMINI)
+        split_lines(st);
+    else
+        split_events(st);
     return len;
 }
 
@@ -162,19 +201,29 @@ int main(void)
     }
     st.dialect = strcmp(d, "openai-responses") == 0     ? RESPONSES
                  : strcmp(d, "anthropic-messages") == 0 ? MESSAGES
+                 : strcmp(d, "gemini") == 0             ? GEMINI
                                                         : CHAT;
     if (!model)
-        model = st.dialect == MESSAGES ? "claude-sonnet-4-5" : "gpt-4o-mini";
+        model = st.dialect == MESSAGES ? "claude-sonnet-4-5"
+                : st.dialect == GEMINI ? "gemini-2.5-flash"
+                                       : "gpt-4o-mini";
     if (!prompt)
         prompt = "Say hello.";
 
     char url[2048], auth[1024];
-    snprintf(url, sizeof(url), "%s%s", base,
-             st.dialect == CHAT        ? "/v1/chat/completions"
-             : st.dialect == RESPONSES ? "/v1/responses"
-                                       : "/v1/messages");
+    if (st.dialect == GEMINI)
+        snprintf(url, sizeof(url), "%s/v1beta/models/%s:streamGenerateContent?alt=sse", base,
+                 model);
+    else
+        snprintf(url, sizeof(url), "%s%s", base,
+                 st.dialect == CHAT        ? "/v1/chat/completions"
+                 : st.dialect == RESPONSES ? "/v1/responses"
+                                           : "/v1/messages");
     json_t *req;
-    if (st.dialect == RESPONSES)
+    if (st.dialect == GEMINI)
+        req = json_pack("{s:[{s:s, s:[{s:s}]}]}", "contents", "role", "user", "parts", "text",
+                        prompt);
+    else if (st.dialect == RESPONSES)
         req = json_pack("{s:s, s:s, s:b}", "model", model, "input", prompt, "stream", 1);
     else
         req = json_pack("{s:s, s:i, s:[{s:s, s:s}], s:b}", "model", model, "max_tokens", 1024,
@@ -190,6 +239,10 @@ int main(void)
                  getenv("ANTHROPIC_API_KEY") ? getenv("ANTHROPIC_API_KEY") : "none");
         hdrs = curl_slist_append(hdrs, auth);
         hdrs = curl_slist_append(hdrs, "anthropic-version: 2023-06-01");
+    } else if (st.dialect == GEMINI) {
+        snprintf(auth, sizeof(auth), "x-goog-api-key: %s",
+                 getenv("GEMINI_API_KEY") ? getenv("GEMINI_API_KEY") : "none");
+        hdrs = curl_slist_append(hdrs, auth);
     } else {
         snprintf(auth, sizeof(auth), "authorization: Bearer %s",
                  getenv("OPENAI_API_KEY") ? getenv("OPENAI_API_KEY") : "none");

@@ -48,10 +48,22 @@ static int fail(rc_answer_t *a, rc_ans_state_t state, int retryable, const char 
 int rc_error_is_transient(const char *s)
 {
     static const char *const transient[] = {
-        "rate_limit_exceeded", "rate_limit_error",    "rate_limit",
-        "server_error",        "api_error",           "overloaded_error",
-        "overloaded",          "timeout_error",       "timeout",
-        "internal_error",      "service_unavailable",
+        "rate_limit_exceeded",
+        "rate_limit_error",
+        "rate_limit",
+        "server_error",
+        "api_error",
+        "overloaded_error",
+        "overloaded",
+        "timeout_error",
+        "timeout",
+        "internal_error",
+        "service_unavailable",
+        /* Gemini's google.rpc.Code names (429, 500, 503, 504) */
+        "RESOURCE_EXHAUSTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
     };
     if (!s)
         return 0;
@@ -264,6 +276,73 @@ static int anthropic_event(rc_answer_t *a, json_t *j, const char *type)
     return 0; /* message_start, content_block_stop, ping, and events added later */
 }
 
+/* ---- Gemini ---- */
+
+/* {"error": {"code": 503, "message", "status": "UNAVAILABLE"}}: transient by its status. */
+static int gemini_error(rc_answer_t *a, json_t *err, const char *where)
+{
+    const char *status = jstr(err, "status");
+    const char *msg = jstr(err, "message");
+    return fail(a, RC_ANS_ERROR, rc_error_is_transient(status), "%s: %lld %s%s%s", where,
+                (long long)json_integer_value(json_object_get(err, "code")),
+                status ? status : "error", msg ? ": " : "", msg ? msg : "");
+}
+
+/*
+ * The parts of candidates[0] into the answer; *finish gets its finishReason (NULL when none).
+ * Returns 1 when a part carried content, 0 when none did, -1 on failure (a->state set).
+ */
+static int gemini_candidate(rc_answer_t *a, json_t *j, const char **finish)
+{
+    json_t *cand = json_array_get(json_object_get(j, "candidates"), 0);
+    *finish = jstr(cand, "finishReason");
+    int content = 0;
+    size_t i;
+    json_t *part;
+    json_array_foreach(json_object_get(json_object_get(cand, "content"), "parts"), i, part)
+    {
+        const char *text = jstr(part, "text");
+        json_t *call = json_object_get(part, "functionCall");
+        if (text && *text) {
+            append_str(&a->text, text);
+            content = 1;
+        } else if (json_is_object(call)) {
+            /* A call arrives whole, its args an object: one tool per call, in order. */
+            rc_tool_t *t = tool_get(a, a->ntools, 1);
+            if (!t)
+                return fail(a, RC_ANS_BROKEN, 1, "too many tool calls");
+            json_t *args = json_object_get(call, "args");
+            /* no args is {}; args that are not an object are kept, and fail when formatted */
+            char *s = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            append_str(&t->name, jstr(call, "name"));
+            append_str(&t->args, s ? s : "{}");
+            free(s);
+            content = 1;
+        }
+    }
+    return content;
+}
+
+static int gemini_event(rc_answer_t *a, json_t *j)
+{
+    json_t *err = json_object_get(j, "error");
+    if (json_is_object(err))
+        return gemini_error(a, err, "error in stream");
+    const char *block = jstr(json_object_get(j, "promptFeedback"), "blockReason");
+    if (block)
+        return fail(a, RC_ANS_ERROR, 0, "prompt blocked: %s", block);
+    const char *finish;
+    int content = gemini_candidate(a, j, &finish);
+    if (content < 0)
+        return content;
+    if (finish && *finish) {
+        /* No sentinel: the chunk with finishReason is the last one, and the answer is whole. */
+        a->state = RC_ANS_DONE;
+        return -1;
+    }
+    return content;
+}
+
 int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
 {
     if (a->state != RC_ANS_PARTIAL)
@@ -296,6 +375,9 @@ int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
         break;
     case RC_OPENAI_RESPONSES:
         rc = responses_event(a, j, type);
+        break;
+    case RC_GEMINI:
+        rc = gemini_event(a, j);
         break;
     default:
         rc = anthropic_event(a, j, type);
@@ -394,6 +476,17 @@ static int body_anthropic(rc_answer_t *a, json_t *j)
     return 0;
 }
 
+static int body_gemini(rc_answer_t *a, json_t *j)
+{
+    const char *finish;
+    if (gemini_candidate(a, j, &finish) < 0)
+        return -1;
+    if (!finish || !*finish)
+        return fail(a, RC_ANS_BROKEN, 1, "generateContent response without finishReason");
+    a->state = RC_ANS_DONE;
+    return 0;
+}
+
 int rc_answer_body(rc_answer_t *a, const char *body, size_t len)
 {
     json_error_t jerr;
@@ -404,8 +497,12 @@ int rc_answer_body(rc_answer_t *a, const char *body, size_t len)
     }
     int rc;
     json_t *err = json_object_get(j, "error");
-    if (json_is_object(err) && a->dialect != RC_OPENAI_RESPONSES)
+    if (json_is_object(err) && a->dialect == RC_GEMINI)
+        rc = gemini_error(a, err, "error body");
+    else if (json_is_object(err) && a->dialect != RC_OPENAI_RESPONSES)
         rc = provider_error(a, err, "error body");
+    else if (a->dialect == RC_GEMINI)
+        rc = body_gemini(a, j);
     else if (a->dialect == RC_OPENAI_CHAT)
         rc = body_chat(a, j);
     else if (a->dialect == RC_OPENAI_RESPONSES)

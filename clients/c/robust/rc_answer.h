@@ -11,7 +11,12 @@
  *    response.function_call_arguments.delta/.done, response.completed / .incomplete /
  *    .failed, error);
  *  - Anthropic Messages, "Streaming messages" (message_start, content_block_start/_delta/_stop
- *    with text_delta / input_json_delta, message_delta, message_stop, ping, error), "Errors".
+ *    with text_delta / input_json_delta, message_delta, message_stop, ping, error), "Errors";
+ *  - Gemini API, "Generating content" (streamGenerateContent?alt=sse: one
+ *    GenerateContentResponse per event, candidates[0].content.parts[] with `text` or a whole
+ *    `functionCall {name, args}`; no sentinel: the chunk carrying candidates[0].finishReason is
+ *    the last), and errors {"error": {"code", "message", "status"}}, also as an event of a 200
+ *    stream.
  */
 #ifndef RC_ANSWER_H
 #define RC_ANSWER_H
@@ -25,6 +30,7 @@ typedef enum {
     RC_OPENAI_CHAT,
     RC_OPENAI_RESPONSES,
     RC_ANTHROPIC_MESSAGES,
+    RC_GEMINI,
 } rc_dialect_t;
 
 /** How an attempt's answer stands. */
@@ -85,8 +91,8 @@ int rc_answer_body(rc_answer_t *a, const char *body, size_t len);
 int rc_answer_format(rc_answer_t *a, rc_buf_t *out);
 
 /**
- * Whether an error with this provider `code` or `type` string is transient (worth retrying):
- * rate limits, overload, server errors and time-outs. NULL is not transient.
+ * Whether an error with this provider `code`, `type` or (Gemini) `status` string is transient
+ * (worth retrying): rate limits, overload, server errors and time-outs. NULL is not transient.
  */
 int rc_error_is_transient(const char *code_or_type);
 

@@ -2,7 +2,8 @@
  * clients/c/robust: the reference client a careful engineer writes (libcurl multi interface).
  *
  * Follows the client contract in README "Reference clients": reads FAULTLINE_* / OPENAI_* /
- * ANTHROPIC_* from the environment, sends FAULTLINE_PROMPT to the dialect's endpoint, and
+ * ANTHROPIC_* / GEMINI_API_KEY from the environment, sends FAULTLINE_PROMPT to the dialect's
+ * endpoint (Gemini: the model in the path, streaming by path), and
  * prints the whole answer on stdout only once its end marker has arrived. Timing constants:
  * connect 2 s; idle 3 s measured on content events (from the request to the first content
  * event and between content events; SSE comments and `ping` events do not count); overall
@@ -53,7 +54,8 @@ typedef enum {
 
 typedef struct {
     rc_dialect_t dialect;
-    const char *url;
+    const char *url;          /* the streaming request's */
+    const char *url_nostream; /* the non-streaming request's (Gemini's differs) */
     const char *key;
     const char *model;
     const char *prompt;
@@ -215,7 +217,10 @@ static char *request_body(const config_t *cfg, int stream)
 {
     json_t *msg = json_pack("[{s:s, s:s}]", "role", "user", "content", cfg->prompt);
     json_t *req;
-    if (cfg->dialect == RC_OPENAI_RESPONSES)
+    if (cfg->dialect == RC_GEMINI) /* streaming or not is in the path */
+        req = json_pack("{s:[{s:s, s:[{s:s}]}]}", "contents", "role", "user", "parts", "text",
+                        cfg->prompt);
+    else if (cfg->dialect == RC_OPENAI_RESPONSES)
         req = json_pack("{s:s, s:s, s:b}", "model", cfg->model, "input", cfg->prompt, "stream",
                         stream);
     else if (cfg->dialect == RC_ANTHROPIC_MESSAGES)
@@ -274,6 +279,9 @@ static attempt_end_t run_attempt(attempt_t *at, CURLM *multi, int stream)
         snprintf(auth, sizeof(auth), "x-api-key: %s", cfg->key);
         hdrs = curl_slist_append(hdrs, auth);
         hdrs = curl_slist_append(hdrs, "anthropic-version: 2023-06-01");
+    } else if (cfg->dialect == RC_GEMINI) {
+        snprintf(auth, sizeof(auth), "x-goog-api-key: %s", cfg->key);
+        hdrs = curl_slist_append(hdrs, auth);
     } else {
         snprintf(auth, sizeof(auth), "authorization: Bearer %s", cfg->key);
         hdrs = curl_slist_append(hdrs, auth);
@@ -289,7 +297,7 @@ static attempt_end_t run_attempt(attempt_t *at, CURLM *multi, int stream)
     rc_answer_init(&at->ans, cfg->dialect);
     rc_sse_init(&at->sse, on_event, at);
 
-    curl_easy_setopt(easy, CURLOPT_URL, cfg->url);
+    curl_easy_setopt(easy, CURLOPT_URL, stream ? cfg->url : cfg->url_nostream);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -415,6 +423,8 @@ static int dialect_from(const char *s, rc_dialect_t *d)
         *d = RC_OPENAI_RESPONSES;
     else if (s && strcmp(s, "anthropic-messages") == 0)
         *d = RC_ANTHROPIC_MESSAGES;
+    else if (s && strcmp(s, "gemini") == 0)
+        *d = RC_GEMINI;
     else
         return -1;
     return 0;
@@ -429,10 +439,10 @@ static const char *env_or(const char *name, const char *fallback)
 int main(void)
 {
     config_t cfg;
-    char url[2048];
+    char url[2048], url_nostream[2048];
     if (dialect_from(getenv("FAULTLINE_DIALECT"), &cfg.dialect)) {
-        fprintf(stderr, "robust: FAULTLINE_DIALECT must be openai-chat, openai-responses or "
-                        "anthropic-messages\n");
+        fprintf(stderr, "robust: FAULTLINE_DIALECT must be openai-chat, openai-responses, "
+                        "anthropic-messages or gemini\n");
         return 2;
     }
     const char *base = env_or("FAULTLINE_BASE_URL", NULL);
@@ -440,15 +450,33 @@ int main(void)
         fprintf(stderr, "robust: FAULTLINE_BASE_URL is not set\n");
         return 2;
     }
-    const char *path = cfg.dialect == RC_OPENAI_CHAT        ? "/v1/chat/completions"
-                       : cfg.dialect == RC_OPENAI_RESPONSES ? "/v1/responses"
-                                                            : "/v1/messages";
-    snprintf(url, sizeof(url), "%s%s", base, path);
+    cfg.model = env_or("FAULTLINE_MODEL", cfg.dialect == RC_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
+                                          : cfg.dialect == RC_GEMINI           ? "gemini-2.5-flash"
+                                                                               : "gpt-4o-mini");
+    if (cfg.dialect == RC_GEMINI) {
+        /* The Gemini API takes the model in the path, and streams by method and alt=sse. */
+        char *model = curl_easy_escape(NULL, cfg.model, 0);
+        if (!model) {
+            fprintf(stderr, "robust: out of memory\n");
+            return 1;
+        }
+        snprintf(url, sizeof(url), "%s/v1beta/models/%s:streamGenerateContent?alt=sse", base,
+                 model);
+        snprintf(url_nostream, sizeof(url_nostream), "%s/v1beta/models/%s:generateContent", base,
+                 model);
+        curl_free(model);
+        cfg.key = env_or("GEMINI_API_KEY", "none");
+    } else {
+        const char *path = cfg.dialect == RC_OPENAI_CHAT        ? "/v1/chat/completions"
+                           : cfg.dialect == RC_OPENAI_RESPONSES ? "/v1/responses"
+                                                                : "/v1/messages";
+        snprintf(url, sizeof(url), "%s%s", base, path);
+        snprintf(url_nostream, sizeof(url_nostream), "%s", url);
+        cfg.key = cfg.dialect == RC_ANTHROPIC_MESSAGES ? env_or("ANTHROPIC_API_KEY", "none")
+                                                       : env_or("OPENAI_API_KEY", "none");
+    }
     cfg.url = url;
-    cfg.key = cfg.dialect == RC_ANTHROPIC_MESSAGES ? env_or("ANTHROPIC_API_KEY", "none")
-                                                   : env_or("OPENAI_API_KEY", "none");
-    cfg.model = env_or("FAULTLINE_MODEL",
-                       cfg.dialect == RC_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5" : "gpt-4o-mini");
+    cfg.url_nostream = url_nostream;
     cfg.prompt = env_or("FAULTLINE_PROMPT", "Say hello.");
     cfg.start_ms = now_ms();
     cfg.deadline_ms = cfg.start_ms + DEADLINE_MS;

@@ -31,16 +31,6 @@ static const char golden_text[] = MESSAGE_START(
                                                     DELTA("text_delta", "text", " world!")
                                                         TAIL("end_turn", "2");
 
-static void check_script(const fl_script_t *s, const fl_event_kind_t *kinds, const uint64_t *at,
-                         size_t n)
-{
-    cr_assert_eq(s->n_events, n);
-    for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(s->events[i].kind, kinds[i], "event %zu", i);
-        cr_assert_eq(s->events[i].at_ms, at[i], "event %zu", i);
-    }
-}
-
 Test(anthropic, golden_text_stream, .timeout = 10)
 {
     fl_scenario_t *sc = fx_scenario_text(FL_DIALECT_ANTHROPIC_MESSAGES, "Hello, world!");
@@ -52,7 +42,7 @@ Test(anthropic, golden_text_stream, .timeout = 10)
     fl_event_kind_t kinds[] = {FL_EVENT_META,    FL_EVENT_META, FL_EVENT_PING,   FL_EVENT_CONTENT,
                                FL_EVENT_CONTENT, FL_EVENT_META, FL_EVENT_FINISH, FL_EVENT_SENTINEL};
     uint64_t at[] = {0, 0, 0, 100, 150, 150, 150, 150};
-    check_script(&s, kinds, at, 8);
+    fx_check_script(&s, kinds, at, 8);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }
@@ -81,7 +71,7 @@ Test(anthropic, golden_tool_stream, .timeout = 10)
                                FL_EVENT_CONTENT, FL_EVENT_CONTENT, FL_EVENT_META,
                                FL_EVENT_FINISH,  FL_EVENT_SENTINEL};
     uint64_t at[] = {0, 100, 100, 150, 200, 200, 200, 200};
-    check_script(&s, kinds, at, 8);
+    fx_check_script(&s, kinds, at, 8);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }
@@ -171,13 +161,7 @@ Test(anthropic, bodies, .timeout = 10)
     fl_buf_close(&b);
 
     /* Arguments that are not JSON cannot become `input`. */
-    free(sc->response.tool_call->arguments);
-    sc->response.tool_call->arguments = strdup("{not json");
-    fl_buf_init(&b);
-    cr_assert_eq(fl_buf_append_str(&b, "keep"), 0);
-    cr_assert_eq(fl_dialect_encode_body(sc, &ctx, &b), FL_EJSON);
-    cr_assert_str_eq(b.data, "keep");
-    fl_buf_close(&b);
+    fx_assert_body_refuses_arguments(sc, "{not json");
     fx_scenario_free(sc);
 }
 

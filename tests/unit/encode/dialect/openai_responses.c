@@ -43,16 +43,6 @@ static const char golden_text[] = EV("response.created", "0",
                                "[" MSG_ITEM("completed", "[" TEXT_PART("Hello, world!") "]") "]",
                                USAGE("5", "2", "7")));
 
-static void check_script(const fl_script_t *s, const fl_event_kind_t *kinds, const uint64_t *at,
-                         size_t n)
-{
-    cr_assert_eq(s->n_events, n);
-    for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(s->events[i].kind, kinds[i], "event %zu", i);
-        cr_assert_eq(s->events[i].at_ms, at[i], "event %zu", i);
-    }
-}
-
 Test(openai_responses, golden_text_stream, .timeout = 10)
 {
     fl_scenario_t *sc = fx_scenario_text(FL_DIALECT_OPENAI_RESPONSES, "Hello, world!");
@@ -65,7 +55,7 @@ Test(openai_responses, golden_text_stream, .timeout = 10)
                                FL_EVENT_CONTENT, FL_EVENT_CONTENT, FL_EVENT_META, FL_EVENT_META,
                                FL_EVENT_META,    FL_EVENT_SENTINEL};
     uint64_t at[] = {0, 0, 0, 0, 100, 150, 150, 150, 150, 150};
-    check_script(&s, kinds, at, 10);
+    fx_check_script(&s, kinds, at, 10);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }
@@ -106,7 +96,7 @@ Test(openai_responses, golden_tool_stream, .timeout = 10)
                                FL_EVENT_CONTENT, FL_EVENT_CONTENT, FL_EVENT_META,
                                FL_EVENT_META,    FL_EVENT_SENTINEL};
     uint64_t at[] = {0, 0, 100, 150, 200, 200, 200, 200};
-    check_script(&s, kinds, at, 8);
+    fx_check_script(&s, kinds, at, 8);
     fl_script_close(&s);
     fx_scenario_free(sc);
 }

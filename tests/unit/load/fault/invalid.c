@@ -64,6 +64,11 @@ static fault_case_t cases[] = {
      "no separate event on openai-responses: response.completed carries the finish and is the end "
      "marker, so drop_sentinel alone drops both",
      1},
+    {"fault-drop-finish-gemini.yaml",
+     "fault-drop-finish-gemini.yaml:7:9: attempts[0].faults[0].drop_sentinel: drop_finish has no "
+     "separate event on gemini: it has no sentinel, the chunk with finishReason is the end marker, "
+     "so drop_sentinel alone drops it",
+     1},
     {"fault-duplicate-headers.yaml",
      "fault-duplicate-headers.yaml:7:25: attempts[0].faults[0].duplicate.at: duplicate acts on one "
      "whole event: use {event: N}",

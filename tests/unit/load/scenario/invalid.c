@@ -108,7 +108,7 @@ static invalid_case_t cases[] = {
      1},
     {"unknown-dialect.yaml",
      "unknown-dialect.yaml:3:10: dialect: unknown dialect 'openai' (valid: openai-chat, "
-     "openai-responses, anthropic-messages)",
+     "openai-responses, anthropic-messages, gemini)",
      1},
     {"unknown-fault.yaml",
      "unknown-fault.yaml:8:9: attempts[1].faults[0].resett: unknown fault 'resett' (did you mean "

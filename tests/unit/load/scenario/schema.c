@@ -141,6 +141,7 @@ Test(scenario_schema, is_draft_2020_12_with_required_keys)
         fl_dialect_t d;
         cr_assert_eq(fl_dialect_parse(json_string_value(json_array_get(dialects, i)), &d), 0);
     }
-    cr_assert_eq(json_array_size(dialects), 3);
+    cr_assert_eq(json_array_size(dialects),
+                 4); /* openai-chat, openai-responses, anthropic, gemini */
     json_decref(schema);
 }
