@@ -24,3 +24,37 @@ int fl_array_grow(void *items_ptr, size_t *cap, size_t len, size_t size, size_t 
     *cap = ncap;
     return 0;
 }
+
+void *fl_memdup(const void *p, size_t n)
+{
+    void *q = n ? malloc(n) : NULL;
+    if (q)
+        memcpy(q, p, n);
+    return q;
+}
+
+const char *fl_names_get(const char *const *names, size_t n, size_t i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
+long fl_names_find(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (long)i;
+    return -1;
+}
+
+int fl_array_insert(void *items_ptr, size_t *cap, size_t *len, size_t size, size_t first, size_t at,
+                    const void *item)
+{
+    if (fl_array_grow(items_ptr, cap, *len, size, first))
+        return FL_ENOMEM;
+    char *items;
+    memcpy(&items, items_ptr, sizeof(items));
+    memmove(items + (at + 1) * size, items + at * size, (*len - at) * size);
+    memcpy(items + at * size, item, size);
+    (*len)++;
+    return 0;
+}

@@ -50,6 +50,7 @@
 #include "chaos/chaos.h"
 
 #include "chaos/chaos_impl.h"
+#include "base/array.h"
 #include "base/error.h"
 #include "chaos/httphead.h"
 
@@ -64,18 +65,7 @@ int fl_chaos_bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off)
 
 int fl_chaos_piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p)
 {
-    if (c->np == c->capp) {
-        size_t cap = c->capp ? c->capp * 2 : 32;
-        fl_chaos_piece_t *v = realloc(c->p, cap * sizeof(*v));
-        if (!v)
-            return FL_ENOMEM;
-        c->p = v;
-        c->capp = cap;
-    }
-    memmove(&c->p[at + 1], &c->p[at], (c->np - at) * sizeof(*c->p));
-    c->p[at] = *p;
-    c->np++;
-    return 0;
+    return FL_ARRAY_INSERT(c->p, c->capp, c->np, 32, at, p);
 }
 
 void fl_chaos_piece_remove(fl_chaos_t *c, size_t at, size_t n)
@@ -135,18 +125,7 @@ fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t 
 
 int fl_chaos_op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op)
 {
-    if (c->no == c->capo) {
-        size_t cap = c->capo ? c->capo * 2 : 32;
-        fl_chaos_op_t *v = realloc(c->o, cap * sizeof(*v));
-        if (!v)
-            return FL_ENOMEM;
-        c->o = v;
-        c->capo = cap;
-    }
-    memmove(&c->o[at + 1], &c->o[at], (c->no - at) * sizeof(*c->o));
-    c->o[at] = *op;
-    c->no++;
-    return 0;
+    return FL_ARRAY_INSERT(c->o, c->capo, c->no, 32, at, op);
 }
 
 int fl_chaos_op_push(fl_chaos_t *c, const fl_chaos_op_t *op)
@@ -164,6 +143,23 @@ static int html_page(int status, fl_buf_t *out)
                          "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
                          "</body>\r\n</html>\r\n",
                          status, reason, status, reason, server);
+}
+
+int fl_chaos_push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page)
+{
+    fl_chaos_op_t o = fl_chaos_op_make(FL_WIRE_FIRE, at_ms, fi);
+    int rc = fl_chaos_op_push(c, &o);
+    o = fl_chaos_op_make(FL_WIRE_WRITE, at_ms, fi);
+    o.head = true;
+    o.w.len = page->len;
+    if (!rc)
+        rc = fl_chaos_bytes(c, page->data, page->len, &o.w.off);
+    if (!rc)
+        rc = fl_chaos_op_push(c, &o);
+    o = fl_chaos_op_make(FL_WIRE_DONE, at_ms, fi);
+    if (!rc)
+        rc = fl_chaos_op_push(c, &o);
+    return rc;
 }
 
 int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
@@ -362,20 +358,9 @@ static int response_level(fl_chaos_t *c)
             fl_buf_init(&page);
             rc = fl_chaos_error_page(c, f->status, f->html, f->error_class, f->message,
                                      f->retry_after_s, f->retry_after_ms, &page);
-            o = fl_chaos_op_make(FL_WIRE_FIRE, delay, i);
             if (!rc)
-                rc = fl_chaos_op_push(c, &o);
-            o = fl_chaos_op_make(FL_WIRE_WRITE, delay, i);
-            o.head = true;
-            o.w.len = page.len;
-            if (!rc)
-                rc = fl_chaos_bytes(c, page.data, page.len, &o.w.off);
-            if (!rc)
-                rc = fl_chaos_op_push(c, &o);
+                rc = fl_chaos_push_page(c, i, delay, &page);
             fl_buf_close(&page);
-            o = fl_chaos_op_make(FL_WIRE_DONE, delay, i);
-            if (!rc)
-                rc = fl_chaos_op_push(c, &o);
             c->status = f->status;
             c->retry_after_ms = f->retry_after_ms >= 0  ? f->retry_after_ms
                                 : f->retry_after_s >= 0 ? f->retry_after_s * 1000

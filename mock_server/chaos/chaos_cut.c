@@ -107,19 +107,8 @@ static int proxy_page(fl_chaos_t *c, uint32_t fi, uint64_t at, int status)
     fl_buf_t page;
     fl_buf_init(&page);
     int rc = fl_chaos_error_page(c, status, true, 0, NULL, -1, -1, &page);
-    fl_chaos_op_t o = fl_chaos_op_make(FL_WIRE_FIRE, at, fi);
     if (!rc)
-        rc = fl_chaos_op_push(c, &o);
-    o.w.kind = FL_WIRE_WRITE;
-    o.head = true;
-    o.w.len = page.len;
-    if (!rc)
-        rc = fl_chaos_bytes(c, page.data, page.len, &o.w.off);
-    if (!rc)
-        rc = fl_chaos_op_push(c, &o);
-    o = fl_chaos_op_make(FL_WIRE_DONE, at, fi);
-    if (!rc)
-        rc = fl_chaos_op_push(c, &o);
+        rc = fl_chaos_push_page(c, fi, at, &page);
     fl_buf_close(&page);
     c->status = status;
     return rc;

@@ -102,6 +102,14 @@ int fl_chaos_op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op);
 int fl_chaos_op_push(fl_chaos_t *c, const fl_chaos_op_t *op);
 /** An op with no bytes and no evidence (event FL_CHAOS_NONE). */
 fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault);
+/**
+ * Ends the plan with a response the chaos layer made itself (an http_error's page, a proxy's
+ * 504/524): at at_ms fault fi fires, the page (status line, headers and body, as built by
+ * fl_chaos_error_page) goes out as one write, and the response is done. Returns 0 or
+ * FL_ENOMEM.
+ */
+int fl_chaos_push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page);
+
 /** Appends a whole error response (head + body) to out: the dialect's JSON error body, or a
  * proxy's HTML page when html; content-length, x-request-id and the retry headers (-1 = none).
  * Returns 0, FL_EINVAL or FL_ENOMEM. */

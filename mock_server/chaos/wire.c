@@ -4,6 +4,7 @@
  */
 #include "chaos/wire.h"
 
+#include "base/array.h"
 #include "base/error.h"
 
 #include <stdio.h>
@@ -32,14 +33,8 @@ int fl_wire_push(fl_wire_t *w, const fl_wire_op_t *op, const void *bytes, size_t
     bool has_bytes = op->kind == FL_WIRE_WRITE || op->kind == FL_WIRE_PING;
     if (w->shared)
         return FL_EINVAL; /* a template's plan is read-only */
-    if (w->n_ops == w->cap_ops) {
-        size_t cap = w->cap_ops ? w->cap_ops * 2 : 16;
-        fl_wire_op_t *ops = realloc(w->ops, cap * sizeof(*ops));
-        if (!ops)
-            return FL_ENOMEM;
-        w->ops = ops;
-        w->cap_ops = cap;
-    }
+    if (FL_ARRAY_GROW(w->ops, w->cap_ops, w->n_ops, 16))
+        return FL_ENOMEM;
     fl_wire_op_t o = *op;
     if (has_bytes) {
         o.off = w->bytes.len;

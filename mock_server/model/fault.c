@@ -5,6 +5,7 @@
  */
 #include "model/fault.h"
 
+#include "base/array.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +99,9 @@ int fl_fault_copy(fl_fault_t *dst, const fl_fault_t *src)
     dst->offsets = NULL;
     dst->inject = NULL;
     dst->message = NULL;
-    if (src->n_offsets) {
-        dst->offsets = malloc(src->n_offsets * sizeof(*dst->offsets));
-        if (!dst->offsets)
-            goto fail;
-        memcpy(dst->offsets, src->offsets, src->n_offsets * sizeof(*dst->offsets));
-    }
+    if (src->n_offsets &&
+        !(dst->offsets = fl_memdup(src->offsets, src->n_offsets * sizeof(*dst->offsets))))
+        goto fail;
     if (src->inject) {
         /* One extra byte keeps the copy NUL-terminated like the loader's. */
         dst->inject = malloc(src->inject_len + 1);
@@ -178,22 +176,19 @@ static const struct {
 
 const char *fl_fault_error_type_name(fl_error_class_t error_class)
 {
-    if ((size_t)error_class < sizeof(error_types) / sizeof(error_types[0]))
-        return error_types[error_class];
-    return "unknown";
+    return fl_names_get(error_types, FL_COUNT(error_types), (size_t)error_class);
 }
 
 int fl_fault_error_type_parse(const char *name, fl_error_class_t *out)
 {
-    for (size_t i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++) {
-        if (strcmp(name, error_types[i]) == 0) {
-            *out = (fl_error_class_t)i;
-            return 0;
-        }
+    long i = fl_names_find(error_types, FL_COUNT(error_types), name);
+    if (i >= 0) {
+        *out = (fl_error_class_t)i;
+        return 0;
     }
-    for (size_t i = 0; i < sizeof(error_aliases) / sizeof(error_aliases[0]); i++) {
-        if (strcmp(name, error_aliases[i].name) == 0) {
-            *out = error_aliases[i].cls;
+    for (size_t k = 0; k < FL_COUNT(error_aliases); k++) {
+        if (strcmp(name, error_aliases[k].name) == 0) {
+            *out = error_aliases[k].cls;
             return 0;
         }
     }
@@ -257,8 +252,8 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
             rc = fl_buf_printf(out, " %" PRIu64 " ms apart", f->gap_ms);
         break;
     case FL_FAULT_CORRUPT:
-        if ((unsigned)f->corrupt < sizeof(corrupt_names) / sizeof(corrupt_names[0]))
-            rc = fl_buf_printf(out, " %s", corrupt_names[f->corrupt]);
+        rc = fl_buf_printf(out, " %s",
+                           fl_names_get(corrupt_names, FL_COUNT(corrupt_names), f->corrupt));
         if (rc == 0 && f->corrupt == FL_CORRUPT_GARBAGE)
             rc = fl_buf_printf(out, " %" PRIu64 " bytes (seed %" PRIu64 ")", f->bytes, f->seed);
         break;

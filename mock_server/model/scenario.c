@@ -4,6 +4,7 @@
  */
 #include "model/scenario.h"
 
+#include "base/array.h"
 #include "model/fault.h"
 
 #include <stdlib.h>
@@ -15,20 +16,16 @@ static const char *const dialect_names[] = {"openai-chat", "openai-responses", "
 
 const char *fl_dialect_name(fl_dialect_t d)
 {
-    if ((unsigned)d < sizeof(dialect_names) / sizeof(dialect_names[0]))
-        return dialect_names[d];
-    return "unknown";
+    return fl_names_get(dialect_names, FL_COUNT(dialect_names), (size_t)d);
 }
 
 int fl_dialect_parse(const char *name, fl_dialect_t *out)
 {
-    for (size_t i = 0; i < sizeof(dialect_names) / sizeof(dialect_names[0]); i++) {
-        if (strcmp(name, dialect_names[i]) == 0) {
-            *out = (fl_dialect_t)i;
-            return 0;
-        }
-    }
-    return FL_EINVAL;
+    long i = fl_names_find(dialect_names, FL_COUNT(dialect_names), name);
+    if (i < 0)
+        return FL_EINVAL;
+    *out = (fl_dialect_t)i;
+    return 0;
 }
 
 const char *fl_finish_name(fl_finish_t f)

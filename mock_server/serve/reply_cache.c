@@ -1,6 +1,7 @@
 /* Reply templates; see reply_cache.h. */
 #include "serve/reply_cache.h"
 
+#include "base/array.h"
 #include "base/error.h"
 #include "chaos/plan.h"
 
@@ -37,12 +38,9 @@ int fl_fault_record_copy(const fl_fault_record_t *src, fl_fault_record_t *dst)
     memset(dst, 0, sizeof(*dst));
     dst->n_events = src->n_events;
     dst->body_len = src->body_len;
-    if (src->n_events) {
-        dst->event_ends = malloc(src->n_events * sizeof(*dst->event_ends));
-        if (!dst->event_ends)
-            goto fail;
-        memcpy(dst->event_ends, src->event_ends, src->n_events * sizeof(*dst->event_ends));
-    }
+    if (src->n_events &&
+        !(dst->event_ends = fl_memdup(src->event_ends, src->n_events * sizeof(*dst->event_ends))))
+        goto fail;
     if (src->n_faults) {
         dst->faults = calloc(src->n_faults, sizeof(*dst->faults));
         if (!dst->faults)

@@ -63,3 +63,36 @@ Test(array, refuses_overflow_and_a_zero_first, .timeout = 10)
     cr_assert_null(none);
     cr_assert_eq(zero, 0);
 }
+
+Test(array, insert_keeps_order_at_front_middle_and_end, .timeout = 10)
+{
+    int *v = NULL;
+    size_t len = 0, cap = 0;
+    /* Build 0..9 by inserting at the end, then put 100 at the front, 200 in the middle. */
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(FL_ARRAY_INSERT(v, cap, len, 2, len, &i), 0);
+    int front = 100, mid = 200;
+    cr_assert_eq(FL_ARRAY_INSERT(v, cap, len, 2, 0, &front), 0);
+    cr_assert_eq(FL_ARRAY_INSERT(v, cap, len, 2, 6, &mid), 0);
+    int want[] = {100, 0, 1, 2, 3, 4, 200, 5, 6, 7, 8, 9};
+    cr_assert_eq(len, FL_COUNT(want));
+    for (size_t i = 0; i < len; i++)
+        cr_assert_eq(v[i], want[i], "item %zu", i);
+    free(v);
+}
+
+Test(array, memdup_and_name_tables, .timeout = 10)
+{
+    static const char *const names[] = {"zero", "one", "two"};
+    cr_assert_str_eq(fl_names_get(names, FL_COUNT(names), 1), "one");
+    cr_assert_str_eq(fl_names_get(names, FL_COUNT(names), 3), "unknown");
+    cr_assert_eq(fl_names_find(names, FL_COUNT(names), "two"), 2);
+    cr_assert_eq(fl_names_find(names, FL_COUNT(names), "three"), -1);
+    uint64_t src[3] = {1, 2, 3};
+    uint64_t *copy = fl_memdup(src, sizeof(src));
+    cr_assert_not_null(copy);
+    cr_assert_neq(copy, src);
+    cr_assert_eq(copy[2], 3);
+    free(copy);
+    cr_assert_null(fl_memdup(src, 0));
+}
