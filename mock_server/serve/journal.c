@@ -3,6 +3,9 @@
 
 #include "base/error.h"
 
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,9 +42,34 @@ static void entry_free(fl_journal_entry_t *e)
     free(e);
 }
 
+/* What an entry is counted for beyond its strings: the struct and the allocator's headers of
+ * its allocations; a fault adds its strings and about this much for its jansson object. */
+#define ENTRY_OVERHEAD (sizeof(fl_journal_entry_t) + 64)
+#define FAULT_OVERHEAD 512
+
+/* Changes what e is counted for by delta bytes (may be negative). */
+static void count(fl_journal_entry_t *e, ptrdiff_t delta)
+{
+    e->mem = (size_t)((ptrdiff_t)e->mem + delta);
+    if (e->journal)
+        e->journal->bytes = (size_t)((ptrdiff_t)e->journal->bytes + delta);
+}
+
+/* Drops the oldest entry. */
+static void drop_oldest(fl_journal_t *j)
+{
+    fl_journal_entry_t *e = j->ring[j->head];
+    j->bytes -= e->mem;
+    entry_free(e);
+    j->ring[j->head] = NULL;
+    j->head = (j->head + 1) % j->capacity;
+    j->count--;
+}
+
 int fl_journal_init(fl_journal_t *j, size_t capacity, uint64_t t0_ms)
 {
     memset(j, 0, sizeof(*j));
+    j->max_bytes = FL_JOURNAL_DEFAULT_BYTES;
     j->capacity = capacity ? capacity : FL_JOURNAL_DEFAULT_CAPACITY;
     j->ring = calloc(j->capacity, sizeof(*j->ring));
     if (!j->ring)
@@ -50,15 +78,16 @@ int fl_journal_init(fl_journal_t *j, size_t capacity, uint64_t t0_ms)
     return 0;
 }
 
+void fl_journal_set_max_bytes(fl_journal_t *j, size_t max_bytes)
+{
+    j->max_bytes = max_bytes ? max_bytes : FL_JOURNAL_DEFAULT_BYTES;
+}
+
 void fl_journal_reset(fl_journal_t *j)
 {
-    for (size_t i = 0; i < j->count; i++) {
-        size_t k = (j->head + i) % j->capacity;
-        entry_free(j->ring[k]);
-        j->ring[k] = NULL;
-    }
+    while (j->count)
+        drop_oldest(j);
     j->head = 0;
-    j->count = 0;
 }
 
 void fl_journal_close(fl_journal_t *j)
@@ -75,43 +104,111 @@ static bool redacted(const char *name)
            strcmp(name, "x-api-key") == 0;
 }
 
-static json_t *headers_json(const fl_http_request_t *req)
+/* One header field as the journal keeps it: repeated fields joined. */
+typedef struct field_s {
+    const char *name; /* borrowed from the request */
+    fl_buf_t value;
+    bool redacted;
+} field_t;
+
+static void fields_free(field_t *f, size_t n)
 {
-    json_t *h = json_object();
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        const char *name = req->headers[i].name;
-        const char *value = redacted(name) ? "[redacted]" : req->headers[i].value;
-        /* A repeated field is joined with ", ", as RFC 9110 section 5.3 allows. */
-        json_t *old = json_object_get(h, name);
-        json_t *v;
-        if (old && !redacted(name)) {
-            const char *o = json_string_value(old);
-            v = json_sprintf("%s, %s", o ? o : "", value);
-        } else {
-            v = json_string(value);
-        }
-        /* Header bytes need not be UTF-8; jansson refuses those, so they are recorded as null
-         * rather than dropping the whole entry. */
-        if (!v)
-            v = json_null();
-        if (json_object_set_new(h, name, v)) {
-            json_decref(h);
-            return NULL;
-        }
-    }
-    return h;
+    for (size_t i = 0; i < n; i++)
+        fl_buf_close(&f[i].value);
+    free(f);
 }
 
-/* The headers as one compact JSON object text (owned by the caller), or NULL. A jansson
- * object costs about five times its text in memory, and thousands of streams may be open. */
-static char *headers_text(const fl_http_request_t *req)
+/* The request's fields in order of first appearance, a repeated field joined with ", " as RFC
+ * 9110 section 5.3 allows. Linear in the headers: a head of thousands of repeats of one field
+ * must not cost a copy of the joined value per repeat. Returns 0 or FL_ENOMEM. */
+static int fields_of(const fl_http_request_t *req, field_t **out, size_t *n_out)
 {
-    json_t *h = headers_json(req);
-    char *s = h ? json_dumps(h, JSON_COMPACT) : NULL;
-    json_decref(h);
-    return s;
+    field_t *f = calloc(req->n_headers ? req->n_headers : 1, sizeof(*f));
+    json_t *index = json_object(); /* name -> its field's position */
+    size_t n = 0;
+    if (!f || !index)
+        goto fail;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const char *name = req->headers[i].name;
+        bool red = redacted(name);
+        const char *value = red ? "[redacted]" : req->headers[i].value;
+        json_t *at = json_object_get(index, name);
+        field_t *fd;
+        if (at) {
+            fd = &f[json_integer_value(at)];
+            if (fd->redacted)
+                continue; /* "[redacted]" once, however many credentials */
+            if (fl_buf_append(&fd->value, ", ", 2))
+                goto fail;
+        } else {
+            fd = &f[n];
+            fl_buf_init(&fd->value);
+            fd->name = name;
+            fd->redacted = red;
+            if (json_object_set_new(index, name, json_integer((json_int_t)n++)))
+                goto fail;
+        }
+        if (fl_buf_reserve(&fd->value, 1) || fl_buf_append(&fd->value, value, strlen(value)))
+            goto fail;
+    }
+    json_decref(index);
+    *out = f;
+    *n_out = n;
+    return 0;
+
+fail:
+    json_decref(index);
+    if (f)
+        fields_free(f, n);
+    return FL_ENOMEM;
+}
+
+/*
+ * The headers as one compact JSON object text (owned by the caller): the first fields, in
+ * order, whose text fits in FL_JOURNAL_HEADER_BYTES; *cut_bytes and *cut_fields say what was
+ * left out. Text, not a json_t: a jansson object costs about five times its text in memory, and
+ * thousands of streams may be open. Returns NULL when out of memory.
+ */
+static char *headers_text(const fl_http_request_t *req, size_t *cut_bytes, size_t *cut_fields)
+{
+    field_t *f;
+    size_t n;
+    if (fields_of(req, &f, &n))
+        return NULL;
+    json_t *kept = json_object();
+    char *text = NULL;
+    size_t full = 2, used = 2; /* the braces */
+    *cut_fields = 0;
+    for (size_t i = 0; kept && i < n; i++) {
+        /* Header bytes need not be UTF-8; jansson refuses those, so they are recorded as null
+         * rather than dropping the whole entry. */
+        json_t *v = json_stringn(f[i].value.data, f[i].value.len);
+        json_t *k = json_string(f[i].name);
+        if (!v)
+            v = json_null();
+        size_t pair = json_dumpb(k, NULL, 0, JSON_ENCODE_ANY) + 1 +
+                      json_dumpb(v, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
+        size_t sep = i ? 1 : 0; /* the comma before every field but the first */
+        full += sep + pair;
+        json_decref(k);
+        /* in order: once one field does not fit, the rest are left out too */
+        if (*cut_fields == 0 && used + sep + pair <= FL_JOURNAL_HEADER_BYTES) {
+            used += sep + pair;
+            if (json_object_set_new(kept, f[i].name, v)) {
+                json_decref(kept);
+                kept = NULL;
+            }
+        } else {
+            (*cut_fields)++;
+            json_decref(v);
+        }
+    }
+    if (kept)
+        text = json_dumps(kept, JSON_COMPACT);
+    json_decref(kept);
+    fields_free(f, n);
+    *cut_bytes = text ? full - strlen(text) : 0;
+    return text;
 }
 
 fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req, uint64_t now_ms)
@@ -120,11 +217,12 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     if (!e)
         return NULL;
     e->path = strdup(req->path ? req->path : "");
-    e->headers = headers_text(req);
+    e->headers = headers_text(req, &e->headers_truncated, &e->headers_dropped);
     if (!e->path || !e->headers) {
         entry_free(e);
         return NULL;
     }
+    e->mem = ENTRY_OVERHEAD + strlen(e->path) + strlen(e->headers);
     snprintf(e->method, sizeof(e->method), "%s", req->method);
     e->t_ms = now_ms >= j->t0_ms ? now_ms - j->t0_ms : 0;
     struct timespec ts;
@@ -142,14 +240,12 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
-    if (j->count == j->capacity) {
-        entry_free(j->ring[j->head]);
-        j->ring[j->head] = NULL;
-        j->head = (j->head + 1) % j->capacity;
-        j->count--;
-    }
+    while (j->count == j->capacity || (j->count && j->bytes + e->mem > j->max_bytes))
+        drop_oldest(j);
     j->ring[(j->head + j->count) % j->capacity] = e;
     j->count++;
+    e->journal = j;
+    j->bytes += e->mem;
     return e;
 }
 
@@ -168,6 +264,7 @@ int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
     char *s = strdup(name);
     if (!s)
         return FL_ENOMEM;
+    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->scenario ? strlen(e->scenario) : 0));
     free(e->scenario);
     e->scenario = s;
     return 0;
@@ -199,6 +296,7 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
     }
     if (json_array_append_new(e->faults, o))
         return FL_ENOMEM;
+    count(e, (ptrdiff_t)(FAULT_OVERHEAD + strlen(fault) + strlen(description)));
     return 0;
 }
 
@@ -216,17 +314,19 @@ static json_t *entry_json(const fl_journal_entry_t *e)
         json_decref(faults);
         return NULL;
     }
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:i, s:s, s:I, s:I, s:o, s:o, "
-                     "s:o, s:o, s:s, s:o}",
-                     "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
-                     e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
-                     "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
-                     "stream", e->stream, "headers", headers, "status", e->status, "framing",
-                     e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
-                     "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
-                     ms_or_null(e->last_byte_ms), "client_closed_ms",
-                     ms_or_null(e->client_closed_ms), "retry_after_ms",
-                     ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
+    return json_pack(
+        "{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:I, s:I, s:i, s:s, s:I, "
+        "s:I, s:o, s:o, s:o, s:o, s:s, s:o}",
+        "seq", (json_int_t)e->seq, "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method",
+        e->method, "path", e->path, "scenario",
+        e->scenario ? json_string(e->scenario) : json_null(), "attempt",
+        e->attempt ? json_integer((json_int_t)e->attempt) : json_null(), "stream", e->stream,
+        "headers", headers, "headers_truncated", (json_int_t)e->headers_truncated,
+        "headers_dropped", (json_int_t)e->headers_dropped, "status", e->status, "framing",
+        e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events, "first_byte_ms",
+        ms_or_null(e->first_byte_ms), "last_byte_ms", ms_or_null(e->last_byte_ms),
+        "client_closed_ms", ms_or_null(e->client_closed_ms), "retry_after_ms",
+        ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)
@@ -241,5 +341,64 @@ json_t *fl_journal_to_json(const fl_journal_t *j)
             return NULL;
         }
     }
-    return json_pack("{s:o}", "requests", list);
+    return json_pack("{s:o, s:I}", "requests", list, "next", (json_int_t)j->next_seq);
+}
+
+/* The seq of the oldest entry kept, or next_seq when there is none. */
+static uint64_t first_seq(const fl_journal_t *j)
+{
+    return j->count ? j->ring[j->head]->seq : j->next_seq;
+}
+
+void fl_journal_page_init(const fl_journal_t *j, uint64_t since, size_t limit,
+                          fl_journal_page_t *pg)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->next = since;
+    pg->end = j->next_seq;
+    pg->left = limit ? limit : SIZE_MAX;
+}
+
+/* True when the page has nothing more to write; first moves it past dropped entries. */
+static bool page_over(const fl_journal_t *j, fl_journal_page_t *pg)
+{
+    if (pg->next < first_seq(j))
+        pg->next = first_seq(j);
+    return pg->left == 0 || pg->next >= pg->end;
+}
+
+int fl_journal_page_write(const fl_journal_t *j, fl_journal_page_t *pg, size_t batch_bytes,
+                          fl_buf_t *out)
+{
+    if (pg->done)
+        return 0;
+    if (!pg->started) {
+        if (fl_buf_append_str(out, "{\"requests\":["))
+            return FL_ENOMEM;
+        pg->started = true;
+    }
+    size_t start = out->len;
+    while (!page_over(j, pg) && out->len - start < batch_bytes) {
+        /* first_seq <= next < end <= next_seq: the entry is kept (entries are contiguous) */
+        json_t *o = entry_json(fl_journal_find((fl_journal_t *)j, pg->next));
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        int rc = text ? 0 : FL_ENOMEM;
+        if (!rc && pg->written && fl_buf_append(out, ",", 1))
+            rc = FL_ENOMEM;
+        if (!rc && fl_buf_append_str(out, text))
+            rc = FL_ENOMEM;
+        free(text);
+        if (rc)
+            return rc;
+        pg->written++;
+        pg->left--;
+        pg->next++;
+    }
+    if (!page_over(j, pg))
+        return 0;
+    if (fl_buf_printf(out, "],\"next\":%llu}", (unsigned long long)pg->next))
+        return FL_ENOMEM;
+    pg->done = true;
+    return 0;
 }
