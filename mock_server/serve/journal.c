@@ -2,6 +2,7 @@
 #include "serve/journal.h"
 
 #include "base/error.h"
+#include "base/text.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -104,6 +105,92 @@ static bool redacted(const char *name)
            strcmp(name, "x-api-key") == 0;
 }
 
+/* JSON text is written here directly rather than through jansson objects: a journal of
+ * thousands of entries is served in batches on the loop, and building and dumping a jansson
+ * object per entry (and a string per header) costs several times the text itself. Strings are
+ * escaped as jansson's compact dump escapes them (RFC 8259 section 7), so fl_journal_to_json
+ * can be the same text parsed. */
+
+/* The escape of byte c inside a JSON string, or NULL when it goes as is. */
+static const char *escape_of(unsigned char c, char buf[8])
+{
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    }
+    if (c >= 0x20)
+        return NULL;
+    snprintf(buf, 8, "\\u%04X", c);
+    return buf;
+}
+
+/* Length of s (n bytes of valid UTF-8) as a JSON string, quotes included. */
+static size_t json_str_len(const char *s, size_t n)
+{
+    char buf[8];
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = escape_of((unsigned char)s[i], buf);
+        len += e ? strlen(e) : 1;
+    }
+    return len;
+}
+
+/* Appends s (n bytes of valid UTF-8) as a JSON string. Returns 0 or FL_ENOMEM. */
+static int put_str(fl_buf_t *out, const char *s, size_t n)
+{
+    if (fl_buf_reserve(out, json_str_len(s, n)))
+        return FL_ENOMEM;
+    char buf[8];
+    out->data[out->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        const char *e = escape_of((unsigned char)s[i], buf);
+        if (!e) {
+            out->data[out->len++] = s[i];
+            continue;
+        }
+        size_t k = strlen(e);
+        memcpy(out->data + out->len, e, k);
+        out->len += k;
+    }
+    out->data[out->len++] = '"';
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* A copy of s in which every byte that is not part of valid UTF-8 is '?', so that the journal's
+ * JSON stays valid whatever a client sent; NULL when out of memory. */
+static char *utf8_copy(const char *s)
+{
+    size_t n = strlen(s);
+    char *c = malloc(n + 1);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = fl_utf8_char_len(s + i, n - i);
+        if (k == 1 && (unsigned char)s[i] >= 0x80) {
+            c[i++] = '?'; /* not the start of a well-formed character */
+            continue;
+        }
+        memcpy(c + i, s + i, k);
+        i += k;
+    }
+    c[n] = '\0';
+    return c;
+}
+
 /* One header field as the journal keeps it: repeated fields joined. */
 typedef struct field_s {
     const char *name; /* borrowed from the request */
@@ -166,8 +253,9 @@ fail:
 /*
  * The headers as one compact JSON object text (owned by the caller): the first fields, in
  * order, whose text fits in FL_JOURNAL_HEADER_BYTES; *cut_bytes and *cut_fields say what was
- * left out. Text, not a json_t: a jansson object costs about five times its text in memory, and
- * thousands of streams may be open. Returns NULL when out of memory.
+ * left out. Header values need not be UTF-8; one that is not is recorded as null. Text, not a
+ * json_t: a jansson object costs about five times its text in memory, and thousands of streams
+ * may be open. Returns NULL when out of memory.
  */
 static char *headers_text(const fl_http_request_t *req, size_t *cut_bytes, size_t *cut_fields)
 {
@@ -175,40 +263,42 @@ static char *headers_text(const fl_http_request_t *req, size_t *cut_bytes, size_
     size_t n;
     if (fields_of(req, &f, &n))
         return NULL;
-    json_t *kept = json_object();
-    char *text = NULL;
-    size_t full = 2, used = 2; /* the braces */
+    fl_buf_t out;
+    fl_buf_init(&out);
+    size_t full = 2; /* the braces */
+    int rc = fl_buf_append(&out, "{", 1);
     *cut_fields = 0;
-    for (size_t i = 0; kept && i < n; i++) {
-        /* Header bytes need not be UTF-8; jansson refuses those, so they are recorded as null
-         * rather than dropping the whole entry. */
-        json_t *v = json_stringn(f[i].value.data, f[i].value.len);
-        json_t *k = json_string(f[i].name);
-        if (!v)
-            v = json_null();
-        size_t pair = json_dumpb(k, NULL, 0, JSON_ENCODE_ANY) + 1 +
-                      json_dumpb(v, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const fl_buf_t *v = &f[i].value;
+        bool utf8 = fl_utf8_valid(v->data, v->len);
+        size_t name_len = strlen(f[i].name); /* a token (RFC 9110 section 5.1): ASCII */
+        size_t pair = json_str_len(f[i].name, name_len) + 1 +
+                      (utf8 ? json_str_len(v->data, v->len) : strlen("null"));
         size_t sep = i ? 1 : 0; /* the comma before every field but the first */
         full += sep + pair;
-        json_decref(k);
         /* in order: once one field does not fit, the rest are left out too */
-        if (*cut_fields == 0 && used + sep + pair <= FL_JOURNAL_HEADER_BYTES) {
-            used += sep + pair;
-            if (json_object_set_new(kept, f[i].name, v)) {
-                json_decref(kept);
-                kept = NULL;
-            }
-        } else {
+        if (*cut_fields || out.len + sep + pair + 1 > FL_JOURNAL_HEADER_BYTES) {
             (*cut_fields)++;
-            json_decref(v);
+            continue;
         }
+        if (sep)
+            rc = fl_buf_append(&out, ",", 1);
+        if (!rc)
+            rc = put_str(&out, f[i].name, name_len);
+        if (!rc)
+            rc = fl_buf_append(&out, ":", 1);
+        if (!rc)
+            rc = utf8 ? put_str(&out, v->data, v->len) : fl_buf_append_str(&out, "null");
     }
-    if (kept)
-        text = json_dumps(kept, JSON_COMPACT);
-    json_decref(kept);
+    if (!rc)
+        rc = fl_buf_append(&out, "}", 1);
     fields_free(f, n);
-    *cut_bytes = text ? full - strlen(text) : 0;
-    return text;
+    if (rc) {
+        fl_buf_close(&out);
+        return NULL;
+    }
+    *cut_bytes = full - out.len;
+    return fl_buf_detach(&out, NULL);
 }
 
 fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req, uint64_t now_ms)
@@ -216,7 +306,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     fl_journal_entry_t *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    e->path = strdup(req->path ? req->path : "");
+    e->path = utf8_copy(req->path ? req->path : "");
     e->headers = headers_text(req, &e->headers_truncated, &e->headers_dropped);
     if (!e->path || !e->headers) {
         entry_free(e);
@@ -300,48 +390,77 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
     return 0;
 }
 
-static json_t *ms_or_null(int64_t v)
+/* Appends ,"key": and a number, or null when v < 0. */
+static int put_ms(fl_buf_t *out, const char *key, int64_t v)
 {
-    return v < 0 ? json_null() : json_integer(v);
+    return v < 0 ? fl_buf_printf(out, ",\"%s\":null", key)
+                 : fl_buf_printf(out, ",\"%s\":%lld", key, (long long)v);
 }
 
-static json_t *entry_json(const fl_journal_entry_t *e)
+/* Appends one entry as a compact JSON object (see fl_journal_to_json for its fields). */
+static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
 {
-    json_t *headers = json_loads(e->headers, 0, NULL);
-    json_t *faults = e->faults ? json_incref(e->faults) : json_array();
-    if (!headers || !faults) {
-        json_decref(headers);
-        json_decref(faults);
-        return NULL;
+    int rc = fl_buf_printf(out, "{\"seq\":%llu,\"t_ms\":%llu,\"time\":", (unsigned long long)e->seq,
+                           (unsigned long long)e->t_ms);
+    if (!rc)
+        rc = put_str(out, e->wall, strlen(e->wall));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"method\":");
+    if (!rc)
+        rc = put_str(out, e->method, strlen(e->method));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"path\":");
+    if (!rc)
+        rc = put_str(out, e->path, strlen(e->path));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"scenario\":");
+    if (!rc)
+        rc = e->scenario ? put_str(out, e->scenario, strlen(e->scenario))
+                         : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = e->attempt ? fl_buf_printf(out, ",\"attempt\":%llu", (unsigned long long)e->attempt)
+                        : fl_buf_append_str(out, ",\"attempt\":null");
+    if (!rc)
+        rc = fl_buf_printf(
+            out,
+            ",\"stream\":%s,\"headers\":%s,\"headers_truncated\":%zu,"
+            "\"headers_dropped\":%zu,\"status\":%d,\"framing\":\"%s\",\"bytes\":%llu,"
+            "\"events\":%llu",
+            e->stream ? "true" : "false", e->headers, e->headers_truncated, e->headers_dropped,
+            e->status, e->framing, (unsigned long long)e->bytes, (unsigned long long)e->events);
+    if (!rc)
+        rc = put_ms(out, "first_byte_ms", e->first_byte_ms);
+    if (!rc)
+        rc = put_ms(out, "last_byte_ms", e->last_byte_ms);
+    if (!rc)
+        rc = put_ms(out, "client_closed_ms", e->client_closed_ms);
+    if (!rc)
+        rc = put_ms(out, "retry_after_ms", e->retry_after_ms);
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
+    if (!rc) {
+        char *faults = e->faults ? json_dumps(e->faults, JSON_COMPACT) : NULL;
+        if (e->faults && !faults)
+            return FL_ENOMEM;
+        rc = fl_buf_append_str(out, faults ? faults : "[]");
+        free(faults);
     }
-    return json_pack(
-        "{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:I, s:I, s:i, s:s, s:I, "
-        "s:I, s:o, s:o, s:o, s:o, s:s, s:o}",
-        "seq", (json_int_t)e->seq, "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method",
-        e->method, "path", e->path, "scenario",
-        e->scenario ? json_string(e->scenario) : json_null(), "attempt",
-        e->attempt ? json_integer((json_int_t)e->attempt) : json_null(), "stream", e->stream,
-        "headers", headers, "headers_truncated", (json_int_t)e->headers_truncated,
-        "headers_dropped", (json_int_t)e->headers_dropped, "status", e->status, "framing",
-        e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events, "first_byte_ms",
-        ms_or_null(e->first_byte_ms), "last_byte_ms", ms_or_null(e->last_byte_ms),
-        "client_closed_ms", ms_or_null(e->client_closed_ms), "retry_after_ms",
-        ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
+    if (!rc)
+        rc = fl_buf_append(out, "}", 1);
+    return rc;
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)
 {
-    json_t *list = json_array();
-    if (!list)
-        return NULL;
-    for (size_t i = 0; i < j->count; i++) {
-        json_t *o = entry_json(j->ring[(j->head + i) % j->capacity]);
-        if (!o || json_array_append_new(list, o)) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-    return json_pack("{s:o, s:I}", "requests", list, "next", (json_int_t)j->next_seq);
+    fl_journal_page_t pg;
+    fl_buf_t text;
+    fl_buf_init(&text);
+    fl_journal_page_init(j, 0, 0, &pg);
+    json_t *doc = NULL;
+    if (fl_journal_page_write(j, &pg, SIZE_MAX, &text) == 0)
+        doc = json_loadb(text.data, text.len, 0, NULL);
+    fl_buf_close(&text);
+    return doc;
 }
 
 /* The seq of the oldest entry kept, or next_seq when there is none. */
@@ -380,17 +499,10 @@ int fl_journal_page_write(const fl_journal_t *j, fl_journal_page_t *pg, size_t b
     size_t start = out->len;
     while (!page_over(j, pg) && out->len - start < batch_bytes) {
         /* first_seq <= next < end <= next_seq: the entry is kept (entries are contiguous) */
-        json_t *o = entry_json(fl_journal_find((fl_journal_t *)j, pg->next));
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        json_decref(o);
-        int rc = text ? 0 : FL_ENOMEM;
-        if (!rc && pg->written && fl_buf_append(out, ",", 1))
-            rc = FL_ENOMEM;
-        if (!rc && fl_buf_append_str(out, text))
-            rc = FL_ENOMEM;
-        free(text);
-        if (rc)
-            return rc;
+        if (pg->written && fl_buf_append(out, ",", 1))
+            return FL_ENOMEM;
+        if (entry_text(fl_journal_find((fl_journal_t *)j, pg->next), out))
+            return FL_ENOMEM;
         pg->written++;
         pg->left--;
         pg->next++;

@@ -319,3 +319,32 @@ Test(journal_page, the_journal_moving_under_a_page)
     fl_buf_close(&out);
     fl_http_request_free(req);
 }
+
+/* Whatever bytes a client sends, the journal's text is valid JSON that says what was sent. */
+Test(journal_bounds, any_bytes_make_valid_json)
+{
+    static const char raw[] = "GET /p\xff\xfeq HTTP/1.1\r\n"
+                              "x-q: a\"b\\c\td\r\n"
+                              "x-bin: \xff\xfe\r\n"
+                              "x-u: caf\xc3\xa9\r\n\r\n";
+    fl_http_parser_t *p;
+    cr_assert_eq(fl_http_parser_new(1024, 4096, &p), 0);
+    cr_assert_eq(fl_http_parser_feed(p, raw, sizeof(raw) - 1), 0);
+    fl_http_request_t *req = fl_http_parser_next(p);
+    cr_assert_not_null(req);
+    fl_http_parser_free(p);
+    fl_journal_t j;
+    cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
+    cr_assert_not_null(fl_journal_add(&j, req, 0));
+    json_t *doc = fl_journal_to_json(&j);
+    cr_assert_not_null(doc, "the journal is not valid JSON");
+    json_t *o = json_array_get(json_object_get(doc, "requests"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "path")), "/p??q");
+    json_t *h = json_object_get(o, "headers");
+    cr_assert_str_eq(json_string_value(json_object_get(h, "x-q")), "a\"b\\c\td");
+    cr_assert(json_is_null(json_object_get(h, "x-bin")));
+    cr_assert_str_eq(json_string_value(json_object_get(h, "x-u")), "caf\xc3\xa9");
+    json_decref(doc);
+    fl_http_request_free(req);
+    fl_journal_close(&j);
+}
