@@ -49,13 +49,22 @@ static char *full_headers_text(const fl_http_request_t *req)
     return s;
 }
 
+/* A fresh journal (*j) holding one request (*req) of n_fields fields of value_len bytes. */
+static fl_journal_entry_t *journal_of(fl_journal_t *j, fl_http_request_t **req, size_t n_fields,
+                                      size_t value_len)
+{
+    cr_assert_eq(fl_journal_init(j, 0, 0), 0);
+    *req = request(n_fields, value_len);
+    fl_journal_entry_t *e = fl_journal_add(j, *req, 0);
+    cr_assert_not_null(e);
+    return e;
+}
+
 Test(journal_bounds, small_headers_are_kept_whole)
 {
     fl_journal_t j;
-    cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
-    fl_http_request_t *req = request(5, 20);
-    fl_journal_entry_t *e = fl_journal_add(&j, req, 0);
-    cr_assert_not_null(e);
+    fl_http_request_t *req;
+    fl_journal_entry_t *e = journal_of(&j, &req, 5, 20);
     char *full = full_headers_text(req);
     cr_assert_str_eq(e->headers, full);
     cr_assert_eq(e->headers_truncated, 0);
@@ -68,11 +77,9 @@ Test(journal_bounds, small_headers_are_kept_whole)
 Test(journal_bounds, large_headers_keep_the_first_fields_that_fit)
 {
     fl_journal_t j;
-    cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
+    fl_http_request_t *req;
     /* 600 fields of 100 bytes: about 60 KB of headers, under a 64 KiB head limit */
-    fl_http_request_t *req = request(600, 100);
-    fl_journal_entry_t *e = fl_journal_add(&j, req, 0);
-    cr_assert_not_null(e);
+    fl_journal_entry_t *e = journal_of(&j, &req, 600, 100);
     size_t len = strlen(e->headers);
     cr_assert_leq(len, FL_JOURNAL_HEADER_BYTES);
     cr_assert_gt(len, FL_JOURNAL_HEADER_BYTES - 200, "room for one more field was left: %zu", len);
