@@ -459,14 +459,14 @@ static void request_timer_update(fl_conn_t *c)
     if (want == c->request_timer)
         return;
     c->request_timer = want;
-    const fl_server_opts_t *o = &c->srv->opts;
-    uint64_t ms = want == FL_REQ_TIMER_IDLE     ? o->idle_timeout_ms
-                  : want == FL_REQ_TIMER_HEADER ? o->header_timeout_ms
-                                                : o->body_timeout_ms;
     if (want == FL_REQ_TIMER_NONE) {
         uv_timer_stop(&c->request);
         return;
     }
+    const fl_server_opts_t *o = &c->srv->opts;
+    uint64_t ms = want == FL_REQ_TIMER_IDLE     ? o->idle_timeout_ms
+                  : want == FL_REQ_TIMER_HEADER ? o->header_timeout_ms
+                                                : o->body_timeout_ms;
     /* The loop's cached time may be stale after a long callback; the deadline starts now. */
     uv_update_time(c->srv->loop);
     uv_timer_start(&c->request, on_request_timeout, ms, 0);
@@ -517,8 +517,8 @@ static void process(fl_conn_t *c)
         request_timer_update(c);
 }
 
-/* A request deadline passed: mid-request, 408 and close (reading stops: the rest of the request
- * is never read); idle, FIN. */
+/* A request deadline passed: mid-request, 408 and close (reading stops; the rest of the request
+ * is only discarded during the linger after our FIN); idle, FIN. */
 static void on_request_timeout(uv_timer_t *t)
 {
     fl_conn_t *c = container_of(t, fl_conn_t, request);

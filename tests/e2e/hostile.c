@@ -828,4 +828,33 @@ Test(hostile_journal, a_large_read_beside_a_stream)
     }
     cr_assert_geq(at, n, "pages held %zu of %zu entries", at, n);
     json_decref(doc);
+
+    /* a bad query is refused; HTTP/1.0 gets the body delimited by FIN */
+    static const char *const bad[] = {"limit=0", "since=abc", "since=", "limit=-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/_faultline/journal?%s", bad[i]);
+        size_t len;
+        char *req = fl_raw_get("GET", path, &len);
+        fl_raw_result_t r;
+        cr_assert_eq(fl_raw_exchange(es_port(), req, len, NULL, &r), 0);
+        cr_assert_eq(fl_raw_status(r.all, fl_raw_head_len(r.all, r.len)), 400, "%s: %.80s", bad[i],
+                     r.all);
+        free(req);
+        fl_raw_result_free(&r);
+    }
+    static const char v10[] = "GET /_faultline/journal?limit=3 HTTP/1.0\r\n\r\n";
+    fl_raw_result_t r;
+    fl_raw_opts_t o = {.timeout_ms = 10000};
+    cr_assert_eq(fl_raw_exchange(es_port(), v10, sizeof(v10) - 1, &o, &r), 0);
+    cr_assert_eq(r.end, FL_RAW_EOF);
+    es_resp_t d;
+    es_decode(&r, &d);
+    cr_assert_eq(d.status, 200);
+    cr_assert_not(d.chunked);
+    json_t *page = json_loadb(d.dc.data, d.dc.len, 0, NULL);
+    cr_assert_eq(json_array_size(json_object_get(page, "requests")), 3, "%.200s", d.dc.data);
+    json_decref(page);
+    es_resp_free(&d);
+    fl_raw_result_free(&r);
 }
