@@ -51,10 +51,12 @@ _faultline() {
         ;;
     serve)
         case $prev in
-        --host | --port | --max-body) return ;;
+        --host | --port | --max-body | --header-timeout-ms | --body-timeout-ms | \
+        --idle-timeout-ms | --journal-bytes) return ;;
         esac
         if [[ $cur == -* ]]; then
-            mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --help' -- "$cur")
+            mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --header-timeout-ms --body-timeout-ms
+                --idle-timeout-ms --journal-bytes --help' -- "$cur")
             return
         fi
         ;;

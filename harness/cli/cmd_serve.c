@@ -1,6 +1,7 @@
 /*
- * `faultline serve [--host H] [--port P] [--max-body BYTES] SCENARIO|DIR…`: validate the
- * scenarios, listen, print the base URL on one line, replay until SIGINT/SIGTERM, then close
+ * `faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]
+ * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] SCENARIO|DIR…`: validate
+ * the scenarios, listen, print the base URL on one line, replay until SIGINT/SIGTERM, then close
  * every handle and exit 0.
  */
 #include "cli/cmd.h"
@@ -19,18 +20,54 @@
 #include <uv.h>
 
 static const char serve_usage[] =
-    "usage: faultline serve [--host H] [--port P] [--max-body BYTES] SCENARIO|DIR...\n"
+    "usage: faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]\n"
+    "                       [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES]\n"
+    "                       SCENARIO|DIR...\n"
     "\n"
     "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
     "until SIGINT or SIGTERM.\n"
     "\n"
-    "  --host H          address to bind (default 127.0.0.1)\n"
-    "  --port P          port to bind (default 0: any free port)\n"
-    "  --max-body BYTES  largest request body accepted (default 8388608); larger gets 413\n"
-    "  -h, --help        this text\n"
+    "  --host H                 address to bind (default 127.0.0.1)\n"
+    "  --port P                 port to bind (default 0: any free port)\n"
+    "  --max-body BYTES         largest request body accepted (default 8388608); larger gets 413\n"
+    "  --header-timeout-ms MS   a request's head must arrive within MS of its first byte (of\n"
+    "                           accept, for a connection's first request); else 408 (10000)\n"
+    "  --body-timeout-ms MS     a request's body must arrive within MS of its head; else 408\n"
+    "                           (30000)\n"
+    "  --idle-timeout-ms MS     an idle keep-alive connection is closed after MS (60000)\n"
+    "  --journal-bytes BYTES    bytes of journal entries kept, oldest dropped (33554432)\n"
+    "  -h, --help               this text\n"
     "\n"
     "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
-    "        GET /_faultline/health, GET /_faultline/journal, POST /_faultline/reset\n";
+    "        GET /_faultline/health, GET /_faultline/journal[?since=SEQ&limit=N],\n"
+    "        POST /_faultline/reset\n";
+
+/* The numeric options and their largest values; 0 takes the server's default. */
+typedef struct serve_option_s {
+    const char *name;
+    unsigned long long max;
+} serve_option_t;
+
+enum { OPT_PORT, OPT_MAX_BODY, OPT_HEADER_MS, OPT_BODY_MS, OPT_IDLE_MS, OPT_JOURNAL_BYTES, N_OPTS };
+
+/* In the order of the OPT_ indexes. */
+static const serve_option_t serve_options[N_OPTS] = {
+    {"--port", 65535},
+    {"--max-body", 1ull << 40},
+    {"--header-timeout-ms", 1ull << 40},
+    {"--body-timeout-ms", 1ull << 40},
+    {"--idle-timeout-ms", 1ull << 40},
+    {"--journal-bytes", 1ull << 40},
+};
+
+/* The numeric option called name, or NULL. */
+static const serve_option_t *serve_option(const char *name)
+{
+    for (size_t i = 0; i < sizeof(serve_options) / sizeof(serve_options[0]); i++)
+        if (strcmp(name, serve_options[i].name) == 0)
+            return &serve_options[i];
+    return NULL;
+}
 
 typedef struct serve_state_s {
     fl_server_t *srv;
@@ -80,25 +117,23 @@ static int parse_size(const char *s, unsigned long long max, unsigned long long 
 int fl_cmd_serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    unsigned long long port = 0, max_body = 0;
+    unsigned long long values[N_OPTS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(serve_usage, stdout);
             return 0;
         }
-        bool takes_value =
-            strcmp(a, "--host") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--max-body") == 0;
-        if (takes_value) {
+        const serve_option_t *opt = serve_option(a);
+        if (opt || strcmp(a, "--host") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "faultline serve: %s needs a value\n\n%s", a, serve_usage);
                 return 2;
             }
             const char *v = argv[++i];
-            if (strcmp(a, "--host") == 0) {
+            if (!opt) {
                 host = v;
-            } else if (strcmp(a, "--port") == 0 ? parse_size(v, 65535, &port)
-                                                : parse_size(v, (1ull << 40), &max_body)) {
+            } else if (parse_size(v, opt->max, &values[opt - serve_options])) {
                 fprintf(stderr, "faultline serve: bad value for %s: '%s'\n", a, v);
                 return 2;
             }
@@ -116,7 +151,7 @@ int fl_cmd_serve(int argc, char **argv)
     int n_paths = 0, bad = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--host") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--max-body") == 0) {
+        if (strcmp(a, "--host") == 0 || serve_option(a)) {
             i++;
             continue;
         }
@@ -145,7 +180,12 @@ int fl_cmd_serve(int argc, char **argv)
         goto done_set;
     }
     serve_state_t st = {0};
-    fl_server_opts_t opts = {.max_body = (size_t)max_body};
+    unsigned long long port = values[OPT_PORT];
+    fl_server_opts_t opts = {.max_body = (size_t)values[OPT_MAX_BODY],
+                             .header_timeout_ms = values[OPT_HEADER_MS],
+                             .body_timeout_ms = values[OPT_BODY_MS],
+                             .idle_timeout_ms = values[OPT_IDLE_MS],
+                             .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES]};
     int rc = fl_server_new(&loop, &set, &opts, &st.srv);
     if (rc) {
         fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));

@@ -1,8 +1,16 @@
 /*
  * One client connection: read, parse, answer pipelined requests strictly in order, stream,
- * close. A connection has three handles (tcp, the streamer's timer, the linger timer) and is
- * freed in the close callback of the last one. Writes copy their payload into the write
- * request, which owns it until on_write.
+ * close. A connection has four handles (tcp, the streamer's timer, the linger timer, the request
+ * timer) and is freed in the close callback of the last one. Writes copy their payload into the
+ * write request, which owns it until on_write.
+ *
+ * The request timer holds the connection's one request deadline (fl_req_timer_t): the head's
+ * (from the request's first byte, or from accept for the first request), the body's (from the end
+ * of the head), or the idle keep-alive wait; it stops while a response is being sent and starts
+ * afresh after it. A deadline that passes mid-request answers 408 and closes; an idle one closes
+ * with FIN. The journal's body (GET /_faultline/journal) is written here a batch at a time, the
+ * next batch from the write callback once the queue is below the low-water mark, so the loop
+ * never builds it whole and other connections' streams keep their timing.
  */
 #include "base/error.h"
 #include "serve/route.h"
@@ -12,8 +20,9 @@
 #include <string.h>
 
 #define READ_BUF_BYTES  (64 * 1024)
-#define LINGER_MS       2000 /* how long to wait for the client's FIN after ours */
-#define TRY_WRITE_STACK 4096 /* a patched span up to this size is assembled on the stack */
+#define LINGER_MS       2000        /* how long to wait for the client's FIN after ours */
+#define TRY_WRITE_STACK 4096        /* a patched span up to this size is assembled on the stack */
+#define JOURNAL_BATCH   (64 * 1024) /* bytes of journal JSON per write */
 
 typedef struct write_req_s {
     uv_write_t req;
@@ -23,6 +32,13 @@ typedef struct write_req_s {
 } write_req_t;
 
 static void process(fl_conn_t *c);
+static void journal_pump(fl_conn_t *c);
+
+/* A response is being sent: a stream's plan, or the journal's body. */
+static bool responding(const fl_conn_t *c)
+{
+    return c->stream.active || c->journal.active;
+}
 
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -31,6 +47,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     fl_http_parser_free(c->parser);
     fl_fault_record_close(&c->evidence);
+    fl_buf_close(&c->journal.batch);
     fl_server_t *srv = c->srv;
     fl_server_conn_closed(srv, c);
     free(c);
@@ -69,9 +86,13 @@ void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
-    c->pending_closes = 3;
+    c->journal.active = false;
+    c->request_timer = FL_REQ_TIMER_NONE;
+    c->pending_closes = 4;
     uv_timer_stop(&c->linger);
     uv_close((uv_handle_t *)&c->linger, on_handle_closed);
+    uv_timer_stop(&c->request);
+    uv_close((uv_handle_t *)&c->request, on_handle_closed);
     fl_stream_close(&c->stream, on_handle_closed);
     if (rst && uv_tcp_close_reset(&c->tcp, on_handle_closed) == 0)
         return;
@@ -107,9 +128,12 @@ static void on_write(uv_write_t *req, int status)
             fl_conn_close(c, c->rst_end, true);
         return;
     }
-    if (c->stream.paused &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= c->srv->opts.low_water)
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.low_water)
+        return;
+    if (c->stream.paused)
         fl_stream_resume(&c->stream);
+    if (c->journal.active)
+        journal_pump(c);
 }
 
 /* A write request with room for len payload bytes, or NULL (*rc says why). */
@@ -200,6 +224,8 @@ static void conn_shutdown(fl_conn_t *c)
     if (c->closing || c->shutting)
         return;
     c->shutting = true;
+    c->request_timer = FL_REQ_TIMER_NONE;
+    uv_timer_stop(&c->request);
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown))
         fl_conn_close(c, FL_END_COMPLETE, false);
 }
@@ -302,6 +328,7 @@ static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
 /* Hands a reply's plan to the executor; it owns the evidence until the response ends. */
 static void send_reply(fl_conn_t *c, fl_reply_t *r)
 {
+    c->answered = true;
     c->has_entry = r->has_entry;
     c->entry_seq = r->entry_seq;
     c->evidence = r->evidence;
@@ -310,10 +337,86 @@ static void send_reply(fl_conn_t *c, fl_reply_t *r)
     fl_stream_begin(&c->stream, &r->plan, r->close, &sink);
 }
 
+/* --- the journal's body, a batch at a time --- */
+
+/* Queues len bytes as one write request, so that its callback comes (on a later loop turn) and
+ * the next batch is made there. Returns 0 or a libuv error. */
+static int write_queued(fl_conn_t *c, const char *bytes, size_t len)
+{
+    int rc;
+    write_req_t *w = write_req_new(c, len, &rc);
+    if (!w)
+        return rc;
+    memcpy(w->data, bytes, len);
+    return write_req_submit(c, w, len);
+}
+
+/* Queues the journal's next batch (a chunk of entries, and the last chunk once the page is
+ * complete); called from on_write, so at most one batch is made per write that completes. */
+static void journal_pump(fl_conn_t *c)
+{
+    fl_journal_writer_t *jw = &c->journal;
+    fl_buf_t *b = &jw->batch;
+    /* The chunk-size line goes in front of the JSON once its size is known: room for it. */
+    char size_line[24];
+    size_t front = jw->chunked ? sizeof(size_line) : 0;
+    b->len = 0;
+    int rc = fl_buf_append(b, size_line, front);
+    if (!rc)
+        rc = fl_journal_page_write(&c->srv->journal, &jw->page, JOURNAL_BATCH, b);
+    size_t n = b->len - front, start = front;
+    if (!rc && jw->chunked && n) {
+        int k = snprintf(size_line, sizeof(size_line), "%zx\r\n", n);
+        start -= (size_t)k;
+        memcpy(b->data + start, size_line, (size_t)k);
+        rc = fl_buf_append(b, "\r\n", 2);
+    }
+    if (!rc && jw->chunked && jw->page.done)
+        rc = fl_buf_append_str(b, "0\r\n\r\n"); /* the last chunk */
+    if (!rc && b->len > start)
+        rc = write_queued(c, b->data + start, b->len - start);
+    if (rc) {
+        /* The body cannot be finished: cut the connection so the client sees it incomplete. */
+        fl_conn_close(c, FL_END_SERVER_FAULT, true);
+        return;
+    }
+    if (!jw->page.done)
+        return;
+    jw->active = false;
+    fl_buf_close(b);
+    if (jw->close)
+        conn_shutdown(c);
+    else
+        process(c);
+}
+
+/* Starts the journal's answer: the head now, the body from on_write on. */
+static void journal_begin(fl_conn_t *c, fl_reply_t *r, const fl_journal_page_t *page, bool chunked)
+{
+    c->answered = true;
+    c->journal =
+        (fl_journal_writer_t){.active = true, .chunked = chunked, .close = r->close, .page = *page};
+    fl_buf_init(&c->journal.batch);
+    if (write_queued(c, r->out.data, r->out.len))
+        fl_conn_close(c, FL_END_SERVER_FAULT, true);
+}
+
 static void answer(fl_conn_t *c, fl_http_request_t *req)
 {
     fl_reply_t r;
-    int rc = fl_route_request(c->srv, req, &r);
+    fl_journal_page_t page;
+    bool chunked;
+    int rc = fl_route_journal(c->srv, req, &r, &page, &chunked);
+    if (rc == 1) {
+        journal_begin(c, &r, &page, chunked);
+        fl_reply_close(&r);
+        return;
+    }
+    fl_reply_close(&r);
+    if (rc == 0)
+        rc = fl_route_request(c->srv, req, &r);
+    else
+        fl_reply_init(&r);
     if (rc) {
         fl_reply_close(&r);
         if (fl_route_error_reply(c->srv, 500, fl_strerror(rc), &r)) {
@@ -328,10 +431,51 @@ static void answer(fl_conn_t *c, fl_http_request_t *req)
     fl_reply_close(&r);
 }
 
-/* Answers queued requests in order, one at a time; then decides whether to read more. */
-static void process(fl_conn_t *c)
+/* The request deadline that applies now. */
+static fl_req_timer_t request_timer_for(const fl_conn_t *c)
 {
-    while (!c->closing && !c->shutting && !c->stream.active) {
+    if (c->closing || c->shutting || c->last_reply || c->parse_error || c->eof || responding(c) ||
+        fl_http_parser_pending(c->parser) > 0)
+        return FL_REQ_TIMER_NONE;
+    switch (fl_http_parser_phase(c->parser)) {
+    case FL_HTTP_HEAD:
+        return FL_REQ_TIMER_HEADER;
+    case FL_HTTP_BODY:
+        return FL_REQ_TIMER_BODY;
+    case FL_HTTP_IDLE:
+        break;
+    }
+    /* Until the first request, the wait for it is its head's (from accept). */
+    return c->answered ? FL_REQ_TIMER_IDLE : FL_REQ_TIMER_HEADER;
+}
+
+static void on_request_timeout(uv_timer_t *t);
+
+/* Starts, keeps or stops the request timer: a deadline that still applies keeps running (a
+ * slowloris never pushes it back); a new one starts its full time now. */
+static void request_timer_update(fl_conn_t *c)
+{
+    fl_req_timer_t want = request_timer_for(c);
+    if (want == c->request_timer)
+        return;
+    c->request_timer = want;
+    if (want == FL_REQ_TIMER_NONE) {
+        uv_timer_stop(&c->request);
+        return;
+    }
+    const fl_server_opts_t *o = &c->srv->opts;
+    uint64_t ms = want == FL_REQ_TIMER_IDLE     ? o->idle_timeout_ms
+                  : want == FL_REQ_TIMER_HEADER ? o->header_timeout_ms
+                                                : o->body_timeout_ms;
+    /* The loop's cached time may be stale after a long callback; the deadline starts now. */
+    uv_update_time(c->srv->loop);
+    uv_timer_start(&c->request, on_request_timeout, ms, 0);
+}
+
+/* Answers queued requests in order, one at a time; then decides whether to read more. */
+static void answer_queued(fl_conn_t *c)
+{
+    while (!c->closing && !c->shutting && !responding(c)) {
         if (c->last_reply)
             break;
         fl_http_request_t *req = fl_http_parser_next(c->parser);
@@ -340,7 +484,7 @@ static void process(fl_conn_t *c)
         answer(c, req);
         fl_http_request_free(req);
     }
-    if (c->closing || c->shutting || c->stream.active)
+    if (c->closing || c->shutting || responding(c))
         return;
     if (c->last_reply) {
         conn_shutdown(c);
@@ -366,6 +510,43 @@ static void process(fl_conn_t *c)
         start_reading(c);
 }
 
+static void process(fl_conn_t *c)
+{
+    answer_queued(c);
+    if (!c->closing)
+        request_timer_update(c);
+}
+
+/* A request deadline passed: mid-request, 408 and close (reading stops; the rest of the request
+ * is only discarded during the linger after our FIN); idle, FIN. */
+static void on_request_timeout(uv_timer_t *t)
+{
+    fl_conn_t *c = container_of(t, fl_conn_t, request);
+    fl_req_timer_t kind = c->request_timer;
+    c->request_timer = FL_REQ_TIMER_NONE;
+    if (c->closing || c->shutting || kind == FL_REQ_TIMER_NONE)
+        return;
+    if (kind == FL_REQ_TIMER_IDLE) {
+        conn_shutdown(c);
+        return;
+    }
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    c->last_reply = true;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "request timeout: the request's %s did not arrive within %llu ms",
+             kind == FL_REQ_TIMER_HEADER ? "head" : "body",
+             (unsigned long long)(kind == FL_REQ_TIMER_HEADER ? c->srv->opts.header_timeout_ms
+                                                              : c->srv->opts.body_timeout_ms));
+    fl_reply_t r;
+    if (fl_route_error_reply(c->srv, 408, msg, &r) == 0)
+        send_reply(c, &r);
+    else
+        conn_shutdown(c);
+    fl_reply_close(&r);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     fl_conn_t *c = container_of(s, fl_conn_t, tcp);
@@ -388,7 +569,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         uv_read_stop(s);
         c->reading = false;
-        if (nread != UV_EOF || c->stream.active) {
+        if (nread != UV_EOF || responding(c)) {
             /* The client went away (reset, or FIN in the middle of a streamed answer). */
             fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
             return;
@@ -435,6 +616,8 @@ int fl_conn_accept(fl_server_t *srv)
     c->stream.timer.data = c;
     uv_timer_init(srv->loop, &c->linger);
     c->linger.data = c;
+    uv_timer_init(srv->loop, &c->request);
+    c->request.data = c;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -447,7 +630,12 @@ int fl_conn_accept(fl_server_t *srv)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     start_reading(c);
-    return c->reading ? 0 : (fl_conn_close(c, FL_END_COMPLETE, false), UV_EIO);
+    if (!c->reading) {
+        fl_conn_close(c, FL_END_COMPLETE, false);
+        return UV_EIO;
+    }
+    request_timer_update(c); /* the first request's head is due from now */
+    return 0;
 
 fail_link:
     /* on_handle_closed will unlink and free; account for it. */

@@ -1,5 +1,11 @@
 /* The http-parser wrapper; see http.h. Everything http-parser hands us is copied inside the
- * callback that hands it over, because its pointers point into the caller's read buffer. */
+ * callback that hands it over, because its pointers point into the caller's read buffer.
+ *
+ * Header bytes are counted by the feeder, not by the data callbacks (which never see
+ * whitespace, line ends or empty values): the parser pauses itself (http_parser_pause) when a
+ * head completes and when a message completes, so every http_parser_execute call runs within one
+ * phase and the bytes it consumed are that phase's. In the head phase a call is given at most
+ * one byte more than the limit leaves, so nothing past the limit is ever parsed. */
 #include "serve/http.h"
 
 #include "base/buf.h"
@@ -18,7 +24,8 @@ struct fl_http_parser_s {
     http_parser_settings settings;
     size_t max_body;     /* bytes */
     size_t max_header;   /* bytes */
-    size_t header_bytes; /* request line + headers seen so far for the current message */
+    size_t header_bytes; /* bytes fed in the head phase of the current message */
+    fl_http_phase_t phase;
     fl_buf_t url;
     fl_buf_t field; /* current header name, accumulated across callbacks */
     fl_buf_t value; /* current header value */
@@ -72,14 +79,6 @@ static int fail(fl_http_parser_t *p, int err, int status, const char *message)
     return -1;
 }
 
-static int count_header(fl_http_parser_t *p, size_t len)
-{
-    p->header_bytes += len;
-    if (p->header_bytes > p->max_header)
-        return fail(p, FL_ELIMIT, 431, "request header fields too large");
-    return 0;
-}
-
 static void reset_message(fl_http_parser_t *p)
 {
     for (size_t i = 0; i < p->n_headers; i++) {
@@ -94,7 +93,6 @@ static void reset_message(fl_http_parser_t *p)
     fl_buf_close(&p->value);
     fl_buf_close(&p->body);
     p->in_value = false;
-    p->header_bytes = 0;
 }
 
 static char *dup_buf(const fl_buf_t *b)
@@ -146,8 +144,6 @@ static int on_message_begin(http_parser *hp)
 static int on_url(http_parser *hp, const char *at, size_t len)
 {
     fl_http_parser_t *p = parser_of(hp);
-    if (count_header(p, len))
-        return -1;
     if (fl_buf_append(&p->url, at, len))
         return fail(p, FL_ENOMEM, 500, "out of memory");
     return 0;
@@ -156,7 +152,7 @@ static int on_url(http_parser *hp, const char *at, size_t len)
 static int on_header_field(http_parser *hp, const char *at, size_t len)
 {
     fl_http_parser_t *p = parser_of(hp);
-    if (count_header(p, len) || flush_header(p))
+    if (flush_header(p))
         return -1;
     if (fl_buf_append(&p->field, at, len))
         return fail(p, FL_ENOMEM, 500, "out of memory");
@@ -166,8 +162,6 @@ static int on_header_field(http_parser *hp, const char *at, size_t len)
 static int on_header_value(http_parser *hp, const char *at, size_t len)
 {
     fl_http_parser_t *p = parser_of(hp);
-    if (count_header(p, len))
-        return -1;
     p->in_value = true;
     /* Reserve even for an empty value so that the value's data is never NULL. */
     if (fl_buf_reserve(&p->value, 1) || fl_buf_append(&p->value, at, len))
@@ -185,6 +179,9 @@ static int on_headers_complete(http_parser *hp)
         return fail(p, FL_ELIMIT, 413, "request body too large");
     if (hp->upgrade)
         return fail(p, FL_EHTTP, 400, "protocol upgrade is not supported");
+    /* Stop here so the feeder knows where the head ended (see the top of this file). */
+    p->phase = FL_HTTP_BODY;
+    http_parser_pause(hp, 1);
     return 0;
 }
 
@@ -233,6 +230,9 @@ static int on_message_complete(http_parser *hp)
         p->head = req;
     p->tail = req;
     p->pending++;
+    p->phase = FL_HTTP_IDLE;
+    p->header_bytes = 0;
+    http_parser_pause(hp, 1);
     return 0;
 }
 
@@ -273,25 +273,46 @@ void fl_http_parser_free(fl_http_parser_t *p)
     free(p);
 }
 
-int fl_http_parser_feed(fl_http_parser_t *p, const char *data, size_t len)
+/* Runs http-parser over one piece that lies within one phase (see the top of this file). */
+static int feed_piece(fl_http_parser_t *p, const char *data, size_t len, size_t *used)
 {
-    if (p->err)
-        return p->err;
-    if (len == 0)
-        return 0;
+    fl_http_phase_t was = p->phase;
     size_t n = http_parser_execute(&p->hp, &p->settings, data, len);
+    *used = n;
+    if (was != FL_HTTP_BODY) {
+        /* A head completes on its last LF, which http-parser leaves unconsumed when it pauses
+         * there (it takes it again on resuming): that byte is the head's too. */
+        p->header_bytes += n + (p->phase == FL_HTTP_BODY ? 1 : 0);
+        if (was == FL_HTTP_IDLE && p->phase == FL_HTTP_IDLE && n > 0)
+            p->phase = FL_HTTP_HEAD;
+    }
     if (p->err)
         return p->err;
     enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
-    if (e == HPE_HEADER_OVERFLOW) {
+    if (e == HPE_PAUSED)
+        http_parser_pause(&p->hp, 0);
+    else if (e == HPE_HEADER_OVERFLOW)
         fail(p, FL_ELIMIT, 431, "request header fields too large");
-        return p->err;
-    }
-    if (e != HPE_OK || n != len) {
+    else if (e != HPE_OK || n != len)
         fail(p, FL_EHTTP, 400, "malformed HTTP request");
-        return p->err;
+    if (!p->err && was != FL_HTTP_BODY && p->header_bytes > p->max_header)
+        fail(p, FL_ELIMIT, 431, "request header fields too large");
+    return p->err;
+}
+
+int fl_http_parser_feed(fl_http_parser_t *p, const char *data, size_t len)
+{
+    while (!p->err && len > 0) {
+        size_t piece = len;
+        if (p->phase != FL_HTTP_BODY && piece > p->max_header - p->header_bytes + 1)
+            piece = p->max_header - p->header_bytes + 1;
+        size_t used;
+        if (feed_piece(p, data, piece, &used))
+            break;
+        data += used;
+        len -= used;
     }
-    return 0;
+    return p->err;
 }
 
 fl_http_request_t *fl_http_parser_next(fl_http_parser_t *p)
@@ -310,6 +331,11 @@ fl_http_request_t *fl_http_parser_next(fl_http_parser_t *p)
 size_t fl_http_parser_pending(const fl_http_parser_t *p)
 {
     return p->pending;
+}
+
+fl_http_phase_t fl_http_parser_phase(const fl_http_parser_t *p)
+{
+    return p->phase;
 }
 
 int fl_http_parser_error(const fl_http_parser_t *p, const char **message)

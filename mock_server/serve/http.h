@@ -7,7 +7,11 @@
  * version, headers (names lower-cased, copied out of the parser's callbacks), de-chunked body
  * and keep-alive flag. It enforces a body limit and a header-size limit and reports malformed
  * input; after an error the parser is dead and says which status to answer with (400, 413,
- * 431). Wire format: RFC 9112 (HTTP/1.1 message syntax), as implemented by http-parser 2.9.
+ * 431). The header limit counts every byte fed while a request's head is being read (request
+ * line, headers, whitespace, CRLFs and any blank lines before the request line), so a flood of
+ * tiny headers or of whitespace is refused as soon as it crosses the limit, and the parser says
+ * where the request in progress stands (fl_http_parser_phase) so the connection can time each
+ * phase. Wire format: RFC 9112 (HTTP/1.1 message syntax), as implemented by http-parser 2.9.
  */
 #ifndef FL_HTTP_H
 #define FL_HTTP_H
@@ -48,7 +52,9 @@ typedef struct fl_http_parser_s fl_http_parser_t;
 
 /**
  * Creates a parser. max_body is the largest request body accepted in bytes (larger → 413);
- * max_header the most bytes of request line plus headers (larger → 431).
+ * max_header the most bytes of a request's head (request line, headers, every line end up to
+ * and including the blank line, and blank lines before the request line): one more byte → 431,
+ * and no byte past that one is parsed.
  * Returns 0 and sets *out (free with fl_http_parser_free), or FL_ENOMEM.
  */
 int fl_http_parser_new(size_t max_body, size_t max_header, fl_http_parser_t **out);
@@ -69,6 +75,17 @@ fl_http_request_t *fl_http_parser_next(fl_http_parser_t *p);
 
 /** Number of complete requests waiting in fl_http_parser_next. */
 size_t fl_http_parser_pending(const fl_http_parser_t *p);
+
+/** Where the request in progress stands. */
+typedef enum {
+    FL_HTTP_IDLE, /* no byte of a next request has arrived */
+    FL_HTTP_HEAD, /* bytes of a request's head arrived, the head is not complete */
+    FL_HTTP_BODY, /* the head is complete, its body is not */
+} fl_http_phase_t;
+
+/** The phase of the request being received (not of complete requests waiting in
+ * fl_http_parser_next). After an error it is the phase the error happened in. */
+fl_http_phase_t fl_http_parser_phase(const fl_http_parser_t *p);
 
 /**
  * After an error: the status to answer with (400 malformed, 413 body too large, 431 headers

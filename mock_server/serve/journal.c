@@ -2,7 +2,11 @@
 #include "serve/journal.h"
 
 #include "base/error.h"
+#include "base/text.h"
 
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,9 +44,34 @@ static void entry_free(fl_journal_entry_t *e)
     free(e);
 }
 
+/* What an entry is counted for beyond its strings: the struct and the allocator's headers of
+ * its allocations; a fault adds its strings and about this much for its jansson object. */
+#define ENTRY_OVERHEAD (sizeof(fl_journal_entry_t) + 64)
+#define FAULT_OVERHEAD 512
+
+/* Changes what e is counted for by delta bytes (may be negative). */
+static void count(fl_journal_entry_t *e, ptrdiff_t delta)
+{
+    e->mem = (size_t)((ptrdiff_t)e->mem + delta);
+    if (e->journal)
+        e->journal->bytes = (size_t)((ptrdiff_t)e->journal->bytes + delta);
+}
+
+/* Drops the oldest entry. */
+static void drop_oldest(fl_journal_t *j)
+{
+    fl_journal_entry_t *e = j->ring[j->head];
+    j->bytes -= e->mem;
+    entry_free(e);
+    j->ring[j->head] = NULL;
+    j->head = (j->head + 1) % j->capacity;
+    j->count--;
+}
+
 int fl_journal_init(fl_journal_t *j, size_t capacity, uint64_t t0_ms)
 {
     memset(j, 0, sizeof(*j));
+    j->max_bytes = FL_JOURNAL_DEFAULT_BYTES;
     j->capacity = capacity ? capacity : FL_JOURNAL_DEFAULT_CAPACITY;
     j->ring = calloc(j->capacity, sizeof(*j->ring));
     if (!j->ring)
@@ -51,15 +80,16 @@ int fl_journal_init(fl_journal_t *j, size_t capacity, uint64_t t0_ms)
     return 0;
 }
 
+void fl_journal_set_max_bytes(fl_journal_t *j, size_t max_bytes)
+{
+    j->max_bytes = max_bytes ? max_bytes : FL_JOURNAL_DEFAULT_BYTES;
+}
+
 void fl_journal_reset(fl_journal_t *j)
 {
-    for (size_t i = 0; i < j->count; i++) {
-        size_t k = (j->head + i) % j->capacity;
-        entry_free(j->ring[k]);
-        j->ring[k] = NULL;
-    }
+    while (j->count)
+        drop_oldest(j);
     j->head = 0;
-    j->count = 0;
 }
 
 void fl_journal_close(fl_journal_t *j)
@@ -78,43 +108,200 @@ static bool redacted(const char *name)
            strcmp(name, "x-api-key") == 0 || strcmp(name, "x-goog-api-key") == 0;
 }
 
-static json_t *headers_json(const fl_http_request_t *req)
+/* JSON text is written here directly rather than through jansson objects: a journal of
+ * thousands of entries is served in batches on the loop, and building and dumping a jansson
+ * object per entry (and a string per header) costs several times the text itself. Strings are
+ * escaped as jansson's compact dump escapes them (RFC 8259 section 7), so fl_journal_to_json
+ * can be the same text parsed. */
+
+/* The escape of byte c inside a JSON string, or NULL when it goes as is. */
+static const char *escape_of(unsigned char c, char buf[8])
 {
-    json_t *h = json_object();
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        const char *name = req->headers[i].name;
-        const char *value = redacted(name) ? "[redacted]" : req->headers[i].value;
-        /* A repeated field is joined with ", ", as RFC 9110 section 5.3 allows. */
-        json_t *old = json_object_get(h, name);
-        json_t *v;
-        if (old && !redacted(name)) {
-            const char *o = json_string_value(old);
-            v = json_sprintf("%s, %s", o ? o : "", value);
-        } else {
-            v = json_string(value);
-        }
-        /* Header bytes need not be UTF-8; jansson refuses those, so they are recorded as null
-         * rather than dropping the whole entry. */
-        if (!v)
-            v = json_null();
-        if (json_object_set_new(h, name, v)) {
-            json_decref(h);
-            return NULL;
-        }
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
     }
-    return h;
+    if (c >= 0x20)
+        return NULL;
+    snprintf(buf, 8, "\\u%04X", c);
+    return buf;
 }
 
-/* The headers as one compact JSON object text (owned by the caller), or NULL. A jansson
- * object costs about five times its text in memory, and thousands of streams may be open. */
-static char *headers_text(const fl_http_request_t *req)
+/* Length of s (n bytes of valid UTF-8) as a JSON string, quotes included. */
+static size_t json_str_len(const char *s, size_t n)
 {
-    json_t *h = headers_json(req);
-    char *s = h ? json_dumps(h, JSON_COMPACT) : NULL;
-    json_decref(h);
-    return s;
+    char buf[8];
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = escape_of((unsigned char)s[i], buf);
+        len += e ? strlen(e) : 1;
+    }
+    return len;
+}
+
+/* Appends s (n bytes of valid UTF-8) as a JSON string. Returns 0 or FL_ENOMEM. */
+static int put_str(fl_buf_t *out, const char *s, size_t n)
+{
+    if (fl_buf_reserve(out, json_str_len(s, n)))
+        return FL_ENOMEM;
+    char buf[8];
+    out->data[out->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        const char *e = escape_of((unsigned char)s[i], buf);
+        if (!e) {
+            out->data[out->len++] = s[i];
+            continue;
+        }
+        size_t k = strlen(e);
+        memcpy(out->data + out->len, e, k);
+        out->len += k;
+    }
+    out->data[out->len++] = '"';
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* A copy of s in which every byte that is not part of valid UTF-8 is '?', so that the journal's
+ * JSON stays valid whatever a client sent; NULL when out of memory. */
+static char *utf8_copy(const char *s)
+{
+    size_t n = strlen(s);
+    char *c = malloc(n + 1);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = fl_utf8_char_len(s + i, n - i);
+        if (k == 1 && (unsigned char)s[i] >= 0x80) {
+            c[i++] = '?'; /* not the start of a well-formed character */
+            continue;
+        }
+        memcpy(c + i, s + i, k);
+        i += k;
+    }
+    c[n] = '\0';
+    return c;
+}
+
+/* One header field as the journal keeps it: repeated fields joined. */
+typedef struct field_s {
+    const char *name; /* borrowed from the request */
+    fl_buf_t value;
+    bool redacted;
+} field_t;
+
+static void fields_free(field_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fl_buf_close(&f[i].value);
+    free(f);
+}
+
+/* The request's fields in order of first appearance, a repeated field joined with ", " as RFC
+ * 9110 section 5.3 allows. Linear in the headers: a head of thousands of repeats of one field
+ * must not cost a copy of the joined value per repeat. Returns 0 or FL_ENOMEM. */
+static int fields_of(const fl_http_request_t *req, field_t **out, size_t *n_out)
+{
+    field_t *f = calloc(req->n_headers ? req->n_headers : 1, sizeof(*f));
+    json_t *index = json_object(); /* name -> its field's position */
+    size_t n = 0;
+    if (!f || !index)
+        goto fail;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const char *name = req->headers[i].name;
+        bool red = redacted(name);
+        const char *value = red ? "[redacted]" : req->headers[i].value;
+        json_t *at = json_object_get(index, name);
+        field_t *fd;
+        if (at) {
+            fd = &f[json_integer_value(at)];
+            if (fd->redacted)
+                continue; /* "[redacted]" once, however many credentials */
+            if (fl_buf_append(&fd->value, ", ", 2))
+                goto fail;
+        } else {
+            fd = &f[n];
+            fl_buf_init(&fd->value);
+            fd->name = name;
+            fd->redacted = red;
+            if (json_object_set_new(index, name, json_integer((json_int_t)n++)))
+                goto fail;
+        }
+        if (fl_buf_reserve(&fd->value, 1) || fl_buf_append(&fd->value, value, strlen(value)))
+            goto fail;
+    }
+    json_decref(index);
+    *out = f;
+    *n_out = n;
+    return 0;
+
+fail:
+    json_decref(index);
+    if (f)
+        fields_free(f, n);
+    return FL_ENOMEM;
+}
+
+/*
+ * The headers as one compact JSON object text (owned by the caller): the first fields, in
+ * order, whose text fits in FL_JOURNAL_HEADER_BYTES; *cut_bytes and *cut_fields say what was
+ * left out. Header values need not be UTF-8; one that is not is recorded as null. Text, not a
+ * json_t: a jansson object costs about five times its text in memory, and thousands of streams
+ * may be open. Returns NULL when out of memory.
+ */
+static char *headers_text(const fl_http_request_t *req, size_t *cut_bytes, size_t *cut_fields)
+{
+    field_t *f;
+    size_t n;
+    if (fields_of(req, &f, &n))
+        return NULL;
+    fl_buf_t out;
+    fl_buf_init(&out);
+    size_t full = 2; /* the braces */
+    int rc = fl_buf_append(&out, "{", 1);
+    *cut_fields = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const fl_buf_t *v = &f[i].value;
+        bool utf8 = fl_utf8_valid(v->data, v->len);
+        size_t name_len = strlen(f[i].name); /* a token (RFC 9110 section 5.1): ASCII */
+        size_t pair = json_str_len(f[i].name, name_len) + 1 +
+                      (utf8 ? json_str_len(v->data, v->len) : strlen("null"));
+        size_t sep = i ? 1 : 0; /* the comma before every field but the first */
+        full += sep + pair;
+        /* in order: once one field does not fit, the rest are left out too */
+        if (*cut_fields || out.len + sep + pair + 1 > FL_JOURNAL_HEADER_BYTES) {
+            (*cut_fields)++;
+            continue;
+        }
+        if (sep)
+            rc = fl_buf_append(&out, ",", 1);
+        if (!rc)
+            rc = put_str(&out, f[i].name, name_len);
+        if (!rc)
+            rc = fl_buf_append(&out, ":", 1);
+        if (!rc)
+            rc = utf8 ? put_str(&out, v->data, v->len) : fl_buf_append_str(&out, "null");
+    }
+    if (!rc)
+        rc = fl_buf_append(&out, "}", 1);
+    fields_free(f, n);
+    if (rc) {
+        fl_buf_close(&out);
+        return NULL;
+    }
+    *cut_bytes = full - out.len;
+    return fl_buf_detach(&out, NULL);
 }
 
 fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req, uint64_t now_ms)
@@ -122,12 +309,13 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     fl_journal_entry_t *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    e->path = strdup(req->path ? req->path : "");
-    e->headers = headers_text(req);
+    e->path = utf8_copy(req->path ? req->path : "");
+    e->headers = headers_text(req, &e->headers_truncated, &e->headers_dropped);
     if (!e->path || !e->headers) {
         entry_free(e);
         return NULL;
     }
+    e->mem = ENTRY_OVERHEAD + strlen(e->path) + strlen(e->headers);
     snprintf(e->method, sizeof(e->method), "%s", req->method);
     e->t_ms = now_ms >= j->t0_ms ? now_ms - j->t0_ms : 0;
     struct timespec ts;
@@ -145,14 +333,12 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
-    if (j->count == j->capacity) {
-        entry_free(j->ring[j->head]);
-        j->ring[j->head] = NULL;
-        j->head = (j->head + 1) % j->capacity;
-        j->count--;
-    }
+    while (j->count == j->capacity || (j->count && j->bytes + e->mem > j->max_bytes))
+        drop_oldest(j);
     j->ring[(j->head + j->count) % j->capacity] = e;
     j->count++;
+    e->journal = j;
+    j->bytes += e->mem;
     return e;
 }
 
@@ -171,6 +357,7 @@ int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
     char *s = strdup(name);
     if (!s)
         return FL_ENOMEM;
+    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->scenario ? strlen(e->scenario) : 0));
     free(e->scenario);
     e->scenario = s;
     return 0;
@@ -202,6 +389,7 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
     }
     if (json_array_append_new(e->faults, o))
         return FL_ENOMEM;
+    count(e, (ptrdiff_t)(FAULT_OVERHEAD + strlen(fault) + strlen(description)));
     return 0;
 }
 
@@ -218,63 +406,138 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
     }
     if (json_array_append_new(e->skipped, o))
         return FL_ENOMEM;
+    count(e, (ptrdiff_t)(FAULT_OVERHEAD + strlen(fault) + strlen(description) + strlen(reason)));
     return 0;
 }
 
-static json_t *ms_or_null(int64_t v)
+/* Appends ,"key": and a number, or null when v < 0. */
+static int put_ms(fl_buf_t *out, const char *key, int64_t v)
 {
-    return v < 0 ? json_null() : json_integer(v);
+    return v < 0 ? fl_buf_printf(out, ",\"%s\":null", key)
+                 : fl_buf_printf(out, ",\"%s\":%lld", key, (long long)v);
 }
 
-static json_t *entry_fields(const fl_journal_entry_t *e)
+/* Appends one entry as a compact JSON object (see fl_journal_to_json for its fields). */
+static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
 {
-    json_t *headers = json_loads(e->headers, 0, NULL);
-    json_t *faults = e->faults ? json_incref(e->faults) : json_array();
-    if (!headers || !faults) {
-        json_decref(headers);
-        json_decref(faults);
-        return NULL;
+    int rc = fl_buf_printf(out, "{\"seq\":%llu,\"t_ms\":%llu,\"time\":", (unsigned long long)e->seq,
+                           (unsigned long long)e->t_ms);
+    if (!rc)
+        rc = put_str(out, e->wall, strlen(e->wall));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"method\":");
+    if (!rc)
+        rc = put_str(out, e->method, strlen(e->method));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"path\":");
+    if (!rc)
+        rc = put_str(out, e->path, strlen(e->path));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"scenario\":");
+    if (!rc)
+        rc = e->scenario ? put_str(out, e->scenario, strlen(e->scenario))
+                         : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = e->attempt ? fl_buf_printf(out, ",\"attempt\":%llu", (unsigned long long)e->attempt)
+                        : fl_buf_append_str(out, ",\"attempt\":null");
+    if (!rc)
+        rc = fl_buf_printf(
+            out,
+            ",\"stream\":%s,\"headers\":%s,\"headers_truncated\":%zu,"
+            "\"headers_dropped\":%zu,\"status\":%d,\"framing\":\"%s\",\"bytes\":%llu,"
+            "\"events\":%llu",
+            e->stream ? "true" : "false", e->headers, e->headers_truncated, e->headers_dropped,
+            e->status, e->framing, (unsigned long long)e->bytes, (unsigned long long)e->events);
+    if (!rc)
+        rc = put_ms(out, "first_byte_ms", e->first_byte_ms);
+    if (!rc)
+        rc = put_ms(out, "last_byte_ms", e->last_byte_ms);
+    if (!rc)
+        rc = put_ms(out, "client_closed_ms", e->client_closed_ms);
+    if (!rc)
+        rc = put_ms(out, "retry_after_ms", e->retry_after_ms);
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
+    if (!rc) {
+        char *faults = e->faults ? json_dumps(e->faults, JSON_COMPACT) : NULL;
+        if (e->faults && !faults)
+            return FL_ENOMEM;
+        rc = fl_buf_append_str(out, faults ? faults : "[]");
+        free(faults);
     }
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:i, s:s, s:I, s:I, s:o, s:o, "
-                     "s:o, s:o, s:s, s:o}",
-                     "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
-                     e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
-                     "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
-                     "stream", e->stream, "headers", headers, "status", e->status, "framing",
-                     e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
-                     "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
-                     ms_or_null(e->last_byte_ms), "client_closed_ms",
-                     ms_or_null(e->client_closed_ms), "retry_after_ms",
-                     ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
-}
-
-/* One entry as JSON: its fields, then "skipped" (always present, like "faults"). */
-static json_t *entry_json(const fl_journal_entry_t *e)
-{
-    json_t *o = entry_fields(e);
-    json_t *skipped = e->skipped ? json_incref(e->skipped) : json_array();
-    if (!o) {
-        json_decref(skipped);
-        return NULL;
+    if (!rc) { /* always present, like "faults" */
+        char *skipped = e->skipped ? json_dumps(e->skipped, JSON_COMPACT) : NULL;
+        if (e->skipped && !skipped)
+            return FL_ENOMEM;
+        rc = fl_buf_printf(out, ",\"skipped\":%s", skipped ? skipped : "[]");
+        free(skipped);
     }
-    if (json_object_set_new(o, "skipped", skipped)) { /* takes skipped, even on failure */
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    if (!rc)
+        rc = fl_buf_append(out, "}", 1);
+    return rc;
 }
 
 json_t *fl_journal_to_json(const fl_journal_t *j)
 {
-    json_t *list = json_array();
-    if (!list)
-        return NULL;
-    for (size_t i = 0; i < j->count; i++) {
-        json_t *o = entry_json(j->ring[(j->head + i) % j->capacity]);
-        if (!o || json_array_append_new(list, o)) {
-            json_decref(list);
-            return NULL;
-        }
+    fl_journal_page_t pg;
+    fl_buf_t text;
+    fl_buf_init(&text);
+    fl_journal_page_init(j, 0, 0, &pg);
+    json_t *doc = NULL;
+    if (fl_journal_page_write(j, &pg, SIZE_MAX, &text) == 0)
+        doc = json_loadb(text.data, text.len, 0, NULL);
+    fl_buf_close(&text);
+    return doc;
+}
+
+/* The seq of the oldest entry kept, or next_seq when there is none. */
+static uint64_t first_seq(const fl_journal_t *j)
+{
+    return j->count ? j->ring[j->head]->seq : j->next_seq;
+}
+
+void fl_journal_page_init(const fl_journal_t *j, uint64_t since, size_t limit,
+                          fl_journal_page_t *pg)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->next = since;
+    pg->end = j->next_seq;
+    pg->left = limit ? limit : SIZE_MAX;
+}
+
+/* True when the page has nothing more to write; first moves it past dropped entries. */
+static bool page_over(const fl_journal_t *j, fl_journal_page_t *pg)
+{
+    if (pg->next < first_seq(j))
+        pg->next = first_seq(j);
+    return pg->left == 0 || pg->next >= pg->end;
+}
+
+int fl_journal_page_write(const fl_journal_t *j, fl_journal_page_t *pg, size_t batch_bytes,
+                          fl_buf_t *out)
+{
+    if (pg->done)
+        return 0;
+    if (!pg->started) {
+        if (fl_buf_append_str(out, "{\"requests\":["))
+            return FL_ENOMEM;
+        pg->started = true;
     }
-    return json_pack("{s:o}", "requests", list);
+    size_t start = out->len;
+    while (!page_over(j, pg) && out->len - start < batch_bytes) {
+        /* first_seq <= next < end <= next_seq: the entry is kept (entries are contiguous) */
+        if (pg->written && fl_buf_append(out, ",", 1))
+            return FL_ENOMEM;
+        if (entry_text(fl_journal_find((fl_journal_t *)j, pg->next), out))
+            return FL_ENOMEM;
+        pg->written++;
+        pg->left--;
+        pg->next++;
+    }
+    if (!page_over(j, pg))
+        return 0;
+    if (fl_buf_printf(out, "],\"next\":%llu}", (unsigned long long)pg->next))
+        return FL_ENOMEM;
+    pg->done = true;
+    return 0;
 }

@@ -2,14 +2,18 @@
  * The journal: the evidence record of what the server was asked and what it sent.
  *
  * One entry per API request (control routes under /_faultline/ are not recorded), in arrival
- * order, served as JSON by GET /_faultline/journal. The journal keeps at most `capacity`
- * entries, dropping the oldest, so a long soak cannot grow memory without limit. Entries are
+ * order, served as JSON by GET /_faultline/journal. The journal is bounded twice, dropping the
+ * oldest entries, so neither a long soak nor hostile requests can grow memory without limit: at
+ * most `capacity` entries and at most `max_bytes` bytes of entries, and each entry keeps at most
+ * FL_JOURNAL_HEADER_BYTES of its request's headers (it says how much it left out). Entries are
  * addressed by a sequence number that stays valid until the entry is dropped or the journal
- * reset, so a connection streaming a response can update its entry as bytes go out.
+ * reset, so a connection streaming a response can update its entry as bytes go out, and so a
+ * reader can page through the journal (fl_journal_page_t) a batch at a time.
  */
 #ifndef FL_JOURNAL_H
 #define FL_JOURNAL_H
 
+#include "base/buf.h"
 #include "serve/http.h"
 
 #include <jansson.h>
@@ -33,18 +37,26 @@ typedef enum {
  * "reset", "closed" or "stalled". */
 const char *fl_end_name(fl_end_t e);
 
+typedef struct fl_journal_s fl_journal_t;
+
 /** One request and its response. All strings owned by the entry. */
 typedef struct fl_journal_entry_s {
-    uint64_t seq;  /* 0-based sequence number since start (not reset by reset) */
-    uint64_t t_ms; /* arrival, ms since the journal was created */
-    char wall[32]; /* arrival, wall clock, ISO-8601 UTC with ms ("...T07:52:16.123Z") */
+    fl_journal_t *journal; /* borrowed: the journal holding the entry (for its byte count) */
+    size_t mem;            /* bytes the entry is counted for against the journal's max_bytes */
+    uint64_t seq;          /* 0-based sequence number since start (not reset by reset) */
+    uint64_t t_ms;         /* arrival, ms since the journal was created */
+    char wall[32];         /* arrival, wall clock, ISO-8601 UTC with ms ("...T07:52:16.123Z") */
     char method[24];
     char *path;               /* owned: the request path without the query */
     char *scenario;           /* owned or NULL: the scenario that answered */
     uint64_t attempt;         /* per-scenario attempt number, 1-based; 0 when no scenario */
     bool stream;              /* the request's "stream" flag */
     char *headers;            /* owned: compact JSON text of an object of lower-cased name ->
-                                 value, redacted (text, not a json_t: a fraction of the memory) */
+                                 value, redacted (text, not a json_t: a fraction of the memory);
+                                 the first headers, in order, that fit in
+                                 FL_JOURNAL_HEADER_BYTES bytes of text */
+    size_t headers_truncated; /* bytes of that text left out (0 when every header is kept) */
+    size_t headers_dropped;   /* header fields left out (repeated fields count once) */
     int status;               /* HTTP status sent; 0 until decided */
     int64_t retry_after_ms;   /* the wait the response's Retry-After / retry-after-ms header
                                  demanded, in ms; -1 when it sent neither */
@@ -63,23 +75,38 @@ typedef struct fl_journal_entry_s {
 } fl_journal_entry_t;
 
 /** A bounded ring of entries. Memory provided by the caller: init, then close. */
-typedef struct fl_journal_s {
+struct fl_journal_s {
     fl_journal_entry_t **ring; /* owned array of capacity owned entries (NULL when unused) */
     size_t capacity;
     size_t head; /* index of the oldest entry */
     size_t count;
+    size_t bytes;      /* what the entries kept are counted for (fl_journal_entry_t.mem) */
+    size_t max_bytes;  /* bound on bytes: adding an entry drops the oldest until it fits */
     uint64_t next_seq; /* seq of the next entry */
     uint64_t t0_ms;    /* creation time on the caller's ms clock (uv_now) */
-} fl_journal_t;
+};
 
 /** Default number of entries kept. */
 #define FL_JOURNAL_DEFAULT_CAPACITY 10000
+/** Default bound on the bytes of all entries kept (32 MiB). */
+#define FL_JOURNAL_DEFAULT_BYTES (32u * 1024 * 1024)
+/** Most bytes of header JSON text one entry keeps (4 KiB, braces included). */
+#define FL_JOURNAL_HEADER_BYTES 4096
 
 /**
- * Prepares an empty journal keeping at most capacity entries (0 = the default). t0_ms is
- * "now" on the clock later passed to fl_journal_add (ms). Returns 0 or FL_ENOMEM.
+ * Prepares an empty journal keeping at most capacity entries (0 = the default) and
+ * FL_JOURNAL_DEFAULT_BYTES of them (see fl_journal_set_max_bytes). t0_ms is "now" on the clock
+ * later passed to fl_journal_add (ms). Returns 0 or FL_ENOMEM.
  */
 int fl_journal_init(fl_journal_t *j, size_t capacity, uint64_t t0_ms);
+
+/**
+ * Bounds the bytes of all entries kept (0 = FL_JOURNAL_DEFAULT_BYTES). An entry is counted for
+ * its strings (headers text at most FL_JOURNAL_HEADER_BYTES), its faults and its fixed size, so
+ * the bound is on what the journal holds in memory, give or take the allocator's overhead. The
+ * newest entry is always kept, even alone over the bound. Takes effect at the next add.
+ */
+void fl_journal_set_max_bytes(fl_journal_t *j, size_t max_bytes);
 
 /** Frees every entry and the ring. */
 void fl_journal_close(fl_journal_t *j);
@@ -90,7 +117,9 @@ void fl_journal_reset(fl_journal_t *j);
 /**
  * Records a request arriving at now_ms (same clock as t0_ms). Copies the method, path and
  * headers (authorization, proxy-authorization, x-api-key and x-goog-api-key values become
- * "[redacted]"; the query, where Gemini's ?key= goes, is not recorded).
+ * "[redacted]"; the query, where Gemini's ?key= goes, is not recorded; the first
+ * FL_JOURNAL_HEADER_BYTES of them, in order, whole headers only). Drops the oldest entries
+ * while there are capacity entries or the bytes bound would be crossed.
  * Returns the new entry (owned by the journal; valid until dropped — use fl_journal_find with
  * its seq later), or NULL when out of memory.
  */
@@ -126,13 +155,42 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
                              const char *reason);
 
 /**
- * Builds {"requests":[...]} in arrival order, each entry an object with t_ms, time, method,
- * path, scenario, attempt, stream, headers, status, framing, bytes, events, first_byte_ms,
- * last_byte_ms, client_closed_ms, retry_after_ms, end, faults
- * ([{"fault","description","event","byte","ms"}...]) and skipped
- * ([{"fault","description","reason"}...], empty when none). Returns a new reference, or NULL
- * when out of memory.
+ * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
+ * with seq, t_ms, time, method, path, scenario, attempt, stream, headers, headers_truncated,
+ * headers_dropped, status, framing, bytes, events, first_byte_ms, last_byte_ms,
+ * client_closed_ms, retry_after_ms, end, faults ([{"fault","description","event","byte",
+ * "ms"}...]) and skipped ([{"fault","description","reason"}...], empty when none); "next" is
+ * the seq the next entry will get. Returns a new reference, or NULL when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);
+
+/**
+ * A page of the journal being written as JSON text a batch at a time (GET
+ * /_faultline/journal?since=SEQ&limit=N): the entries with seq >= since that the journal holds,
+ * at most limit of them, as {"requests":[...],"next":SEQ}, the same entry objects as
+ * fl_journal_to_json. "next" is the seq to ask for to go on: that of the first entry not
+ * written. Only entries that existed when the page began are written; entries dropped while it
+ * is written are skipped. Plain value: init, then write until done.
+ */
+typedef struct fl_journal_page_s {
+    uint64_t next;  /* seq of the next entry to write */
+    uint64_t end;   /* the journal's next_seq when the page began: the page stops there */
+    size_t left;    /* entries the limit still allows */
+    size_t written; /* entries written so far */
+    bool started;   /* the opening {"requests":[ is written */
+    bool done;      /* the closing ],"next":SEQ} is written */
+} fl_journal_page_t;
+
+/** Starts a page of the entries with seq >= since, at most limit of them (0 = no limit). */
+void fl_journal_page_init(const fl_journal_t *j, uint64_t since, size_t limit,
+                          fl_journal_page_t *pg);
+
+/**
+ * Appends the page's next batch of JSON text to out: the opening, whole entries until out has
+ * grown by at least batch_bytes or the page is complete, and then the closing (pg->done).
+ * Returns 0 or FL_ENOMEM (out may hold part of a batch; the page cannot go on).
+ */
+int fl_journal_page_write(const fl_journal_t *j, fl_journal_page_t *pg, size_t batch_bytes,
+                          fl_buf_t *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include "serve/route.h"
 
 #include "base/error.h"
+#include "chaos/httphead.h"
 #include "encode/dialect.h"
 #include "serve/server_int.h"
 
@@ -118,6 +119,89 @@ static size_t scenario_index(const fl_scenario_set_t *set, const fl_scenario_t *
     return set->len;
 }
 
+/* Parses a decimal number of at most max; returns 0 or -1. */
+static int parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (len == 0 || len > 20)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The journal's query: since=SEQ (default 0) and limit=N (at least 1; default 0, no limit).
+ * Other parameters are ignored. Returns NULL, or what is wrong with it. */
+static const char *journal_query(const char *query, uint64_t *since, size_t *limit)
+{
+    *since = 0;
+    *limit = 0;
+    for (const char *p = query; p && *p;) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        uint64_t v;
+        if (len > 6 && strncmp(p, "since=", 6) == 0) {
+            if (parse_number(p + 6, len - 6, UINT64_MAX, &v))
+                return "since must be a sequence number (a seq of the journal)";
+            *since = v;
+        } else if (len > 6 && strncmp(p, "limit=", 6) == 0) {
+            if (parse_number(p + 6, len - 6, SIZE_MAX, &v) || v == 0)
+                return "limit must be a number of entries, at least 1";
+            *limit = (size_t)v;
+        } else if (strncmp(p, "since=", 6) == 0 || strncmp(p, "limit=", 6) == 0) {
+            return "since and limit need a value";
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+static bool is_journal(const fl_http_request_t *req)
+{
+    return strcmp(req->path, "/_faultline/journal") == 0;
+}
+
+/* HTTP/1.0 has no keep-alive here and no chunked coding. */
+static bool wants_close(const fl_http_request_t *req)
+{
+    return !req->keep_alive || req->http_major < 1 ||
+           (req->http_major == 1 && req->http_minor == 0);
+}
+
+int fl_route_journal(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r,
+                     fl_journal_page_t *page, bool *chunked)
+{
+    uint64_t since;
+    size_t limit;
+    fl_reply_init(r);
+    if (!is_journal(req) || strcmp(req->method, "GET") != 0 ||
+        journal_query(req->query, &since, &limit))
+        return 0;
+    char id[32], request_id[48];
+    make_id(srv, id, sizeof(id));
+    snprintf(request_id, sizeof(request_id), "req_%s", id);
+    r->close = wants_close(req);
+    *chunked = !(req->http_major == 1 && req->http_minor == 0);
+    fl_http_head_t h = fl_http_head_default(200);
+    h.content_type = "application/json";
+    h.body = *chunked ? FL_HTTP_BODY_CHUNKED : FL_HTTP_BODY_CLOSE;
+    h.request_id = request_id;
+    h.connection = r->close ? "close" : "keep-alive";
+    if (fl_http_head_format(&r->out, &h))
+        return FL_ENOMEM;
+    if (!*chunked)
+        r->close = true; /* the body ends at FIN */
+    fl_journal_page_init(&srv->journal, since, limit, page);
+    return 1;
+}
+
 static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id)
 {
     const char *want = strcmp(req->path, "/_faultline/reset") == 0 ? "POST" : "GET";
@@ -133,13 +217,20 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
         static const char ok[] = "{\"status\":\"reset\"}";
         return fl_reply_json(r, 200, id, NULL, ok, sizeof(ok) - 1);
     }
-    json_t *j = fl_journal_to_json(&srv->journal);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s)
-        return FL_ENOMEM;
-    int rc = fl_reply_json(r, 200, id, NULL, s, strlen(s));
-    free(s);
+    uint64_t since;
+    size_t limit;
+    const char *bad = journal_query(req->query, &since, &limit);
+    if (bad)
+        return fl_reply_error(r, 400, id, NULL, bad);
+    /* The whole page at once, for a caller that cannot stream it. */
+    fl_journal_page_t page;
+    fl_buf_t body;
+    fl_buf_init(&body);
+    fl_journal_page_init(&srv->journal, since, limit, &page);
+    int rc = fl_journal_page_write(&srv->journal, &page, SIZE_MAX, &body);
+    if (rc == 0)
+        rc = fl_reply_json(r, 200, id, NULL, body.data, body.len);
+    fl_buf_close(&body);
     return rc;
 }
 
@@ -239,12 +330,10 @@ static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
     char name[256];
     fl_reply_init(r);
     make_id(srv, id, sizeof(id));
-    r->close =
-        !req->keep_alive || req->http_major < 1 || (req->http_major == 1 && req->http_minor == 0);
+    r->close = wants_close(req);
 
     if (strncmp(req->path, "/_faultline/", 12) == 0 &&
-        (strcmp(req->path, "/_faultline/health") == 0 ||
-         strcmp(req->path, "/_faultline/journal") == 0 ||
+        (strcmp(req->path, "/_faultline/health") == 0 || is_journal(req) ||
          strcmp(req->path, "/_faultline/reset") == 0))
         return control(srv, req, r, id);
 

@@ -13,15 +13,31 @@
 #define FL_ROUTE_H
 
 #include "serve/http.h"
+#include "serve/journal.h"
 #include "serve/reply.h"
 #include "serve/server.h"
+
+#include <stdbool.h>
 
 /**
  * Decides the reply to req: routing, scenario choice, journal entry, attempt count, then the
  * reply pipeline. r is initialised here (fl_reply_close it in every case). Returns 0 (r holds a
- * wire plan; an error reply is still a reply) or FL_ENOMEM.
+ * wire plan; an error reply is still a reply) or FL_ENOMEM. The journal comes whole from here
+ * (for callers that cannot stream it); the connection streams it with fl_route_journal.
  */
 int fl_route_request(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r);
+
+/**
+ * The journal's answer to GET /_faultline/journal?since=SEQ&limit=N (both optional: every entry
+ * kept, from the oldest), whose body the connection writes a batch at a time instead of building
+ * it whole: r (initialised here) gets the head in r->out (200, application/json, chunked, or for
+ * HTTP/1.0 close-delimited with r->close set) and *page the page to write. Returns 1 when req is
+ * such a request, 0 when it is not (answer it with fl_route_request, which also refuses a bad
+ * query with 400 and another method with 405), or FL_ENOMEM. *chunked says which framing the
+ * body takes.
+ */
+int fl_route_journal(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r,
+                     fl_journal_page_t *page, bool *chunked);
 
 /**
  * A JSON error reply {"error":{"message":...}} with `connection: close`, for input that never

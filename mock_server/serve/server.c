@@ -12,6 +12,9 @@
 #define DEFAULT_MAX_PIPELINE 32
 #define DEFAULT_HIGH_WATER   (1024u * 1024)
 #define DEFAULT_LOW_WATER    (256u * 1024)
+#define DEFAULT_HEADER_MS    10000
+#define DEFAULT_BODY_MS      30000
+#define DEFAULT_IDLE_MS      60000
 /* Pending connections the kernel queues before accept(); Linux caps it at net.core.somaxconn.
  * 128 dropped SYNs when thousands of clients connect at once (each then waits 1 s to retry). */
 #define LISTEN_BACKLOG 4096
@@ -32,6 +35,10 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     o->max_pipeline = o->max_pipeline ? o->max_pipeline : DEFAULT_MAX_PIPELINE;
     o->high_water = o->high_water ? o->high_water : DEFAULT_HIGH_WATER;
     o->low_water = o->low_water ? o->low_water : DEFAULT_LOW_WATER;
+    o->journal_bytes = o->journal_bytes ? o->journal_bytes : FL_JOURNAL_DEFAULT_BYTES;
+    o->header_timeout_ms = o->header_timeout_ms ? o->header_timeout_ms : DEFAULT_HEADER_MS;
+    o->body_timeout_ms = o->body_timeout_ms ? o->body_timeout_ms : DEFAULT_BODY_MS;
+    o->idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : DEFAULT_IDLE_MS;
     int rc = FL_EINVAL;
     if (o->low_water > o->high_water)
         goto fail_opts;
@@ -43,6 +50,7 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     rc = fl_journal_init(&srv->journal, o->journal_size, uv_now(loop));
     if (rc)
         goto fail_journal;
+    fl_journal_set_max_bytes(&srv->journal, o->journal_bytes);
     fl_reply_cache_init(&srv->cache);
     srv->loop = loop;
     srv->scenarios = scenarios;

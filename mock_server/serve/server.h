@@ -6,6 +6,9 @@
  * it) and owns its listener, connections and journal. Routes and scenario choice are described
  * in route.h; how a request's answer becomes a wire plan (encode, fault plan, chaos compile) in
  * reply.h; a connection's life in conn.c; the timed sending of one wire plan in stream.h.
+ * Hostile peers are bounded: a request's head and body each have a deadline (408), a head a
+ * size limit (431, refused at the first byte past it), a body a size limit (413), an idle
+ * keep-alive connection is closed, and the journal is bounded in entries and bytes.
  *
  * SIGPIPE: libuv writes to sockets with write(2), not send(2) with MSG_NOSIGNAL, so a write to a
  * connection the client has reset raises SIGPIPE, whose default action kills the process. The
@@ -20,16 +23,26 @@
 #include "model/scenario.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 /** Tunables; zero fields take the defaults. */
 typedef struct fl_server_opts_s {
-    size_t max_body;     /* request body limit in bytes (default 8 MiB; larger → 413) */
-    size_t max_header;   /* request line + header limit in bytes (default 64 KiB → 431) */
-    size_t journal_size; /* entries kept (default FL_JOURNAL_DEFAULT_CAPACITY) */
-    size_t max_pipeline; /* parsed requests queued per connection before reads pause (32) */
-    size_t high_water;   /* write-queue bytes above which streaming pauses (1 MiB) */
-    size_t low_water;    /* write-queue bytes below which it resumes (256 KiB) */
+    size_t max_body;      /* request body limit in bytes (default 8 MiB; larger → 413) */
+    size_t max_header;    /* request head limit in bytes: request line, headers, line ends
+                             (default 64 KiB; one byte more → 431 at once) */
+    size_t journal_size;  /* entries kept (default FL_JOURNAL_DEFAULT_CAPACITY) */
+    size_t max_pipeline;  /* parsed requests queued per connection before reads pause (32) */
+    size_t high_water;    /* write-queue bytes above which streaming pauses (1 MiB) */
+    size_t low_water;     /* write-queue bytes below which it resumes (256 KiB) */
+    size_t journal_bytes; /* bytes of journal entries kept (default FL_JOURNAL_DEFAULT_BYTES) */
+    /* Request deadlines, in ms, on a timer of the connection's own (never the stream's): */
+    uint64_t header_timeout_ms; /* from a request's first byte (from accept for the first
+                                   request) to the end of its head; then 408 (default 10000) */
+    uint64_t body_timeout_ms;   /* from the end of a head to the end of its body; then 408
+                                   (default 30000) */
+    uint64_t idle_timeout_ms;   /* a keep-alive connection with no request in progress and no
+                                   response is closed with FIN after this (default 60000) */
 } fl_server_opts_t;
 
 typedef struct fl_server_s fl_server_t;

@@ -37,11 +37,32 @@ struct fl_server_s {
     int port;
 };
 
+/** Which request deadline a connection's request timer stands for. */
+typedef enum {
+    FL_REQ_TIMER_NONE,   /* stopped: a response is being sent, or the connection is ending */
+    FL_REQ_TIMER_IDLE,   /* keep-alive with nothing in progress: FIN when it fires */
+    FL_REQ_TIMER_HEADER, /* a request's head is due: 408 when it fires */
+    FL_REQ_TIMER_BODY,   /* a request's body is due: 408 when it fires */
+} fl_req_timer_t;
+
+/** The journal's body being written a batch at a time (GET /_faultline/journal). */
+typedef struct fl_journal_writer_s {
+    bool active;            /* the body is not all queued yet */
+    bool chunked;           /* chunked coding; else the body ends at FIN */
+    bool close;             /* FIN once it is all queued */
+    fl_journal_page_t page; /* where the next batch starts */
+    fl_buf_t batch;         /* scratch for a batch's JSON text; kept while active */
+} fl_journal_writer_t;
+
 /** One client connection. Freed when its last handle has closed. */
 struct fl_conn_s {
     uv_tcp_t tcp;
     fl_stream_t stream; /* its timer is the connection's second handle */
     uv_timer_t linger;  /* bounds the wait for the client's FIN after ours */
+    uv_timer_t request; /* the request deadline (fl_req_timer_t); never the stream's timer */
+    fl_req_timer_t request_timer;
+    bool answered;               /* a response has begun: the next idle wait is the idle timeout */
+    fl_journal_writer_t journal; /* the journal's body, while it is being written */
     uv_shutdown_t shutdown_req;
     fl_server_t *srv;           /* borrowed */
     fl_conn_t *prev, *next;     /* in srv->conns */

@@ -1,6 +1,9 @@
 /*
  * The end-to-end fixture (see e2e_server.h).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall(SYS_gettid) */
+#endif
 #include "e2e_server.h"
 
 #include "base/error.h"
@@ -10,6 +13,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@ static fl_server_t *srv;
 static fl_scenario_set_t set;
 static pthread_t thread;
 static int port;
+static pid_t loop_tid; /* the server thread's id, once it runs */
 
 static void on_stop(uv_async_t *a)
 {
@@ -32,11 +37,17 @@ static void on_stop(uv_async_t *a)
 static void *run_loop(void *arg)
 {
     (void)arg;
+    __atomic_store_n(&loop_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
     uv_run(&loop, UV_RUN_DEFAULT);
     return NULL;
 }
 
 void es_start(const char *dir)
+{
+    es_start_opts(dir, NULL);
+}
+
+void es_start_opts(const char *dir, const fl_server_opts_t *opts)
 {
     fl_diag_list_t diags;
     fl_diag_list_init(&diags);
@@ -48,7 +59,7 @@ void es_start(const char *dir)
     fl_diag_list_close(&diags);
     cr_assert_eq(rc, 0, "scenarios in %s do not load", dir);
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(fl_server_new(&loop, &set, NULL, &srv), 0);
+    cr_assert_eq(fl_server_new(&loop, &set, opts, &srv), 0);
     cr_assert_eq(fl_server_start(srv, "127.0.0.1", 0), 0);
     port = fl_server_port(srv);
     cr_assert_gt(port, 0);
@@ -69,6 +80,18 @@ int es_port(void)
     return port;
 }
 
+pid_t es_server_tid(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        pid_t t = __atomic_load_n(&loop_tid, __ATOMIC_ACQUIRE);
+        if (t)
+            return t;
+        usleep(1000);
+    }
+    cr_assert_fail("the server thread never started");
+    return 0;
+}
+
 /* A control request; returns the response body as JSON (new reference) or NULL. */
 static json_t *control(const char *method, const char *path)
 {
@@ -79,10 +102,16 @@ static json_t *control(const char *method, const char *path)
     cr_assert_eq(fl_raw_exchange(port, req, len, &o, &r), 0);
     free(req);
     cr_assert_eq(r.end, FL_RAW_EOF, "%s %s ended with %s", method, path, fl_raw_end_name(r.end));
-    size_t hl = fl_raw_head_len(r.all, r.len);
-    cr_assert_gt(hl, 0, "%s %s: no head in %s", method, path, r.all);
-    cr_assert_eq(fl_raw_status(r.all, hl), 200, "%s %s: %s", method, path, r.all);
-    json_t *j = json_loadb(r.all + hl, r.len - hl, 0, NULL);
+    es_resp_t d;
+    es_decode(&r, &d);
+    cr_assert_gt(d.head_len, 0, "%s %s: no head in %s", method, path, r.all);
+    cr_assert_eq(d.status, 200, "%s %s: %s", method, path, r.all);
+    cr_assert_eq(d.dc_rc, 0, "%s %s: bad chunked framing (%s)", method, path,
+                 d.dc.why ? d.dc.why : "");
+    cr_assert(!d.chunked || d.dc.terminated, "%s %s: the chunked body is not terminated", method,
+              path);
+    json_t *j = json_loadb(d.dc.data, d.dc.len, 0, NULL);
+    es_resp_free(&d);
     fl_raw_result_free(&r);
     return j;
 }

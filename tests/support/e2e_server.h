@@ -8,13 +8,19 @@
 #define FL_TEST_E2E_SERVER_H
 
 #include "rawclient.h"
+#include "serve/server.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /** Loads every scenario under dir and starts the server thread. */
 void es_start(const char *dir);
+/** The same, with these server options (NULL: the defaults), e.g. short request deadlines. */
+void es_start_opts(const char *dir, const fl_server_opts_t *opts);
+/** The server thread's kernel thread id (for /proc/self/task/TID: what it alone has read). */
+pid_t es_server_tid(void);
 /** Stops the server, joins the thread, asserts the loop closed cleanly. */
 void es_stop(void);
 /** The bound port. */
@@ -22,7 +28,7 @@ int es_port(void);
 
 /** POST /_faultline/reset: clears the journal and every scenario's attempt count. */
 void es_reset(void);
-/** GET /_faultline/journal: the "requests" array (new reference). */
+/** GET /_faultline/journal (its chunked body decoded): the "requests" array (new reference). */
 json_t *es_journal(void);
 /**
  * Waits (up to wait_ms) for the journal entry of scenario's attempt whose "end" is no longer
