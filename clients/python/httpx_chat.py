@@ -67,5 +67,7 @@ if __name__ == "__main__":
     try:
         main()
     except Exception as err:  # any failure the library (or the JSON) raised is the answer failing
-        print(f"httpx_chat.py: {type(err).__name__}: {err}", file=sys.stderr)
+        # One line: httpx's HTTPStatusError message has a second line with a link.
+        msg = " ".join(str(err).split())
+        print(f"httpx_chat.py: {type(err).__name__}: {msg}", file=sys.stderr)
         sys.exit(1)
