@@ -2,10 +2,10 @@
 # Every client on the scoreboard (clients/scoreboard.tsv: the reference clients, curl.sh and the
 # library adapters) answers the clean scenarios correctly, so a broken adapter is never scored
 # as a broken library: for each client, `faultline run` on the text and tool-call scenarios of
-# scenarios/clean (`*-text`, `*-tool-call`) with --dialect limited to the dialects it speaks
-# and this build serves (scripts/scoreboard.sh's rule; a dialect the build does not serve yet,
-# such as gemini before it lands, is skipped and said so) must give the verdict `correct` on
-# every run, with at least one run per dialect.
+# scenarios/clean (`*-text`, `*-tool-call`, gemini's `*-function-call`) with --dialect limited
+# to the dialects it speaks and this build serves (scripts/scoreboard.sh's rule; a dialect the
+# build does not serve yet, such as gemini before it lands, is skipped and said so) must give
+# the verdict `correct` on every run, with at least one run per dialect.
 # Then clients/node/scoreboard.mjs turns those reports, and a hand-made one whose ranking is
 # worked out below, into the scoreboard block of a scratch README.
 # Usage: adapters.sh FAULTLINE SOURCE_DIR
@@ -35,7 +35,7 @@ while IFS=$'\t' read -r -u 3 label dialects libs needs client; do
     json=$tmp/$label.json
     rc=0
     timeout -k 5 60 "$bin" run -j 8 --keep-going --dialect "$served" --client "$client" \
-        --filter '*-text' --filter '*-tool-call' \
+        --filter '*-text' --filter '*-tool-call' --filter '*-function-call' \
         --json "$json" scenarios/clean >"$tmp/$label.out" 2>&1 || rc=$?
     [[ -s $json ]] || { cat "$tmp/$label.out"; fail "$label: no report (exit $rc)"; }
     # Every run correct, and every served dialect run at least once.
