@@ -95,7 +95,9 @@ function telling(report) {
     groups.set(what, g);
   }
   return [...groups.values()]
-    .sort((a, b) => b.lost - a.lost || b.runs.length - a.runs.length || a.what.localeCompare(b.what))
+    .sort(
+      (a, b) => b.lost - a.lost || b.runs.length - a.runs.length || a.what.localeCompare(b.what),
+    )
     .slice(0, TELLING)
     .map((g) => {
       const themes = new Map();
@@ -104,7 +106,9 @@ function telling(report) {
         .sort(([a, m], [b, n]) => n - m || a.localeCompare(b))
         .map(([t, n]) => `${t} ${n}`)
         .join(', ');
-      const worst = [...g.runs].sort((a, b) => a.score - b.score || a.scenario.localeCompare(b.scenario))[0];
+      const worst = [...g.runs].sort(
+        (a, b) => a.score - b.score || a.scenario.localeCompare(b.scenario),
+      )[0];
       const n = g.runs.length === 1 ? '1 run' : `${g.runs.length} runs`;
       const reason = String(worst.reason ?? '').replace(/\|/g, '\\|');
       return `\`${g.what}\`, ${n}, −${g.lost} points (${where}); e.g. ${worst.scenario}: ${reason}`;
@@ -118,8 +122,10 @@ function versions(libs, lock) {
     .split(/\s+/)
     .filter((spec) => spec && spec !== '-')
     .map((spec) => {
-      const [kind, what] = [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)];
-      const name = what.includes('/node_modules/') ? what.slice(what.lastIndexOf('/node_modules/') + 14) : what;
+      const colon = spec.indexOf(':');
+      const [kind, what] = [spec.slice(0, colon), spec.slice(colon + 1)];
+      // A nested copy (@langchain/openai/node_modules/openai) is named by its package.
+      const name = what.split('/node_modules/').pop();
       let v;
       if (kind === 'npm') v = lock.packages?.[`node_modules/${what}`]?.version;
       else if (kind === 'deb') {
@@ -144,11 +150,13 @@ const clients = readFileSync(manifestPath, 'utf8')
   .filter((l) => l.trim() !== '')
   .map((l) => {
     const [label, json, command, dialects = '', libs = '', note = ''] = l.split('\t');
-    return { label, json, command, dialects: dialects.replace(/,/g, ', '), note, versions: versions(libs, lock) || '—' };
+    const spoken = dialects.replace(/,/g, ', ');
+    return { label, json, command, dialects: spoken, note, versions: versions(libs, lock) || '—' };
   });
 
-const header = `| Client | Libraries | Runs | Score | By dialect | Passed | ${VERDICTS.join(' | ')} | Findings (runs) |`;
-const rule = `|${' --- |'.repeat(7 + VERDICTS.length)}`;
+const columns = ['Client', 'Libraries', 'Runs', 'Score', 'By dialect', 'Passed', ...VERDICTS];
+const header = `| ${[...columns, 'Findings (runs)'].join(' | ')} |`;
+const rule = `|${' --- |'.repeat(columns.length + 1)}`;
 const rows = [];
 const notes = [];
 const commands = [];
