@@ -1,24 +1,54 @@
 #!/usr/bin/env bash
-# Scores every client under test against the scenario catalog and writes the table into
-# clients/README.md (between its scoreboard markers). Builds first when needed.
+# Scores every client on the scoreboard (clients/scoreboard.tsv) against the scenario catalog
+# and writes the table into clients/README.md (between its scoreboard markers). Builds first
+# when needed.
 #
-#   bash scripts/scoreboard.sh [SCENARIO_DIR]     (default scenarios/)
+#   bash scripts/scoreboard.sh [-j N] [SCENARIO_DIR]     (default scenarios/, -j 2)
 #
-# Each client gets the scenarios of the dialects it speaks: the C clients all four, curl.sh all
-# but gemini, openai.mjs the openai-* ones, anthropic.mjs anthropic-messages. The reports are kept in
-# build/scoreboard/*.json. FL_SCOREBOARD_JOBS (default 2) is passed to `faultline run -j`.
+# Each client gets `faultline run --keep-going --dialect` limited to the dialects it speaks
+# that this build serves: a dialect is served when SCENARIO_DIR has scenarios of it and
+# `faultline validate` accepts them all (a build without the gemini dialect rejects them), and
+# a client left with none is listed as not run, with the reason. The reports are kept in
+# build/scoreboard/*.json. -j (default FL_SCOREBOARD_JOBS, else 2) is passed to `faultline run`.
+#
+# Sourced (tests/e2e/adapters.sh does), it only defines fl_sb_served and fl_sb_clients.
+
+# fl_sb_served FAULTLINE DIR DIALECTS: prints the comma-separated DIALECTS that FAULTLINE serves
+# with scenarios in DIR, in their order; empty when none.
+fl_sb_served() {
+    local bin=$1 dir=$2 d files ok=()
+    for d in ${3//,/ }; do
+        mapfile -t files < <(grep -rlE --include='*.yaml' "^dialect: *$d *\$" "$dir" | sort)
+        if [[ ${#files[@]} -gt 0 ]] && "$bin" validate "${files[@]}" >/dev/null 2>&1; then
+            ok+=("$d")
+        fi
+    done
+    (IFS=,; echo "${ok[*]}")
+}
+
+# fl_sb_clients FILE: the client lines of FILE (clients/scoreboard.tsv), without its comments
+# and blank lines: label, dialects, libraries, needs, command, tab-separated.
+fl_sb_clients() {
+    grep -vE '^(#|[[:space:]]*$)' "$1"
+}
+
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-dir=${1:-scenarios}
 jobs=${FL_SCOREBOARD_JOBS:-2}
+if [[ ${1:-} == -j ]]; then
+    jobs=${2:?usage: scoreboard.sh [-j N] [SCENARIO_DIR]}
+    shift 2
+fi
+dir=${1:-scenarios}
 
 if [[ ! -x build/faultline || ! -x build/clients/c/robust || ! -x build/clients/c/naive ]]; then
     cmake -S . -B build -DFL_WERROR=ON >/dev/null
     cmake --build build -j2
 fi
-# The Node SDK clients are scored too: Node and their npm packages (installed when missing).
+# The Node library clients are scored too: Node and their npm packages (installed when missing).
 bash scripts/setup.sh --node
 
 out=build/scoreboard
@@ -26,37 +56,34 @@ mkdir -p "$out"
 manifest=$out/manifest.tsv
 : >"$manifest"
 
-# score LABEL CLIENT_CMD DIALECT_REGEX: run the harness on the scenario files whose top-level
-# `dialect:` matches (faultline run's --filter matches names, not dialects), with --keep-going
-# so every scenario is scored, and record the exact command in the manifest.
+# score LABEL DIALECTS LIBS NEEDS CLIENT_CMD (a line of clients/scoreboard.tsv): runs the
+# harness on $dir for the dialects served, unless NEEDS (a shell test, "-" for none) fails,
+# and records the label, report, exact command, dialects, libraries and, for a client not run,
+# why, in the manifest that clients/node/scoreboard.mjs reads.
 score() {
-    local label=$1 client=$2 dialects=$3 json=$out/$1.json
-    local select="grep -rlE --include='*.yaml' '^dialect: *($dialects) *\$' $dir | sort"
-    local files
-    mapfile -t files < <(eval "$select")
-    local cmd="./build/faultline run --keep-going -j $jobs --client '$client' --json $json \$($select)"
+    local label=$1 dialects=$2 libs=$3 needs=$4 client=$5 json=$out/$1.json speak note=
+    speak=$(fl_sb_served ./build/faultline "$dir" "$dialects")
+    local cmd="./build/faultline run --keep-going -j $jobs --dialect $speak --client '$client' --json $json $dir"
     rm -f "$json"
-    if [[ ${#files[@]} -eq 0 ]]; then
-        echo "scoreboard: no $dialects scenarios in $dir" >&2
-        return
+    if [[ -z $speak ]]; then
+        note="this build serves no scenario of its dialects ($dialects) in $dir"
+    elif [[ $needs != - ]] && ! eval "$needs" >/dev/null 2>&1; then
+        note="'$needs' fails (bash scripts/setup.sh installs it)"
     fi
-    if [[ $client == build/* && ! -x ${client%% *} ]]; then
-        echo "scoreboard: $client not built, skipped" >&2
-        printf '%s\t%s\t%s\n' "$label" "$json" "$cmd" >>"$manifest"
-        return
+    if [[ -n $note ]]; then
+        echo "scoreboard: $label not run: $note" >&2
+    else
+        echo "scoreboard: $label on $speak" >&2
+        # faultline run exits non-zero when a run fails; the report is what counts here.
+        ./build/faultline run --keep-going -j "$jobs" --dialect "$speak" --client "$client" \
+            --json "$json" "$dir" >"$out/$label.txt" </dev/null || true
+        [[ -s $json ]] || { echo "scoreboard: $label wrote no report (see $out/$label.txt)" >&2; exit 1; }
     fi
-    echo "scoreboard: $label on ${#files[@]} scenarios" >&2
-    # faultline run exits non-zero when a run fails; the report is what counts here.
-    ./build/faultline run --keep-going -j "$jobs" --client "$client" --json "$json" "${files[@]}" >"$out/$label.txt" || true
-    [[ -s $json ]] || { echo "scoreboard: $label wrote no report (see $out/$label.txt)" >&2; exit 1; }
-    printf '%s\t%s\t%s\n' "$label" "$json" "$cmd" >>"$manifest"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$json" "$cmd" "${speak:-$dialects}" "$libs" "$note" >>"$manifest"
 }
 
-all='openai-chat|openai-responses|anthropic-messages'
-score c-robust build/clients/c/robust "$all|gemini"
-score c-naive build/clients/c/naive "$all|gemini"
-score shell-curl clients/shell/curl.sh "$all"
-score node-openai 'node clients/node/openai.mjs' 'openai-chat|openai-responses'
-score node-anthropic 'node clients/node/anthropic.mjs' 'anthropic-messages'
+while IFS=$'\t' read -r -u 3 label dialects libs needs client; do
+    score "$label" "$dialects" "$libs" "$needs" "$client"
+done 3< <(fl_sb_clients clients/scoreboard.tsv)
 
 node clients/node/scoreboard.mjs clients/README.md "$manifest"

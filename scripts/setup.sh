@@ -26,8 +26,9 @@ build=(build-essential cmake pkg-config file
 # Testing: Criterion; curl and jq for the shell clients (tests/clients/example.sh,
 # clients/shell/curl.sh), bc for scripts/bench.sh; xmllint (libxml2-utils) checks JUnit against
 # tests/data/junit.xsd; python3-yaml reads action.yml (tests/e2e/action.sh); groff-base lints
-# the man page (tests/e2e/package.sh).
-tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base)
+# the man page (tests/e2e/package.sh); python3-httpx is the library of the Python client under
+# test (clients/python/httpx_chat.py, tests/e2e/adapters.sh, scripts/scoreboard.sh).
+tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx)
 
 # apt_install PKG...: installs the packages not yet installed.
 apt_install() {
