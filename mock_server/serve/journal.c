@@ -216,16 +216,16 @@ static json_t *entry_json(const fl_journal_entry_t *e)
         json_decref(faults);
         return NULL;
     }
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:i, s:s, s:I, s:I, s:o, s:o, "
-                     "s:o, s:o, s:s, s:o}",
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:i, s:s, s:I, s:I, s:I, s:o, "
+                     "s:o, s:o, s:o, s:s, s:o}",
                      "t_ms", (json_int_t)e->t_ms, "time", e->wall, "method", e->method, "path",
                      e->path, "scenario", e->scenario ? json_string(e->scenario) : json_null(),
                      "attempt", e->attempt ? json_integer((json_int_t)e->attempt) : json_null(),
                      "stream", e->stream, "headers", headers, "status", e->status, "framing",
                      e->framing, "bytes", (json_int_t)e->bytes, "events", (json_int_t)e->events,
-                     "first_byte_ms", ms_or_null(e->first_byte_ms), "last_byte_ms",
-                     ms_or_null(e->last_byte_ms), "client_closed_ms",
-                     ms_or_null(e->client_closed_ms), "retry_after_ms",
+                     "events_sent", (json_int_t)e->events_sent, "first_byte_ms",
+                     ms_or_null(e->first_byte_ms), "last_byte_ms", ms_or_null(e->last_byte_ms),
+                     "client_closed_ms", ms_or_null(e->client_closed_ms), "retry_after_ms",
                      ms_or_null(e->retry_after_ms), "end", fl_end_name(e->end), "faults", faults);
 }
 

@@ -50,7 +50,10 @@ typedef struct fl_journal_entry_s {
                                  demanded, in ms; -1 when it sent neither */
     const char *framing;      /* static: "chunked", "close", "content-length" */
     uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
-    uint64_t events;          /* clean events whose bytes were all written */
+    uint64_t events;          /* clean events the wire has passed, whole: those a fault
+                                 dropped or rewrote included (what passed in the script) */
+    uint64_t events_sent;     /* clean events whose bytes actually went out, whole (a
+                                 rewritten event counts, a dropped one does not) */
     int64_t first_byte_ms;    /* ms since the journal was created; -1 before the first byte */
     int64_t last_byte_ms;     /* likewise, for the latest byte */
     int64_t client_closed_ms; /* ms after the response began when the client went away first;
@@ -116,7 +119,8 @@ int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char 
 
 /**
  * Builds {"requests":[...]} in arrival order, each entry an object with t_ms, time, method,
- * path, scenario, attempt, stream, headers, status, framing, bytes, events, first_byte_ms,
+ * path, scenario, attempt, stream, headers, status, framing, bytes, events, events_sent,
+ * first_byte_ms,
  * last_byte_ms, client_closed_ms, retry_after_ms, end and faults
  * ([{"fault","description","event","byte","ms"}...]). Returns a new reference, or NULL
  * when out of memory.
