@@ -32,6 +32,9 @@ static const char serve_usage[] =
     "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
     "        GET /_faultline/health, GET /_faultline/journal, POST /_faultline/reset\n";
 
+/* Every option's spelling, for "did you mean". */
+static const char *const serve_options[] = {"--host", "--port", "--max-body", "--help", "-h", NULL};
+
 typedef struct serve_state_s {
     fl_server_t *srv;
     uv_signal_t sigint;
@@ -104,10 +107,8 @@ int fl_cmd_serve(int argc, char **argv)
             }
             continue;
         }
-        if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "faultline serve: unknown option '%s'\n\n%s", a, serve_usage);
-            return 2;
-        }
+        if (a[0] == '-' && a[1] != '\0')
+            return fl_cmd_unknown_option("serve", a, serve_options);
     }
     fl_scenario_set_t set;
     fl_scenario_set_init(&set);
