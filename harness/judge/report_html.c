@@ -594,6 +594,21 @@ static void tl_axis(html_t *h, const tl_t *t, int height)
     }
 }
 
+/* A Retry-After window on row top: from its start to start + ms, clipped at the edge. */
+static void tl_retry_after(html_t *h, const tl_t *t, int top, int64_t from, int64_t ms,
+                           const char *title)
+{
+    char d[32];
+    int64_t until = from + ms;
+    double x0 = tl_x(t, from), x1 = tl_x(t, until);
+    out(h,
+        "<rect class=\"ra\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"><title>"
+        "Retry-After %s %s</title></rect>",
+        x0, top - 2, x1 - x0 > 1 ? x1 - x0 : 1, TL_BAR + 4, duration(ms, d, sizeof(d)), title);
+    out(h, "<text x=\"%.1f\" y=\"%d\" class=\"dim\">Retry-After %s%s</text>", x0 + 2, top - 4, d,
+        until > t->t_max ? " \xe2\x86\x92" : "");
+}
+
 static void tl_attempt(html_t *h, const tl_t *t, size_t i)
 {
     const fl_evidence_t *ev = t->ev;
@@ -605,15 +620,9 @@ static void tl_attempt(html_t *h, const tl_t *t, size_t i)
     int64_t prev_end = prev ? drawn_end(prev) : -1, end = drawn_end(a);
     /* the Retry-After the previous response demanded, as a window from its end */
     if (prev_end >= 0 && a->retry_after_ms >= 0) {
-        int64_t until = prev_end + a->retry_after_ms;
-        double x0 = tl_x(t, prev_end), x1 = tl_x(t, until);
-        out(h,
-            "<rect class=\"ra\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"><title>"
-            "Retry-After %s from the end of attempt %zu</title></rect>",
-            x0, top - 2, x1 - x0 > 1 ? x1 - x0 : 1, TL_BAR + 4,
-            duration(a->retry_after_ms, d1, sizeof(d1)), i);
-        out(h, "<text x=\"%.1f\" y=\"%d\" class=\"dim\">Retry-After %s%s</text>", x0 + 2, top - 4,
-            d1, until > t->t_max ? " \xe2\x86\x92" : "");
+        char from[64];
+        snprintf(from, sizeof(from), "from the end of attempt %zu", i);
+        tl_retry_after(h, t, top, prev_end, a->retry_after_ms, from);
     }
     /* the wait before this attempt */
     if (prev_end >= 0 && a->gap_ms > 0) {
@@ -654,6 +663,9 @@ static void tl_attempt(html_t *h, const tl_t *t, size_t i)
             xf, top + TL_BAR, xl, top, xl, top + TL_BAR, g1, duration(a->first_byte_ms, d1, 32),
             duration(a->last_byte_ms >= 0 ? a->last_byte_ms : a->first_byte_ms, d2, 32));
     }
+    /* the last response's own demand: what the client was waiting out when the run ended */
+    if (!open && i + 1 == ev->n_attempts && a->sent_retry_after_ms >= 0)
+        tl_retry_after(h, t, top, end, a->sent_retry_after_ms, "asked for by this response");
     /* how it ended: a cap at the end */
     if (!open)
         out(h, "<rect class=\"%s\" x=\"%.1f\" y=\"%d\" width=\"3\" height=\"%d\"/>",
