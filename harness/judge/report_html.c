@@ -39,8 +39,8 @@
 #define TL_W      960 /* whole width */
 #define TL_LEFT   58  /* row labels */
 #define TL_RIGHT  250 /* the column that says how each attempt ended */
-#define TL_TOP    30  /* the time axis */
-#define TL_ROW    30  /* one attempt */
+#define TL_TOP    26  /* the time axis */
+#define TL_ROW    44  /* one attempt */
 #define TL_BAR    14  /* a bar's height */
 #define TL_BOTTOM 34  /* the exit marker's label */
 
@@ -77,7 +77,7 @@ static void out(html_t *h, const char *fmt, ...)
 
 /* Appends s[0, n) as HTML text (element content or a quoted attribute value): bad UTF-8 becomes
  * U+FFFD, markup characters entities, control characters their pictures (U+2400 + c, DEL
- * U+2421) except LF and TAB where keep_lines (in <pre>). */
+ * U+2421) except LF, TAB and the CR of a CRLF where keep_lines (in <pre>). */
 static void text(html_t *h, const char *s, size_t n, bool keep_lines)
 {
     for (size_t i = 0; i < n && !h->rc;) {
@@ -104,7 +104,9 @@ static void text(html_t *h, const char *s, size_t n, bool keep_lines)
         default:
             break;
         }
-        if (ent) {
+        if (keep_lines && c == '\r' && i + 1 < n && s[i + 1] == '\n') {
+            /* a CRLF line end is a line end: only a lone CR is shown */
+        } else if (ent) {
             h->rc = fl_buf_append_str(&h->b, ent);
         } else if (k == 1 && c >= 0x80) {
             h->rc = fl_buf_append(&h->b, "\xef\xbf\xbd", 3);
@@ -149,7 +151,7 @@ static const char *duration(int64_t ms, char *buf, size_t n)
     else if (ms % 1000 == 0)
         snprintf(buf, n, "%" PRId64 " s", ms / 1000);
     else if (ms < 10000)
-        snprintf(buf, n, "%.2g s", (double)ms / 1000.0);
+        snprintf(buf, n, "%.3g s", (double)ms / 1000.0);
     else
         snprintf(buf, n, "%.1f s", (double)ms / 1000.0);
     return buf;
@@ -260,6 +262,7 @@ static const char page_style[] =
     "#runs td.n,#runs td.score{text-align:right;font-variant-numeric:tabular-nums}\n"
     "#runs tbody tr{cursor:pointer}#runs tbody tr:hover{background:var(--soft)}\n"
     "#runs td.reason{color:var(--dim);max-width:560px}\n"
+    "#runs td.nw{white-space:nowrap}\n"
     ".count{color:var(--dim)}\n"
     "details.run{border:1px solid var(--line);border-radius:8px;margin:8px 0}\n"
     "details.run>summary{padding:8px 12px;cursor:pointer;list-style-position:inside}\n"
@@ -280,9 +283,11 @@ static const char page_style[] =
     "svg.tl .deadline{stroke:var(--bad);stroke-dasharray:6 3}\n"
     "svg.tl .e-complete{fill:var(--good)}svg.tl .e-reset,svg.tl .e-closed{fill:var(--bad)}\n"
     "svg.tl .e-other{fill:var(--warn)}\n"
-    ".legend{color:var(--dim);font-size:12px;margin:4px 0 0}\n"
-    ".legend i{display:inline-block;width:18px;height:9px;margin:0 4px 0 10px;"
-    "vertical-align:middle;border:1px solid #8c959f}\n"
+    ".legend{display:flex;flex-wrap:wrap;gap:4px 18px;list-style:none;padding:0;margin:6px 0 10px;"
+    "color:var(--dim);font-size:12.5px}\n"
+    "svg.tl.mark{width:26px;height:14px;display:inline-block;vertical-align:-2px;"
+    "margin-right:6px}\n"
+    "svg.tl .fname{fill:var(--bad);font-size:10.5px}\n"
     ".attempts th,.attempts td{padding:2px 8px;border-bottom:1px solid var(--line);"
     "text-align:left;font-size:12.5px;vertical-align:top}\n"
     ".attempts td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
@@ -355,8 +360,10 @@ static void head_and_summary(html_t *h, const fl_report_t *r)
             "not run</small></div>\n",
             r->n_not_run, r->n_items + r->n_not_run);
     else
-        out(h, "<div class=\"bigscore\" id=\"score\">%.1f<small> / 100</small></div>\n",
-            fl_report_score(r));
+        out(h,
+            "<div><div class=\"bigscore\" id=\"score\">%.1f<small> / 100</small></div>"
+            "<div class=\"count\">the mean of %zu run%s' scores</div></div>\n",
+            fl_report_score(r), r->n_items, r->n_items == 1 ? "" : "s");
     out(h, "<span class=\"decision %s\" id=\"decision\">%s</span>\n", ok ? "good" : "bad",
         r->interrupted ? "interrupted"
         : ok           ? "passed"
@@ -382,20 +389,22 @@ static void head_and_summary(html_t *h, const fl_report_t *r)
 
     size_t counts[FL_VERDICT_COUNT];
     fl_report__count_verdicts(r, counts);
-    raw(h, "<div class=\"chips\" id=\"counts\">");
+    raw(h, "<div class=\"chips\" id=\"counts\"><span class=\"count\">verdicts</span>");
     for (unsigned v = 0; v < FL_VERDICT_COUNT; v++)
         if (counts[v]) {
             fl_judgement_t j = {.verdict = (fl_verdict_t)v};
-            out(h, "<span class=\"chip\"><span class=\"v %s\">%s</span> %zu</span>",
-                verdict_class(&j), fl_verdict_name((fl_verdict_t)v), counts[v]);
+            out(h, "<span class=\"chip\" title=\"%s\"><span class=\"v %s\">%s</span> %zu</span>",
+                verdict_meaning[v], verdict_class(&j), fl_verdict_name((fl_verdict_t)v), counts[v]);
         }
+    const char *label = "<span class=\"count\">findings</span>";
     for (size_t f = 0; f < sizeof(finding_meaning) / sizeof(finding_meaning[0]); f++) {
         size_t n = fl_report__count_finding(r, finding_meaning[f].bit);
-        if (n)
-            out(h,
-                "<span class=\"chip\" title=\"finding\"><span class=\"v warn\">%s</span> %zu"
-                "</span>",
-                fl_finding_name(finding_meaning[f].bit), n);
+        if (!n)
+            continue;
+        raw(h, label);
+        label = "";
+        out(h, "<span class=\"chip\" title=\"%s\"><span class=\"v warn\">%s</span> %zu</span>",
+            finding_meaning[f].meaning, fl_finding_name(finding_meaning[f].bit), n);
     }
     raw(h, "</div>\n</header>\n<main>\n");
 }
@@ -450,7 +459,9 @@ static void runs_table(html_t *h, const fl_report_t *r)
             "%zu</td><td><a href=\"#run-%zu\">",
             fl_verdict_name(it->j.verdict), it->j.passed ? 1 : 0, i + 1, i + 1, i + 1);
         text_str(h, name);
-        out(h, "</a></td><td>%s</td><td class=\"v %s\">%s</td><td class=\"score\">%d</td><td>",
+        out(h,
+            "</a></td><td class=\"nw\">%s</td><td class=\"v %s nw\">%s</td><td class=\"score\">"
+            "%d</td><td>",
             fl_dialect_name(sc->dialect), verdict_class(&it->j), fl_verdict_name(it->j.verdict),
             it->j.score);
         findings_text(h, it->j.findings);
@@ -465,7 +476,8 @@ static void runs_table(html_t *h, const fl_report_t *r)
             r->n_items + i + 1);
         text_str(h, name);
         out(h,
-            "</td><td>%s</td><td class=\"v none\">not run</td><td class=\"score\">-</td>"
+            "</td><td class=\"nw\">%s</td><td class=\"v none nw\">not run</td>"
+            "<td class=\"score\">-</td>"
             "<td></td><td class=\"reason\">%s</td></tr>\n",
             fl_dialect_name(nr->scenario->dialect), fl_report__not_run_reason(r, nr));
     }
@@ -594,19 +606,73 @@ static void tl_axis(html_t *h, const tl_t *t, int height)
     }
 }
 
-/* A Retry-After window on row top: from its start to start + ms, clipped at the edge. */
-static void tl_retry_after(html_t *h, const tl_t *t, int top, int64_t from, int64_t ms,
+/* A Retry-After window on the row whose bar sits at mid: a hatched band from `from` for ms,
+ * clipped at the edge (an arrow in the label then says it goes on). */
+static void tl_retry_after(html_t *h, const tl_t *t, int mid, int64_t from, int64_t ms,
                            const char *title)
 {
     char d[32];
-    int64_t until = from + ms;
-    double x0 = tl_x(t, from), x1 = tl_x(t, until);
+    double x0 = tl_x(t, from), x1 = tl_x(t, from + ms);
     out(h,
-        "<rect class=\"ra\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"><title>"
-        "Retry-After %s %s</title></rect>",
-        x0, top - 2, x1 - x0 > 1 ? x1 - x0 : 1, TL_BAR + 4, duration(ms, d, sizeof(d)), title);
-    out(h, "<text x=\"%.1f\" y=\"%d\" class=\"dim\">Retry-After %s%s</text>", x0 + 2, top - 4, d,
-        until > t->t_max ? " \xe2\x86\x92" : "");
+        "<rect class=\"ra\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"><title>Retry-After "
+        "%s %s</title></rect>",
+        x0, mid - TL_BAR / 2, x1 - x0 > 1 ? x1 - x0 : 1, TL_BAR, duration(ms, d, sizeof(d)), title);
+}
+
+/* How an attempt's response ended, for the right-hand column: the end, or the error status. */
+static const char *outcome_words(const fl_attempt_ev_t *a, char *buf, size_t n)
+{
+    if (a->status >= 400 && strcmp(a->end, "complete") == 0)
+        snprintf(buf, n, "HTTP %d error", a->status);
+    else
+        snprintf(buf, n, "%s", end_words(a));
+    return buf;
+}
+
+/* The faults of one attempt: a diamond where each fired, its description as a tooltip, and
+ * the names below the bar, those that fired at the same ms together. */
+static void tl_faults(html_t *h, const tl_t *t, const fl_attempt_ev_t *a, int mid)
+{
+    size_t k;
+    const json_t *f;
+    char d[32];
+    int64_t label_ms = -1;
+    json_array_foreach(a->faults, k, f)
+    {
+        int64_t ms = fault_ms(f);
+        if (ms < 0)
+            continue;
+        double x = tl_x(t, (int64_t)a->start_ms + ms);
+        const char *name = json_string_value(json_object_get(f, "fault"));
+        const char *desc = json_string_value(json_object_get(f, "description"));
+        out(h, "<path class=\"fault\" d=\"M%.1f %d l6 6 l-6 6 l-6 -6 z\"><title>", x, mid - 6);
+        text_str(h, desc ? desc : name);
+        const json_t *e = json_object_get(f, "event"), *b = json_object_get(f, "byte");
+        if (json_is_integer(e))
+            out(h, ", fired before event %" JSON_INTEGER_FORMAT, json_integer_value(e));
+        if (json_is_integer(b))
+            out(h, " (body byte %" JSON_INTEGER_FORMAT ")", json_integer_value(b));
+        out(h, " at %s</title></path>", duration((int64_t)a->start_ms + ms, d, sizeof(d)));
+        if (ms == label_ms)
+            continue; /* named with the first fault of its moment */
+        /* the names of every fault that fired at this ms, in one label */
+        out(h, "<text x=\"%.1f\" y=\"%d\" class=\"fname\" text-anchor=\"middle\">", x,
+            mid + TL_BAR / 2 + 13);
+        const char *sep = "";
+        size_t j;
+        const json_t *g;
+        json_array_foreach(a->faults, j, g)
+        {
+            if (j < k || fault_ms(g) != ms)
+                continue;
+            const char *gname = json_string_value(json_object_get(g, "fault"));
+            raw(h, sep);
+            text_str(h, gname ? gname : "?");
+            sep = ", ";
+        }
+        raw(h, "</text>");
+        label_ms = ms;
+    }
 }
 
 static void tl_attempt(html_t *h, const tl_t *t, size_t i)
@@ -615,30 +681,38 @@ static void tl_attempt(html_t *h, const tl_t *t, size_t i)
     const fl_attempt_ev_t *a = &ev->attempts[i];
     const fl_attempt_ev_t *prev = i ? &ev->attempts[i - 1] : NULL;
     int y = TL_TOP + (int)i * TL_ROW, mid = y + TL_ROW / 2, top = mid - TL_BAR / 2;
-    char d1[32], d2[32], g1[32];
+    char d1[32], d2[32], g1[32], w[48];
 
     int64_t prev_end = prev ? drawn_end(prev) : -1, end = drawn_end(a);
-    /* the Retry-After the previous response demanded, as a window from its end */
-    if (prev_end >= 0 && a->retry_after_ms >= 0) {
+    /* Before the retry: the Retry-After the previous response asked for, a band from its end;
+     * over it, the wait the client actually took, a dashed line from that end to this arrival
+     * (joined to the previous bar), and above them both in words. */
+    if (prev_end >= 0) {
+        double x0 = tl_x(t, prev_end), x1 = tl_x(t, (int64_t)a->start_ms);
         char from[64];
         snprintf(from, sizeof(from), "from the end of attempt %zu", i);
-        tl_retry_after(h, t, top, prev_end, a->retry_after_ms, from);
-    }
-    /* the wait before this attempt */
-    if (prev_end >= 0 && a->gap_ms > 0) {
-        double x0 = tl_x(t, prev_end), x1 = tl_x(t, (int64_t)a->start_ms);
+        if (a->retry_after_ms >= 0)
+            tl_retry_after(h, t, mid, prev_end, a->retry_after_ms, from);
         out(h, "<line class=\"gap\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x0,
-            mid - TL_ROW, x1, mid);
-        if (x1 - x0 > 60 && a->retry_after_ms < 0)
-            out(h, "<text x=\"%.1f\" y=\"%d\" class=\"dim\" text-anchor=\"middle\">wait %s</text>",
-                (x0 + x1) / 2, top - 4, duration(a->gap_ms, d1, sizeof(d1)));
+            mid - TL_ROW + TL_BAR / 2, x0, mid);
+        if (a->gap_ms > 0)
+            out(h, "<line class=\"gap\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x0, mid, x1,
+                mid);
+        out(h, "<text x=\"%.1f\" y=\"%d\" class=\"dim\">", x0 + 3, top - 4);
+        if (a->gap_ms >= 0)
+            out(h, "waited %s", duration(a->gap_ms, d1, sizeof(d1)));
+        else
+            out(h, "began %s before it ended", duration(-a->gap_ms, d1, sizeof(d1)));
+        if (a->retry_after_ms >= 0)
+            out(h, " (Retry-After %s)", duration(a->retry_after_ms, d2, sizeof(d2)));
+        raw(h, "</text>");
     }
     /* the request, from arrival to the end of its response (to the edge when it never ended) */
     bool open = end < 0;
     double xs = tl_x(t, (int64_t)a->start_ms);
     double xe = open ? tl_x(t, t->t_max) : tl_x(t, end);
-    if (xe - xs < 2)
-        xe = xs + 2;
+    if (xe - xs < 3)
+        xe = xs + 3;
     out(h, "<rect class=\"bar%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"2\">",
         open ? " open" : "", xs, top, xe - xs, TL_BAR);
     out(h, "<title>attempt %zu: arrived at %s, ", i + 1,
@@ -655,8 +729,8 @@ static void tl_attempt(html_t *h, const tl_t *t, size_t i)
     if (a->first_byte_ms >= 0) {
         double xf = tl_x(t, a->first_byte_ms);
         double xl = tl_x(t, a->last_byte_ms >= 0 ? a->last_byte_ms : a->first_byte_ms);
-        if (xl - xf < 1.5)
-            xl = xf + 1.5;
+        if (xl - xf < 2)
+            xl = xf + 2;
         out(h,
             "<polygon class=\"bytes\" points=\"%.1f,%d %.1f,%d %.1f,%d\"><title>%s bytes "
             "from %s to %s</title></polygon>",
@@ -664,45 +738,31 @@ static void tl_attempt(html_t *h, const tl_t *t, size_t i)
             duration(a->last_byte_ms >= 0 ? a->last_byte_ms : a->first_byte_ms, d2, 32));
     }
     /* the last response's own demand: what the client was waiting out when the run ended */
-    if (!open && i + 1 == ev->n_attempts && a->sent_retry_after_ms >= 0)
-        tl_retry_after(h, t, top, end, a->sent_retry_after_ms, "asked for by this response");
+    if (!open && i + 1 == ev->n_attempts && a->sent_retry_after_ms >= 0) {
+        tl_retry_after(h, t, mid, end, a->sent_retry_after_ms, "asked for by this response");
+        /* above the band, ending at the plot's edge when the band runs into it */
+        bool room = xe + 160 < TL_W - TL_RIGHT;
+        out(h,
+            "<text x=\"%.1f\" y=\"%d\" class=\"dim\" text-anchor=\"%s\">Retry-After %s asked "
+            "for%s</text>",
+            room ? xe + 3 : (double)(TL_W - TL_RIGHT), top - 4, room ? "start" : "end",
+            duration(a->sent_retry_after_ms, d1, sizeof(d1)),
+            end + a->sent_retry_after_ms > t->t_max ? " \xe2\x86\x92" : "");
+    }
     /* how it ended: a cap at the end */
     if (!open)
         out(h, "<rect class=\"%s\" x=\"%.1f\" y=\"%d\" width=\"3\" height=\"%d\"/>",
-            end_class(a->end), xe - 1.5, top - 2, TL_BAR + 4);
-    /* the faults, where they fired */
-    size_t k;
-    const json_t *f;
-    int label_dx = 0;
-    json_array_foreach(a->faults, k, f)
-    {
-        int64_t ms = fault_ms(f);
-        if (ms < 0)
-            continue;
-        double x = tl_x(t, (int64_t)a->start_ms + ms);
-        const char *name = json_string_value(json_object_get(f, "fault"));
-        const char *desc = json_string_value(json_object_get(f, "description"));
-        out(h, "<path class=\"fault\" d=\"M%.1f %d l5 5 l-5 5 l-5 -5 z\"><title>", x, mid - 5);
-        text_str(h, desc ? desc : name);
-        const json_t *e = json_object_get(f, "event"), *b = json_object_get(f, "byte");
-        if (json_is_integer(e))
-            out(h, ", fired before event %" JSON_INTEGER_FORMAT, json_integer_value(e));
-        if (json_is_integer(b))
-            out(h, " (body byte %" JSON_INTEGER_FORMAT ")", json_integer_value(b));
-        out(h, " at %s</title></path>", duration((int64_t)a->start_ms + ms, d1, sizeof(d1)));
-        raw(h, "<text x=\"");
-        out(h, "%.1f\" y=\"%d\" class=\"dim\" text-anchor=\"middle\">", x + label_dx,
-            top + TL_BAR + 11);
-        text_str(h, name ? name : "?");
-        raw(h, "</text>");
-        label_dx += 40; /* faults at one moment (delay_headers, proxy_timeout) side by side */
-    }
+            end_class(a->end), xe - 1.5, top - 3, TL_BAR + 6);
+    tl_faults(h, t, a, mid);
     /* the row's label, and how it ended in words on the right */
     out(h, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">#%zu</text>", TL_LEFT - 30, mid + 4, i + 1);
     out(h, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"dim\">%s</text>", TL_LEFT - 6,
         mid + 4, a->status ? (snprintf(d1, sizeof(d1), "%d", a->status), d1) : "-");
-    out(h, "<text x=\"%d\" y=\"%d\">%s \xc2\xb7 %s B \xc2\xb7 %" PRIu64 "/%" PRIu64 " ev</text>",
-        TL_W - TL_RIGHT + 14, mid + 4, end_words(a), g1, a->events_sent, a->events);
+    out(h,
+        "<text x=\"%d\" y=\"%d\">%s \xc2\xb7 %s B \xc2\xb7 %" PRIu64 " of %" PRIu64
+        " events</text>",
+        TL_W - TL_RIGHT + 14, mid + 4, outcome_words(a, w, sizeof(w)), g1, a->events_sent,
+        a->events);
 }
 
 static void timeline(html_t *h, const fl_evidence_t *ev)
@@ -736,13 +796,38 @@ static void timeline(html_t *h, const fl_evidence_t *ev)
         out(h, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">%s</text>", x, bottom + 20,
             x > TL_W - TL_RIGHT - 120 ? "end" : "middle", exit_text(ev, e, sizeof(e)));
     }
-    raw(h, "</svg>\n<p class=\"legend\"><i style=\"background:var(--bar)\"></i>request: arrival to "
-           "the end of its response<i style=\"background:var(--bytes)\"></i>bytes, a straight "
-           "ramp from the first byte to the last (only those two times are measured)"
-           "<i style=\"background:#fff8c5;border-color:var(--ra)\"></i>Retry-After the server "
-           "asked for &#9670; fault fired &#9482; wait before a retry; the bar's cap: "
-           "<span class=\"v good\">complete</span>, <span class=\"v bad\">reset or closed "
-           "early</span>, <span class=\"v warn\">other</span></p>\n");
+    raw(h, "</svg>\n");
+}
+
+/* What the timeline's marks mean, once, above the runs: each mark drawn as it appears. */
+static void timeline_legend(html_t *h)
+{
+    static const struct {
+        const char *mark; /* SVG content in a 26 x 14 box */
+        const char *words;
+    } items[] = {
+        {"<rect class=\"bar\" x=\"1\" y=\"2\" width=\"24\" height=\"10\" rx=\"2\"/>",
+         "a request, from its arrival to the end of its response"},
+        {"<polygon class=\"bytes\" points=\"1,12 25,2 25,12\"/>",
+         "its bytes, a straight ramp from the first byte to the last (only those two times are "
+         "measured)"},
+        {"<path class=\"fault\" d=\"M13 1 l6 6 l-6 6 l-6 -6 z\"/>", "a fault, where it fired"},
+        {"<line class=\"gap\" x1=\"1\" y1=\"7\" x2=\"25\" y2=\"7\"/>", "the wait before a retry"},
+        {"<rect class=\"ra\" x=\"1\" y=\"2\" width=\"24\" height=\"10\"/>",
+         "the Retry-After the server asked for"},
+        {"<rect class=\"e-complete\" x=\"8\" y=\"0\" width=\"3\" height=\"14\"/>"
+         "<rect class=\"e-reset\" x=\"15\" y=\"0\" width=\"3\" height=\"14\"/>",
+         "ended complete, or reset or closed early"},
+        {"<line class=\"exit\" x1=\"13\" y1=\"0\" x2=\"13\" y2=\"14\"/>",
+         "the client exited (or was killed)"},
+    };
+    raw(h, "<ul class=\"legend\" aria-label=\"how to read a timeline\">");
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+        out(h,
+            "<li><svg class=\"tl mark\" width=\"26\" height=\"14\" viewBox=\"0 0 26 14\">%s</svg>%s"
+            "</li>",
+            items[i].mark, items[i].words);
+    raw(h, "</ul>\n");
 }
 
 /* ---- one run's section -------------------------------------------------------------------- */
@@ -955,8 +1040,11 @@ int fl_report_write_html(const fl_report_t *r, const char *path, fl_diag_t *diag
     bool repeated = fl_report__any_repeat(r);
     head_and_summary(&h, r);
     runs_table(&h, r);
-    raw(&h, "<h2>Each run</h2>\n<p class=\"count\">Open a run for its timeline, its attempts, "
-            "its output and the answer.</p>\n<section id=\"details\">\n");
+    raw(&h, "<h2>Each run</h2>\n<p class=\"count\">Open a run for its timeline (time runs left "
+            "to right from the client's start, one row per request), its attempts, its output "
+            "and the answer. In a timeline:</p>\n");
+    timeline_legend(&h);
+    raw(&h, "<section id=\"details\">\n");
     for (size_t i = 0; i < r->n_items && !h.rc; i++)
         run_section(&h, r, i, repeated);
     raw(&h, "</section>\n");

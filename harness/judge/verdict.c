@@ -127,9 +127,10 @@ static bool ident_char(char c)
 
 /* Whether one stderr line reads as an error or an exception: a word of error_words, or a name
  * ending in Error or Exception (TypeError, openai.APIConnectionError, IOException). Substrings do
- * not count: LangChain's "Troubleshooting URL: .../troubleshooting/errors/MODEL_RATE_LIMIT/"
- * holds "errors" and is not the error. A stack frame ("at emitError (node:events...)", Java's
- * "at com.x.Foo") is not the error either, only a place it passed. */
+ * not count: LangChain's
+ * "Troubleshooting URL: .../troubleshooting/errors/MODEL_RATE_LIMIT/" holds "errors" and is not the
+ * error. A stack frame ("at emitError (node:events...)", Java's "at com.x.Foo") is not the error
+ * either, only a place it passed. */
 static bool looks_like_error(const char *s, size_t n)
 {
     size_t i = 0;
@@ -157,12 +158,24 @@ static bool looks_like_error(const char *s, size_t n)
     return false;
 }
 
+/* Whether a line is only markup ("</html>", "<center><h1>524</h1></center>"): the tail of an
+ * error page a client printed, never its message. */
+static bool markup_only(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    return n >= 2 && s[0] == '<' && s[n - 1] == '>';
+}
+
 /*
  * The stderr line a reason quotes, or NULL when stderr is empty or only whitespace: the last
  * line that looks like an error or an exception (looks_like_error), else the last non-blank
- * line. The last, because clients log each attempt and warnings first and say why they gave up
- * at the end; an error line rather than simply the last, because libraries print advice after
- * the error (LangChain a "Troubleshooting URL", Node its version after an uncaught exception).
+ * line that is not only markup (else the last non-blank line). The last, because clients log each
+ * attempt and warnings first and say why they gave up at the end; an error line rather than simply
+ * the last, because libraries print advice after the error (LangChain a "Troubleshooting URL", Node
+ * its version after an uncaught exception).
  */
 static const char *stderr_line(const fl_buf_t *err, size_t *len)
 {
@@ -176,7 +189,7 @@ static const char *stderr_line(const fl_buf_t *err, size_t *len)
         size_t i = j;
         while (i > 0 && err->data[i - 1] != '\n' && err->data[i - 1] != '\r')
             i--;
-        if (!last) {
+        if (!last || (markup_only(last, last_len) && !markup_only(err->data + i, j - i))) {
             last = err->data + i;
             last_len = j - i;
         }

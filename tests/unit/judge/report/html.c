@@ -217,7 +217,8 @@ Test(html, every_run_in_the_table_and_its_own_section)
     cr_expect_str_eq(version, FL_VERSION);
     free(version);
     expect_xp(doc, "string(//dt[.='seed']/following-sibling::dd[1])", "9");
-    expect_xp(doc, "count(//div[@id='counts']/span)", "4"); /* 3 verdicts, 1 finding */
+    expect_xp(doc, "count(//div[@id='counts']/span[@class='chip'])",
+              "4"); /* 3 verdicts, 1 finding */
     /* a filter per verdict present, plus all and did not pass */
     expect_xp(doc, "count(//div[@class='filters']/button)", "5");
     expect_xp(doc, "string(//button[@data-filter='failed']/span)", "2");
@@ -246,8 +247,10 @@ Test(html, timelines_draw_what_the_evidence_holds)
     snprintf(q, sizeof(q), "string(%s/path[@class='fault'][1]/title)", run1);
     expect_xp(doc, q, "reset at content 5, fired before event 6 (body byte 1251) at 180 ms");
     /* the wait after the reset, and the Retry-After window before attempt 3 */
-    snprintf(q, sizeof(q), "count(%s/line[@class='gap'])", run1);
+    snprintf(q, sizeof(q), "count(%s/line[@class='gap'][@y1 = @y2])", run1);
     expect_xp(doc, q, "2");
+    snprintf(q, sizeof(q), "string(%s/text[starts-with(., 'waited')][2])", run1);
+    expect_xp(doc, q, "waited 1.01 s (Retry-After 1 s)");
     snprintf(q, sizeof(q), "string(%s/rect[@class='ra']/title)", run1);
     expect_xp(doc, q, "Retry-After 1 s from the end of attempt 2");
     /* how each ended, and events sent beside events passed */
