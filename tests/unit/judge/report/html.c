@@ -75,7 +75,7 @@ static void setup(void)
     fl_evidence_t *ev = &runs[0].ev;
     fl_evidence_init(ev, sc_text, 1, 9);
     fl_buf_append_str(&ev->out, "Hello there, world.\n");
-    fl_buf_append_str(&ev->err, "attempt 1: reset\nattempt 2: HTTP 429\n");
+    fl_buf_append_str(&ev->err, "attempt 1: reset\r\nattempt 2: HTTP 429\rlone\n");
     fl_attempt_ev_t *a = attempt(ev, 10, 180, 200, "reset");
     json_array_append_new(a->faults,
                           json_pack("{s:s, s:s, s:i, s:i, s:i}", "fault", "reset", "description",
@@ -288,6 +288,8 @@ Test(html, client_text_stays_text)
     cr_expect_null(memchr(page, 0x1b, len));
     cr_expect_null(memchr(page, 0x01, len));
     cr_expect_gt(count(page, "&quot;&#39;&amp;amp;"), 0);
+    /* in a <pre>, a CRLF ends a line like an LF; a lone CR is shown */
+    cr_expect_gt(count(page, "attempt 1: reset\nattempt 2: HTTP 429\xe2\x90\x8dlone\n"), 0);
     /* a description with markup is text too */
     cr_expect_gt(count(page, "A &lt;b&gt;scenario&lt;/b&gt; &amp; more."), 0);
     htmlDocPtr doc = parse(page, len);
