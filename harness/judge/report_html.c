@@ -573,23 +573,18 @@ static const char *end_class(const char *end)
     return "e-other";
 }
 
-/* How an attempt ended, in words, for the right-hand column. */
+/* How an attempt ended, in words (the journal's "end" spellings, journal.h). */
 static const char *end_words(const fl_attempt_ev_t *a)
 {
-    if (strcmp(a->end, "complete") == 0)
-        return "complete";
-    if (strcmp(a->end, "reset") == 0)
-        return "reset (RST)";
-    if (strcmp(a->end, "closed") == 0)
-        return "closed early (FIN)";
-    if (strcmp(a->end, "stalled") == 0)
-        return "client left a stall";
-    if (strcmp(a->end, "client_closed") == 0)
-        return "client left";
-    if (strcmp(a->end, "server_fault") == 0)
-        return "server fault";
-    if (strcmp(a->end, "in_progress") == 0)
-        return "still open";
+    static const char *const words[][2] = {
+        {"complete", "complete"},         {"reset", "reset (RST)"},
+        {"closed", "closed early (FIN)"}, {"stalled", "client left a stall"},
+        {"client_closed", "client left"}, {"server_fault", "server fault"},
+        {"in_progress", "still open"},
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(a->end, words[i][0]) == 0)
+            return words[i][1];
     return a->end;
 }
 

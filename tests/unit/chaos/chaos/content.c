@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param_index.h"
+
 typedef struct {
     const char *name;
     fl_dialect_t dialect;
@@ -45,13 +47,7 @@ static const content_case_t cases[] = {
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
-ParameterizedTestParameters(content, same_plan_as_its_event)
-{
-    static size_t idx[N_CASES];
-    for (size_t i = 0; i < N_CASES; i++)
-        idx[i] = i;
-    return cr_make_param_array(size_t, idx, N_CASES);
-}
+FL_PARAM_INDEXES(content, same_plan_as_its_event, N_CASES)
 
 static fl_scenario_t *scenario(const content_case_t *c)
 {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param_index.h"
+
 /* Sum of events_done over the WRITEs before the plan ends (DONE, FIN, RST, HANG, PING). */
 static uint32_t sent(const fl_wire_t *w)
 {
@@ -51,13 +53,7 @@ static const sent_case_t cases[] = {
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
-ParameterizedTestParameters(sent, events)
-{
-    static size_t idx[N_CASES];
-    for (size_t i = 0; i < N_CASES; i++)
-        idx[i] = i;
-    return cr_make_param_array(size_t, idx, N_CASES);
-}
+FL_PARAM_INDEXES(sent, events, N_CASES)
 
 ParameterizedTest(size_t *ci, sent, events, .timeout = 10)
 {

@@ -27,50 +27,54 @@ static char tmpdir[64], path[128];
  * bytes, bad UTF-8. */
 #define HOSTILE "<script>alert(1)</script></pre></details>\x01\x1b[31m \xff\xfe \"'&amp;"
 
-static fl_scenario_t *load_yaml(const char *yaml)
+/* Loads one inline scenario; the loader reports nothing for these. */
+static fl_scenario_t *scenario(const char *yaml)
 {
-    fl_scenario_t *sc;
+    fl_scenario_t *sc = NULL;
     fl_diag_list_t d;
     fl_diag_list_init(&d);
-    cr_assert_eq(fl_scenario_load_string("inline.yaml", yaml, strlen(yaml), &sc, &d), 0);
+    int rc = fl_scenario_load_string("html.yaml", yaml, strlen(yaml), &sc, &d);
+    cr_assert_eq(rc, 0, "%s", d.len ? d.items[0].message : "?");
     fl_diag_list_close(&d);
     return sc;
 }
 
+/* Appends an attempt: 1451 bytes, 5 of 7 events sent, the first byte 2 ms after arrival, no
+ * Retry-After, no fault yet. */
 static fl_attempt_ev_t *attempt(fl_evidence_t *ev, uint64_t start, int64_t end, int status,
                                 const char *endname)
 {
-    ev->attempts = realloc(ev->attempts, (ev->n_attempts + 1) * sizeof(*ev->attempts));
-    cr_assert_not_null(ev->attempts);
-    fl_attempt_ev_t *a = &ev->attempts[ev->n_attempts];
-    memset(a, 0, sizeof(*a));
-    a->start_ms = start;
-    a->end_ms = end;
-    a->first_byte_ms = end >= 0 ? (int64_t)start + 2 : -1;
-    a->last_byte_ms = end;
-    a->gap_ms = ev->n_attempts ? (int64_t)start - ev->attempts[ev->n_attempts - 1].end_ms : -1;
-    a->retry_after_ms = -1;
-    a->sent_retry_after_ms = -1;
-    a->status = status;
-    a->stream = true;
-    a->bytes = 1451;
-    a->events = 7;
-    a->events_sent = 5;
-    snprintf(a->end, sizeof(a->end), "%s", endname);
-    a->faults = json_array();
-    ev->n_attempts++;
-    return a;
+    const fl_attempt_ev_t *prev = ev->n_attempts ? &ev->attempts[ev->n_attempts - 1] : NULL;
+    fl_attempt_ev_t a = {.start_ms = start,
+                         .end_ms = end,
+                         .status = status,
+                         .stream = true,
+                         .first_byte_ms = end >= 0 ? (int64_t)start + 2 : -1,
+                         .last_byte_ms = end,
+                         .bytes = 1451,
+                         .events = 7,
+                         .events_sent = 5,
+                         .gap_ms = prev ? (int64_t)start - prev->end_ms : -1,
+                         .retry_after_ms = -1,
+                         .sent_retry_after_ms = -1,
+                         .faults = json_array()};
+    snprintf(a.end, sizeof(a.end), "%s", endname);
+    fl_attempt_ev_t *grown = realloc(ev->attempts, (ev->n_attempts + 1) * sizeof(*grown));
+    cr_assert_not_null(grown);
+    ev->attempts = grown;
+    grown[ev->n_attempts] = a;
+    return &grown[ev->n_attempts++];
 }
 
 /* Three runs: recovered after a reset and a 429 with Retry-After; a silent truncation whose
  * client printed hostile text on both streams; a run hung on a 30 s Retry-After. */
 static void setup(void)
 {
-    sc_text = load_yaml("faultline: 1\nname: html-text\ndescription: A <b>scenario</b> & more.\n"
-                        "dialect: openai-chat\nresponse: {text: 'Hello there, world.'}\n");
-    sc_wait = load_yaml("faultline: 1\nname: html-wait\ndialect: openai-chat\n"
-                        "response: {text: 'Hello there, world.'}\n"
-                        "expect: {outcome: error, deadline_ms: 2000}\n");
+    sc_text = scenario("faultline: 1\nname: html-text\ndescription: A <b>scenario</b> & more.\n"
+                       "dialect: openai-chat\nresponse: {text: 'Hello there, world.'}\n");
+    sc_wait = scenario("faultline: 1\nname: html-wait\ndialect: openai-chat\n"
+                       "response: {text: 'Hello there, world.'}\n"
+                       "expect: {outcome: error, deadline_ms: 2000}\n");
 
     fl_evidence_t *ev = &runs[0].ev;
     fl_evidence_init(ev, sc_text, 1, 9);
@@ -104,13 +108,14 @@ static void setup(void)
     a->sent_retry_after_ms = 30000;
     ev->wall_ms = 2001;
 
-    for (int i = 0; i < 3; i++)
+    static const fl_verdict_t want[3] = {FL_VERDICT_RECOVERED, FL_VERDICT_CORRUPTED,
+                                         FL_VERDICT_HUNG};
+    for (int i = 0; i < 3; i++) {
         fl_verdict_judge(&runs[i].ev, &runs[i].j);
-    cr_assert_eq(runs[0].j.verdict, FL_VERDICT_RECOVERED, "%s", runs[0].j.reason);
-    cr_assert_eq(runs[1].j.verdict, FL_VERDICT_CORRUPTED, "%s", runs[1].j.reason);
-    cr_assert_eq(runs[2].j.findings, FL_FINDING_RETRY_AFTER_PAST_DEADLINE, "%s", runs[2].j.reason);
-
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl-html-XXXXXX");
+        cr_assert_eq(runs[i].j.verdict, want[i], "run %d: %s", i, runs[i].j.reason);
+    }
+    cr_assert_eq(runs[2].j.findings, FL_FINDING_RETRY_AFTER_PAST_DEADLINE);
+    strcpy(tmpdir, "/tmp/fl-html-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
     snprintf(path, sizeof(path), "%s/report.html", tmpdir);
 }
@@ -139,23 +144,44 @@ static fl_report_t report(void)
                          .n_items = 3};
 }
 
-/* The page written for r, NUL-terminated; caller frees. */
-static char *write_page(const fl_report_t *r, size_t *len)
+/* A page written for a report, as bytes and as a parsed document. */
+typedef struct {
+    char *text; /* NUL-terminated */
+    size_t len;
+    htmlDocPtr doc;
+} page_t;
+
+static page_t write_page(const fl_report_t *r)
 {
     fl_diag_t d;
     cr_assert_eq(fl_report_write_html(r, path, &d), 0, "%s", d.message);
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f);
     fseek(f, 0, SEEK_END);
-    long n = ftell(f);
+    page_t p = {.len = (size_t)ftell(f)};
     rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    p.text = malloc(p.len + 1);
+    cr_assert_not_null(p.text);
+    cr_assert_eq(fread(p.text, 1, p.len, f), p.len);
     fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
+    p.text[p.len] = '\0';
+    p.doc = htmlReadMemory(p.text, (int)p.len, "report.html", "UTF-8",
+                           HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+    cr_assert_not_null(p.doc);
+    return p;
+}
+
+static void page_free(page_t *p)
+{
+    xmlFreeDoc(p->doc);
+    free(p->text);
+}
+
+/* The default report's page. */
+static page_t default_page(void)
+{
+    fl_report_t r = report();
+    return write_page(&r);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -187,21 +213,11 @@ static void expect_xp(htmlDocPtr doc, const char *expr, const char *want)
     free(got);
 }
 
-static htmlDocPtr parse(const char *page, size_t len)
-{
-    htmlDocPtr doc = htmlReadMemory(page, (int)len, "report.html", "UTF-8",
-                                    HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
-    cr_assert_not_null(doc);
-    return doc;
-}
-
 Test(html, every_run_in_the_table_and_its_own_section)
 {
-    fl_report_t r = report();
-    size_t len;
-    char *page = write_page(&r, &len);
-    cr_expect(fl_utf8_valid(page, len), "the page is not UTF-8");
-    htmlDocPtr doc = parse(page, len);
+    page_t p = default_page();
+    cr_expect(fl_utf8_valid(p.text, p.len), "the page is not UTF-8");
+    htmlDocPtr doc = p.doc;
     expect_xp(doc, "count(//table[@id='runs']/tbody/tr)", "3");
     expect_xp(doc, "count(//details[@class='run'])", "3");
     expect_xp(doc, "string(//tr[1]/@data-verdict)", "recovered");
@@ -224,41 +240,36 @@ Test(html, every_run_in_the_table_and_its_own_section)
     expect_xp(doc, "string(//button[@data-filter='failed']/span)", "2");
     /* the new finding and what it means */
     expect_xp(doc, "count(//td[.='retry_after_past_deadline'])", "2");
-    xmlFreeDoc(doc);
-    free(page);
+    page_free(&p);
 }
 
 Test(html, timelines_draw_what_the_evidence_holds)
 {
-    fl_report_t r = report();
-    size_t len;
-    char *page = write_page(&r, &len);
-    htmlDocPtr doc = parse(page, len);
-    const char *run1 = "//details[@id='run-1']//svg";
+    page_t p = default_page();
+    htmlDocPtr doc = p.doc;
     expect_xp(doc, "count(//svg[@class='tl'])", "3");
-    /* three attempts: three bars, three byte ramps, a fault marker each where one fired */
-    char q[256];
-    snprintf(q, sizeof(q), "count(%s/rect[starts-with(@class,'bar')])", run1);
-    expect_xp(doc, q, "3");
-    snprintf(q, sizeof(q), "count(%s/polygon[@class='bytes'])", run1);
-    expect_xp(doc, q, "3");
-    snprintf(q, sizeof(q), "count(%s/path[@class='fault'])", run1);
-    expect_xp(doc, q, "2");
-    snprintf(q, sizeof(q), "string(%s/path[@class='fault'][1]/title)", run1);
-    expect_xp(doc, q, "reset at content 5, fired before event 6 (body byte 1251) at 180 ms");
-    /* the wait after the reset, and the Retry-After window before attempt 3 */
-    snprintf(q, sizeof(q), "count(%s/line[@class='gap'][@y1 = @y2])", run1);
-    expect_xp(doc, q, "2");
-    snprintf(q, sizeof(q), "string(%s/text[starts-with(., 'waited')][2])", run1);
-    expect_xp(doc, q, "waited 1.01 s (Retry-After 1 s)");
-    snprintf(q, sizeof(q), "string(%s/rect[@class='ra']/title)", run1);
-    expect_xp(doc, q, "Retry-After 1 s from the end of attempt 2");
-    /* how each ended, and events sent beside events passed */
-    snprintf(q, sizeof(q), "count(%s/rect[@class='e-reset'])", run1);
-    expect_xp(doc, q, "1");
-    snprintf(q, sizeof(q), "count(%s/rect[@class='e-complete'])", run1);
-    expect_xp(doc, q, "2");
-    cr_expect_gt(count(page, "5 / 7"), 0, "the attempts table lacks events sent / passed");
+    /* run 1's timeline: each query relative to its <svg> */
+    static const char *const run1[][2] = {
+        /* three attempts: three bars, three byte ramps, a fault marker each where one fired */
+        {"count(%s/rect[starts-with(@class,'bar')])", "3"},
+        {"count(%s/polygon[@class='bytes'])", "3"},
+        {"count(%s/path[@class='fault'])", "2"},
+        {"string(%s/path[@class='fault'][1]/title)",
+         "reset at content 5, fired before event 6 (body byte 1251) at 180 ms"},
+        /* the wait after the reset, and the Retry-After window before attempt 3 */
+        {"count(%s/line[@class='gap'][@y1 = @y2])", "2"},
+        {"string(%s/text[starts-with(., 'waited')][2])", "waited 1.01 s (Retry-After 1 s)"},
+        {"string(%s/rect[@class='ra']/title)", "Retry-After 1 s from the end of attempt 2"},
+        /* how each ended */
+        {"count(%s/rect[@class='e-reset'])", "1"},
+        {"count(%s/rect[@class='e-complete'])", "2"},
+    };
+    for (size_t i = 0; i < sizeof(run1) / sizeof(run1[0]); i++) {
+        char q[256];
+        snprintf(q, sizeof(q), run1[i][0], "//details[@id='run-1']//svg");
+        expect_xp(doc, q, run1[i][1]);
+    }
+    cr_expect_gt(count(p.text, "5 / 7"), 0, "the attempts table lacks events sent / passed");
     /* the hung run: a deadline line and the exit at it */
     expect_xp(doc, "count(//details[@id='run-3']//svg/line[@class='deadline'])", "1");
     expect_xp(doc, "string(//details[@id='run-3']//svg/text[last()])",
@@ -268,15 +279,13 @@ Test(html, timelines_draw_what_the_evidence_holds)
     expect_xp(doc, "count(//svg[@class='tl']/rect[@class='ra'][@x + @width > 960])", "0");
     expect_xp(doc, "string(//details[@id='run-3']//svg/rect[@class='ra']/title)",
               "Retry-After 30 s asked for by this response");
-    xmlFreeDoc(doc);
-    free(page);
+    page_free(&p);
 }
 
 Test(html, client_text_stays_text)
 {
-    fl_report_t r = report();
-    size_t len;
-    char *page = write_page(&r, &len);
+    page_t p = default_page();
+    const char *page = p.text;
     /* the page's own script is the only one; the client's markup is entities */
     cr_expect_eq(count(page, "<script"), 1);
     cr_expect_eq(count(page, "alert(1)</script>"), 0);
@@ -285,34 +294,32 @@ Test(html, client_text_stays_text)
     /* control bytes as their pictures, bad UTF-8 as U+FFFD, no escape byte anywhere */
     cr_expect_gt(count(page, "\xe2\x90\x81\xe2\x90\x9b[31m"), 0, "no control pictures");
     cr_expect_gt(count(page, "\xef\xbf\xbd\xef\xbf\xbd"), 0);
-    cr_expect_null(memchr(page, 0x1b, len));
-    cr_expect_null(memchr(page, 0x01, len));
+    cr_expect_null(memchr(page, 0x1b, p.len));
+    cr_expect_null(memchr(page, 0x01, p.len));
     cr_expect_gt(count(page, "&quot;&#39;&amp;amp;"), 0);
     /* in a <pre>, a CRLF ends a line like an LF; a lone CR is shown */
     cr_expect_gt(count(page, "attempt 1: reset\nattempt 2: HTTP 429\xe2\x90\x8dlone\n"), 0);
     /* a description with markup is text too */
     cr_expect_gt(count(page, "A &lt;b&gt;scenario&lt;/b&gt; &amp; more."), 0);
-    htmlDocPtr doc = parse(page, len);
+    htmlDocPtr doc = p.doc;
     expect_xp(doc, "count(//b[.='scenario'])", "0");
     /* the diff marks the first differing byte of each side */
     expect_xp(doc, "string(//details[@id='run-2']//table[@class='diff']//tr[1]//mark)", "t");
     expect_xp(doc, "string(//details[@id='run-2']//table[@class='diff']//tr[2]//mark)", "<");
-    xmlFreeDoc(doc);
-    free(page);
+    page_free(&p);
 }
 
 Test(html, loads_nothing)
 {
-    fl_report_t r = report();
-    size_t len;
-    char *page = write_page(&r, &len);
+    page_t p = default_page();
+    const char *page = p.text;
     cr_expect_gt(count(page, "Content-Security-Policy\" content=\"default-src 'none'"), 0);
     cr_expect_eq(count(page, "http://"), 0);
     cr_expect_eq(count(page, "https://"), 0);
     cr_expect_eq(count(page, " src="), 0);
     cr_expect_eq(count(page, "@import"), 0);
     cr_expect_eq(count(page, "url("), count(page, "url(#fl-hatch)"));
-    free(page);
+    page_free(&p);
 }
 
 Test(html, runs_not_run_and_an_interrupted_run)
@@ -324,9 +331,8 @@ Test(html, runs_not_run_and_an_interrupted_run)
     r.not_run = nr;
     r.n_not_run = 2;
     r.interrupted = true;
-    size_t len;
-    char *page = write_page(&r, &len);
-    htmlDocPtr doc = parse(page, len);
+    page_t p = write_page(&r);
+    htmlDocPtr doc = p.doc;
     expect_xp(doc, "count(//table[@id='runs']/tbody/tr)", "3");
     expect_xp(doc, "count(//tr[@data-verdict='not_run'])", "2");
     expect_xp(doc, "string(//tr[@data-verdict='not_run'][1]/td[@class='reason'])",
@@ -334,8 +340,7 @@ Test(html, runs_not_run_and_an_interrupted_run)
     expect_xp(doc, "string(//*[@id='decision'])", "interrupted");
     expect_xp(doc, "count(//*[@id='score'])", "0"); /* no score for an interrupted run */
     expect_xp(doc, "count(//button[@data-filter='not_run'])", "1");
-    xmlFreeDoc(doc);
-    free(page);
+    page_free(&p);
 }
 
 /* A run with no request and a client that never started still gets a (one-row) timeline. */
@@ -349,15 +354,12 @@ Test(html, nothing_to_draw)
     ev->attempts = NULL;
     ev->n_attempts = 0;
     fl_verdict_judge(ev, &runs[1].j);
-    fl_report_t r = report();
-    size_t len;
-    char *page = write_page(&r, &len);
-    htmlDocPtr doc = parse(page, len);
+    page_t p = default_page();
+    htmlDocPtr doc = p.doc;
     expect_xp(doc, "string(//details[@id='run-2']//svg/text[last()])",
               "no request reached the server");
-    cr_expect_gt(count(page, "no such file: &lt;x&gt;"), 0);
-    xmlFreeDoc(doc);
-    free(page);
+    cr_expect_gt(count(p.text, "no such file: &lt;x&gt;"), 0);
+    page_free(&p);
 }
 
 Test(html, unwritable_path_names_it)
