@@ -37,15 +37,15 @@ _faultline() {
         -j | --jobs | --repeat | --shard | --seed | --min-score)
             return # a number: nothing to offer
             ;;
-        --json | --junit | --summary)
+        --json | --junit | --html | --summary)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
             ;;
         esac
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--client --jobs --repeat --filter --dialect
-                --shard --seed --min-score --json --junit --summary --keep-going --no-color
-                --help' -- "$cur")
+                --shard --seed --min-score --json --junit --html --summary --exitfirst
+                --keep-going --no-color --help' -- "$cur")
             return
         fi
         ;;

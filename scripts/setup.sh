@@ -6,9 +6,10 @@
 #                                   except Node: test.sh asks for that itself)
 #   bash scripts/setup.sh --build   only what building and packaging need (the GitHub Action,
 #                                   the Dockerfile)
-#   bash scripts/setup.sh --node    Node.js and npm when missing, then the SDK clients' npm
-#                                   packages (clients/node); scripts/test.sh, scoreboard.sh and
-#                                   demo.sh with a Node client run this themselves
+#   bash scripts/setup.sh --node    Node.js and npm when missing, then the npm packages of the
+#                                   SDK clients (clients/node) and of the browser test of the
+#                                   HTML report (tests/browser); scripts/test.sh, scoreboard.sh
+#                                   and demo.sh with a Node client run this themselves
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,8 +28,11 @@ build=(build-essential cmake pkg-config file
 # clients/shell/curl.sh), bc for scripts/bench.sh; xmllint (libxml2-utils) checks JUnit against
 # tests/data/junit.xsd; python3-yaml reads action.yml (tests/e2e/action.sh); groff-base lints
 # the man page (tests/e2e/package.sh); python3-httpx is the library of the Python client under
-# test (clients/python/httpx_chat.py, tests/e2e/adapters.sh, scripts/scoreboard.sh).
-tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx)
+# test (clients/python/httpx_chat.py, tests/e2e/adapters.sh, scripts/scoreboard.sh); Debian's
+# Chromium, headless, loads the HTML report (tests/e2e/html_report.sh), with a font so that its
+# screenshots show text.
+tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx chromium
+       fonts-dejavu-core)
 
 # apt_install PKG...: installs the packages not yet installed.
 apt_install() {
@@ -61,16 +65,19 @@ core) apt_install "${build[@]}" "${tests[@]}" ;;
     command -v node >/dev/null || node_pkgs+=(nodejs)
     command -v npm >/dev/null || node_pkgs+=(npm)
     [ ${#node_pkgs[@]} -eq 0 ] || apt_install "${node_pkgs[@]}"
-    # The SDK clients' exact dependency tree, from the committed lockfile; only when
-    # node_modules is missing or older than the lockfile (npm ci rewrites
-    # node_modules/.package-lock.json).
-    node_dir=$here/clients/node
-    if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
-        [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
-        echo "setup: npm ci in clients/node"
-        npm ci --prefix "$node_dir" --no-audit --no-fund
-    else
-        echo "setup: clients/node/node_modules up to date"
-    fi
+    # Each exact dependency tree, from its committed lockfile; only when node_modules is
+    # missing or older than the lockfile (npm ci rewrites node_modules/.package-lock.json).
+    # tests/browser needs playwright-core alone, which drives Debian's Chromium and never
+    # downloads a browser (nor is asked to: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD).
+    for dir in clients/node tests/browser; do
+        node_dir=$here/$dir
+        if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+            [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+            echo "setup: npm ci in $dir"
+            PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$node_dir" --no-audit --no-fund
+        else
+            echo "setup: $dir/node_modules up to date"
+        fi
+    done
     ;;
 esac

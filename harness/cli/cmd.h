@@ -20,4 +20,12 @@ int fl_cmd_run(int argc, char **argv);
 /** `faultline version [--paths]`: the version, git revision and, with --paths, data paths. */
 int fl_cmd_version(int argc, char **argv);
 
+/**
+ * Reports an unknown option of subcommand cmd on stderr, with the nearest of options
+ * (NULL-terminated spellings such as "--filter") when one is close:
+ * "faultline run: unknown option --filtr; did you mean --filter?", then where help is.
+ * A value attached with '=' is not part of the option. Returns 2, the bad-usage exit status.
+ */
+int fl_cmd_unknown_option(const char *cmd, const char *arg, const char *const *options);
+
 #endif

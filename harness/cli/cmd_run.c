@@ -1,11 +1,11 @@
 /*
  * `faultline run --client CMD [SCENARIO|DIR…]`: the main job. Loads and selects scenarios
  * (--filter, --shard, --repeat, --seed; the built-in catalog from paths.h when none are given),
- * hands them to the runner (run.h), then prints the table and writes the JSON, JUnit and
- * Markdown reports (report.h). Exit status: 0 when every run passed (or, with --min-score,
- * when the score reaches it), 1 otherwise, 2 for bad usage or invalid scenarios, 128 + N when
- * signal N (SIGINT, SIGTERM) interrupted the run: the reports are still written, marked
- * interrupted and listing the runs not run.
+ * hands them to the runner (run.h), then prints the table and writes the JSON, JUnit, HTML
+ * and Markdown reports (report.h), whose paths it checks before anything runs. Exit status: 0 when
+ * every run passed (or, with --min-score, when the score reaches it), 1 otherwise, 2 for bad usage
+ * or invalid scenarios, 128 + N when signal N (SIGINT, SIGTERM) interrupted the run: the reports
+ * are still written, marked interrupted and listing the runs not run.
  */
 #include "cli/cmd.h"
 
@@ -53,10 +53,16 @@ static const char usage_tail[] =
     "      --min-score S    exit by the score alone: 0 when it reaches S (0..100), else 1\n"
     "      --json PATH      write the JSON report\n"
     "      --junit PATH     write JUnit XML (one testcase per run)\n"
+    "      --html PATH      write an HTML report: one self-contained page with a timeline\n"
+    "                       of every run's attempts, for a person or a CI artifact\n"
     "      --summary PATH   append a Markdown summary (for $GITHUB_STEP_SUMMARY)\n"
-    "      --keep-going     run everything even after a failure (default: start no new\n"
-    "                       scenario after the first that does not pass)\n"
+    "  -x, --exitfirst      start no new scenario after the first that does not pass\n"
+    "                       (default: run every selected scenario)\n"
+    "      --keep-going     accepted for older scripts; running everything is the default\n"
     "      --no-color       plain output even on a terminal (also: NO_COLOR set)\n"
+    "\n"
+    "Report paths are checked before any scenario runs: one that cannot be written is bad\n"
+    "usage.\n"
     "\n"
     "exit status: 0 all passed, 1 a run did not pass or the score is under --min-score,\n"
     "2 bad usage or an invalid scenario, 130 (SIGINT) or 143 (SIGTERM) interrupted: the\n"
@@ -74,8 +80,8 @@ typedef struct run_args_s {
     const char *shard;
     uint64_t seed;
     double min_score;
-    const char *json, *junit, *summary;
-    bool keep_going, no_color;
+    const char *json, *junit, *html, *summary;
+    bool exit_first, no_color;
     char **paths;
     size_t n_paths;
 } run_args_t;
@@ -101,6 +107,12 @@ static int bad_usage(const char *fmt, const char *arg)
     fputs("\n(see faultline run --help)\n", stderr);
     return 2;
 }
+
+/* Every option's spelling, for "did you mean" (the getopt table below, plus -c, -j, -x, -h). */
+static const char *const run_options[] = {
+    "--client",    "--jobs", "--repeat", "--filter", "--dialect", "--shard",     "--seed",
+    "--min-score", "--json", "--junit",  "--html",   "--summary", "--exitfirst", "--keep-going",
+    "--no-color",  "--help", "-c",       "-j",       "-x",        "-h",          NULL};
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -142,6 +154,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_MIN,
         O_JSON,
         O_JUNIT,
+        O_HTML,
         O_SUMMARY,
         O_KEEP,
         O_NOCOLOR
@@ -156,7 +169,9 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"min-score", required_argument, NULL, O_MIN},
                                           {"json", required_argument, NULL, O_JSON},
                                           {"junit", required_argument, NULL, O_JUNIT},
+                                          {"html", required_argument, NULL, O_HTML},
                                           {"summary", required_argument, NULL, O_SUMMARY},
+                                          {"exitfirst", no_argument, NULL, 'x'},
                                           {"keep-going", no_argument, NULL, O_KEEP},
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
                                           {"help", no_argument, NULL, 'h'},
@@ -171,7 +186,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:j:h", longs, NULL)) != -1) {
+    /* the leading ':' makes a missing value ':' rather than '?', so each gets its own message */
+    while ((c = getopt_long(argc, argv, ":c:j:hx", longs, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->client = optarg;
@@ -223,11 +239,18 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_JUNIT:
             a->junit = optarg;
             break;
+        case O_HTML:
+            a->html = optarg;
+            break;
         case O_SUMMARY:
             a->summary = optarg;
             break;
+        case 'x':
+            a->exit_first = true;
+            break;
         case O_KEEP:
-            a->keep_going = true;
+            /* Once it asked for what is now the default; accepted so that scripts and CI
+             * configurations written then keep working. It does not undo -x. */
             break;
         case O_NOCOLOR:
             a->no_color = true;
@@ -235,8 +258,10 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case 'h':
             print_usage();
             return 1;
+        case ':':
+            return bad_usage("%s needs a value", argv[optind - 1]);
         default:
-            return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+            return fl_cmd_unknown_option("run", argv[optind - 1], run_options);
         }
     }
     if (!a->client || !*a->client)
@@ -244,6 +269,26 @@ static int parse_args(int argc, char **argv, run_args_t *a)
     a->paths = argv + optind;
     a->n_paths = (size_t)(argc - optind);
     return 0;
+}
+
+/* Whether every report path can be written, before any scenario runs: a typo in a CI
+ * configuration should cost a second, not the whole run. Returns 0 or 2 (printed). */
+static int check_outputs(const run_args_t *a)
+{
+    const struct {
+        const char *path;
+        bool append;
+    } outs[] = {{a->json, false}, {a->junit, false}, {a->html, false}, {a->summary, true}};
+    int status = 0;
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        fl_diag_t d;
+        char line[1536];
+        if (outs[i].path && fl_report_check_path(outs[i].path, outs[i].append, &d)) {
+            fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
+            status = 2;
+        }
+    }
+    return status;
 }
 
 static bool selected(const run_args_t *a, const fl_scenario_t *sc)
@@ -367,6 +412,10 @@ static int report_and_exit(const run_args_t *a, fl_report_t *rep)
         fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
         status = 2;
     }
+    if (a->html && fl_report_write_html(rep, a->html, &d)) {
+        fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
+        status = 2;
+    }
     if (a->summary && fl_report_write_summary(rep, a->summary, &d)) {
         fprintf(stderr, "faultline run: %s\n", fl_diag_format(&d, line, sizeof(line)));
         status = 2;
@@ -405,7 +454,7 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
     fl_run_opts_t o = {.client = a->client,
                        .jobs = a->jobs,
                        .seed = a->seed,
-                       .keep_going = a->keep_going,
+                       .exit_first = a->exit_first,
                        .progress = isatty(STDERR_FILENO) ? stderr : NULL};
     if (fl_paths_find(FL_DATA_CLIENTS, clients, sizeof(clients)) != FL_ORIGIN_NONE)
         o.clients_dir = clients;
@@ -450,8 +499,8 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
         status = 2;
     } else if (n_done < n_jobs) {
         fprintf(stderr,
-                "faultline run: stopped after the first run that did not pass; %zu of %zu not "
-                "run (--keep-going runs them all)\n",
+                "faultline run: stopped after the first run that did not pass (-x/--exitfirst); "
+                "%zu of %zu not run\n",
                 n_jobs - n_done, n_jobs);
     }
     for (size_t i = 0; i < n_done; i++)
@@ -468,6 +517,8 @@ int fl_cmd_run(int argc, char **argv)
     run_args_t a;
     memset(&a, 0, sizeof(a));
     int rc = parse_args(argc, argv, &a);
+    if (!rc && check_outputs(&a))
+        rc = 2;
     if (rc) {
         free(a.filters);
         return rc == 1 ? 0 : 2;

@@ -69,6 +69,18 @@ static const serve_option_t *serve_option(const char *name)
     return NULL;
 }
 
+/* Every option's spelling, for "did you mean". */
+static const char *const serve_spellings[] = {"--host",
+                                              "--port",
+                                              "--max-body",
+                                              "--header-timeout-ms",
+                                              "--body-timeout-ms",
+                                              "--idle-timeout-ms",
+                                              "--journal-bytes",
+                                              "--help",
+                                              "-h",
+                                              NULL};
+
 typedef struct serve_state_s {
     fl_server_t *srv;
     uv_signal_t sigint;
@@ -139,10 +151,8 @@ int fl_cmd_serve(int argc, char **argv)
             }
             continue;
         }
-        if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "faultline serve: unknown option '%s'\n\n%s", a, serve_usage);
-            return 2;
-        }
+        if (a[0] == '-' && a[1] != '\0')
+            return fl_cmd_unknown_option("serve", a, serve_spellings);
     }
     fl_scenario_set_t set;
     fl_scenario_set_init(&set);

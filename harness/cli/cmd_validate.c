@@ -7,6 +7,7 @@
 #include "load/load.h"
 #include "model/scenario.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@ static const char usage[] =
     "\n"
     "Checks scenario files (directories are searched for *.yaml and *.yml).\n"
     "Every problem is printed to stderr as file:line:col: field: message.\n"
+    "A path that starts with '-' goes after '--'.\n"
     "Exit status: 0 when every scenario is valid, 2 otherwise.\n";
+
+static const char *const validate_options[] = {"--help", "-h", NULL};
 
 int fl_cmd_validate(int argc, char **argv)
 {
@@ -23,18 +27,26 @@ int fl_cmd_validate(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
+    /* Options first, so that nothing is loaded for a command line that is wrong. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return 0;
         }
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return fl_cmd_unknown_option("validate", argv[i], validate_options);
     }
     fl_scenario_set_t set;
     fl_diag_list_t diags;
     fl_scenario_set_init(&set);
     fl_diag_list_init(&diags);
     int failed = 0;
+    bool paths_only = false; /* after "--", every argument is a path */
     for (int i = 1; i < argc; i++) {
+        if (!paths_only && strcmp(argv[i], "--") == 0) {
+            paths_only = true;
+            continue;
+        }
         if (fl_scenario_set_load(&set, argv[i], &diags) != 0)
             failed = 1;
     }

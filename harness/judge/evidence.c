@@ -133,8 +133,13 @@ int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t s
         a->stream = json_is_true(json_object_get(req, "stream"));
         snprintf(a->end, sizeof(a->end), "%s", end);
         int64_t bytes = ms_or_none(req, "bytes"), events = ms_or_none(req, "events");
+        int64_t sent = ms_or_none(req, "events_sent");
         a->bytes = bytes > 0 ? (uint64_t)bytes : 0;
         a->events = events > 0 ? (uint64_t)events : 0;
+        a->events_sent = sent > 0 ? (uint64_t)sent : 0;
+        a->first_byte_ms = since_spawn(ms_or_none(req, "first_byte_ms"), spawn_ms);
+        a->last_byte_ms = since_spawn(ms_or_none(req, "last_byte_ms"), spawn_ms);
+        a->sent_retry_after_ms = ms_or_none(req, "retry_after_ms");
 
         json_t *faults = json_object_get(req, "faults");
         a->faults = json_is_array(faults) ? json_incref(faults) : json_array();

@@ -29,17 +29,25 @@ typedef struct fl_attempt_ev_s {
     int status;             /* HTTP status sent; 0 for none (refuse, no_response, still waiting) */
     bool stream;            /* the request asked for a stream */
     char end[16];           /* the journal's "end": complete, reset, closed, stalled, ... */
+    int64_t first_byte_ms;  /* the response's first byte went out, ms after spawn; -1 none */
+    int64_t last_byte_ms;   /* its latest byte went out, ms after spawn; -1 none */
     uint64_t bytes;         /* wire bytes the server wrote */
-    uint64_t events;        /* clean events whose bytes were all written */
+    uint64_t events;        /* clean events the wire has passed, whole (the journal's "events":
+                               events a fault dropped or rewrote included) */
+    uint64_t events_sent;   /* clean events whose bytes actually went out, whole (the
+                               journal's "events_sent") */
     int64_t gap_ms;         /* start_ms minus the previous attempt's end_ms (negative when the
                                client overlapped them); -1 for the first attempt or when the
                                previous one had not ended */
     int64_t retry_after_ms; /* the wait the previous response demanded (Retry-After or
                                retry-after-ms), in force for this attempt; -1 none */
-    bool stalled;           /* a stall-type fault (stall, no_response, delay_headers, a ping-only
-                               stall) was holding this response silent when the run ended */
-    json_t *faults;         /* owned reference: the journal's faults array for this response
-                               ([{"fault","description","event","byte","ms"}]) */
+    int64_t sent_retry_after_ms; /* the wait this response itself demanded (its Retry-After
+                                    or retry-after-ms), in force after it; -1 none */
+    bool stalled;   /* a stall-type fault (stall, no_response, delay_headers, a ping-only
+                       stall) was holding this response silent when the run ended */
+    json_t *faults; /* owned reference: the journal's faults array for this response
+                       ([{"fault","description","event","byte","ms"}], ms after the
+                       request arrived) */
 } fl_attempt_ev_t;
 
 /** How the client's process ended. */

@@ -1,8 +1,9 @@
 /*
  * The reports of a run (report.h): what every format shares. The score and counts, client
  * text made safe for JSON and XML, the head, tail and diff windows on client output, and the
- * atomic file write. One file per format holds its writer: report_json.c, report_junit.c,
- * report_table.c (report_impl.h lists them).
+ * atomic file write and the check that a path can take a report. One file per format holds
+ * its writer: report_json.c, report_junit.c, report_table.c, report_summary.c, report_html.c
+ * (report_impl.h lists them).
  */
 #include "judge/report.h"
 
@@ -10,6 +11,7 @@
 #include "judge/report_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +172,7 @@ bool fl_report__any_repeat(const fl_report_t *r)
 const char *fl_report__not_run_reason(const fl_report_t *r, const fl_report_not_run_t *nr)
 {
     if (!r->interrupted)
-        return "not started: an earlier run did not pass (--keep-going runs them all)";
+        return "not started: an earlier run did not pass (-x/--exitfirst stops there)";
     return nr->started ? "interrupted while running: its client was killed"
                        : "interrupted before it started";
 }
@@ -197,16 +199,54 @@ int fl_report__oom(fl_diag_t *diag, const char *path)
     return FL_ENOMEM;
 }
 
-int fl_report__write_atomic(const char *path, const char *data, size_t len, fl_diag_t *diag)
+/* A new temporary file beside path, "<path>.tmp.XXXXXX", open; *tmp is owned by the caller.
+ * Returns the descriptor, or -1 with errno set (*tmp NULL when out of memory). */
+static int temp_beside(const char *path, char **tmp)
 {
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
+    *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
+    if (!*tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(*tmp, path, plen);
+    memcpy(*tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+    return mkstemp(*tmp);
+}
+
+int fl_report_check_path(const char *path, bool append, fl_diag_t *diag)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return io_error(diag, path, "write a report to", EISDIR);
+    if (append && stat(path, &st) == 0) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            return io_error(diag, path, "open for appending", errno);
+        close(fd);
+        return 0;
+    }
+    /* what the atomic write does first (and a summary that does not exist yet needs) */
+    char *tmp;
+    int fd = temp_beside(path, &tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(tmp);
+        return io_error(diag, path, "write a file in its folder", err);
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+int fl_report__write_atomic(const char *path, const char *data, size_t len, fl_diag_t *diag)
+{
+    char *tmp;
+    int rc = 0;
+    int fd = temp_beside(path, &tmp);
     if (!tmp)
         return fl_report__oom(diag, path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-    int rc = 0;
-    int fd = mkstemp(tmp);
     if (fd < 0) {
         rc = io_error(diag, path, "create a temporary file for", errno);
         goto fail_tmp;

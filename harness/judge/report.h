@@ -1,6 +1,7 @@
 /*
  * Reports of a `faultline run`: the table a person reads, the JSON report (schema in README,
- * "The JSON report") and JUnit XML for CI systems (one testcase per run).
+ * "The JSON report"), JUnit XML for CI systems (one testcase per run), a Markdown summary for
+ * a CI job's page and a self-contained HTML page with every run's timeline.
  *
  * Data flows one way: evidence -> verdict -> report. The report borrows everything; it only
  * formats. Files are written to a temporary name in the same directory and renamed into place,
@@ -43,7 +44,7 @@ typedef struct fl_report_s {
     const fl_run_result_t *items; /* in scenario order (name, then repeat) */
     size_t n_items;
     /* Runs planned but not judged, in scenario order: after an interruption, or after the
-     * first run that did not pass without --keep-going. */
+     * first run that did not pass with -x/--exitfirst. */
     const fl_report_not_run_t *not_run;
     size_t n_not_run;
     bool interrupted; /* SIGINT/SIGTERM ended the run early: the reports give no score */
@@ -86,6 +87,26 @@ int fl_report_write_junit(const fl_report_t *r, const char *path, fl_diag_t *dia
  * system's reason in *diag (caller-owned).
  */
 int fl_report_write_summary(const fl_report_t *r, const char *path, fl_diag_t *diag);
+
+/**
+ * Writes one self-contained HTML page to path (temporary file, then rename): the summary
+ * (score, verdict and finding counts, client, version, seed), a table of the runs that filters
+ * by verdict, and for each run its reason, a timeline of its attempts drawn to scale in SVG
+ * (each request from arrival to end, its bytes between first and last byte, the faults where
+ * they fired, backoff gaps and Retry-After windows, how it ended), the stdout diff against the
+ * answer and the stderr tail. It loads nothing from anywhere (no fonts, scripts or images; a
+ * Content-Security-Policy forbids it), and every piece of client text is escaped. Same errors
+ * as fl_report_write_json.
+ */
+int fl_report_write_html(const fl_report_t *r, const char *path, fl_diag_t *diag);
+
+/**
+ * Checks, before a run, that a report can be written to path: it is not a folder, its folder
+ * takes a new file (a temporary one is created and removed) and, with append (the Markdown
+ * summary, appended to an existing file), an existing file opens for appending. Returns 0, or
+ * FL_EIO with the path and the system's reason in *diag (may be NULL).
+ */
+int fl_report_check_path(const char *path, bool append, fl_diag_t *diag);
 
 /**
  * Prints the table for a person: scenario, verdict, score and reason per run, then each run

@@ -4,7 +4,9 @@
  *  report.c        the score and counts, client text made safe, windows, atomic files;
  *  report_json.c   the JSON report;
  *  report_junit.c  JUnit XML;
- *  report_table.c  the table a person reads.
+ *  report_table.c  the table a person reads;
+ *  report_summary.c the Markdown summary for a CI job's page;
+ *  report_html.c   the HTML page with every run's timeline.
  *
  * Client output is arbitrary bytes. JSON strings must be UTF-8 and XML 1.0 forbids most
  * control characters, so every piece of client text goes through fl_report__clean_text first.

@@ -65,9 +65,12 @@ static json_t *attempts_json(const fl_evidence_t *ev)
             put(o, "start_ms", u64(a->start_ms)) || put(o, "end_ms", ms_or_null(a->end_ms)) ||
             put(o, "gap_ms", gap_known ? json_integer(a->gap_ms) : json_null()) ||
             put(o, "retry_after_ms", ms_or_null(a->retry_after_ms)) ||
+            put(o, "sent_retry_after_ms", ms_or_null(a->sent_retry_after_ms)) ||
             put(o, "status", json_integer(a->status)) ||
             put(o, "stream", json_boolean(a->stream)) || put(o, "end", json_string(a->end)) ||
-            put(o, "bytes", u64(a->bytes)) || put(o, "events", u64(a->events)) ||
+            put(o, "first_byte_ms", ms_or_null(a->first_byte_ms)) ||
+            put(o, "last_byte_ms", ms_or_null(a->last_byte_ms)) || put(o, "bytes", u64(a->bytes)) ||
+            put(o, "events", u64(a->events)) || put(o, "events_sent", u64(a->events_sent)) ||
             put(o, "faults", a->faults ? json_incref(a->faults) : json_array())) {
             json_decref(list);
             return NULL;

@@ -56,8 +56,10 @@ static int failure_text(const fl_run_result_t *it, fl_buf_t *b)
             rc = a->end_ms >= 0 ? fl_buf_printf(b, "%" PRId64 " ms", a->end_ms)
                                 : fl_buf_append_str(b, "-");
         if (!rc)
-            rc = fl_buf_printf(b, ", status %d, %s, %" PRIu64 " bytes, %" PRIu64 " events",
-                               a->status, a->end, a->bytes, a->events);
+            rc = fl_buf_printf(b,
+                               ", status %d, %s, %" PRIu64 " bytes, %" PRIu64
+                               " events sent (%" PRIu64 " passed in the script)",
+                               a->status, a->end, a->bytes, a->events_sent, a->events);
         if (!rc && a->retry_after_ms >= 0)
             rc = fl_buf_printf(b, ", Retry-After %" PRId64 " ms", a->retry_after_ms);
         size_t k;

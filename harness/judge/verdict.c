@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const verdict_names[] = {
 #define X(name, s) s,
@@ -61,7 +62,8 @@ int fl_finding_penalty(unsigned bit)
     case FL_FINDING_NO_BACKOFF:
     case FL_FINDING_NO_ERROR_MESSAGE:
         return 20;
-    default: /* stall_undetected only comes with hung, already 0: it explains, not costs */
+    default: /* stall_undetected and retry_after_past_deadline only come with hung, already 0:
+                they explain, not cost */
         return 0;
     }
 }
@@ -111,22 +113,94 @@ static const char *plural(uint64_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
+/* Tokens that mark a line as the error itself, whole words compared without case: what Python
+ * (Traceback), Go and Rust (panic, panicked), C tools (error:, fatal:) and loggers (ERROR,
+ * FATAL) print when they fail. */
+static const char *const error_words[] = {
+    "error", "fatal", "panic", "panicked", "traceback", "exception", "uncaught", "unhandled", NULL};
+
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '$';
+}
+
+/* Whether one stderr line reads as an error or an exception: a word of error_words, or a name
+ * ending in Error or Exception (TypeError, openai.APIConnectionError, IOException). Substrings do
+ * not count: LangChain's
+ * "Troubleshooting URL: .../troubleshooting/errors/MODEL_RATE_LIMIT/" holds "errors" and is not the
+ * error. A stack frame ("at emitError (node:events...)", Java's "at com.x.Foo") is not the error
+ * either, only a place it passed. */
+static bool looks_like_error(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (n - i >= 3 && memcmp(s + i, "at ", 3) == 0)
+        return false;
+    while (i < n) {
+        if (!ident_char(s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && ident_char(s[j]))
+            j++;
+        size_t len = j - i;
+        for (size_t w = 0; error_words[w]; w++)
+            if (len == strlen(error_words[w]) && strncasecmp(s + i, error_words[w], len) == 0)
+                return true;
+        if ((len > 5 && memcmp(s + j - 5, "Error", 5) == 0) ||
+            (len > 9 && memcmp(s + j - 9, "Exception", 9) == 0))
+            return true;
+        i = j;
+    }
+    return false;
+}
+
+/* Whether a line is only markup ("</html>", "<center><h1>524</h1></center>"): the tail of an
+ * error page a client printed, never its message. */
+static bool markup_only(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    return n >= 2 && s[0] == '<' && s[n - 1] == '>';
+}
+
 /*
- * Last non-blank line of stderr, or NULL when stderr is empty or only whitespace. The last,
- * because clients log each attempt and warnings first and say why they gave up at the end.
+ * The stderr line a reason quotes, or NULL when stderr is empty or only whitespace: the last
+ * line that looks like an error or an exception (looks_like_error), else the last non-blank
+ * line that is not only markup (else the last non-blank line). The last, because clients log each
+ * attempt and warnings first and say why they gave up at the end; an error line rather than simply
+ * the last, because libraries print advice after the error (LangChain a "Troubleshooting URL", Node
+ * its version after an uncaught exception).
  */
 static const char *stderr_line(const fl_buf_t *err, size_t *len)
 {
-    size_t j = err->len;
-    while (j > 0 && isspace((unsigned char)err->data[j - 1]))
-        j--;
-    if (j == 0)
-        return NULL;
-    size_t i = j;
-    while (i > 0 && err->data[i - 1] != '\n' && err->data[i - 1] != '\r')
-        i--;
-    *len = j - i;
-    return err->data + i;
+    const char *last = NULL;
+    size_t last_len = 0, j = err->len;
+    while (j > 0) {
+        while (j > 0 && isspace((unsigned char)err->data[j - 1]))
+            j--;
+        if (j == 0)
+            break;
+        size_t i = j;
+        while (i > 0 && err->data[i - 1] != '\n' && err->data[i - 1] != '\r')
+            i--;
+        if (!last || (markup_only(last, last_len) && !markup_only(err->data + i, j - i))) {
+            last = err->data + i;
+            last_len = j - i;
+        }
+        if (looks_like_error(err->data + i, j - i)) {
+            *len = j - i;
+            return err->data + i;
+        }
+        j = i;
+    }
+    *len = last_len;
+    return last;
 }
 
 static size_t common_prefix(const char *a, size_t na, const char *b, size_t nb)
@@ -381,9 +455,18 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
     if (ev->exit_kind == FL_EXIT_DEADLINE) {
         j->verdict = FL_VERDICT_HUNG;
         say(&l, "killed at the %" PRIu64 " ms deadline", x->deadline_ms);
+        int64_t left = last && last->end_ms >= 0 ? (int64_t)x->deadline_ms - last->end_ms : -1;
         if (last && last->stalled) {
             j->findings |= FL_FINDING_STALL_UNDETECTED;
             say(&l, " while attempt %zu sat in a stall", reqs);
+        } else if (left >= 0 && last->sent_retry_after_ms > left) {
+            /* Not stuck: waiting out the wait the server asked for, which outlasts the deadline.
+             * A client with a deadline of its own gives up at once instead (README, rubric). */
+            j->findings |= FL_FINDING_RETRY_AFTER_PAST_DEADLINE;
+            say(&l,
+                " while waiting out a Retry-After of %" PRId64 " ms from attempt %zu with %" PRId64
+                " ms left",
+                last->sent_retry_after_ms, reqs, left);
         } else if (last) {
             say(&l, " after %zu %s (the last %s)", reqs, plural(reqs, "request", "requests"),
                 last->end);

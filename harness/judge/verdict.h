@@ -41,7 +41,9 @@ typedef enum {
     X(IGNORED_RETRY_AFTER, "ignored_retry_after", 1u << 1) /* retried before Retry-After */        \
     X(NO_BACKOFF, "no_backoff", 1u << 2)                   /* retried within min_backoff_ms */     \
     X(STALL_UNDETECTED, "stall_undetected", 1u << 3)       /* sat on a stall to the deadline */    \
-    X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */
+    X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
+    X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
+      1u << 5) /* hung while honouring a Retry-After longer than the time left */
 
 /** Finding bits, OR-ed together in fl_judgement_t.findings. */
 enum {

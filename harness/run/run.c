@@ -330,7 +330,7 @@ static void slot_finish(fl_slot_t *s)
         run->done++;
         if (!run->results[s->job].j.passed) {
             run->failed++;
-            if (!run->opts->keep_going)
+            if (run->opts->exit_first)
                 run->stop_starting = true;
         }
     }

@@ -48,7 +48,7 @@ typedef struct fl_run_opts_s {
     const char *client; /* the command, run with /bin/sh -c */
     unsigned jobs;      /* runs at once (>= 1) */
     uint64_t seed;      /* recorded in the evidence and given to clients as FAULTLINE_SEED */
-    bool keep_going;    /* false: start no new run after the first that did not pass */
+    bool exit_first;    /* true (-x): start no new run after the first that did not pass */
     FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
     /* The bundled clients' folder, given to clients as FAULTLINE_CLIENTS; NULL: not given. */
     const char *clients_dir;
@@ -56,7 +56,7 @@ typedef struct fl_run_opts_s {
 
 /** What became of one job. */
 typedef enum {
-    FL_RUN_NOT_STARTED, /* never started: stopped after a failure, or interrupted first */
+    FL_RUN_NOT_STARTED, /* never started: stopped after a failure (-x), or interrupted first */
     FL_RUN_CUT_SHORT,   /* its client was running when SIGINT/SIGTERM came, and was killed */
     FL_RUN_JUDGED,      /* finished and judged: its result is valid */
 } fl_run_state_t;

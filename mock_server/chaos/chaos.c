@@ -12,6 +12,8 @@
  * stays valid however earlier faults rewrite, remove or insert pieces ("before the first
  * surviving piece whose cid is at least this one"):
  *  - event N -> before clean event N-1; N past the last event -> end; N = 0 is FL_EINVAL;
+ *  - content N -> before the Nth event the encoder marked a piece of the answer (N = pieces + 1:
+ *               the event right after the last piece), then as an event; none -> end;
  *  - byte N  -> the clean event holding body byte N is split into two pieces there (same at_ms)
  *               and the position is before the second; N >= body length -> end;
  *  - headers -> before the head; end -> before the END piece;
@@ -287,6 +289,15 @@ static int resolve(fl_chaos_t *c)
                 goto done;
             pos->cid = at.n > s->n_events ? c->end_cid : ev_cid[at.n - 1];
             break;
+        case FL_AT_CONTENT: {
+            /* a piece of the answer, counted as a person counts words; resolved to the event
+             * it stands before, then like {event: N} (past the pieces: the end) */
+            if (at.n == 0)
+                goto done;
+            size_t e = fl_script_content_event(s, at.n);
+            pos->cid = e >= s->n_events ? c->end_cid : ev_cid[e];
+            break;
+        }
         case FL_AT_BYTE:
             pos->cid = c->end_cid;
             for (size_t j = 0; j < c->np && at.n < body_len; j++)

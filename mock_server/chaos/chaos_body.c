@@ -444,14 +444,20 @@ done:
 
 static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
 {
-    uint64_t at = c->p[idx].at_ms;
+    fl_chaos_piece_t where = c->p[idx];
     remove_rest(c, idx);
     size_t t = fl_chaos_term_index(c);
     if (t < c->np) {
-        c->p[t].at_ms = at;
+        c->p[t].at_ms = where.at_ms;
         c->p[t].fault = fi;
     }
-    return fl_chaos_fire_piece(c, idx, fi, at);
+    /* The FIRE names where the body was cut short (the first event dropped), not the end piece
+     * that now follows it: the evidence says where the fault acted on the wire. */
+    where.off = where.len = 0;
+    where.fault = fi;
+    where.flags = PC_FIRE;
+    where.silent = 0;
+    return fl_chaos_piece_insert(c, idx, &where);
 }
 
 int fl_chaos_body_fault(fl_chaos_t *c, uint32_t fi)

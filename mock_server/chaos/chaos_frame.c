@@ -40,6 +40,19 @@ static bool is_body(const fl_chaos_piece_t *p)
     return !(p->flags & (PC_HEAD | PC_TERM | PC_FIRE));
 }
 
+/* Whether piece j carries its clean event's last byte: no later piece of that event's own bytes
+ * (clean, or a duplicate's copy) follows. Bytes a fault inserted are no event's. */
+static bool ends_event(const fl_chaos_t *c, size_t j)
+{
+    const unsigned own = PC_CLEAN | PC_COPY;
+    if (!(c->p[j].flags & own))
+        return false;
+    for (size_t q = j + 1; q < c->np; q++)
+        if ((c->p[q].flags & own) && !(c->p[q].flags & PC_FIRE))
+            return c->p[q].event != c->p[j].event;
+    return true;
+}
+
 /* Appends the chunk "<prefix><bytes>\r\n" (or the bare bytes) to the arena. */
 static int framed(fl_chaos_t *c, fl_buf_t *b, bool bad, fl_chaos_op_t *o)
 {
@@ -115,7 +128,7 @@ int fl_chaos_frame(fl_chaos_t *c)
                 break;
         }
         bool bad = false;
-        uint32_t fault = FL_CHAOS_NONE;
+        uint32_t fault = FL_CHAOS_NONE, done = 0;
         b.len = 0;
         for (size_t j = i; j < end && !rc; j++) {
             const fl_chaos_piece_t *q = &c->p[j];
@@ -127,15 +140,25 @@ int fl_chaos_frame(fl_chaos_t *c)
             bad = bad || (q->flags & PC_BADCHUNK);
             if (fault == FL_CHAOS_NONE)
                 fault = q->fault;
+            done += ends_event(c, j);
             rc = fl_buf_append(&b, c->arena.data + q->off, q->len);
         }
         if (!rc && b.len) {
             o = op_from_piece(FL_WIRE_WRITE, p);
             o.w.fault = fault;
+            o.w.events_done = done;
             o.body = true;
             rc = framed(c, &b, bad, &o);
             if (!rc)
                 rc = fl_chaos_op_push(c, &o);
+        } else if (!rc && done) {
+            /* a fault emptied these pieces (a truncated event's tail): the events ended with
+             * the last body write before them */
+            for (size_t k = c->no; k-- > 0;)
+                if (c->o[k].body && c->o[k].w.kind == FL_WIRE_WRITE) {
+                    c->o[k].w.events_done += done;
+                    break;
+                }
         }
         i = end;
     }
@@ -219,6 +242,8 @@ static int push_piece(fl_chaos_t *c, const fl_chaos_op_t *parent, uint32_t fi, s
     o.w.at_ms = at;
     o.w.own_write = true;
     o.w.fault = fi;
+    /* the events the write completes are complete once its last piece is out */
+    o.w.events_done = to == parent->w.len ? parent->w.events_done : 0;
     if (parent->body && from > parent->prefix)
         o.w.body_off = parent->w.body_off + (from - parent->prefix);
     return fl_chaos_op_push(c, &o);

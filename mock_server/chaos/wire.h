@@ -51,6 +51,11 @@ typedef struct fl_wire_op_s {
                            from the moment it fires (only keep-alive pings go out meanwhile);
                            FL_WIRE_FOREVER for good (stall forever, no_response); 0 when it
                            does not. A client leaving then has caught a stall, not a send. */
+
+    /* WRITE: clean events whose last byte this write carries, once (a duplicate's copy holds
+     * its event's last byte; bytes a fault inserted are no event's); the journal's events_sent
+     * adds them up as writes go out, so an event a fault dropped never counts */
+    uint32_t events_done;
 } fl_wire_op_t;
 
 /**

@@ -90,10 +90,11 @@ int fl_anthropic_stream(fl_answer_t *a)
     const char *delta_type = r->tool_call ? "input_json_delta" : "text_delta";
     const char *delta_key = r->tool_call ? "partial_json" : "text";
     for (size_t i = 0; i < a->pieces.len && !rc; i++)
-        rc = fl_answer_content(a, "content_block_delta",
-                               json_pack("{s:s, s:i, s:{s:s, s:o}}", "type", "content_block_delta",
-                                         "index", 0, "delta", "type", delta_type, delta_key,
-                                         fl_answer_piece(a, i)));
+        if (!(rc = fl_answer_content(a, "content_block_delta",
+                                     json_pack("{s:s, s:i, s:{s:s, s:o}}", "type",
+                                               "content_block_delta", "index", 0, "delta", "type",
+                                               delta_type, delta_key, fl_answer_piece(a, i)))))
+            fl_script_mark_piece(a->out);
     uint64_t tail = fl_timeline_tail(&a->tl);
     if (!rc)
         rc = fl_push_json(a->out, FL_EVENT_META, tail, "content_block_stop",

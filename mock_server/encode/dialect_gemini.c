@@ -205,6 +205,8 @@ int fl_gemini_stream(fl_answer_t *a)
             return rc;
         rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
                         response_new(a, content_new(parts), NULL, total));
+        if (!rc) /* the whole call is the one piece: `at: {content: 1}` stands before it */
+            fl_script_mark_piece(a->out);
     }
     for (size_t i = 0; !r->tool_call && i < a->pieces.len && !rc; i++) {
         /* the candidate tokens so far, spread evenly: k of n content events have k*total/n */
@@ -212,6 +214,8 @@ int fl_gemini_stream(fl_answer_t *a)
         json_t *parts = json_pack("[{s:o}]", "text", fl_answer_piece(a, i));
         rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
                         response_new(a, content_new(parts), NULL, so_far));
+        if (!rc)
+            fl_script_mark_piece(a->out);
     }
     /* the finish on its own, content without parts (see the top of the file) */
     if (!rc)

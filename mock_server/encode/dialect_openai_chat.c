@@ -71,7 +71,8 @@ int fl_openai_chat_stream(fl_answer_t *a)
             delta = frag ? json_pack("{s:[{s:i, s:{s:o}}]}", "tool_calls", "index", 0, "function",
                                      "arguments", frag)
                          : NULL;
-            rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
+            if (!(rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL))))
+                fl_script_mark_piece(a->out);
         }
     } else {
         json_t *delta = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
@@ -79,7 +80,8 @@ int fl_openai_chat_stream(fl_answer_t *a)
         for (size_t i = 0; i < a->pieces.len && !rc; i++) {
             json_t *text = fl_answer_piece(a, i);
             delta = text ? json_pack("{s:o}", "content", text) : NULL;
-            rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
+            if (!(rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL))))
+                fl_script_mark_piece(a->out);
         }
     }
     uint64_t tail = fl_timeline_tail(&a->tl);

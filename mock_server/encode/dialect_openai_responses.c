@@ -129,10 +129,11 @@ int fl_openai_responses_stream(fl_answer_t *a)
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
                             item_new(sc, &ids, "in_progress", "", 0, false)));
         for (size_t i = 0; i < a->pieces.len && !rc; i++)
-            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
-                      "response.function_call_arguments.delta", &seq,
-                      json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0, "delta",
-                                fl_answer_piece(a, i)));
+            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+                            "response.function_call_arguments.delta", &seq,
+                            json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0,
+                                      "delta", fl_answer_piece(a, i)))))
+                fl_script_mark_piece(out);
         if (!rc)
             rc = push(out, FL_EVENT_META, fl_timeline_tail(&a->tl),
                       "response.function_call_arguments.done", &seq,
@@ -148,10 +149,12 @@ int fl_openai_responses_stream(fl_answer_t *a)
                                 "output_index", 0, "content_index", 0, "part", "type",
                                 "output_text", "annotations", "text", ""));
         for (size_t i = 0; i < a->pieces.len && !rc; i++)
-            rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), "response.output_text.delta",
-                      &seq,
-                      json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item, "output_index",
-                                0, "content_index", 0, "delta", fl_answer_piece(a, i), "logprobs"));
+            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+                            "response.output_text.delta", &seq,
+                            json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item,
+                                      "output_index", 0, "content_index", 0, "delta",
+                                      fl_answer_piece(a, i), "logprobs"))))
+                fl_script_mark_piece(out);
         uint64_t tail = fl_timeline_tail(&a->tl);
         if (!rc)
             rc = push(out, FL_EVENT_META, tail, "response.output_text.done", &seq,

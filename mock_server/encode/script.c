@@ -30,6 +30,34 @@ int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const v
     int rc = fl_buf_append(&s->bytes, bytes, len);
     if (rc)
         return rc;
-    s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len};
+    s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len, false};
     return 0;
+}
+
+void fl_script_mark_piece(fl_script_t *s)
+{
+    if (s->n_events)
+        s->events[s->n_events - 1].piece = true;
+}
+
+size_t fl_script_content_event(const fl_script_t *s, uint64_t n)
+{
+    uint64_t seen = 0;
+    size_t last = s->n_events;
+    for (size_t i = 0; i < s->n_events; i++) {
+        if (!s->events[i].piece)
+            continue;
+        if (++seen == n)
+            return i;
+        last = i;
+    }
+    return n == seen + 1 && last < s->n_events ? last + 1 : s->n_events;
+}
+
+size_t fl_script_pieces(const fl_script_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_events; i++)
+        n += s->events[i].piece;
+    return n;
 }

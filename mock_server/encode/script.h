@@ -4,13 +4,15 @@
  * A dialect encoder turns a scenario into a script once per request; the server (and the chaos
  * layer between them) then only copies bytes out of it. All events live back to back in one
  * buffer, so the body is script->bytes exactly and a byte position in the body is an offset
- * into it: `at: {byte: N}` and `at: {event: N}` are both plain lookups.
+ * into it: `at: {byte: N}` and `at: {event: N}` are both plain lookups, and `at: {content: N}`
+ * is the Nth event the encoder marked as a piece of the answer.
  */
 #ifndef FL_SCRIPT_H
 #define FL_SCRIPT_H
 
 #include "base/buf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,9 @@ typedef struct fl_script_event_s {
     uint64_t at_ms; /* when to send it, in ms after the response headers */
     size_t off;     /* first byte in the script's bytes */
     size_t len;     /* bytes, including the blank line that ends the SSE event */
+    bool piece;     /* one piece of the answer: a word (chunking: word), one of `chunks:`, a
+                       fragment of tool-call arguments; what `at: {content: N}` counts. Events
+                       that announce the answer (a tool call's name) are content, not pieces */
 } fl_script_event_t;
 
 /** A whole response body. Owns its bytes and events; init then close. */
@@ -51,5 +56,16 @@ void fl_script_close(fl_script_t *s);
  */
 int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const void *bytes,
                    size_t len);
+/** Marks the last event pushed as a piece of the answer (fl_script_event_t.piece). Encoders
+ * call it after each piece's event; a no-op on an empty script. */
+void fl_script_mark_piece(fl_script_t *s);
+/**
+ * The index of the event `at: {content: n}` stands before: the nth piece (1-based); for n =
+ * pieces + 1, the event right after the last piece (s->n_events when none follows). Returns
+ * s->n_events for n = 0, a script without pieces, or n past that.
+ */
+size_t fl_script_content_event(const fl_script_t *s, uint64_t n);
+/** The number of events marked as pieces of the answer. */
+size_t fl_script_pieces(const fl_script_t *s);
 
 #endif

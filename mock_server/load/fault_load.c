@@ -8,7 +8,8 @@
  *   attempts: [ {faults: [...], chaos: {seed, probability, faults: [...]}}, {}, ... ]
  *   a fault item: {<fault>: {params}} (one key), {<fault>: null}, or a bare `<fault>` when the
  *   fault has no required parameter; line_endings also takes its style as the value itself.
- *   at: headers | end | {event: N>=1} | {byte: N>=0} | {ms: N>=0}, exactly one key.
+ *   at: headers | end | {event: N>=1} | {content: N>=1} | {byte: N>=0} | {ms: N>=0}, exactly
+ *   one key.
  * Diagnostics go through the shared helpers (load_impl.h), so they carry file:line:col and the
  * field path, e.g. attempts[0].faults[1].stall.ms.
  */
@@ -132,7 +133,8 @@ static int get_error_type(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
 
 static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t *at)
 {
-    static const char *const keys[] = {"event", "byte", "ms", NULL};
+    static const char *const keys[] = {"event", "content", "byte", "ms", NULL};
+    static const fl_at_kind_t kinds[] = {FL_AT_EVENT, FL_AT_CONTENT, FL_AT_BYTE, FL_AT_MS};
     if (n->type == YAML_SCALAR_NODE && !fl_load_is_null(n)) {
         if (strcmp(fl_load_sval(n), "headers") == 0) {
             at->kind = FL_AT_HEADERS;
@@ -145,34 +147,40 @@ static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t
     }
     if (n->type != YAML_MAPPING_NODE) {
         fl_load_report(c, &n->start_mark, field,
-                       "expected headers, end, {event: N}, {byte: N} or {ms: N}, got %s",
+                       "expected headers, end, {event: N}, {content: N}, {byte: N} or {ms: N}, "
+                       "got %s",
                        n->type == YAML_SCALAR_NODE && !fl_load_is_null(n) ? "a scalar"
                        : fl_load_is_null(n)                               ? "null"
                                                                           : fl_load_kind_name(n));
         return -1;
     }
-    yaml_node_t *v[3], *k[3];
+    yaml_node_t *v[4], *k[4];
     int before = c->nerr;
     fl_load_get_map(c, n, field, keys, v, k);
     if (c->nerr != before)
         return -1;
-    int given = (v[0] != NULL) + (v[1] != NULL) + (v[2] != NULL);
+    int given = 0, i = 0;
+    for (int j = 3; j >= 0; j--)
+        if (v[j]) {
+            given++;
+            i = j;
+        }
     if (given != 1) {
         fl_load_report(c, &n->start_mark, field,
-                       "exactly one of event, byte, ms is needed (got %d)", given);
+                       "exactly one of event, content, byte, ms is needed (got %d)", given);
         return -1;
     }
     char f[256];
-    int i = v[0] ? 0 : v[1] ? 1 : 2;
     fl_load_join_key(f, sizeof(f), field, keys[i]);
-    uint64_t max = i == 2 ? MAX_TIME_MS : UINT32_MAX;
+    at->kind = kinds[i];
+    uint64_t max = at->kind == FL_AT_MS ? MAX_TIME_MS : UINT32_MAX;
     if (fl_load_get_uint(c, v[i], f, max, &at->n))
         return -1;
-    if (i == 0 && at->n == 0) {
-        fl_load_report(c, &v[i]->start_mark, f, "must be >= 1 (events are numbered from 1)");
+    if ((at->kind == FL_AT_EVENT || at->kind == FL_AT_CONTENT) && at->n == 0) {
+        fl_load_report(c, &v[i]->start_mark, f, "must be >= 1 (%s are numbered from 1)",
+                       at->kind == FL_AT_EVENT ? "events" : "content events");
         return -1;
     }
-    at->kind = i == 0 ? FL_AT_EVENT : i == 1 ? FL_AT_BYTE : FL_AT_MS;
     return 0;
 }
 
@@ -182,7 +190,8 @@ static void check_at_form(fl_load_ctx_t *c, const fl_fault_t *f, yaml_node_t *n,
     const char *name = fl_fault_name(f->kind);
     /* a body fault at a position rewrites bytes of the body: the headers come before any */
     bool body_only = fl_fault_phase(f->kind) == FL_PHASE_BODY;
-    if (acts_on_whole_event(f) && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_DEFAULT)
+    if (acts_on_whole_event(f) && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_CONTENT &&
+        f->at.kind != FL_AT_DEFAULT)
         fl_load_report(c, &n->start_mark, field, "%s acts on one whole event: use {event: N}",
                        name);
     else if (body_only && f->at.kind == FL_AT_HEADERS)
@@ -634,27 +643,43 @@ static void check_one(check_t *k, const fl_fault_t *f)
                      (size_t)(f->col > 0 ? f->col - 1 : 0)};
     char at[256];
     const char *name = fl_fault_name(f->kind);
-    size_t n_events = k->script->n_events;
+    size_t n_events = k->script->n_events, pieces = fl_script_pieces(k->script);
     size_t body = k->script->bytes.len;
     fl_load_join_key(at, sizeof(at), k->field, "at");
 
+    /* Both counts, so that a user who counted words and one who counted events both see where
+     * they went wrong. */
     if (f->at.kind == FL_AT_EVENT && f->at.n > n_events + 1) {
         fl_load_report(c, &m, at,
-                       "event %" PRIu64 " is past the end of the stream (it has %zu events)",
-                       f->at.n, n_events);
+                       "event %" PRIu64 " is past the end of the stream (it has %zu events, %zu "
+                       "of them content events)",
+                       f->at.n, n_events, pieces);
         return;
     }
+    if (f->at.kind == FL_AT_CONTENT && (pieces == 0 || f->at.n > pieces + 1)) {
+        fl_load_report(c, &m, at,
+                       "content %" PRIu64 " is past the end of the stream (it has %zu content "
+                       "events, %zu events in all%s)",
+                       f->at.n, pieces, n_events,
+                       k->sc->response.events ? "; raw events are no content events" : "");
+        return;
+    }
+    /* the event a position names, 1-based (n_events + 1: the end); 0 for the other forms */
+    uint64_t ev_n = f->at.kind == FL_AT_EVENT     ? f->at.n
+                    : f->at.kind == FL_AT_CONTENT ? fl_script_content_event(k->script, f->at.n) + 1
+                                                  : 0;
+    const char *form = f->at.kind == FL_AT_CONTENT ? "content" : "event";
     if (f->at.kind == FL_AT_BYTE && f->at.n > body) {
         fl_load_report(c, &m, at,
                        "byte %" PRIu64 " is past the end of the stream (its body has %zu bytes)",
                        f->at.n, body);
         return;
     }
-    if (acts_on_whole_event(f) && f->at.kind == FL_AT_EVENT && f->at.n == n_events + 1) {
+    if (acts_on_whole_event(f) && ev_n == n_events + 1) {
         fl_load_report(c, &m, at,
-                       "event %" PRIu64 " is the end of the stream: %s needs an event (it has "
+                       "%s %" PRIu64 " is the end of the stream: %s needs an event (it has "
                        "%zu events)",
-                       f->at.n, name, n_events);
+                       form, f->at.n, name, n_events);
         return;
     }
     switch (f->kind) {
@@ -666,14 +691,14 @@ static void check_one(check_t *k, const fl_fault_t *f)
         }
         if (f->corrupt != FL_CORRUPT_JSON && f->corrupt != FL_CORRUPT_UTF8)
             break;
-        if (f->at.kind == FL_AT_EVENT) {
-            const fl_script_event_t *ev = &k->script->events[f->at.n - 1];
-            if (!event_has_json(k->script, (size_t)f->at.n - 1))
-                fl_load_report(c, &m, at, "event %" PRIu64 " has no JSON data line to corrupt",
+        if (ev_n) {
+            const fl_script_event_t *ev = &k->script->events[ev_n - 1];
+            if (!event_has_json(k->script, (size_t)ev_n - 1))
+                fl_load_report(c, &m, at, "%s %" PRIu64 " has no JSON data line to corrupt", form,
                                f->at.n);
             else if (!fl_chaos_can_corrupt(k->script->bytes.data + ev->off, ev->len, f->corrupt))
                 fl_load_report(
-                    c, &m, at, "event %" PRIu64 " has no %s in its first data line to corrupt",
+                    c, &m, at, "%s %" PRIu64 " has no %s in its first data line to corrupt", form,
                     f->at.n, f->corrupt == FL_CORRUPT_JSON ? "JSON value" : "string value");
         } else if (k->candidate) {
             fl_load_report(c, &m, k->field,

@@ -42,4 +42,11 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
  */
 int fl_scenario_set_load(fl_scenario_set_t *set, const char *path, fl_diag_list_t *diags);
 
+/**
+ * Finds the name closest to word among names (NULL-terminated): edit distance <= 2, or a
+ * prefix of at least 3 characters. Returns it (borrowed) or NULL. The loader's "did you mean"
+ * for keys and faults; the command line's for options.
+ */
+const char *fl_load_suggest(const char *word, const char *const *names);
+
 #endif

@@ -10,6 +10,7 @@
 #ifndef FL_LOAD_IMPL_H
 #define FL_LOAD_IMPL_H
 
+#include "load/load.h"
 #include "model/scenario.h"
 
 #include <stdbool.h>
@@ -67,12 +68,6 @@ int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const c
 /** Reports "missing required key" for parent.key at the mapping map. */
 void fl_load_report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
                             const char *key);
-/**
- * Finds the name closest to word among names (NULL-terminated): edit distance <= 2, or a
- * prefix of at least 3 characters. Returns it (borrowed) or NULL.
- */
-const char *fl_load_suggest(const char *word, const char *const *names);
-
 /** Parses the `attempts:` list into sc->attempts (fault_load.c). */
 void fl_load_attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
 /**

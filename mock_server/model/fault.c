@@ -210,6 +210,8 @@ static int describe_at(const fl_at_t *at, fl_buf_t *out)
         return fl_buf_printf(out, " at %" PRIu64 " ms", at->n);
     case FL_AT_END:
         return fl_buf_append_str(out, " at end");
+    case FL_AT_CONTENT:
+        return fl_buf_printf(out, " at content %" PRIu64, at->n);
     }
     return 0;
 }

@@ -39,11 +39,14 @@ typedef enum {
     FL_AT_BYTE,    /* before clean body byte n (0-based offset) */
     FL_AT_MS,      /* n ms after the response began */
     FL_AT_END,     /* after the last event, before the body's end */
+    FL_AT_CONTENT, /* before content event n (1-based): the nth piece of the answer, a word with
+                      chunking: word, a chunk of `chunks:`; n = pieces + 1 is right after the
+                      last piece (encode/script.h, fl_script_content_event) */
 } fl_at_kind_t;
 
 typedef struct fl_at_s {
     fl_at_kind_t kind;
-    uint64_t n; /* event number, byte offset or ms, by kind */
+    uint64_t n; /* event number, content event number, byte offset or ms, by kind */
 } fl_at_t;
 
 /**

@@ -287,8 +287,12 @@ static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t e
             fl_buf_t d;
             fl_buf_init(&d);
             fl_fault_describe(f, &d);
-            fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "",
-                                   op->event == UINT32_MAX ? 0 : (uint64_t)op->event + 1,
+            /* The clean event it acted before; at the body's end, events + 1 (as `at: {event:
+             * N}` counts the end), so only a fault before any body byte has none. */
+            uint64_t event = op->event != UINT32_MAX ? (uint64_t)op->event + 1
+                             : ev->body_len && op->body_off >= ev->body_len ? ev->n_events + 1
+                                                                            : 0;
+            fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "", event,
                                    op->body_off, elapsed_ms);
             fl_buf_close(&d);
         }
@@ -298,6 +302,8 @@ static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t e
         return;
     uint64_t events = e->events;
     if (op->kind == FL_WIRE_WRITE) {
+        /* what the wire carried, as opposed to what it passed: dropped events never count */
+        e->events_sent += op->events_done;
         /* Clean body bytes the wire has passed: where the next op stands in the clean body
          * (the plan's end stands at the body's length; an error page or a cut before the body
          * at 0). Events a fault rewrote or dropped still count as passed. */

@@ -441,13 +441,14 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
         rc = e->attempt ? fl_buf_printf(out, ",\"attempt\":%llu", (unsigned long long)e->attempt)
                         : fl_buf_append_str(out, ",\"attempt\":null");
     if (!rc)
-        rc = fl_buf_printf(
-            out,
-            ",\"stream\":%s,\"headers\":%s,\"headers_truncated\":%zu,"
-            "\"headers_dropped\":%zu,\"status\":%d,\"framing\":\"%s\",\"bytes\":%llu,"
-            "\"events\":%llu",
-            e->stream ? "true" : "false", e->headers, e->headers_truncated, e->headers_dropped,
-            e->status, e->framing, (unsigned long long)e->bytes, (unsigned long long)e->events);
+        rc =
+            fl_buf_printf(out,
+                          ",\"stream\":%s,\"headers\":%s,\"headers_truncated\":%zu,"
+                          "\"headers_dropped\":%zu,\"status\":%d,\"framing\":\"%s\",\"bytes\":%llu,"
+                          "\"events\":%llu,\"events_sent\":%llu",
+                          e->stream ? "true" : "false", e->headers, e->headers_truncated,
+                          e->headers_dropped, e->status, e->framing, (unsigned long long)e->bytes,
+                          (unsigned long long)e->events, (unsigned long long)e->events_sent);
     if (!rc)
         rc = put_ms(out, "first_byte_ms", e->first_byte_ms);
     if (!rc)

@@ -62,7 +62,10 @@ typedef struct fl_journal_entry_s {
                                  demanded, in ms; -1 when it sent neither */
     const char *framing;      /* static: "chunked", "close", "content-length" */
     uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
-    uint64_t events;          /* clean events whose bytes were all written */
+    uint64_t events;          /* clean events the wire has passed, whole: those a fault
+                                 dropped or rewrote included (what passed in the script) */
+    uint64_t events_sent;     /* clean events whose bytes actually went out, whole (a
+                                 rewritten event counts, a dropped one does not) */
     int64_t first_byte_ms;    /* ms since the journal was created; -1 before the first byte */
     int64_t last_byte_ms;     /* likewise, for the latest byte */
     int64_t client_closed_ms; /* ms after the response began when the client went away first;
@@ -157,7 +160,7 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
 /**
  * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
  * with seq, t_ms, time, method, path, scenario, attempt, stream, headers, headers_truncated,
- * headers_dropped, status, framing, bytes, events, first_byte_ms, last_byte_ms,
+ * headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms, last_byte_ms,
  * client_closed_ms, retry_after_ms, end, faults ([{"fault","description","event","byte",
  * "ms"}...]) and skipped ([{"fault","description","reason"}...], empty when none); "next" is
  * the seq the next entry will get. Returns a new reference, or NULL when out of memory.

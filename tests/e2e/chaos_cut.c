@@ -44,25 +44,27 @@ static void cut_at_event_4_byte(const ce_run_t *run)
 #define CUT_AT_4(how, jend, kind)                                                                  \
     .end = how, .terminated = CE_NO, .events = "0-2", .tail = "\n\n\r\n", .j_end = jend,           \
     .j_status = 200, .fault = kind, .event = 4, .min_ms = 30, .max_ms = 1000, .j_events = 3,       \
-    .j_bytes = true, .closed_null = true, .clean_entry = true, .check = cut_at_event_4_byte
+    .j_sent = 3, .j_bytes = true, .closed_null = true, .clean_entry = true,                        \
+    .check = cut_at_event_4_byte
 
 static const ce_case_t cases[] = {
     /* reset: RST after event 3 */
     CUT_CASE("chaos-reset", CUT_AT_4(FL_RAW_RESET, "reset", "reset")),
     /* close: FIN without the terminator */
     CUT_CASE("chaos-close", CUT_AT_4(FL_RAW_EOF, "closed", "close")),
-    /* end: the body ends cleanly (terminator) after the first three events; the compiler fires
-     * `end` where the stream ends (no clean event there): 4 or null */
+    /* end: the body ends cleanly (terminator) after the first three events; `end` fires where
+     * it cut the body short, before event 4, at that event's offset. Three events went out; all
+     * seven passed in the script. */
     CUT_CASE("chaos-end", .end = FL_RAW_EOF, .terminated = CE_YES, .events = "0-2",
-             .tail = "0\r\n\r\n", .j_end = "complete", .fault = "end", .event = -4, .min_ms = 20,
-             .max_ms = 1000),
+             .tail = "0\r\n\r\n", .j_end = "complete", .fault = "end", .event = 4, .min_ms = 20,
+             .max_ms = 1000, .j_events = 7, .j_sent = 3, .check = cut_at_event_4_byte),
     /* drop_sentinel: everything but data: [DONE], still ended by the terminator */
     CUT_CASE("chaos-drop-sentinel", .end = FL_RAW_EOF, .terminated = CE_YES, .events = "0-5",
              .has = {FINISH}, .lacks = {"[DONE]"}, .j_end = "complete", .fault = "drop_sentinel",
-             .event = 7, .min_ms = 0, .max_ms = 1000),
+             .event = 7, .min_ms = 0, .max_ms = 1000, .j_events = 7, .j_sent = 6),
     CUT_CASE("chaos-drop-finish", .end = FL_RAW_EOF, .terminated = CE_YES, .events = "0-4",
              .lacks = {"[DONE]", FINISH}, .j_end = "complete", .fault = "drop_sentinel", .event = 6,
-             .min_ms = 0, .max_ms = 1000),
+             .min_ms = 0, .max_ms = 1000, .j_events = 7, .j_sent = 5),
 };
 
 CE_TABLE(chaos_cut, cases)

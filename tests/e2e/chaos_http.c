@@ -85,7 +85,7 @@ static void error_in_dialect(const ce_run_t *run)
     {                                                                                              \
         .scenario = name, .timeout_ms = 3000, __VA_ARGS__                                          \
     }
-#define HTTP_ERROR .fault = "http_error", .event = 0, .min_ms = 0, .max_ms = 100
+#define HTTP_ERROR .fault = "http_error", .event = 0, .min_ms = 0, .max_ms = 100, .j_sent = CE_NONE
 #define ERROR_EVENT(p, clean_n, map)                                                               \
     .path = p, .clean_timeout_ms = 3000, .clean_events = clean_n, .end = FL_RAW_EOF,               \
     .status = 200, .terminated = CE_YES, .events = map, .j_end = "complete",                       \
@@ -94,7 +94,7 @@ static void error_in_dialect(const ce_run_t *run)
 #define PROXY_CUT(how, jend)                                                                       \
     .clean_timeout_ms = 3000, .end = how, .status = 200, .terminated = CE_NO, .events = "0-3",     \
     .end_ms = {140, 1000}, .j_end = jend, .fault = "proxy_timeout", .event = 5, .min_ms = 150,     \
-    .max_ms = 500
+    .max_ms = 500, .j_sent = 4
 /* Closed before any byte; the next attempt is clean. */
 #define REFUSE(how, jend)                                                                          \
     .clean_timeout_ms = 3000, .end = how, .silent = true, .end_ms = {0, 1000}, .j_end = jend,      \

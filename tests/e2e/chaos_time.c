@@ -56,7 +56,7 @@ static void head_comes_late(const ce_run_t *run)
 /* The whole clean body arrives (pings taken out), 200, terminated, at FIN. */
 #define WHOLE                                                                                      \
     .clean_timeout_ms = 5000, .end = FL_RAW_EOF, .status = 200, .terminated = CE_YES,              \
-    .events = "0-6", .j_end = "complete"
+    .events = "0-6", .j_end = "complete", .j_sent = 7
 #define STALL_AT_3 .fault = "stall", .event = 3, .min_ms = 0, .max_ms = 250
 
 static const ce_case_t cases[] = {
@@ -68,7 +68,7 @@ static const ce_case_t cases[] = {
               .end_ms = {280, 0}, STALL_AT_3),
     /* stalled forever: the socket stays open until the client gives up at 600 ms */
     TIME_CASE("chaos-stall-forever", 600, .end = FL_RAW_TIMEOUT, .status = 200, .terminated = CE_NO,
-              .n_events = 2, .j_end = "stalled", .closed_ms = {550, 2000}, STALL_AT_3),
+              .n_events = 2, .j_end = "stalled", .closed_ms = {550, 2000}, .j_sent = 2, STALL_AT_3),
     /* the client closes 300 ms into a long stall */
     TIME_CASE("chaos-stall-long", 5000, .close_after_ms = 300, .end = FL_RAW_CLOSED, .status = 200,
               .terminated = CE_NO, .n_events = 2, .j_end = "stalled", .closed_ms = {250, 1500},

@@ -3,8 +3,10 @@
 # Each testclient mode (tests/clients/testclient.c) misbehaves in one known way against one
 # scenario of tests/data/run/; the JSON report must name exactly the verdict and findings that
 # behaviour deserves, and the exit status must follow. Then the CLI: exit statuses 0/1/2,
-# --min-score, --filter, --repeat, --keep-going, and -j / --shard giving the same verdicts as
-# -j 1; the client's stdout never reaches faultline's stdout, and piped output has no ESC byte.
+# --min-score, --filter, --repeat, every scenario run by default and -x stopping at the first
+# failure (--keep-going still accepted), -j / --shard giving the same verdicts as -j 1, a
+# mistyped option answered with the nearest one, and report paths checked before anything
+# runs; the client's stdout never reaches faultline's stdout, and piped output has no ESC byte.
 # Usage: bash run_verdicts.sh <faultline-binary> <source-dir>
 # The test clients come from FL_TESTCLIENT and FL_JSONQ (ctest sets them), else build/tests/.
 set -u
@@ -13,6 +15,7 @@ src=$2
 tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
 jq=${FL_JSONQ:-$(dirname "$bin")/tests/jsonq}
 data=$src/tests/data/run
+extra=$src/tests/data/run-extra
 [ -x "$tc" ] || { echo "FAIL: no testclient at $tc" >&2; exit 1; }
 [ -x "$jq" ] || { echo "FAIL: no jsonq at $jq" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -72,6 +75,10 @@ for p in "${pairs[@]}"; do
     read -r mode scen _ <<<"$p"
     run "pair-$mode-$scen" --client "$tc $mode" "$data/$scen.yaml"
 done
+# A client that honours a 30 s Retry-After when 2 s remain is hung, but not stuck: the finding
+# says so. One that gives up at once fails cleanly.
+run ra-correct --client "$tc correct" "$extra/retry-after-past-deadline.yaml"
+run ra-giveup --client "$tc giveup" "$extra/retry-after-past-deadline.yaml"
 
 # The whole directory with the well-behaved client, four ways: one at a time, four at a time,
 # and as two shards. All must agree run by run.
@@ -80,10 +87,13 @@ run dir-j4 --client "$tc correct" -j 4 "$data"
 run dir-s1 --client "$tc correct" -j 8 --shard 1/2 "$data"
 run dir-s2 --client "$tc correct" -j 8 --shard 2/2 "$data"
 
-# Without --keep-going a run stops starting scenarios after the first that fails; in name order
-# giveup passes run-401, run-always-reset and run-clean and fails run-rate-limited (gave_up),
-# then run-reset-once and run-stall-forever (gave_up too).
-run stop --client "$tc giveup" -j 1 "$data"
+# With -x a run stops starting scenarios after the first that fails; in name order giveup
+# passes run-401, run-always-reset and run-clean and fails run-rate-limited (gave_up), then
+# run-reset-once and run-stall-forever (gave_up too). Without it, every scenario runs;
+# --keep-going, from when stopping was the default, is accepted and changes nothing.
+run stop --client "$tc giveup" -j 1 -x "$data"
+run stop-long --client "$tc giveup" -j 1 --exitfirst --keep-going "$data"
+run all --client "$tc giveup" -j 1 "$data"
 run keep --client "$tc giveup" -j 1 --keep-going "$data"
 
 run filter1 --client "$tc correct" --filter 'run-re*' "$data"
@@ -167,15 +177,38 @@ cmp -s "$tmp/v-j1" "$tmp/v-shards" ||
 [ "$(field dir-s1 shard)" = 1/2 ] || fail "JSON shard is '$(field dir-s1 shard)', expected 1/2"
 grep -q 'run-clean correct -' "$tmp/v-j1" || fail "-j 1: run-clean not correct"
 
-# Stop after the first failure unless --keep-going.
-[ "$(rc_of stop)" = 1 ] || fail "stop: exit $(rc_of stop), expected 1"
-[ "$(field stop runs.#)" = 4 ] || fail "stop: $(field stop runs.#) runs, expected 4 (stop after run-rate-limited)"
-[ "$(field stop runs.3.verdict)" = gave_up ] || fail "stop: last run is $(field stop runs.3.verdict)"
-grep -q -- '--keep-going' "$tmp/stop.err" || fail "stop: stderr does not mention --keep-going"
-[ "$(rc_of keep)" = 1 ] || fail "keep: exit $(rc_of keep), expected 1"
-[ "$(field keep runs.#)" = 6 ] || fail "--keep-going: $(field keep runs.#) runs, expected 6"
-[ "$(field keep failed)" = 3 ] && [ "$(field keep passed)" = 3 ] ||
-    fail "--keep-going: passed/failed $(field keep passed)/$(field keep failed), expected 3/3"
+# Stop after the first failure with -x (or --exitfirst), and say why on stderr.
+for n in stop stop-long; do
+    [ "$(rc_of $n)" = 1 ] || fail "$n: exit $(rc_of $n), expected 1"
+    [ "$(field $n runs.#)" = 4 ] || fail "$n: $(field $n runs.#) runs, expected 4 (stop after run-rate-limited)"
+    [ "$(field $n runs.3.verdict)" = gave_up ] || fail "$n: last run is $(field $n runs.3.verdict)"
+    grep -q -- '--exitfirst' "$tmp/$n.err" || fail "$n: stderr does not say -x/--exitfirst stopped it"
+    [ "$("$jq" -l "$tmp/$n.json" not_run | paste -sd, -)" = run-reset-once,run-stall-forever ] ||
+        fail "$n: not_run is '$("$jq" -l "$tmp/$n.json" not_run | paste -sd, -)'"
+done
+# By default, and with --keep-going, every scenario runs.
+for n in all keep; do
+    [ "$(rc_of $n)" = 1 ] || fail "$n: exit $(rc_of $n), expected 1"
+    [ "$(field $n runs.#)" = 6 ] || fail "$n: $(field $n runs.#) runs, expected 6"
+    [ "$(field $n failed)" = 3 ] && [ "$(field $n passed)" = 3 ] ||
+        fail "$n: passed/failed $(field $n passed)/$(field $n failed), expected 3/3"
+    [ "$(field $n not_run.#)" = 0 ] || fail "$n: runs not run: $(field $n not_run.#)"
+    if grep -q 'stopped after' "$tmp/$n.err"; then fail "$n: stderr says it stopped"; fi
+done
+
+# Retry-After past the deadline: hung with its own finding and reason; giving up is right.
+[ "$(field ra-correct runs.0.verdict)" = hung ] && [ "$(findings ra-correct)" = retry_after_past_deadline ] ||
+    fail "Retry-After past the deadline: $(field ra-correct runs.0.verdict) $(findings ra-correct)"
+field ra-correct runs.0.reason | grep -q 'Retry-After of 30000 ms' ||
+    fail "Retry-After past the deadline: reason '$(field ra-correct runs.0.reason)'"
+[ "$(field ra-correct findings.retry_after_past_deadline)" = 1 ] || fail "JSON findings count"
+[ "$(field ra-correct runs.0.attempts.0.sent_retry_after_ms)" = 30000 ] ||
+    fail "sent_retry_after_ms '$(field ra-correct runs.0.attempts.0.sent_retry_after_ms)'"
+[ "$(rc_of ra-correct)" = 1 ] || fail "ra-correct: exit $(rc_of ra-correct)"
+[ "$(field ra-giveup runs.0.verdict)" = failed_cleanly ] && [ "$(findings ra-giveup)" = - ] ||
+    fail "giving up on a 30 s Retry-After: $(field ra-giveup runs.0.verdict) $(findings ra-giveup)"
+# A stall stays a stall: no Retry-After finding for a client stuck on silence.
+[ "$(findings pair-hang-stall-forever)" = stall_undetected ] || fail "hang: $(findings pair-hang-stall-forever)"
 
 # --filter (globs on names, repeatable: any of them) and --repeat.
 [ "$(field filter1 runs.#)" = 1 ] && [ "$(field filter1 runs.0.scenario)" = run-reset-once ] ||
@@ -271,6 +304,41 @@ for u in "${usage_cases[@]}"; do
     [ -s "$tmp/usage.err" ] || fail "'faultline run $u': nothing on stderr"
 done
 "$bin" run --help | grep -q '^usage: faultline run' || fail "--help prints usage"
+
+# A mistyped option gets the nearest valid one, in run, serve and validate.
+suggest() { # EXPECTED-LINE ARGS...: exit 2 and EXPECTED-LINE on stderr
+    local want=$1
+    shift
+    "$bin" "$@" >/dev/null 2>"$tmp/suggest.err"
+    local rc=$?
+    [ "$rc" = 2 ] || fail "'faultline $*': exit $rc, expected 2"
+    grep -qxF "$want" "$tmp/suggest.err" || fail "'faultline $*': stderr '$(head -n 1 "$tmp/suggest.err")', expected '$want'"
+}
+suggest "faultline run: unknown option --filtr; did you mean --filter?" run --client "$tc correct" --filtr x "$data"
+suggest "faultline run: unknown option --jsn; did you mean --json?" run --client "$tc correct" --jsn=out.json "$data"
+suggest "faultline run: unknown option --exit-first; did you mean --exitfirst?" run --exit-first --client "$tc correct" "$data"
+suggest "faultline run: unknown option --zzzzzz" run --zzzzzz --client "$tc correct" "$data"
+suggest "faultline serve: unknown option --prot; did you mean --port?" serve --prot 0 "$data"
+suggest "faultline validate: unknown option --hlep; did you mean --help?" validate --hlep "$data"
+
+# Report paths are checked before any scenario runs: an unwritable one is bad usage at once,
+# naming the path and the reason, with no table and no client started.
+marker=$tmp/client-started
+for opt in --json --junit --html --summary; do
+    start=$(date +%s%N)
+    "$bin" run --client "touch $marker; $tc correct" "$opt" "$tmp/no-such-dir/report" "$data"         >"$tmp/early.out" 2>"$tmp/early.err"
+    rc=$?
+    ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$rc" = 2 ] || fail "unwritable $opt: exit $rc, expected 2"
+    grep -q "$tmp/no-such-dir/report: .*No such file or directory" "$tmp/early.err" ||
+        fail "unwritable $opt: stderr '$(cat "$tmp/early.err")' lacks the path and the reason"
+    [ ! -s "$tmp/early.out" ] || fail "unwritable $opt: a table was printed"
+    [ ! -e "$marker" ] || fail "unwritable $opt: a client ran"
+    [ "$ms" -lt 2000 ] || fail "unwritable $opt: took $ms ms"
+done
+"$bin" run --client "touch $marker; $tc correct" --html "$tmp" "$data/clean.yaml" >/dev/null 2>"$tmp/dir.err"
+[ $? = 2 ] && grep -q "Is a directory" "$tmp/dir.err" && [ ! -e "$marker" ] ||
+    fail "--html to a folder: $(cat "$tmp/dir.err")"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)" >&2

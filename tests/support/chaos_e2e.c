@@ -251,6 +251,9 @@ static void check_journal(ce_run_t *run)
     }
     if (c->j_events)
         cr_assert_eq(es_int(e, "events", -1), (long long)c->j_events, "%s: journal events", sc);
+    if (c->j_sent)
+        cr_assert_eq(es_int(e, "events_sent", -1), c->j_sent == CE_NONE ? 0 : c->j_sent,
+                     "%s: journal events_sent %lld", sc, es_int(e, "events_sent", -1));
     if (c->j_bytes)
         cr_assert_eq((size_t)es_int(e, "bytes", -1), run->x.r.len,
                      "%s: journal bytes are not the bytes read", sc);

@@ -26,6 +26,9 @@
 #define CE_RESPONSES "/v1/responses"
 #define CE_MESSAGES  "/v1/messages"
 
+/** ce_case_t.j_sent of a response that sent no event at all. */
+#define CE_NONE (-1)
+
 /** A yes/no expectation that a row may leave unchecked. */
 typedef enum { CE_ANY, CE_YES, CE_NO } ce_bool_t;
 
@@ -79,6 +82,8 @@ typedef struct ce_case_s {
     const char *faults;    /* or exactly these faults, in order, names split by spaces */
     ce_ms_t last_fault_ms; /* with `faults`: when the last of them fired */
     size_t j_events;       /* its "events"; 0: unchecked */
+    long long j_sent;      /* its "events_sent" (events whose bytes went out); 0: unchecked,
+                              CE_NONE: 0 */
     bool j_bytes;          /* its "bytes" are the bytes the client read */
     bool closed_null;      /* its client_closed_ms is null */
     ce_ms_t closed_ms;     /* its client_closed_ms */

@@ -45,6 +45,10 @@ static void add_attempt(fl_evidence_t *ev, uint64_t start, int64_t end, const ch
     a->stream = true;
     a->bytes = 640;
     a->events = 4;
+    a->events_sent = 3;
+    a->first_byte_ms = (int64_t)start + 1;
+    a->last_byte_ms = end;
+    a->sent_retry_after_ms = -1;
     snprintf(a->end, sizeof(a->end), "%s", endname);
     a->faults = faults;
     ev->n_attempts++;
@@ -163,7 +167,11 @@ Test(report, json_round_trip)
                   "counts lacks %s", fl_verdict_name((fl_verdict_t)v));
     cr_expect_eq(json_integer_value(json_object_get(counts, "hung")), 1);
     json_t *findings = json_object_get(root, "findings");
-    cr_expect_eq(json_object_size(findings), 5);
+    size_t n_findings = 0; /* every finding of the catalog, each present */
+#define X(name, s, bit) n_findings++;
+    FL_FINDING_MAP(X)
+#undef X
+    cr_expect_eq(json_object_size(findings), n_findings);
     cr_expect_eq(json_integer_value(json_object_get(findings, "stall_undetected")), 1);
 
     json_t *runs = json_object_get(root, "runs");
@@ -191,13 +199,20 @@ Test(report, json_round_trip)
     cr_expect_eq(json_integer_value(json_object_get(exit, "code")), 0);
     cr_expect(json_is_null(json_object_get(exit, "signal")));
     json_t *a = json_array_get(json_object_get(t, "attempts"), 0);
-    static const char *const akeys[] = {"n",      "start_ms", "end_ms", "gap_ms", "retry_after_ms",
-                                        "status", "stream",   "end",    "bytes",  "events",
-                                        "faults"};
+    static const char *const akeys[] = {
+        "n",      "start_ms",    "end_ms", "gap_ms",        "retry_after_ms", "sent_retry_after_ms",
+        "status", "stream",      "end",    "first_byte_ms", "last_byte_ms",   "bytes",
+        "events", "events_sent", "faults"};
     for (size_t i = 0; i < sizeof(akeys) / sizeof(akeys[0]); i++)
         cr_expect_not_null(json_object_get(a, akeys[i]), "attempt lacks %s", akeys[i]);
     cr_expect_eq(json_integer_value(json_object_get(a, "n")), 1);
     cr_expect(json_is_null(json_object_get(a, "gap_ms")));
+    /* what was sent beside what passed, and when the bytes went out */
+    cr_expect_eq(json_integer_value(json_object_get(a, "events_sent")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(a, "events")), 4);
+    cr_expect_eq(json_integer_value(json_object_get(a, "first_byte_ms")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(a, "last_byte_ms")), 60);
+    cr_expect(json_is_null(json_object_get(a, "sent_retry_after_ms")));
     cr_expect_str_eq(json_string_value(json_object_get(a, "end")), "reset");
     cr_expect_str_eq(json_string_value(
                          json_object_get(json_array_get(json_object_get(a, "faults"), 0), "fault")),
@@ -491,7 +506,7 @@ Test(report, junit_runs_not_started_after_a_failure_are_skipped)
         {"count(//testcase/skipped[@type='not_run'])", "3"},
         {"count(//property[@name='interrupted'])", "0"},
         {"string(//testcase[@name='tool-stall#3']/skipped/@message)",
-         "not started: an earlier run did not pass (--keep-going runs them all)"},
+         "not started: an earlier run did not pass (-x/--exitfirst stops there)"},
     };
     expect_xpaths(xp, checks, sizeof(checks) / sizeof(checks[0]));
     xmlXPathFreeContext(xp);

@@ -660,6 +660,113 @@ static const vcase_t cases[] = {
      100,
      -1,
      NULL},
+    /* killed at the deadline while waiting out a Retry-After that outlasts it: still hung, but
+     * told apart from a client stuck for ever */
+    {"hung-retry-after-past-deadline",
+     SC_EITHER,
+     "",
+     0,
+     FL_EXIT_DEADLINE,
+     0,
+     "",
+     {{0, 40, -1, false, "http_error"}},
+     1,
+     FL_VERDICT_HUNG,
+     FL_FINDING_RETRY_AFTER_PAST_DEADLINE,
+     0,
+     -1,
+     "Retry-After of 30000 ms from attempt 1 with 4960 ms left"},
+    {"hung-retry-after-within-deadline",
+     SC_EITHER,
+     "",
+     0,
+     FL_EXIT_DEADLINE,
+     0,
+     "",
+     {{0, 40, -1, false, "http_error"}},
+     1,
+     FL_VERDICT_HUNG,
+     0,
+     0,
+     -1,
+     "after 1 request (the last complete)"},
+    /* the reason quotes the stderr line that reads as the error, not advice printed after it */
+    {"reason-error-before-advice",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "attempt 1: reset\nError: 429 Rate limit reached\nTroubleshooting URL: "
+     "https://js.langchain.com/docs/troubleshooting/errors/MODEL_RATE_LIMIT/\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "\"Error: 429 Rate limit reached\""},
+    {"reason-node-uncaught",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "/app/client.mjs:3\n  throw e;\n  ^\n\nTypeError: fetch failed\n    at emitError "
+     "(node:events:1:1)\n    at process.processTicksAndRejections (node:internal)\n\nNode.js "
+     "v20.20.2\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "\"TypeError: fetch failed\""},
+    {"reason-python-traceback",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "Traceback (most recent call last):\n  File \"c.py\", line 3, in <module>\n    main()\n"
+     "openai.APIConnectionError: Connection error.\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "\"openai.APIConnectionError: Connection error.\""},
+    /* a client that prints an error page after its message: markup lines are never quoted */
+    {"reason-skips-error-page-markup",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "naive: HTTP 524: <html>\n<head><title>524 A Timeout Occurred</title></head>\n<body>\n"
+     "</body>\n</html>\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "\"naive: HTTP 524: <html>\""},
+    {"reason-last-line-otherwise",
+     SC_ERROR,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "attempt 1: reset after 40 bytes\ngiving up after 2 attempts\n\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "\"giving up after 2 attempts\""},
     {"everything-wrong",
      SC_ERROR,
      "",
@@ -675,6 +782,24 @@ static const vcase_t cases[] = {
      -1,
      NULL},
 };
+
+/* The Retry-After an attempt's own response sent (ms), for the few cases that have one. */
+static const struct {
+    const char *name;
+    size_t attempt;
+    int64_t ms;
+} sent_ra[] = {
+    {"hung-retry-after-past-deadline", 0, 30000},
+    {"hung-retry-after-within-deadline", 0, 4960},
+};
+
+static int64_t sent_retry_after(const char *name, size_t attempt)
+{
+    for (size_t i = 0; i < sizeof(sent_ra) / sizeof(sent_ra[0]); i++)
+        if (strcmp(sent_ra[i].name, name) == 0 && sent_ra[i].attempt == attempt)
+            return sent_ra[i].ms;
+    return -1;
+}
 
 static fl_scenario_t *scenarios[SC_COUNT];
 
@@ -720,6 +845,7 @@ static void build(const vcase_t *c, fl_evidence_t *ev)
         a->start_ms = s->start;
         a->end_ms = s->end;
         a->retry_after_ms = s->retry_after;
+        a->sent_retry_after_ms = sent_retry_after(c->name, i);
         a->stalled = s->stalled;
         a->status = 200;
         snprintf(a->end, sizeof(a->end), "%s", s->end < 0 ? "in_progress" : "complete");

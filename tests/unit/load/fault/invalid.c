@@ -24,12 +24,12 @@ static fault_case_t cases[] = {
      "are numbered from 1)",
      1},
     {"fault-at-two-keys.yaml",
-     "fault-at-two-keys.yaml:7:21: attempts[0].faults[0].reset.at: exactly one of event, byte, ms "
-     "is needed (got 2)",
+     "fault-at-two-keys.yaml:7:21: attempts[0].faults[0].reset.at: exactly one of event, content, "
+     "byte, ms is needed (got 2)",
      1},
     {"fault-bad-at.yaml",
      "fault-bad-at.yaml:7:21: attempts[0].faults[0].reset.at: expected headers, end, {event: N}, "
-     "{byte: N} or {ms: N}, got a scalar",
+     "{content: N}, {byte: N} or {ms: N}, got a scalar",
      1},
     {"fault-bare-needs-params.yaml",
      "fault-bare-needs-params.yaml:7:9: attempts[0].faults[0].throttle: throttle needs parameters: "
@@ -77,9 +77,22 @@ static fault_case_t cases[] = {
      "fault-end-at-headers.yaml:7:19: attempts[0].faults[0].end.at: end acts on the body: headers "
      "is before it (use {event: 1})",
      1},
+    /* words counted as a user counts them; both counts when that is too many */
+    {"fault-content-past-end.yaml",
+     "fault-content-past-end.yaml:7:9: attempts[0].faults[0].reset.at: content 5 is past the end "
+     "of the stream (it has 3 content events, 6 events in all)",
+     1},
+    {"fault-content-zero.yaml",
+     "fault-content-zero.yaml:7:31: attempts[0].faults[0].close.at.content: must be >= 1 (content "
+     "events are numbered from 1)",
+     1},
+    {"fault-content-raw.yaml",
+     "fault-content-raw.yaml:10:9: attempts[0].faults[0].reset.at: content 1 is past the end of "
+     "the stream (it has 0 content events, 2 events in all; raw events are no content events)",
+     1},
     {"fault-event-past-end.yaml",
      "fault-event-past-end.yaml:7:9: attempts[0].faults[0].reset.at: event 40 is past the end of "
-     "the stream (it has 6 events)",
+     "the stream (it has 6 events, 3 of them content events)",
      1},
     {"fault-fragment-both.yaml",
      "fault-fragment-both.yaml:7:30: attempts[0].faults[0].fragment.offsets: give bytes or "

@@ -264,6 +264,22 @@ Test(fault_parse, end_positions_are_allowed)
                        "  - faults: [{reset: {at: {event: 12}}}]\n";
     cr_assert_eq(fl_scenario_load_string("f.yaml", yaml, strlen(yaml), &sc, &diags), FL_ESCHEMA);
     cr_assert_str_eq(diags.items[0].message,
-                     "event 12 is past the end of the stream (it has 10 events)");
+                     "event 12 is past the end of the stream (it has 10 events, 7 of them content "
+                     "events)");
     fl_diag_list_close(&diags);
+}
+
+/* {content: N} counts pieces of the answer; N = pieces + 1 (right after the last) is allowed,
+ * and a whole-event fault may stand there too: the finish event follows the last word. */
+Test(fault_parse, content_positions)
+{
+    fl_scenario_t *sc =
+        load("  - faults: [{reset: {at: {content: 3}}}, {duplicate: {at: {content: 8}}},\n"
+             "              {corrupt: {kind: json, at: {content: 1}}}]\n");
+    cr_assert_eq(sc->attempts[0].faults[0].at.kind, FL_AT_CONTENT);
+    cr_assert_eq(sc->attempts[0].faults[0].at.n, 3);
+    cr_assert_eq(sc->attempts[0].faults[1].at.kind, FL_AT_CONTENT);
+    cr_assert_eq(sc->attempts[0].faults[1].at.n, 8);
+    cr_assert_eq(sc->attempts[0].faults[2].at.kind, FL_AT_CONTENT);
+    fl_scenario_free(sc);
 }

@@ -37,6 +37,10 @@ Test(fault_describe, positions_and_cuts)
     f = base(FL_FAULT_DUPLICATE);
     f.at = (fl_at_t){FL_AT_END, 0};
     check(&f, "duplicate at end");
+    f = base(FL_FAULT_STALL);
+    f.ms = 500;
+    f.at = (fl_at_t){FL_AT_CONTENT, 3};
+    check(&f, "stall 500 ms at content 3");
     f = base(FL_FAULT_REFUSE);
     f.cut = FL_CUT_RST;
     check(&f, "refuse (rst)");

@@ -41,6 +41,7 @@ Test(journal, json_shape_and_redaction)
     fl_journal_entry_progress(&j, e, 50, 5, 1400);
     cr_assert_eq(fl_journal_entry_fault(e, "stall", "stall 500 ms at event 4", 4, 321, 140), 0);
     e->client_closed_ms = 150;
+    e->events_sent = 4; /* conn.c adds up what the writes carried */
     e->end = FL_END_STALLED;
 
     json_t *doc = fl_journal_to_json(&j);
@@ -64,6 +65,7 @@ Test(journal, json_shape_and_redaction)
     cr_assert_str_eq(json_string_value(json_object_get(o, "framing")), "chunked");
     cr_assert_eq(json_integer_value(json_object_get(o, "bytes")), 150);
     cr_assert_eq(json_integer_value(json_object_get(o, "events")), 5);
+    cr_assert_eq(json_integer_value(json_object_get(o, "events_sent")), 4);
     cr_assert_eq(json_integer_value(json_object_get(o, "first_byte_ms")), 300);
     cr_assert_eq(json_integer_value(json_object_get(o, "last_byte_ms")), 400);
     cr_assert_str_eq(json_string_value(json_object_get(o, "end")), "stalled");
