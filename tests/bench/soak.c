@@ -22,8 +22,8 @@
  * usage: soak --url http://127.0.0.1:PORT --scenarios FILE [--requests N] [--conns C]
  *             [--seed S] [--server-pid PID] [--sample-ms MS] [--deadline-ms MS]
  *             [--control-every N]
- *   FILE: one "NAME DIALECT" pair per line (dialect openai-chat, openai-responses or
- *   anthropic-messages), e.g. made from the catalog by scripts/soak.sh.
+ *   FILE: one "NAME DIALECT" pair per line (dialect openai-chat, openai-responses,
+ *   anthropic-messages or gemini), e.g. made from the catalog by scripts/soak.sh.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -265,6 +265,8 @@ static const char *body_for(const sk_scenario_t *s, bool stream, char *out, size
                  "{\"model\":\"%s\",\"max_tokens\":256,\"stream\":%s,"
                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
                  s->name, stream ? "true" : "false");
+    else if (strcmp(s->dialect, "gemini") == 0)
+        snprintf(out, n, "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
     else if (strcmp(s->dialect, "openai-responses") == 0)
         snprintf(out, n, "{\"model\":\"%s\",\"stream\":%s,\"input\":\"hi\"}", s->name,
                  stream ? "true" : "false");
@@ -307,13 +309,20 @@ static void send_request(sk_conn_t *c)
                                       conn_hdr, reset ? "content-length: 0\r\n" : "");
     } else {
         const sk_scenario_t *s = &g.sc[rand_below((uint64_t)g.n_sc)];
-        char body[512];
-        body_for(s, rand_below(4) != 0, body, sizeof(body));
+        char body[512], path[256];
+        bool stream = rand_below(4) != 0;
+        body_for(s, stream, body, sizeof(body));
+        /* Gemini says stream or not in the path (Google's streamGenerateContent?alt=sse). */
+        if (strcmp(s->dialect, "gemini") == 0)
+            snprintf(path, sizeof(path), "%s%s:%s", s->path, s->name,
+                     stream ? "streamGenerateContent?alt=sse" : "generateContent");
+        else
+            snprintf(path, sizeof(path), "%s", s->path);
         c->req_len = (size_t)snprintf(c->req, sizeof(c->req),
                                       "POST %s HTTP/%s\r\nhost: soak\r\nx-faultline-scenario: "
                                       "%s\r\nauthorization: Bearer sk-soak\r\ncontent-type: "
                                       "application/json\r\ncontent-length: %zu\r\n%s\r\n%s",
-                                      s->path, ver, s->name, strlen(body), conn_hdr, body);
+                                      path, ver, s->name, strlen(body), conn_hdr, body);
     }
     uv_timer_start(&c->timer, on_timer, ms, 0);
     uv_buf_t b = uv_buf_init(c->req, (unsigned)c->req_len);
@@ -427,6 +436,8 @@ static int load_scenarios(const char *path)
             strcpy(s->path, "/v1/responses");
         else if (strcmp(s->dialect, "anthropic-messages") == 0)
             strcpy(s->path, "/v1/messages");
+        else if (strcmp(s->dialect, "gemini") == 0)
+            strcpy(s->path, "/v1beta/models/"); /* + the scenario and the method, per request */
         else
             continue;
         g.n_sc++;
