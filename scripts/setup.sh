@@ -10,10 +10,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # nodejs and npm run the SDK clients (clients/node/); they are only installed when no
 # `node`/`npm` is on PATH, so a newer Node from elsewhere (nodesource, nvm) is left alone.
 # libxml2-utils gives xmllint, which checks the JUnit report against tests/data/junit.xsd
-# (tests/e2e/run_junit.sh).
+# (tests/e2e/run_junit.sh). clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended
+# by clang) build the fuzz targets that scripts/test.sh smoke-tests (scripts/fuzz.sh).
 pkgs=(build-essential cmake pkg-config curl jq bc
       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev
-      libcriterion-dev libcurl4-openssl-dev libxml2-utils)
+      libcriterion-dev libcurl4-openssl-dev libxml2-utils clang libclang-rt-14-dev)
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
 

@@ -4,10 +4,10 @@
  * The input is a scenario file; inputs the loader refuses end there (fuzz_scenario_load covers
  * them), so the seed corpus is catalog scenarios with faults, which mutate into other valid
  * ones. An accepted scenario is served the way the server serves it: for attempts 1.. past its
- * last `attempts:` entry (seeded chaos draws afresh each time), as a stream in its own framing,
- * with include_usage both ways, over HTTP/1.0 (close framing), and as a non-streaming body. For
- * each: encode the stream (encode/dialect.h), build the attempt's plan (chaos/plan.h), compile
- * (fl_chaos_compile), and check the wire plan:
+ * last `attempts:` entry (three past when seeded chaos draws afresh each time), as a stream in
+ * its own framing, with include_usage both ways (openai-chat), over HTTP/1.0 (close framing),
+ * and as a non-streaming body. For each: encode the stream (encode/dialect.h), build the
+ * attempt's plan (chaos/plan.h), compile (fl_chaos_compile), and check the wire plan:
  *  - ops in time order, byte ranges inside the plan's bytes, fault and event indexes in range,
  *    a PING with a period, exactly one terminal op (DONE, FIN, RST, HANG or PING) and it is last;
  *  - the status it reports is the status line it writes (0 when it writes none);
@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define MAX_EXTRA_ATTEMPTS 3 /* attempts served past the last `attempts:` entry */
+#define MAX_EXTRA_ATTEMPTS 3 /* attempts served past a seeded last `attempts:` entry */
 #define ID                 "0000beef000000000001" /* route.c make_id: 8 + 12 hex digits */
 
 /* One way of serving: framing and whether the body is streamed. */
@@ -220,21 +220,25 @@ static int byte_class(const fl_fault_t *f, size_t n)
 }
 
 /* throttle's promise (chaos_frame.c): no 1000 ms window from its FIRE on holds more than its
- * rate in bytes. */
+ * rate in bytes. A window starting at each write, summed with a sliding end. */
 static void check_throttle(const fl_wire_t *w, uint64_t rate, const char *what)
 {
     size_t from = 0;
     while (from < w->n_ops && w->ops[from].kind != FL_WIRE_FIRE)
         from++;
+    uint64_t sum = 0;
+    size_t j = from;
     for (size_t i = from; i < w->n_ops; i++) {
         if (w->ops[i].kind != FL_WIRE_WRITE)
             continue;
-        uint64_t sum = 0;
-        for (size_t j = i; j < w->n_ops && w->ops[j].at_ms < w->ops[i].at_ms + 1000; j++)
+        if (j < i)
+            j = i, sum = 0;
+        for (; j < w->n_ops && w->ops[j].at_ms < w->ops[i].at_ms + 1000; j++)
             if (w->ops[j].kind == FL_WIRE_WRITE)
                 sum += w->ops[j].len;
         FZ_CHECK(sum <= rate, "%s: %llu bytes in the 1000 ms from op %zu, throttle %llu/s", what,
                  (unsigned long long)sum, i, (unsigned long long)rate);
+        sum -= w->ops[i].len; /* the window moves past op i */
     }
 }
 
@@ -341,15 +345,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     bool chunked = sc->response.framing == FL_FRAMING_CHUNKED;
-    const way_t ways[] = {
-        {chunked ? FL_BODY_CHUNKED : FL_BODY_CLOSE, true, false, true, "stream"},
-        {chunked ? FL_BODY_CHUNKED : FL_BODY_CLOSE, true, true, true, "stream, include_usage"},
-        {FL_BODY_CLOSE, true, false, !chunked, "stream over HTTP/1.0"},
-        {FL_BODY_LENGTH, false, false, false, "non-streaming"},
-    };
-    uint64_t last = sc->n_attempts + MAX_EXTRA_ATTEMPTS;
+    way_t ways[4];
+    size_t n_ways = 0;
+    ways[n_ways++] =
+        (way_t){chunked ? FL_BODY_CHUNKED : FL_BODY_CLOSE, true, false, true, "stream"};
+    /* include_usage adds a usage chunk to openai-chat streams only */
+    if (sc->dialect == FL_DIALECT_OPENAI_CHAT)
+        ways[n_ways++] = (way_t){chunked ? FL_BODY_CHUNKED : FL_BODY_CLOSE, true, true, true,
+                                 "stream, include_usage"};
+    if (chunked)
+        ways[n_ways++] = (way_t){FL_BODY_CLOSE, true, false, false, "stream over HTTP/1.0"};
+    ways[n_ways++] = (way_t){FL_BODY_LENGTH, false, false, false, "non-streaming"};
+    /* One attempt past the last entry (it repeats); more when it draws seeded chaos afresh. */
+    bool seeded = sc->n_attempts && sc->attempts[sc->n_attempts - 1].seeded;
+    uint64_t last = sc->n_attempts + (seeded ? MAX_EXTRA_ATTEMPTS : 1);
     for (uint64_t a = 1; a <= last; a++)
-        for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+        for (size_t i = 0; i < n_ways; i++)
             serve_one(sc, a, &ways[i]);
     fl_scenario_free(sc);
     fl_diag_list_close(&diags);
