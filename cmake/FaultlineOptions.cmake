@@ -7,8 +7,20 @@ target_compile_definitions(fl_options INTERFACE _GNU_SOURCE)
 if(FL_WERROR)
   target_compile_options(fl_options INTERFACE -Werror)
 endif()
-if(FL_SANITIZE)
+# FL_FUZZ implies the sanitizers: a fuzzer without them finds only crashes.
+if(FL_SANITIZE OR FL_FUZZ)
   target_compile_options(fl_options INTERFACE -fsanitize=address,undefined
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(fl_options INTERFACE -fsanitize=address,undefined)
+endif()
+# libFuzzer (tests/fuzz): every Faultline library gets libFuzzer's coverage instrumentation
+# (edges and comparisons), so the fuzz targets that link them are guided through their code; only
+# the fuzz targets themselves link libFuzzer's main (-fsanitize=fuzzer, tests/fuzz/CMakeLists.txt).
+if(FL_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FL_FUZZ needs clang and libFuzzer: configure with CC=clang "
+      "(Debian: apt-get install clang libclang-rt-14-dev)")
+  endif()
+  target_compile_options(fl_options INTERFACE -fsanitize=fuzzer-no-link)
+  target_link_options(fl_options INTERFACE -fsanitize=fuzzer-no-link)
 endif()

@@ -30,9 +30,10 @@ build=(build-essential cmake pkg-config file
 # the man page (tests/e2e/package.sh); python3-httpx is the library of the Python client under
 # test (clients/python/httpx_chat.py, tests/e2e/adapters.sh, scripts/scoreboard.sh); Debian's
 # Chromium, headless, loads the HTML report (tests/e2e/html_report.sh), with a font so that its
-# screenshots show text.
+# screenshots show text; clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
+# clang) build the fuzz targets that scripts/test.sh smoke-tests (scripts/fuzz.sh).
 tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx chromium
-       fonts-dejavu-core)
+       fonts-dejavu-core clang libclang-rt-14-dev)
 
 # apt_install PKG...: installs the packages not yet installed.
 apt_install() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds Faultline twice, a normal -Werror build and an ASan+UBSan build, and runs every test
-# (ctest) in both. Exits non-zero when anything fails.
+# (ctest) in both; then builds the libFuzzer targets (clang) and smoke-tests each, its seed
+# corpus and then FL_FUZZ_SECONDS (default 30) of fuzzing (scripts/fuzz.sh smoke). Exits
+# non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -21,3 +23,4 @@ run() { # name, extra cmake args...
 run build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run build-asan -DFL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+bash scripts/fuzz.sh smoke

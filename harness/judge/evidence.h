@@ -28,7 +28,9 @@ typedef struct fl_attempt_ev_s {
                                ended when the run did */
     int status;             /* HTTP status sent; 0 for none (refuse, no_response, still waiting) */
     bool stream;            /* the request asked for a stream */
-    char end[16];           /* the journal's "end": complete, reset, closed, stalled, ... */
+    char end[16];           /* the journal's "end": complete, reset, closed, stalled, ...;
+                               another spelling is cut to 15 bytes, and every byte outside
+                               [a-z0-9_-] becomes '?' */
     int64_t first_byte_ms;  /* the response's first byte went out, ms after spawn; -1 none */
     int64_t last_byte_ms;   /* its latest byte went out, ms after spawn; -1 none */
     uint64_t bytes;         /* wire bytes the server wrote */

@@ -974,16 +974,19 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
             have_dialect = true;
         }
     }
+    /* A default that cannot be copied is out of memory; a given value that is refused was
+       reported by its reader and leaves the field NULL in a scenario that is discarded. */
     if (v[T_MODEL])
         fl_load_get_str(c, v[T_MODEL], "model", false, &sc->model);
-    else if (have_dialect)
-        sc->model = strdup(sc->dialect == FL_DIALECT_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
-                           : sc->dialect == FL_DIALECT_GEMINI           ? "gemini-2.5-flash"
-                                                                        : "gpt-4o-mini");
+    else if (have_dialect &&
+             !(sc->model = strdup(sc->dialect == FL_DIALECT_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
+                                  : sc->dialect == FL_DIALECT_GEMINI           ? "gemini-2.5-flash"
+                                                                               : "gpt-4o-mini")))
+        c->oom = 1;
     if (v[T_PROMPT])
         fl_load_get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
-    else
-        sc->prompt = strdup("Say hello.");
+    else if (!(sc->prompt = strdup("Say hello.")))
+        c->oom = 1;
     if (!v[T_RESPONSE])
         fl_load_report_missing(c, root, "", "response");
     else
@@ -999,9 +1002,7 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
     /* After an error some pieces may be missing, and the scenario is discarded anyway. */
     if (!sc->expect.answer && c->nerr == 0)
         derive_answer(c, sc);
-    if (!sc->description)
-        sc->description = strdup("");
-    if (!sc->prompt || !sc->description || (have_dialect && !sc->model))
+    if (!sc->description && !(sc->description = strdup("")))
         c->oom = 1;
 }
 

@@ -2,6 +2,8 @@
  * Retry-After carried to the next attempt, and stalls. */
 #include "base/error.h"
 #include "judge/evidence.h"
+#include "judge/report.h"
+#include "judge/verdict.h"
 #include "load/load.h"
 #include "model/scenario.h"
 
@@ -159,5 +161,36 @@ Test(evidence, not_a_journal, .init = load, .fini = unload, .timeout = 10)
         cr_expect_eq(ev.n_attempts, 0);
         json_decref(j);
         fl_evidence_close(&ev);
+    }
+}
+
+/* Found by fuzz_judge: an "end" this harness does not know went into the reports as it was. One
+ * of 16 bytes or more with a UTF-8 character across byte 15 was cut inside the character, and
+ * jansson refused the JSON report ("out of memory building the report"); a line break broke the
+ * table's one line per run. Now only [a-z0-9_-] is kept, each other byte as '?'. */
+Test(evidence, foreign_end_is_kept_printable, .init = load, .fini = unload, .timeout = 10)
+{
+    static const struct {
+        const char *journal, *end;
+    } ends[] = {
+        {"{\"requests\":[{\"t_ms\":1,\"end\":\"abcdefghijklmn\\u00e9xyz\"}]}", "abcdefghijklmn?"},
+        {"{\"requests\":[{\"t_ms\":1,\"end\":\"a\\nb\\u001b[31m\"}]}", "a?b??31m"},
+        {"{\"requests\":[{\"t_ms\":1,\"end\":\"client_closed\"}]}", "client_closed"},
+    };
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        fl_run_result_t run;
+        fl_evidence_init(&run.ev, sc, 1, 0);
+        json_t *j = parse(ends[i].journal);
+        cr_assert_eq(fl_evidence_add_journal(&run.ev, j, 0, 10), 0);
+        json_decref(j);
+        cr_expect_str_eq(run.ev.attempts[0].end, ends[i].end);
+        run.ev.exit_kind = FL_EXIT_DEADLINE;
+        fl_verdict_judge(&run.ev, &run.j);
+        cr_expect(strchr(run.j.reason, '\n') == NULL, "%s", run.j.reason);
+        fl_report_t rep = {.items = &run, .n_items = 1, .min_score = -1};
+        json_t *report = fl_report_to_json(&rep);
+        cr_expect_not_null(report, "the JSON report of end %s", ends[i].end);
+        json_decref(report);
+        fl_evidence_close(&run.ev);
     }
 }

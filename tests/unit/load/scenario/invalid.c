@@ -264,3 +264,32 @@ Test(scenario_invalid, collects_every_error)
     cr_assert_str_eq(diags.items[3].field, "expect.outcome");
     fl_diag_list_close(&diags);
 }
+
+/* Found by fuzz_scenario_load: a prompt or model that is not a string was reported, then the
+ * load failed with FL_ENOMEM ("out of memory") instead of FL_ESCHEMA, because the missing value
+ * was taken for a failed copy of the default. */
+Test(scenario_invalid, prompt_or_model_not_a_string_is_a_schema_error)
+{
+    static const struct {
+        const char *yaml;
+        const char *field;
+    } bad[] = {
+        {"faultline: 1\nname: p\ndialect: openai-chat\nprompt: {text: hi}\n"
+         "response: {text: hi}\n",
+         "prompt"},
+        {"faultline: 1\nname: m\ndialect: anthropic-messages\nmodel: [claude]\n"
+         "response: {text: hi}\n",
+         "model"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fl_diag_list_t diags;
+        fl_diag_list_init(&diags);
+        fl_scenario_t *sc;
+        int rc = fl_scenario_load_string("f.yaml", bad[i].yaml, strlen(bad[i].yaml), &sc, &diags);
+        cr_assert_eq(rc, FL_ESCHEMA, "%s: rc %d (%s)", bad[i].field, rc, fl_strerror(rc));
+        cr_assert_null(sc);
+        cr_assert_eq(diags.len, 1, "%s: %zu diagnostics", bad[i].field, diags.len);
+        cr_assert_str_eq(diags.items[0].field, bad[i].field);
+        fl_diag_list_close(&diags);
+    }
+}
