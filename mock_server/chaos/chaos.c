@@ -59,24 +59,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fl_chaos_bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off)
+int fl_chaos__bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off)
 {
     *off = c->arena.len;
     return len ? fl_buf_append(&c->arena, p, len) : 0;
 }
 
-int fl_chaos_piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p)
+int fl_chaos__piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p)
 {
     return FL_ARRAY_INSERT(c->p, c->capp, c->np, 32, at, p);
 }
 
-void fl_chaos_piece_remove(fl_chaos_t *c, size_t at, size_t n)
+void fl_chaos__piece_remove(fl_chaos_t *c, size_t at, size_t n)
 {
     memmove(&c->p[at], &c->p[at + n], (c->np - at - n) * sizeof(*c->p));
     c->np -= n;
 }
 
-size_t fl_chaos_term_index(const fl_chaos_t *c)
+size_t fl_chaos__term_index(const fl_chaos_t *c)
 {
     for (size_t i = 0; i < c->np; i++)
         if (c->p[i].flags & PC_TERM)
@@ -84,7 +84,7 @@ size_t fl_chaos_term_index(const fl_chaos_t *c)
     return c->np;
 }
 
-size_t fl_chaos_find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool body_only)
+size_t fl_chaos__find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool body_only)
 {
     for (size_t i = 0; i < c->np; i++) {
         const fl_chaos_piece_t *p = &c->p[i];
@@ -94,10 +94,10 @@ size_t fl_chaos_find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool 
             return i;
     }
     /* a time after the last piece: the end, while there is one */
-    return fl_chaos_term_index(c);
+    return fl_chaos__term_index(c);
 }
 
-int fl_chaos_fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms)
+int fl_chaos__fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms)
 {
     fl_chaos_piece_t f = {0};
     if (at < c->np) {
@@ -112,10 +112,10 @@ int fl_chaos_fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms
     f.fault = fault;
     f.flags = PC_FIRE;
     f.silent = 0;
-    return fl_chaos_piece_insert(c, at, &f);
+    return fl_chaos__piece_insert(c, at, &f);
 }
 
-fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault)
+fl_chaos_op_t fl_chaos__op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault)
 {
     fl_chaos_op_t o = {0};
     o.w.kind = kind;
@@ -125,14 +125,14 @@ fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t 
     return o;
 }
 
-int fl_chaos_op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op)
+int fl_chaos__op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op)
 {
     return FL_ARRAY_INSERT(c->o, c->capo, c->no, 32, at, op);
 }
 
-int fl_chaos_op_push(fl_chaos_t *c, const fl_chaos_op_t *op)
+int fl_chaos__op_push(fl_chaos_t *c, const fl_chaos_op_t *op)
 {
-    return fl_chaos_op_insert(c, c->no, op);
+    return fl_chaos__op_insert(c, c->no, op);
 }
 
 /* The short page a reverse proxy (nginx, Cloudflare) answers with on its own errors. */
@@ -147,25 +147,25 @@ static int html_page(int status, fl_buf_t *out)
                          status, reason, status, reason, server);
 }
 
-int fl_chaos_push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page)
+int fl_chaos__push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page)
 {
-    fl_chaos_op_t o = fl_chaos_op_make(FL_WIRE_FIRE, at_ms, fi);
-    int rc = fl_chaos_op_push(c, &o);
-    o = fl_chaos_op_make(FL_WIRE_WRITE, at_ms, fi);
+    fl_chaos_op_t o = fl_chaos__op_make(FL_WIRE_FIRE, at_ms, fi);
+    int rc = fl_chaos__op_push(c, &o);
+    o = fl_chaos__op_make(FL_WIRE_WRITE, at_ms, fi);
     o.head = true;
     o.w.len = page->len;
     if (!rc)
-        rc = fl_chaos_bytes(c, page->data, page->len, &o.w.off);
+        rc = fl_chaos__bytes(c, page->data, page->len, &o.w.off);
     if (!rc)
-        rc = fl_chaos_op_push(c, &o);
-    o = fl_chaos_op_make(FL_WIRE_DONE, at_ms, fi);
+        rc = fl_chaos__op_push(c, &o);
+    o = fl_chaos__op_make(FL_WIRE_DONE, at_ms, fi);
     if (!rc)
-        rc = fl_chaos_op_push(c, &o);
+        rc = fl_chaos__op_push(c, &o);
     return rc;
 }
 
-int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
-                        const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out)
+int fl_chaos__error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
+                         const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out)
 {
     fl_buf_t body;
     fl_buf_init(&body);
@@ -233,13 +233,13 @@ static int resolve(fl_chaos_t *c)
     p.event = FL_CHAOS_NONE;
     p.fault = FL_CHAOS_NONE;
     p.flags = PC_HEAD;
-    if ((rc = fl_chaos_bytes(c, c->in->head, c->in->head_len, &p.off)))
+    if ((rc = fl_chaos__bytes(c, c->in->head, c->in->head_len, &p.off)))
         goto done;
     p.len = c->in->head_len;
-    if ((rc = fl_chaos_piece_insert(c, c->np, &p)))
+    if ((rc = fl_chaos__piece_insert(c, c->np, &p)))
         goto done;
 
-    if ((rc = fl_chaos_bytes(c, s->bytes.data, body_len, &p.off)))
+    if ((rc = fl_chaos__bytes(c, s->bytes.data, body_len, &p.off)))
         goto done;
     size_t body_base = p.off;
     uint32_t cid = 0;
@@ -255,7 +255,7 @@ static int resolve(fl_chaos_t *c)
             fl_chaos_piece_t b = {
                 body_base + start, piece_end - start, ev->at_ms, (uint32_t)e, start, ++cid,
                 FL_CHAOS_NONE,     PC_CLEAN,          0};
-            if ((rc = fl_chaos_piece_insert(c, c->np, &b)))
+            if ((rc = fl_chaos__piece_insert(c, c->np, &b)))
                 goto done;
             start = piece_end;
         }
@@ -266,7 +266,7 @@ static int resolve(fl_chaos_t *c)
         c->arena.len,  0,        s->n_events ? s->events[s->n_events - 1].at_ms : 0,
         FL_CHAOS_NONE, body_len, c->end_cid,
         FL_CHAOS_NONE, PC_TERM,  0};
-    if ((rc = fl_chaos_piece_insert(c, c->np, &t)))
+    if ((rc = fl_chaos__piece_insert(c, c->np, &t)))
         goto done;
 
     rc = FL_EINVAL;
@@ -361,16 +361,16 @@ static int response_level(fl_chaos_t *c)
             for (uint32_t j = 0; j < c->n_faults; j++) {
                 if (c->skip[j] || c->faults[j].kind != FL_FAULT_DELAY_HEADERS)
                     continue;
-                o = fl_chaos_op_make(FL_WIRE_FIRE, 0, j);
-                if ((rc = fl_chaos_op_push(c, &o)))
+                o = fl_chaos__op_make(FL_WIRE_FIRE, 0, j);
+                if ((rc = fl_chaos__op_push(c, &o)))
                     return rc;
             }
             fl_buf_t page;
             fl_buf_init(&page);
-            rc = fl_chaos_error_page(c, f->status, f->html, f->error_class, f->message,
-                                     f->retry_after_s, f->retry_after_ms, &page);
+            rc = fl_chaos__error_page(c, f->status, f->html, f->error_class, f->message,
+                                      f->retry_after_s, f->retry_after_ms, &page);
             if (!rc)
-                rc = fl_chaos_push_page(c, i, delay, &page);
+                rc = fl_chaos__push_page(c, i, delay, &page);
             fl_buf_close(&page);
             c->status = f->status;
             c->retry_after_ms = f->retry_after_ms >= 0  ? f->retry_after_ms
@@ -380,16 +380,16 @@ static int response_level(fl_chaos_t *c)
         }
         case FL_FAULT_REFUSE:
         case FL_FAULT_NO_RESPONSE:
-            o = fl_chaos_op_make(FL_WIRE_FIRE, 0, i);
+            o = fl_chaos__op_make(FL_WIRE_FIRE, 0, i);
             if (f->kind == FL_FAULT_NO_RESPONSE)
                 o.w.silent_ms = FL_WIRE_FOREVER;
-            if ((rc = fl_chaos_op_push(c, &o)))
+            if ((rc = fl_chaos__op_push(c, &o)))
                 return rc;
             o.w.silent_ms = 0;
             o.w.kind = f->kind == FL_FAULT_NO_RESPONSE ? FL_WIRE_HANG
                        : f->cut == FL_CUT_RST          ? FL_WIRE_RST
                                                        : FL_WIRE_FIN;
-            if ((rc = fl_chaos_op_push(c, &o)))
+            if ((rc = fl_chaos__op_push(c, &o)))
                 return rc;
             c->status = 0;
             return 1;
@@ -456,10 +456,10 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
         goto fail;
     if (rc == 0) {
         /* phases 1 to 5, each fault in the phase its catalog row names (model/fault.h) */
-        if ((rc = resolve(&c)) || (rc = run_phase(&c, FL_PHASE_BODY, fl_chaos_body_fault)) ||
-            (rc = run_phase(&c, FL_PHASE_TIME, fl_chaos_time_fault)) || (rc = fl_chaos_frame(&c)) ||
-            (rc = run_phase(&c, FL_PHASE_CUT, fl_chaos_cut_fault)) ||
-            (rc = run_phase(&c, FL_PHASE_WIRE, fl_chaos_wire_fault)))
+        if ((rc = resolve(&c)) || (rc = run_phase(&c, FL_PHASE_BODY, fl_chaos__body_fault)) ||
+            (rc = run_phase(&c, FL_PHASE_TIME, fl_chaos__time_fault)) ||
+            (rc = fl_chaos__frame(&c)) || (rc = run_phase(&c, FL_PHASE_CUT, fl_chaos__cut_fault)) ||
+            (rc = run_phase(&c, FL_PHASE_WIRE, fl_chaos__wire_fault)))
             goto fail;
     }
 

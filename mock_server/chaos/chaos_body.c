@@ -79,7 +79,7 @@ static int event_bytes(const fl_chaos_t *c, size_t first, size_t last, fl_buf_t 
 static int rewrite_event(fl_chaos_t *c, size_t first, size_t last, const fl_buf_t *nb, uint32_t fi)
 {
     size_t base;
-    int rc = fl_chaos_bytes(c, nb->data, nb->len, &base);
+    int rc = fl_chaos__bytes(c, nb->data, nb->len, &base);
     if (rc)
         return rc;
     size_t used = 0;
@@ -232,7 +232,7 @@ static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
     if (!rc)
         rc = rewrite_event(c, first, last, &nb, fi);
     if (!rc)
-        rc = fl_chaos_fire_piece(c, first, fi, c->p[first].at_ms);
+        rc = fl_chaos__fire_piece(c, first, fi, c->p[first].at_ms);
 done:
     fl_buf_close(&b);
     fl_buf_close(&nb);
@@ -243,15 +243,15 @@ done:
 static int insert_bytes(fl_chaos_t *c, uint32_t fi, size_t idx, const void *bytes, size_t len)
 {
     fl_chaos_piece_t p = c->p[idx];
-    int rc = fl_chaos_bytes(c, bytes, len, &p.off);
+    int rc = fl_chaos__bytes(c, bytes, len, &p.off);
     if (rc)
         return rc;
     p.len = len;
     p.fault = fi;
     p.flags = 0;
-    if ((rc = fl_chaos_piece_insert(c, idx, &p)))
+    if ((rc = fl_chaos__piece_insert(c, idx, &p)))
         return rc;
-    return fl_chaos_fire_piece(c, idx, fi, p.at_ms);
+    return fl_chaos__fire_piece(c, idx, fi, p.at_ms);
 }
 
 static int corrupt(fl_chaos_t *c, uint32_t fi, size_t idx)
@@ -281,7 +281,7 @@ static int corrupt(fl_chaos_t *c, uint32_t fi, size_t idx)
             return FL_EINVAL;
         c->p[t].flags |= PC_BADCHUNK;
         c->p[t].fault = fi;
-        return fl_chaos_fire_piece(c, t, fi, c->p[t].at_ms);
+        return fl_chaos__fire_piece(c, t, fi, c->p[t].at_ms);
     }
     return corrupt_event(c, fi, idx);
 }
@@ -318,7 +318,7 @@ static int line_endings(fl_chaos_t *c, uint32_t fi, size_t idx)
                 rc = fl_buf_append(&nb, &ch, 1);
         }
         if (!rc)
-            rc = fl_chaos_bytes(c, nb.data, nb.len, &c->p[j].off);
+            rc = fl_chaos__bytes(c, nb.data, nb.len, &c->p[j].off);
         c->p[j].len = nb.len;
         if (first)
             c->p[j].fault = fi;
@@ -326,7 +326,7 @@ static int line_endings(fl_chaos_t *c, uint32_t fi, size_t idx)
     }
     fl_buf_close(&nb);
     if (!rc)
-        rc = fl_chaos_fire_piece(c, idx, fi, c->p[idx].at_ms);
+        rc = fl_chaos__fire_piece(c, idx, fi, c->p[idx].at_ms);
     return rc;
 }
 
@@ -345,21 +345,21 @@ static int drop_sentinel(fl_chaos_t *c, uint32_t fi, size_t idx)
                     fire_at = j;
                     dropped = *p;
                 }
-                fl_chaos_piece_remove(c, j, 1);
+                fl_chaos__piece_remove(c, j, 1);
                 continue;
             }
         }
         j++;
     }
     if (fire_at == SIZE_MAX) {
-        fire_at = fl_chaos_term_index(c);
-        return fl_chaos_fire_piece(c, fire_at, fi, fire_at < c->np ? c->p[fire_at].at_ms : 0);
+        fire_at = fl_chaos__term_index(c);
+        return fl_chaos__fire_piece(c, fire_at, fi, fire_at < c->np ? c->p[fire_at].at_ms : 0);
     }
     /* the FIRE stands where the dropped event was */
     dropped.off = dropped.len = 0;
     dropped.fault = fi;
     dropped.flags = PC_FIRE;
-    return fl_chaos_piece_insert(c, fire_at, &dropped);
+    return fl_chaos__piece_insert(c, fire_at, &dropped);
 }
 
 static int duplicate(fl_chaos_t *c, uint32_t fi, size_t idx)
@@ -376,18 +376,18 @@ static int duplicate(fl_chaos_t *c, uint32_t fi, size_t idx)
         p.at_ms = at;
         p.fault = fi;
         p.flags = PC_COPY;
-        if ((rc = fl_chaos_piece_insert(c, last + 1 + k, &p)))
+        if ((rc = fl_chaos__piece_insert(c, last + 1 + k, &p)))
             return rc;
     }
-    return fl_chaos_fire_piece(c, last + 1, fi, at);
+    return fl_chaos__fire_piece(c, last + 1, fi, at);
 }
 
 /* Removes every body piece (and FIRE of a body fault) from idx to the end piece. */
 static void remove_rest(fl_chaos_t *c, size_t idx)
 {
-    size_t t = fl_chaos_term_index(c);
+    size_t t = fl_chaos__term_index(c);
     if (t > idx)
-        fl_chaos_piece_remove(c, idx, t - idx);
+        fl_chaos__piece_remove(c, idx, t - idx);
 }
 
 /* The sequence_number the event at piece idx carries (Responses), else a count of events. */
@@ -427,16 +427,16 @@ static int error_event(fl_chaos_t *c, uint32_t fi, size_t idx)
         goto done;
     fl_chaos_piece_t p = c->p[idx];
     remove_rest(c, idx);
-    size_t t = fl_chaos_term_index(c);
+    size_t t = fl_chaos__term_index(c);
     if (t < c->np)
         c->p[t].at_ms = p.at_ms;
-    if ((rc = fl_chaos_bytes(c, b.data, b.len, &p.off)))
+    if ((rc = fl_chaos__bytes(c, b.data, b.len, &p.off)))
         goto done;
     p.len = b.len;
     p.fault = fi;
     p.flags = 0;
-    if (!(rc = fl_chaos_piece_insert(c, idx, &p)))
-        rc = fl_chaos_fire_piece(c, idx, fi, p.at_ms);
+    if (!(rc = fl_chaos__piece_insert(c, idx, &p)))
+        rc = fl_chaos__fire_piece(c, idx, fi, p.at_ms);
 done:
     fl_buf_close(&b);
     return rc;
@@ -446,7 +446,7 @@ static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
 {
     fl_chaos_piece_t where = c->p[idx];
     remove_rest(c, idx);
-    size_t t = fl_chaos_term_index(c);
+    size_t t = fl_chaos__term_index(c);
     if (t < c->np) {
         c->p[t].at_ms = where.at_ms;
         c->p[t].fault = fi;
@@ -457,13 +457,13 @@ static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
     where.fault = fi;
     where.flags = PC_FIRE;
     where.silent = 0;
-    return fl_chaos_piece_insert(c, idx, &where);
+    return fl_chaos__piece_insert(c, idx, &where);
 }
 
-int fl_chaos_body_fault(fl_chaos_t *c, uint32_t fi)
+int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
-    size_t idx = fl_chaos_find_piece(c, &c->pos[fi], true);
+    size_t idx = fl_chaos__find_piece(c, &c->pos[fi], true);
     if (idx >= c->np)
         return FL_EINVAL;
     switch (f->kind) {

@@ -40,10 +40,10 @@ static int cut_at(fl_chaos_t *c, uint32_t fi, size_t k, uint64_t at, fl_wire_op_
     ev.w.silent_ms = 0;
     ev.w.own_write = false;
     ev.head = ev.body = false;
-    int rc = fl_chaos_op_push(c, &ev);
+    int rc = fl_chaos__op_push(c, &ev);
     ev.w.kind = how;
     if (!rc)
-        rc = fl_chaos_op_push(c, &ev);
+        rc = fl_chaos__op_push(c, &ev);
     return rc;
 }
 
@@ -69,7 +69,7 @@ static int settle_tail(fl_chaos_t *c, uint64_t t)
     last.w.every_ms = 0;
     for (uint64_t u = last.w.at_ms; u < t; u += c->tail_every_ms) {
         last.w.at_ms = u;
-        int rc = fl_chaos_op_push(c, &last);
+        int rc = fl_chaos__op_push(c, &last);
         if (rc)
             return rc;
     }
@@ -82,7 +82,7 @@ static int cut_at_time(fl_chaos_t *c, uint32_t fi, uint64_t t, fl_wire_op_kind_t
     if (rc || !c->no)
         return rc;
     fl_chaos_pos_t pos = {true, 0, t};
-    size_t k = fl_chaos_find_op(c, &pos);
+    size_t k = fl_chaos__find_op(c, &pos);
     if (k == c->no && is_final(&c->o[c->no - 1]))
         return 0; /* complete (or already cut) before t */
     return cut_at(c, fi, k, t, how);
@@ -106,9 +106,9 @@ static int proxy_page(fl_chaos_t *c, uint32_t fi, uint64_t at, int status)
     c->no = n;
     fl_buf_t page;
     fl_buf_init(&page);
-    int rc = fl_chaos_error_page(c, status, true, 0, NULL, -1, -1, &page);
+    int rc = fl_chaos__error_page(c, status, true, 0, NULL, -1, -1, &page);
     if (!rc)
-        rc = fl_chaos_push_page(c, fi, at, &page);
+        rc = fl_chaos__push_page(c, fi, at, &page);
     fl_buf_close(&page);
     c->status = status;
     return rc;
@@ -158,7 +158,7 @@ static int idle_timeout(fl_chaos_t *c, uint32_t fi)
     return cut_at_time(c, fi, trip, f->cut == FL_CUT_RST ? FL_WIRE_RST : FL_WIRE_FIN);
 }
 
-int fl_chaos_cut_fault(fl_chaos_t *c, uint32_t fi)
+int fl_chaos__cut_fault(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
     const fl_chaos_pos_t *pos = &c->pos[fi];
@@ -170,7 +170,7 @@ int fl_chaos_cut_fault(fl_chaos_t *c, uint32_t fi)
         fl_wire_op_kind_t how = f->kind == FL_FAULT_RESET ? FL_WIRE_RST : FL_WIRE_FIN;
         if (pos->is_ms)
             return cut_at_time(c, fi, pos->ms, how);
-        size_t k = fl_chaos_find_op(c, pos);
+        size_t k = fl_chaos__find_op(c, pos);
         if (k == c->no || c->o[k].w.kind == FL_WIRE_FIN || c->o[k].w.kind == FL_WIRE_RST)
             return 0;
         return cut_at(c, fi, k, c->o[k].w.at_ms, how);

@@ -27,7 +27,7 @@
 
 static fl_chaos_op_t op_from_piece(fl_wire_op_kind_t kind, const fl_chaos_piece_t *p)
 {
-    fl_chaos_op_t o = fl_chaos_op_make(kind, p->at_ms, p->fault);
+    fl_chaos_op_t o = fl_chaos__op_make(kind, p->at_ms, p->fault);
     o.w.event = p->event;
     o.w.body_off = p->body_off;
     o.w.silent_ms = p->silent;
@@ -71,16 +71,16 @@ static int framed(fl_chaos_t *c, fl_buf_t *b, bool bad, fl_chaos_op_t *o)
         if (!rc)
             rc = fl_buf_append(&chunk, "\r\n", 2);
         if (!rc)
-            rc = fl_chaos_bytes(c, chunk.data, chunk.len, &o->w.off);
+            rc = fl_chaos__bytes(c, chunk.data, chunk.len, &o->w.off);
         o->w.len = chunk.len;
         fl_buf_close(&chunk);
         return rc;
     }
     o->w.len = b->len;
-    return fl_chaos_bytes(c, b->data, b->len, &o->w.off);
+    return fl_chaos__bytes(c, b->data, b->len, &o->w.off);
 }
 
-int fl_chaos_frame(fl_chaos_t *c)
+int fl_chaos__frame(fl_chaos_t *c)
 {
     bool chunked = c->in->framing == FL_BODY_CHUNKED;
     fl_buf_t b;
@@ -91,7 +91,7 @@ int fl_chaos_frame(fl_chaos_t *c)
         const fl_chaos_piece_t *p = &c->p[i];
         if (p->flags & PC_FIRE) {
             o = op_from_piece(FL_WIRE_FIRE, p);
-            rc = fl_chaos_op_push(c, &o);
+            rc = fl_chaos__op_push(c, &o);
             i++;
             continue;
         }
@@ -100,19 +100,19 @@ int fl_chaos_frame(fl_chaos_t *c)
             o.head = true;
             o.w.off = p->off;
             o.w.len = p->len;
-            rc = fl_chaos_op_push(c, &o);
+            rc = fl_chaos__op_push(c, &o);
             i++;
             continue;
         }
         if (p->flags & PC_TERM) {
             o = op_from_piece(FL_WIRE_WRITE, p);
-            if (chunked && !(rc = fl_chaos_bytes(c, "0\r\n\r\n", 5, &o.w.off))) {
+            if (chunked && !(rc = fl_chaos__bytes(c, "0\r\n\r\n", 5, &o.w.off))) {
                 o.w.len = 5;
-                rc = fl_chaos_op_push(c, &o);
+                rc = fl_chaos__op_push(c, &o);
             }
             o = op_from_piece(FL_WIRE_DONE, p);
             if (!rc)
-                rc = fl_chaos_op_push(c, &o);
+                rc = fl_chaos__op_push(c, &o);
             i++;
             continue;
         }
@@ -134,7 +134,7 @@ int fl_chaos_frame(fl_chaos_t *c)
             const fl_chaos_piece_t *q = &c->p[j];
             if (q->flags & PC_FIRE) {
                 o = op_from_piece(FL_WIRE_FIRE, q);
-                rc = fl_chaos_op_push(c, &o);
+                rc = fl_chaos__op_push(c, &o);
                 continue;
             }
             bad = bad || (q->flags & PC_BADCHUNK);
@@ -150,7 +150,7 @@ int fl_chaos_frame(fl_chaos_t *c)
             o.body = true;
             rc = framed(c, &b, bad, &o);
             if (!rc)
-                rc = fl_chaos_op_push(c, &o);
+                rc = fl_chaos__op_push(c, &o);
         } else if (!rc && done) {
             /* a fault emptied these pieces (a truncated event's tail): the events ended with
              * the last body write before them */
@@ -173,13 +173,13 @@ int fl_chaos_frame(fl_chaos_t *c)
             o.body = true;
         }
         if (!rc)
-            rc = fl_chaos_op_push(c, &o);
+            rc = fl_chaos__op_push(c, &o);
     }
     fl_buf_close(&b);
     return rc;
 }
 
-size_t fl_chaos_find_op(const fl_chaos_t *c, const fl_chaos_pos_t *pos)
+size_t fl_chaos__find_op(const fl_chaos_t *c, const fl_chaos_pos_t *pos)
 {
     for (size_t i = 0; i < c->no; i++) {
         const fl_chaos_op_t *o = &c->o[i];
@@ -254,7 +254,7 @@ static int push_piece(fl_chaos_t *c, const fl_chaos_op_t *parent, uint32_t fi, s
             into = parent->w.len - parent->prefix - trailer;
         o.w.body_off = parent->w.body_off + into;
     }
-    return fl_chaos_op_push(c, &o);
+    return fl_chaos__op_push(c, &o);
 }
 
 static int fragment(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old, size_t k)
@@ -267,7 +267,7 @@ static int fragment(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old
         uint64_t base = o.w.at_ms + shift;
         o.w.at_ms = base;
         if (o.w.kind != FL_WIRE_WRITE || o.w.len == 0) {
-            rc = fl_chaos_op_push(c, &o);
+            rc = fl_chaos__op_push(c, &o);
             continue;
         }
         size_t *cuts, n, prev = 0, pieces = 0;
@@ -308,7 +308,7 @@ static int throttle(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old
         uint64_t orig = o.w.at_ms;
         if (o.w.kind != FL_WIRE_WRITE || o.w.len == 0) {
             o.w.at_ms = orig + shift;
-            rc = fl_chaos_op_push(c, &o);
+            rc = fl_chaos__op_push(c, &o);
             continue;
         }
         for (size_t from = 0; from < o.w.len && !rc; from += p) {
@@ -327,9 +327,9 @@ static int throttle(fl_chaos_t *c, uint32_t fi, fl_chaos_op_t *old, size_t n_old
     return rc;
 }
 
-int fl_chaos_wire_fault(fl_chaos_t *c, uint32_t fi)
+int fl_chaos__wire_fault(fl_chaos_t *c, uint32_t fi)
 {
-    size_t k = fl_chaos_find_op(c, &c->pos[fi]);
+    size_t k = fl_chaos__find_op(c, &c->pos[fi]);
     if (k >= c->no)
         return 0;
     fl_wire_op_kind_t kk = c->o[k].w.kind;
@@ -341,14 +341,14 @@ int fl_chaos_wire_fault(fl_chaos_t *c, uint32_t fi)
     c->no = c->capo = 0;
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++)
-        rc = fl_chaos_op_push(c, &old[i]);
+        rc = fl_chaos__op_push(c, &old[i]);
     fl_chaos_op_t fire = old[k];
     fire.w.kind = FL_WIRE_FIRE;
     fire.w.fault = fi;
     fire.w.off = fire.w.len = 0;
     fire.w.own_write = false;
     if (!rc)
-        rc = fl_chaos_op_push(c, &fire);
+        rc = fl_chaos__op_push(c, &fire);
     if (!rc)
         rc = c->faults[fi].kind == FL_FAULT_FRAGMENT ? fragment(c, fi, old, n_old, k)
                                                      : throttle(c, fi, old, n_old, k);

@@ -83,53 +83,53 @@ typedef struct fl_chaos_s {
 
 /* chaos.c */
 /** Appends len bytes to the arena; *off gets where they start. Returns 0 or FL_ENOMEM. */
-int fl_chaos_bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off);
+int fl_chaos__bytes(fl_chaos_t *c, const void *p, size_t len, size_t *off);
 /** Inserts a copy of *p before piece `at` (at == np appends). Returns 0 or FL_ENOMEM. */
-int fl_chaos_piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p);
+int fl_chaos__piece_insert(fl_chaos_t *c, size_t at, const fl_chaos_piece_t *p);
 /** Removes n pieces from `at`. Never fails. */
-void fl_chaos_piece_remove(fl_chaos_t *c, size_t at, size_t n);
+void fl_chaos__piece_remove(fl_chaos_t *c, size_t at, size_t n);
 /** Index of the END piece, or np when a stall forever removed it. */
-size_t fl_chaos_term_index(const fl_chaos_t *c);
+size_t fl_chaos__term_index(const fl_chaos_t *c);
 /** The first piece (FIREs skipped; the head too when body_only) at or after a position; the END
  * piece for a time past the body; np when nothing is left. */
-size_t fl_chaos_find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool body_only);
+size_t fl_chaos__find_piece(const fl_chaos_t *c, const fl_chaos_pos_t *pos, bool body_only);
 /** Inserts a FIRE of fault `fault` at at_ms before piece `at`, with that piece's evidence.
  * Returns 0 or FL_ENOMEM. */
-int fl_chaos_fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms);
+int fl_chaos__fire_piece(fl_chaos_t *c, size_t at, uint32_t fault, uint64_t at_ms);
 /** Inserts a copy of *op before op `at`. Returns 0 or FL_ENOMEM. */
-int fl_chaos_op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op);
+int fl_chaos__op_insert(fl_chaos_t *c, size_t at, const fl_chaos_op_t *op);
 /** Appends a copy of *op. Returns 0 or FL_ENOMEM. */
-int fl_chaos_op_push(fl_chaos_t *c, const fl_chaos_op_t *op);
+int fl_chaos__op_push(fl_chaos_t *c, const fl_chaos_op_t *op);
 /** An op with no bytes and no evidence (event FL_CHAOS_NONE). */
-fl_chaos_op_t fl_chaos_op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault);
+fl_chaos_op_t fl_chaos__op_make(fl_wire_op_kind_t kind, uint64_t at_ms, uint32_t fault);
 /**
  * Ends the plan with a response the chaos layer made itself (an http_error's page, a proxy's
  * 504/524): at at_ms fault fi fires, the page (status line, headers and body, as built by
- * fl_chaos_error_page) goes out as one write, and the response is done. Returns 0 or
+ * fl_chaos__error_page) goes out as one write, and the response is done. Returns 0 or
  * FL_ENOMEM.
  */
-int fl_chaos_push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page);
+int fl_chaos__push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf_t *page);
 
 /** Appends a whole error response (head + body) to out: the dialect's JSON error body, or a
  * proxy's HTML page when html; content-length, x-request-id and the retry headers (-1 = none).
  * Returns 0, FL_EINVAL or FL_ENOMEM. */
-int fl_chaos_error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
-                        const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out);
+int fl_chaos__error_page(fl_chaos_t *c, int status, bool html, fl_error_class_t error_class,
+                         const char *message, int64_t retry_s, int64_t retry_ms, fl_buf_t *out);
 
 /* Each phase applies fault fi (an index into c->faults), one whose catalog row names that phase
  * (fl_fault_phase). Returns 0 (also when the fault's position is never reached), FL_EINVAL,
  * FL_ELIMIT or FL_ENOMEM. */
 /** Phase 1 (chaos_body.c). */
-int fl_chaos_body_fault(fl_chaos_t *c, uint32_t fi);
+int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi);
 /** Phase 2 (chaos_time.c). */
-int fl_chaos_time_fault(fl_chaos_t *c, uint32_t fi);
+int fl_chaos__time_fault(fl_chaos_t *c, uint32_t fi);
 /** Phase 3 (chaos_frame.c): turns every piece into ops. Returns 0 or FL_ENOMEM. */
-int fl_chaos_frame(fl_chaos_t *c);
+int fl_chaos__frame(fl_chaos_t *c);
 /** Phase 5 (chaos_frame.c). */
-int fl_chaos_wire_fault(fl_chaos_t *c, uint32_t fi);
+int fl_chaos__wire_fault(fl_chaos_t *c, uint32_t fi);
 /** The first op (FIREs skipped) at or after a position, or no. */
-size_t fl_chaos_find_op(const fl_chaos_t *c, const fl_chaos_pos_t *pos);
+size_t fl_chaos__find_op(const fl_chaos_t *c, const fl_chaos_pos_t *pos);
 /** Phase 4 (chaos_cut.c). */
-int fl_chaos_cut_fault(fl_chaos_t *c, uint32_t fi);
+int fl_chaos__cut_fault(fl_chaos_t *c, uint32_t fi);
 
 #endif

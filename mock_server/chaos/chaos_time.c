@@ -22,7 +22,7 @@ static int delay_headers(fl_chaos_t *c, uint32_t fi)
         h++;
     if (h < c->np)
         c->p[h].fault = fi;
-    return fl_chaos_fire_piece(c, 0, fi, 0);
+    return fl_chaos__fire_piece(c, 0, fi, 0);
 }
 
 static int ping_bytes(fl_chaos_t *c, fl_chaos_piece_t *p)
@@ -31,7 +31,7 @@ static int ping_bytes(fl_chaos_t *c, fl_chaos_piece_t *p)
     fl_buf_init(&b);
     int rc = fl_dialect_encode_ping(c->in->dialect, &b);
     if (!rc)
-        rc = fl_chaos_bytes(c, b.data, b.len, &p->off);
+        rc = fl_chaos__bytes(c, b.data, b.len, &p->off);
     p->len = b.len;
     fl_buf_close(&b);
     return rc;
@@ -41,7 +41,7 @@ static int stall(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
     const fl_chaos_pos_t *pos = &c->pos[fi];
-    size_t idx = fl_chaos_find_piece(c, pos, false);
+    size_t idx = fl_chaos__find_piece(c, pos, false);
     if (idx >= c->np)
         return 0; /* nothing left to stall (an earlier stall lasts forever) */
     if (pos->is_ms && c->p[idx].at_ms < pos->ms)
@@ -56,7 +56,7 @@ static int stall(fl_chaos_t *c, uint32_t fi)
     /* earlier faults' FIREs due from the start on fire with their bytes: they move too */
     while (idx > 0 && (c->p[idx - 1].flags & PC_FIRE) && c->p[idx - 1].at_ms >= start)
         idx--;
-    if ((rc = fl_chaos_fire_piece(c, idx, fi, start)))
+    if ((rc = fl_chaos__fire_piece(c, idx, fi, start)))
         return rc;
     c->p[idx].event = at.event;
     c->p[idx].body_off = at.body_off;
@@ -99,13 +99,13 @@ static int stall(fl_chaos_t *c, uint32_t fi)
         return rc;
     for (uint64_t t = start + keepalive; t < start + f->ms; t += keepalive) {
         ping.at_ms = t;
-        if ((rc = fl_chaos_piece_insert(c, idx++, &ping)))
+        if ((rc = fl_chaos__piece_insert(c, idx++, &ping)))
             return rc;
     }
     return 0;
 }
 
-int fl_chaos_time_fault(fl_chaos_t *c, uint32_t fi)
+int fl_chaos__time_fault(fl_chaos_t *c, uint32_t fi)
 {
     switch (c->faults[fi].kind) {
     case FL_FAULT_DELAY_HEADERS:

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fl_timeline_init(fl_timeline_t *tl, const fl_response_t *r)
+void fl_timeline__init(fl_timeline_t *tl, const fl_response_t *r)
 {
     fl_rand_seed(&tl->rng, r->seed);
     tl->ttft_ms = r->ttft_ms;
@@ -42,7 +42,7 @@ void fl_timeline_init(fl_timeline_t *tl, const fl_response_t *r)
     tl->n_content = 0;
 }
 
-uint64_t fl_timeline_next(fl_timeline_t *tl)
+uint64_t fl_timeline__next(fl_timeline_t *tl)
 {
     if (tl->n_content++ == 0) {
         tl->last_ms = tl->ttft_ms;
@@ -59,7 +59,7 @@ uint64_t fl_timeline_next(fl_timeline_t *tl)
     return tl->last_ms;
 }
 
-uint64_t fl_timeline_tail(const fl_timeline_t *tl)
+uint64_t fl_timeline__tail(const fl_timeline_t *tl)
 {
     return tl->last_ms;
 }
@@ -124,20 +124,20 @@ static int full_text(const fl_response_t *r, fl_buf_t *out)
     return fl_buf_reserve(out, 0);
 }
 
-int fl_answer_init(fl_answer_t *a, const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
-                   fl_script_t *out)
+int fl_answer__init(fl_answer_t *a, const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
+                    fl_script_t *out)
 {
     memset(a, 0, sizeof(*a));
     a->sc = sc;
     a->ctx = ctx;
     a->out = out;
     fl_buf_init(&a->full);
-    fl_timeline_init(&a->tl, &sc->response);
+    fl_timeline__init(&a->tl, &sc->response);
     int rc = pieces_init(&a->pieces, &sc->response);
     return rc ? rc : full_text(&sc->response, &a->full);
 }
 
-void fl_answer_close(fl_answer_t *a)
+void fl_answer__close(fl_answer_t *a)
 {
     free(a->pieces.items);
     a->pieces.items = NULL;
@@ -145,17 +145,17 @@ void fl_answer_close(fl_answer_t *a)
     fl_buf_close(&a->full);
 }
 
-json_t *fl_answer_piece(const fl_answer_t *a, size_t i)
+json_t *fl_answer__piece(const fl_answer_t *a, size_t i)
 {
-    return fl_json_strn(a->pieces.items[i].p, a->pieces.items[i].len);
+    return fl_json__strn(a->pieces.items[i].p, a->pieces.items[i].len);
 }
 
-int fl_answer_content(fl_answer_t *a, const char *name, json_t *j)
+int fl_answer__content(fl_answer_t *a, const char *name, json_t *j)
 {
-    return fl_push_json(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), name, j);
+    return fl_push__json(a->out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl), name, j);
 }
 
-int64_t fl_usage_input(const fl_scenario_t *sc)
+int64_t fl_usage__input(const fl_scenario_t *sc)
 {
     if (sc->response.input_tokens >= 0)
         return sc->response.input_tokens;
@@ -170,7 +170,7 @@ int64_t fl_usage_input(const fl_scenario_t *sc)
     return words > 0 ? words : 1;
 }
 
-int64_t fl_answer_output_tokens(const fl_answer_t *a)
+int64_t fl_answer__output_tokens(const fl_answer_t *a)
 {
     const fl_response_t *r = &a->sc->response;
     if (r->output_tokens >= 0)
@@ -178,17 +178,17 @@ int64_t fl_answer_output_tokens(const fl_answer_t *a)
     return (int64_t)(a->pieces.len + (r->tool_call ? 1 : 0));
 }
 
-json_t *fl_json_strn(const char *p, size_t len)
+json_t *fl_json__strn(const char *p, size_t len)
 {
     return json_stringn(p, len);
 }
 
-json_t *fl_json_str_or_null(const char *s)
+json_t *fl_json__str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
 
-int fl_json_append(fl_buf_t *out, json_t *j)
+int fl_json__append(fl_buf_t *out, json_t *j)
 {
     if (!j)
         return FL_ENOMEM;
@@ -202,11 +202,11 @@ int fl_json_append(fl_buf_t *out, json_t *j)
     return rc;
 }
 
-int fl_json_event(fl_buf_t *out, const char *name, json_t *j)
+int fl_json__event(fl_buf_t *out, const char *name, json_t *j)
 {
     fl_buf_t data;
     fl_buf_init(&data);
-    int rc = fl_json_append(&data, j);
+    int rc = fl_json__append(&data, j);
     if (!rc) {
         fl_sse_event_t sse = {.event = name, .data = data.data, .data_len = data.len, .retry = -1};
         rc = fl_sse_encode(out, &sse);
@@ -215,37 +215,37 @@ int fl_json_event(fl_buf_t *out, const char *name, json_t *j)
     return rc;
 }
 
-int fl_push_json(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *name, json_t *j)
+int fl_push__json(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *name, json_t *j)
 {
     fl_buf_t ev;
     fl_buf_init(&ev);
-    int rc = fl_json_event(&ev, name, j);
+    int rc = fl_json__event(&ev, name, j);
     if (!rc)
         rc = fl_script_push(s, kind, at_ms, ev.data, ev.len);
     fl_buf_close(&ev);
     return rc;
 }
 
-int fl_push_str(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *bytes)
+int fl_push__str(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const char *bytes)
 {
     return fl_script_push(s, kind, at_ms, bytes, strlen(bytes));
 }
 
-const char *fl_encode_id(const fl_encode_ctx_t *ctx, const char *prefix, char *buf, size_t n)
+const char *fl_encode__id(const fl_encode_ctx_t *ctx, const char *prefix, char *buf, size_t n)
 {
     snprintf(buf, n, "%s%s", prefix, ctx->id ? ctx->id : "");
     return buf;
 }
 
-const char *fl_tool_call_id(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, const char *prefix,
-                            char *buf, size_t n)
+const char *fl_tool__call_id(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
+                             const char *prefix, char *buf, size_t n)
 {
     const fl_tool_call_t *tc = sc->response.tool_call;
     if (tc && tc->id && tc->id[0]) {
         snprintf(buf, n, "%s", tc->id);
         return buf;
     }
-    return fl_encode_id(ctx, prefix, buf, n);
+    return fl_encode__id(ctx, prefix, buf, n);
 }
 
 /* response.events: each raw event at the time content event i would go, kind FL_EVENT_RAW. */
@@ -253,13 +253,13 @@ static int encode_raw(const fl_scenario_t *sc, fl_script_t *out)
 {
     const fl_response_t *r = &sc->response;
     fl_timeline_t tl;
-    fl_timeline_init(&tl, r);
+    fl_timeline__init(&tl, r);
     fl_buf_t b;
     fl_buf_init(&b);
     int rc = 0;
     for (size_t i = 0; i < r->n_events && !rc; i++) {
         const fl_raw_event_t *e = &r->events[i];
-        uint64_t at = fl_timeline_next(&tl);
+        uint64_t at = fl_timeline__next(&tl);
         if (e->raw) {
             rc = fl_script_push(out, FL_EVENT_RAW, at, e->raw, e->raw_len);
             continue;
@@ -297,23 +297,23 @@ typedef struct dialect_row_s {
 
 static const dialect_row_t dialects[] = {
     [FL_DIALECT_OPENAI_CHAT] = {"/v1/chat/completions", "[DONE]", COMMENT_PING,
-                                fl_openai_chat_stream, fl_openai_chat_body, fl_json_append,
-                                fl_openai_error_body, fl_openai_chat_error_event},
+                                fl_openai__chat_stream, fl_openai__chat_body, fl_json__append,
+                                fl_openai__error_body, fl_openai__chat_error_event},
     [FL_DIALECT_OPENAI_RESPONSES] = {"/v1/responses", "response.completed", COMMENT_PING,
-                                     fl_openai_responses_stream, fl_openai_responses_body,
-                                     fl_json_append, fl_openai_error_body,
-                                     fl_openai_responses_error_event},
+                                     fl_openai__responses_stream, fl_openai__responses_body,
+                                     fl_json__append, fl_openai__error_body,
+                                     fl_openai__responses_error_event},
     /* Anthropic writes its ping payload with a space after the colon (Streaming Messages,
      * "Ping events"), unlike its other, compact, events. */
     [FL_DIALECT_ANTHROPIC_MESSAGES] = {"/v1/messages", "message_stop",
                                        "event: ping\ndata: {\"type\": \"ping\"}\n\n",
-                                       fl_anthropic_stream, fl_anthropic_body, fl_json_append,
-                                       fl_anthropic_error_body, fl_anthropic_error_event},
+                                       fl_anthropic__stream, fl_anthropic__body, fl_json__append,
+                                       fl_anthropic__error_body, fl_anthropic__error_event},
     /* Gemini sends no keep-alives; a comment in its own CRLF framing stands in for one. Its end
      * marker is the chunk that carries finishReason. */
     [FL_DIALECT_GEMINI] = {"/v1beta/models/{model}:streamGenerateContent", "finishReason",
-                           ": ping\r\n\r\n", fl_gemini_stream, fl_gemini_body,
-                           fl_gemini_json_append, fl_gemini_error_body, fl_gemini_error_event},
+                           ": ping\r\n\r\n", fl_gemini__stream, fl_gemini__body,
+                           fl_gemini__json_append, fl_gemini__error_body, fl_gemini__error_event},
 };
 
 /* The dialect's row, or NULL for a value outside the enum. */
@@ -332,10 +332,10 @@ int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx
         rc = FL_EDIALECT;
     } else {
         fl_answer_t a;
-        rc = fl_answer_init(&a, sc, ctx, out);
+        rc = fl_answer__init(&a, sc, ctx, out);
         if (!rc)
             rc = ops->stream(&a);
-        fl_answer_close(&a);
+        fl_answer__close(&a);
     }
     if (rc) {
         fl_script_close(out);
@@ -350,13 +350,13 @@ int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, 
     if (sc->response.events || !ops)
         return FL_EDIALECT;
     fl_answer_t a;
-    int rc = fl_answer_init(&a, sc, ctx, NULL);
+    int rc = fl_answer__init(&a, sc, ctx, NULL);
     if (!rc) {
         json_t *body = ops->body(&a, &rc);
         if (!rc)
             rc = ops->body_append(out, body);
     }
-    fl_answer_close(&a);
+    fl_answer__close(&a);
     return rc;
 }
 

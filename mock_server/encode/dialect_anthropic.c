@@ -41,10 +41,10 @@ static json_t *message_new(const fl_answer_t *a, json_t *content, const char *st
 {
     char id[FL_ENCODE_ID_MAX];
     return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:n, s:{s:I, s:I}}", "id",
-                     fl_encode_id(a->ctx, "msg_", id, sizeof(id)), "type", "message", "role",
+                     fl_encode__id(a->ctx, "msg_", id, sizeof(id)), "type", "message", "role",
                      "assistant", "content", content, "model", a->sc->model ? a->sc->model : "",
-                     "stop_reason", fl_json_str_or_null(stop), "stop_sequence", "usage",
-                     "input_tokens", (json_int_t)fl_usage_input(a->sc), "output_tokens",
+                     "stop_reason", fl_json__str_or_null(stop), "stop_sequence", "usage",
+                     "input_tokens", (json_int_t)fl_usage__input(a->sc), "output_tokens",
                      (json_int_t)output_tokens);
 }
 
@@ -59,59 +59,59 @@ static int push_ping(fl_script_t *out, uint64_t at)
     return rc;
 }
 
-int fl_anthropic_stream(fl_answer_t *a)
+int fl_anthropic__stream(fl_answer_t *a)
 {
     const fl_response_t *r = &a->sc->response;
     /* message_start reports the input tokens and a provisional output count of 1, as the
      * docs' examples do; the final count comes in message_delta. */
-    int rc = fl_push_json(a->out, FL_EVENT_META, 0, "message_start",
-                          json_pack("{s:s, s:o}", "type", "message_start", "message",
-                                    message_new(a, json_array(), NULL, 1)));
+    int rc = fl_push__json(a->out, FL_EVENT_META, 0, "message_start",
+                           json_pack("{s:s, s:o}", "type", "message_start", "message",
+                                     message_new(a, json_array(), NULL, 1)));
     if (rc)
         return rc;
 
     if (r->tool_call) {
         char call_id[FL_ENCODE_ID_MAX];
-        fl_tool_call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
-        rc = fl_answer_content(a, "content_block_start",
-                               json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:{}}}", "type",
-                                         "content_block_start", "index", 0, "content_block", "type",
-                                         "tool_use", "id", call_id, "name",
-                                         r->tool_call->name ? r->tool_call->name : "", "input"));
+        fl_tool__call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
+        rc = fl_answer__content(a, "content_block_start",
+                                json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:{}}}", "type",
+                                          "content_block_start", "index", 0, "content_block",
+                                          "type", "tool_use", "id", call_id, "name",
+                                          r->tool_call->name ? r->tool_call->name : "", "input"));
         if (!rc)
-            rc = push_ping(a->out, fl_timeline_tail(&a->tl));
+            rc = push_ping(a->out, fl_timeline__tail(&a->tl));
     } else {
-        rc = fl_push_json(a->out, FL_EVENT_META, 0, "content_block_start",
-                          json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_start",
-                                    "index", 0, "content_block", "type", "text", "text", ""));
+        rc = fl_push__json(a->out, FL_EVENT_META, 0, "content_block_start",
+                           json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_start",
+                                     "index", 0, "content_block", "type", "text", "text", ""));
         if (!rc)
             rc = push_ping(a->out, 0);
     }
     const char *delta_type = r->tool_call ? "input_json_delta" : "text_delta";
     const char *delta_key = r->tool_call ? "partial_json" : "text";
     for (size_t i = 0; i < a->pieces.len && !rc; i++)
-        if (!(rc = fl_answer_content(a, "content_block_delta",
-                                     json_pack("{s:s, s:i, s:{s:s, s:o}}", "type",
-                                               "content_block_delta", "index", 0, "delta", "type",
-                                               delta_type, delta_key, fl_answer_piece(a, i)))))
+        if (!(rc = fl_answer__content(a, "content_block_delta",
+                                      json_pack("{s:s, s:i, s:{s:s, s:o}}", "type",
+                                                "content_block_delta", "index", 0, "delta", "type",
+                                                delta_type, delta_key, fl_answer__piece(a, i)))))
             fl_script_mark_piece(a->out);
-    uint64_t tail = fl_timeline_tail(&a->tl);
+    uint64_t tail = fl_timeline__tail(&a->tl);
     if (!rc)
-        rc = fl_push_json(a->out, FL_EVENT_META, tail, "content_block_stop",
-                          json_pack("{s:s, s:i}", "type", "content_block_stop", "index", 0));
+        rc = fl_push__json(a->out, FL_EVENT_META, tail, "content_block_stop",
+                           json_pack("{s:s, s:i}", "type", "content_block_stop", "index", 0));
     if (!rc)
-        rc = fl_push_json(a->out, FL_EVENT_FINISH, tail, "message_delta",
-                          json_pack("{s:s, s:{s:s, s:n}, s:{s:I}}", "type", "message_delta",
-                                    "delta", "stop_reason", stop_reason(r->finish_reason),
-                                    "stop_sequence", "usage", "output_tokens",
-                                    (json_int_t)fl_answer_output_tokens(a)));
+        rc = fl_push__json(a->out, FL_EVENT_FINISH, tail, "message_delta",
+                           json_pack("{s:s, s:{s:s, s:n}, s:{s:I}}", "type", "message_delta",
+                                     "delta", "stop_reason", stop_reason(r->finish_reason),
+                                     "stop_sequence", "usage", "output_tokens",
+                                     (json_int_t)fl_answer__output_tokens(a)));
     if (!rc)
-        rc = fl_push_json(a->out, FL_EVENT_SENTINEL, tail, "message_stop",
-                          json_pack("{s:s}", "type", "message_stop"));
+        rc = fl_push__json(a->out, FL_EVENT_SENTINEL, tail, "message_stop",
+                           json_pack("{s:s}", "type", "message_stop"));
     return rc;
 }
 
-json_t *fl_anthropic_body(const fl_answer_t *a, int *rc)
+json_t *fl_anthropic__body(const fl_answer_t *a, int *rc)
 {
     const fl_tool_call_t *tc = a->sc->response.tool_call;
     json_t *block;
@@ -123,15 +123,15 @@ json_t *fl_anthropic_body(const fl_answer_t *a, int *rc)
             return NULL;
         }
         char call_id[FL_ENCODE_ID_MAX];
-        fl_tool_call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
+        fl_tool__call_id(a->sc, a->ctx, "toolu_", call_id, sizeof(call_id));
         block = json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", call_id, "name",
                           tc->name ? tc->name : "", "input", input);
     } else {
         block = json_pack("{s:s, s:o}", "type", "text", "text",
-                          fl_json_strn(a->full.data, a->full.len));
+                          fl_json__strn(a->full.data, a->full.len));
     }
     return message_new(a, json_pack("[o]", block), stop_reason(a->sc->response.finish_reason),
-                       fl_answer_output_tokens(a));
+                       fl_answer__output_tokens(a));
 }
 
 /* Error types and default messages (API reference "Errors", "HTTP errors"). */
@@ -165,15 +165,15 @@ static json_t *error_new(fl_error_class_t cls, const char *message)
                      json_string(message ? message : anthropic_errors[i].message));
 }
 
-int fl_anthropic_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_anthropic__error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
     (void)status; /* the body carries no status */
-    return fl_json_append(out, error_new(cls, message));
+    return fl_json__append(out, error_new(cls, message));
 }
 
-int fl_anthropic_error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
-                             fl_buf_t *out)
+int fl_anthropic__error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
+                              fl_buf_t *out)
 {
     (void)ctx;
-    return fl_json_event(out, "error", error_new(cls, message));
+    return fl_json__event(out, "error", error_new(cls, message));
 }

@@ -47,12 +47,12 @@
 #include <string.h>
 
 /* Appends JSON text in Google's spacing: compact, then one space after each ':' that is not
- * inside a string. Takes j as fl_json_append does. */
+ * inside a string. Takes j as fl_json__append does. */
 static int google_json(fl_buf_t *out, json_t *j)
 {
     fl_buf_t c;
     fl_buf_init(&c);
-    int rc = fl_json_append(&c, j);
+    int rc = fl_json__append(&c, j);
     size_t mark = out->len;
     bool in_str = false;
     for (size_t i = 0; i < c.len && !rc; i++) {
@@ -102,7 +102,7 @@ static int push_event(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, json
     return rc;
 }
 
-int fl_gemini_json_append(fl_buf_t *out, json_t *j)
+int fl_gemini__json_append(fl_buf_t *out, json_t *j)
 {
     if (!j)
         return FL_ENOMEM;
@@ -150,7 +150,7 @@ static int64_t output_tokens(const fl_answer_t *a)
 
 static json_t *usage_new(const fl_answer_t *a, int64_t candidates)
 {
-    int64_t in = fl_usage_input(a->sc);
+    int64_t in = fl_usage__input(a->sc);
     return json_pack("{s:I, s:I, s:I}", "promptTokenCount", (json_int_t)in, "candidatesTokenCount",
                      (json_int_t)candidates, "totalTokenCount", (json_int_t)(in + candidates));
 }
@@ -193,7 +193,7 @@ static json_t *call_parts(const fl_answer_t *a, int *rc)
                      args);
 }
 
-int fl_gemini_stream(fl_answer_t *a)
+int fl_gemini__stream(fl_answer_t *a)
 {
     const fl_response_t *r = &a->sc->response;
     size_t n = content_events(a);
@@ -203,7 +203,7 @@ int fl_gemini_stream(fl_answer_t *a)
         json_t *parts = call_parts(a, &rc);
         if (rc)
             return rc;
-        rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+        rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl),
                         response_new(a, content_new(parts), NULL, total));
         if (!rc) /* the whole call is the one piece: `at: {content: 1}` stands before it */
             fl_script_mark_piece(a->out);
@@ -211,21 +211,21 @@ int fl_gemini_stream(fl_answer_t *a)
     for (size_t i = 0; !r->tool_call && i < a->pieces.len && !rc; i++) {
         /* the candidate tokens so far, spread evenly: k of n content events have k*total/n */
         int64_t so_far = total * (int64_t)(i + 1) / (int64_t)n;
-        json_t *parts = json_pack("[{s:o}]", "text", fl_answer_piece(a, i));
-        rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+        json_t *parts = json_pack("[{s:o}]", "text", fl_answer__piece(a, i));
+        rc = push_event(a->out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl),
                         response_new(a, content_new(parts), NULL, so_far));
         if (!rc)
             fl_script_mark_piece(a->out);
     }
     /* the finish on its own, content without parts (see the top of the file) */
     if (!rc)
-        rc = push_event(a->out, FL_EVENT_SENTINEL, fl_timeline_tail(&a->tl),
+        rc = push_event(a->out, FL_EVENT_SENTINEL, fl_timeline__tail(&a->tl),
                         response_new(a, json_pack("{s:s}", "role", "model"),
                                      finish_reason(r->finish_reason), total));
     return rc;
 }
 
-json_t *fl_gemini_body(const fl_answer_t *a, int *rc)
+json_t *fl_gemini__body(const fl_answer_t *a, int *rc)
 {
     json_t *parts;
     if (a->sc->response.tool_call) {
@@ -233,7 +233,7 @@ json_t *fl_gemini_body(const fl_answer_t *a, int *rc)
         if (*rc)
             return NULL;
     } else {
-        parts = json_pack("[{s:o}]", "text", fl_json_strn(a->full.data, a->full.len));
+        parts = json_pack("[{s:o}]", "text", fl_json__strn(a->full.data, a->full.len));
     }
     return response_new(a, content_new(parts), finish_reason(a->sc->response.finish_reason),
                         output_tokens(a));
@@ -275,13 +275,13 @@ static json_t *error_new(int status, fl_error_class_t cls, const char *message)
         "message", message ? message : gemini_errors[i].message, "status", gemini_errors[i].status);
 }
 
-int fl_gemini_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_gemini__error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
-    return fl_gemini_json_append(out, error_new(status, cls, message));
+    return fl_gemini__json_append(out, error_new(status, cls, message));
 }
 
-int fl_gemini_error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
-                          fl_buf_t *out)
+int fl_gemini__error_event(fl_error_class_t cls, const char *message, const fl_encode_ctx_t *ctx,
+                           fl_buf_t *out)
 {
     (void)ctx;
     return gemini_event(out, error_new(0, cls, message));

@@ -20,7 +20,7 @@
 
 static const char *chat_id(const fl_encode_ctx_t *ctx, char *buf, size_t n)
 {
-    return fl_encode_id(ctx, "chatcmpl-", buf, n);
+    return fl_encode__id(ctx, "chatcmpl-", buf, n);
 }
 
 /* One chunk {id, object, created, model, system_fingerprint, choices:[{index, delta, logprobs,
@@ -32,7 +32,7 @@ static json_t *chunk_new(const fl_answer_t *a, json_t *delta, const char *finish
         return NULL;
     char id[FL_ENCODE_ID_MAX];
     json_t *choice = json_pack("{s:i, s:o, s:n, s:o}", "index", 0, "delta", delta, "logprobs",
-                               "finish_reason", fl_json_str_or_null(finish));
+                               "finish_reason", fl_json__str_or_null(finish));
     if (!choice)
         return NULL;
     json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:s, s:[o]}", "id", chat_id(a->ctx, id, sizeof(id)),
@@ -48,46 +48,46 @@ static json_t *chunk_new(const fl_answer_t *a, json_t *delta, const char *finish
 
 static json_t *usage_new(const fl_answer_t *a)
 {
-    int64_t in = fl_usage_input(a->sc), out = fl_answer_output_tokens(a);
+    int64_t in = fl_usage__input(a->sc), out = fl_answer__output_tokens(a);
     return json_pack("{s:I, s:I, s:I}", "prompt_tokens", (json_int_t)in, "completion_tokens",
                      (json_int_t)out, "total_tokens", (json_int_t)(in + out));
 }
 
-int fl_openai_chat_stream(fl_answer_t *a)
+int fl_openai__chat_stream(fl_answer_t *a)
 {
     const fl_response_t *r = &a->sc->response;
     int rc;
     if (r->tool_call) {
         /* The announcement carries the role and the call's name: model output, so at ttft. */
         char call_id[FL_ENCODE_ID_MAX];
-        fl_tool_call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
+        fl_tool__call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
         json_t *delta = json_pack("{s:s, s:n, s:[{s:i, s:s, s:s, s:{s:s, s:s}}]}", "role",
                                   "assistant", "content", "tool_calls", "index", 0, "id", call_id,
                                   "type", "function", "function", "name",
                                   r->tool_call->name ? r->tool_call->name : "", "arguments", "");
-        rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL));
+        rc = fl_answer__content(a, NULL, chunk_new(a, delta, NULL));
         for (size_t i = 0; i < a->pieces.len && !rc; i++) {
-            json_t *frag = fl_answer_piece(a, i);
+            json_t *frag = fl_answer__piece(a, i);
             delta = frag ? json_pack("{s:[{s:i, s:{s:o}}]}", "tool_calls", "index", 0, "function",
                                      "arguments", frag)
                          : NULL;
-            if (!(rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL))))
+            if (!(rc = fl_answer__content(a, NULL, chunk_new(a, delta, NULL))))
                 fl_script_mark_piece(a->out);
         }
     } else {
         json_t *delta = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
-        rc = fl_push_json(a->out, FL_EVENT_META, 0, NULL, chunk_new(a, delta, NULL));
+        rc = fl_push__json(a->out, FL_EVENT_META, 0, NULL, chunk_new(a, delta, NULL));
         for (size_t i = 0; i < a->pieces.len && !rc; i++) {
-            json_t *text = fl_answer_piece(a, i);
+            json_t *text = fl_answer__piece(a, i);
             delta = text ? json_pack("{s:o}", "content", text) : NULL;
-            if (!(rc = fl_answer_content(a, NULL, chunk_new(a, delta, NULL))))
+            if (!(rc = fl_answer__content(a, NULL, chunk_new(a, delta, NULL))))
                 fl_script_mark_piece(a->out);
         }
     }
-    uint64_t tail = fl_timeline_tail(&a->tl);
+    uint64_t tail = fl_timeline__tail(&a->tl);
     if (!rc)
-        rc = fl_push_json(a->out, FL_EVENT_FINISH, tail, NULL,
-                          chunk_new(a, json_object(), fl_finish_name(r->finish_reason)));
+        rc = fl_push__json(a->out, FL_EVENT_FINISH, tail, NULL,
+                           chunk_new(a, json_object(), fl_finish_name(r->finish_reason)));
     if (!rc && a->ctx->include_usage) {
         json_t *c = chunk_new(a, json_object(), NULL);
         json_t *u = usage_new(a);
@@ -99,27 +99,27 @@ int fl_openai_chat_stream(fl_answer_t *a)
             c = NULL;
         }
         json_decref(u);
-        rc = fl_push_json(a->out, FL_EVENT_META, tail, NULL, c);
+        rc = fl_push__json(a->out, FL_EVENT_META, tail, NULL, c);
     }
     if (!rc)
-        rc = fl_push_str(a->out, FL_EVENT_SENTINEL, tail, "data: [DONE]\n\n");
+        rc = fl_push__str(a->out, FL_EVENT_SENTINEL, tail, "data: [DONE]\n\n");
     return rc;
 }
 
-json_t *fl_openai_chat_body(const fl_answer_t *a, int *rc)
+json_t *fl_openai__chat_body(const fl_answer_t *a, int *rc)
 {
     (void)rc; /* only out of memory can fail here */
     const fl_response_t *r = &a->sc->response;
     json_t *message;
     if (r->tool_call) {
         char call_id[FL_ENCODE_ID_MAX];
-        fl_tool_call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
+        fl_tool__call_id(a->sc, a->ctx, "call_", call_id, sizeof(call_id));
         message = json_pack("{s:s, s:n, s:[{s:s, s:s, s:{s:s, s:s}}], s:n}", "role", "assistant",
                             "content", "tool_calls", "id", call_id, "type", "function", "function",
                             "name", r->tool_call->name ? r->tool_call->name : "", "arguments",
                             a->full.data, "refusal");
     } else {
-        json_t *content = fl_json_strn(a->full.data, a->full.len);
+        json_t *content = fl_json__strn(a->full.data, a->full.len);
         message = content ? json_pack("{s:s, s:o, s:n}", "role", "assistant", "content", content,
                                       "refusal")
                           : NULL;
@@ -177,12 +177,12 @@ static unsigned error_index(fl_error_class_t cls)
     return i < sizeof(openai_errors) / sizeof(openai_errors[0]) ? i : (unsigned)FL_ERR_SERVER;
 }
 
-const char *fl_openai_error_message(fl_error_class_t cls)
+const char *fl_openai__error_message(fl_error_class_t cls)
 {
     return openai_errors[error_index(cls)].message;
 }
 
-const char *fl_openai_error_code(fl_error_class_t cls)
+const char *fl_openai__error_code(fl_error_class_t cls)
 {
     const char *code = openai_errors[error_index(cls)].code;
     return code ? code : openai_errors[error_index(cls)].type;
@@ -195,22 +195,22 @@ static json_t *error_envelope(fl_error_class_t cls, const char *message)
     json_t *msg = json_string(message ? message : openai_errors[i].message);
     return msg ? json_pack("{s:{s:o, s:s, s:n, s:o}}", "error", "message", msg, "type",
                            openai_errors[i].type, "param", "code",
-                           fl_json_str_or_null(openai_errors[i].code))
+                           fl_json__str_or_null(openai_errors[i].code))
                : NULL;
 }
 
-int fl_openai_error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
+int fl_openai__error_body(int status, fl_error_class_t cls, const char *message, fl_buf_t *out)
 {
     (void)status; /* the envelope carries no status */
-    return fl_json_append(out, error_envelope(cls, message));
+    return fl_json__append(out, error_envelope(cls, message));
 }
 
 /* Chat Completions sends a mid-stream error as a data line holding the error envelope, with no
  * event name (what the openai-python SDK's Stream checks: `if sse.data` has an "error" key it
  * raises APIError). */
-int fl_openai_chat_error_event(fl_error_class_t cls, const char *message,
-                               const fl_encode_ctx_t *ctx, fl_buf_t *out)
+int fl_openai__chat_error_event(fl_error_class_t cls, const char *message,
+                                const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
     (void)ctx;
-    return fl_json_event(out, NULL, error_envelope(cls, message));
+    return fl_json__event(out, NULL, error_envelope(cls, message));
 }

@@ -33,9 +33,9 @@ typedef struct ids_s {
 
 static void ids_init(ids_t *ids, const fl_scenario_t *sc, const fl_encode_ctx_t *ctx)
 {
-    fl_encode_id(ctx, "resp_", ids->resp, sizeof(ids->resp));
-    fl_encode_id(ctx, sc->response.tool_call ? "fc_" : "msg_", ids->item, sizeof(ids->item));
-    fl_tool_call_id(sc, ctx, "call_", ids->call, sizeof(ids->call));
+    fl_encode__id(ctx, "resp_", ids->resp, sizeof(ids->resp));
+    fl_encode__id(ctx, sc->response.tool_call ? "fc_" : "msg_", ids->item, sizeof(ids->item));
+    fl_tool__call_id(sc, ctx, "call_", ids->call, sizeof(ids->call));
 }
 
 /* The final status: "incomplete" for finish length and content_filter, else "completed". */
@@ -61,7 +61,7 @@ static json_t *response_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
 
 static json_t *usage_new(const fl_answer_t *a)
 {
-    int64_t in = fl_usage_input(a->sc), out = fl_answer_output_tokens(a);
+    int64_t in = fl_usage__input(a->sc), out = fl_answer__output_tokens(a);
     return json_pack("{s:I, s:{s:i}, s:I, s:{s:i}, s:I}", "input_tokens", (json_int_t)in,
                      "input_tokens_details", "cached_tokens", 0, "output_tokens", (json_int_t)out,
                      "output_tokens_details", "reasoning_tokens", 0, "total_tokens",
@@ -75,12 +75,12 @@ static json_t *item_new(const fl_scenario_t *sc, const ids_t *ids, const char *s
     const fl_tool_call_t *tc = sc->response.tool_call;
     if (tc)
         return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "id", ids->item, "type", "function_call",
-                         "status", status, "arguments", fl_json_strn(text, len), "call_id",
+                         "status", status, "arguments", fl_json__strn(text, len), "call_id",
                          ids->call, "name", tc->name ? tc->name : "");
     json_t *content = json_array();
     if (with_content && content)
         json_array_append_new(content, json_pack("{s:s, s:[], s:o}", "type", "output_text",
-                                                 "annotations", "text", fl_json_strn(text, len)));
+                                                 "annotations", "text", fl_json__strn(text, len)));
     return json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", ids->item, "type", "message", "status",
                      status, "content", content, "role", "assistant");
 }
@@ -101,10 +101,10 @@ static json_t *event_new(const char *type, uint64_t seq, json_t *rest)
 static int push(fl_script_t *out, fl_event_kind_t kind, uint64_t at, const char *type,
                 uint64_t *seq, json_t *rest)
 {
-    return fl_push_json(out, kind, at, type, event_new(type, (*seq)++, rest));
+    return fl_push__json(out, kind, at, type, event_new(type, (*seq)++, rest));
 }
 
-int fl_openai_responses_stream(fl_answer_t *a)
+int fl_openai__responses_stream(fl_answer_t *a)
 {
     const fl_scenario_t *sc = a->sc;
     const fl_tool_call_t *tc = sc->response.tool_call;
@@ -124,21 +124,21 @@ int fl_openai_responses_stream(fl_answer_t *a)
         return rc;
 
     if (tc) {
-        rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl), "response.output_item.added",
+        rc = push(out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl), "response.output_item.added",
                   &seq,
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
                             item_new(sc, &ids, "in_progress", "", 0, false)));
         for (size_t i = 0; i < a->pieces.len && !rc; i++)
-            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl),
                             "response.function_call_arguments.delta", &seq,
                             json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0,
-                                      "delta", fl_answer_piece(a, i)))))
+                                      "delta", fl_answer__piece(a, i)))))
                 fl_script_mark_piece(out);
         if (!rc)
-            rc = push(out, FL_EVENT_META, fl_timeline_tail(&a->tl),
+            rc = push(out, FL_EVENT_META, fl_timeline__tail(&a->tl),
                       "response.function_call_arguments.done", &seq,
                       json_pack("{s:s, s:i, s:o}", "item_id", ids.item, "output_index", 0,
-                                "arguments", fl_json_strn(full->data, full->len)));
+                                "arguments", fl_json__strn(full->data, full->len)));
     } else {
         rc = push(out, FL_EVENT_META, 0, "response.output_item.added", &seq,
                   json_pack("{s:i, s:o}", "output_index", 0, "item",
@@ -149,26 +149,26 @@ int fl_openai_responses_stream(fl_answer_t *a)
                                 "output_index", 0, "content_index", 0, "part", "type",
                                 "output_text", "annotations", "text", ""));
         for (size_t i = 0; i < a->pieces.len && !rc; i++)
-            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline_next(&a->tl),
+            if (!(rc = push(out, FL_EVENT_CONTENT, fl_timeline__next(&a->tl),
                             "response.output_text.delta", &seq,
                             json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item,
                                       "output_index", 0, "content_index", 0, "delta",
-                                      fl_answer_piece(a, i), "logprobs"))))
+                                      fl_answer__piece(a, i), "logprobs"))))
                 fl_script_mark_piece(out);
-        uint64_t tail = fl_timeline_tail(&a->tl);
+        uint64_t tail = fl_timeline__tail(&a->tl);
         if (!rc)
             rc = push(out, FL_EVENT_META, tail, "response.output_text.done", &seq,
                       json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", ids.item, "output_index",
-                                0, "content_index", 0, "text", fl_json_strn(full->data, full->len),
+                                0, "content_index", 0, "text", fl_json__strn(full->data, full->len),
                                 "logprobs"));
         if (!rc)
             rc =
                 push(out, FL_EVENT_META, tail, "response.content_part.done", &seq,
                      json_pack("{s:s, s:i, s:i, s:{s:s, s:[], s:o}}", "item_id", ids.item,
                                "output_index", 0, "content_index", 0, "part", "type", "output_text",
-                               "annotations", "text", fl_json_strn(full->data, full->len)));
+                               "annotations", "text", fl_json__strn(full->data, full->len)));
     }
-    uint64_t tail = fl_timeline_tail(&a->tl);
+    uint64_t tail = fl_timeline__tail(&a->tl);
     const char *status = final_status(sc->response.finish_reason);
     if (!rc)
         rc = push(out, FL_EVENT_META, tail, "response.output_item.done", &seq,
@@ -183,7 +183,7 @@ int fl_openai_responses_stream(fl_answer_t *a)
     return rc;
 }
 
-json_t *fl_openai_responses_body(const fl_answer_t *a, int *rc)
+json_t *fl_openai__responses_body(const fl_answer_t *a, int *rc)
 {
     (void)rc; /* only out of memory can fail here */
     ids_t ids;
@@ -195,22 +195,22 @@ json_t *fl_openai_responses_body(const fl_answer_t *a, int *rc)
         usage_new(a));
 }
 
-int fl_openai_responses_error_event(fl_error_class_t cls, const char *message,
-                                    const fl_encode_ctx_t *ctx, fl_buf_t *out)
+int fl_openai__responses_error_event(fl_error_class_t cls, const char *message,
+                                     const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
-    const char *msg = message ? message : fl_openai_error_message(cls);
-    const char *code = fl_openai_error_code(cls);
+    const char *msg = message ? message : fl_openai__error_message(cls);
+    const char *code = fl_openai__error_code(cls);
     char resp_id[FL_ENCODE_ID_MAX];
-    fl_encode_id(ctx, "resp_", resp_id, sizeof(resp_id));
+    fl_encode__id(ctx, "resp_", resp_id, sizeof(resp_id));
     size_t mark = out->len;
     /* `error` (API reference: "Streaming events > error": code, message, param), then the
      * terminal response.failed with the response's error {code, message}. */
-    int rc = fl_json_event(
+    int rc = fl_json__event(
         out, "error",
         event_new("error", ctx->sequence_number,
                   json_pack("{s:s, s:s, s:n}", "code", code, "message", msg, "param")));
     if (!rc)
-        rc = fl_json_event(
+        rc = fl_json__event(
             out, "response.failed",
             event_new("response.failed", ctx->sequence_number + 1,
                       json_pack("{s:{s:s, s:s, s:I, s:s, s:{s:s, s:s}, s:n, s:[], s:n}}",

@@ -68,20 +68,20 @@ static yaml_node_t *param_key(const char *const *keys, yaml_node_t **knodes, con
 /* Reads a number in [0, 1] (probability). Returns 0 or -1 after reporting. */
 static int get_probability(fl_load_ctx_t *c, yaml_node_t *n, const char *field, double *out)
 {
-    if (n->type != YAML_SCALAR_NODE || !fl_load_is_plain(n)) {
-        fl_load_report(c, &n->start_mark, field, "expected a number from 0 to 1, got %s",
-                       n->type == YAML_SCALAR_NODE ? "a quoted string" : fl_load_kind_name(n));
+    if (n->type != YAML_SCALAR_NODE || !fl_load__is_plain(n)) {
+        fl_load__report(c, &n->start_mark, field, "expected a number from 0 to 1, got %s",
+                        n->type == YAML_SCALAR_NODE ? "a quoted string" : fl_load__kind_name(n));
         return -1;
     }
-    const char *s = fl_load_sval(n);
+    const char *s = fl_load__sval(n);
     char *end = NULL;
     double d = s[0] ? strtod(s, &end) : NAN;
     if (!end || *end || strpbrk(s, "xXpP") || !isfinite(d)) {
-        fl_load_report(c, &n->start_mark, field, "expected a number from 0 to 1, got '%.40s'", s);
+        fl_load__report(c, &n->start_mark, field, "expected a number from 0 to 1, got '%.40s'", s);
         return -1;
     }
     if (d < 0 || d > 1) {
-        fl_load_report(c, &n->start_mark, field, "%.40s is out of range (0 to 1)", s);
+        fl_load__report(c, &n->start_mark, field, "%.40s is out of range (0 to 1)", s);
         return -1;
     }
     *out = d;
@@ -92,11 +92,11 @@ static int get_probability(fl_load_ctx_t *c, yaml_node_t *n, const char *field, 
 static int get_status(fl_load_ctx_t *c, yaml_node_t *n, const char *field, int *out)
 {
     uint64_t v;
-    if (fl_load_get_uint(c, n, field, 999, &v))
+    if (fl_load__get_uint(c, n, field, 999, &v))
         return -1;
     if (v < 400 || v > 599) {
-        fl_load_report(c, &n->start_mark, field,
-                       "status %" PRIu64 " is not an error status (400 to 599)", v);
+        fl_load__report(c, &n->start_mark, field,
+                        "status %" PRIu64 " is not an error status (400 to 599)", v);
         return -1;
     }
     *out = (int)v;
@@ -106,7 +106,7 @@ static int get_status(fl_load_ctx_t *c, yaml_node_t *n, const char *field, int *
 static int get_cut(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_cut_t *out)
 {
     static const char *const cuts[] = {"fin", "rst", NULL};
-    int i = fl_load_get_enum(c, n, field, "cut", cuts);
+    int i = fl_load__get_enum(c, n, field, "cut", cuts);
     if (i < 0)
         return -1;
     *out = i == 1 ? FL_CUT_RST : FL_CUT_FIN;
@@ -116,18 +116,18 @@ static int get_cut(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_cut_t
 static int get_error_type(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
                           fl_error_class_t *out)
 {
-    if (n->type == YAML_SCALAR_NODE && fl_fault_error_type_parse(fl_load_sval(n), out) == 0)
+    if (n->type == YAML_SCALAR_NODE && fl_fault_error_type_parse(fl_load__sval(n), out) == 0)
         return 0;
     if (n->type != YAML_SCALAR_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected an error type, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected an error type, got %s",
+                        fl_load__kind_name(n));
         return -1;
     }
-    fl_load_report(c, &n->start_mark, field,
-                   "unknown error type '%.60s' (valid: invalid_request, authentication, "
-                   "permission, not_found, request_too_large, rate_limit, server, overloaded, "
-                   "timeout, or the providers' *_error names)",
-                   fl_load_sval(n));
+    fl_load__report(c, &n->start_mark, field,
+                    "unknown error type '%.60s' (valid: invalid_request, authentication, "
+                    "permission, not_found, request_too_large, rate_limit, server, overloaded, "
+                    "timeout, or the providers' *_error names)",
+                    fl_load__sval(n));
     return -1;
 }
 
@@ -135,28 +135,28 @@ static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t
 {
     static const char *const keys[] = {"event", "content", "byte", "ms", NULL};
     static const fl_at_kind_t kinds[] = {FL_AT_EVENT, FL_AT_CONTENT, FL_AT_BYTE, FL_AT_MS};
-    if (n->type == YAML_SCALAR_NODE && !fl_load_is_null(n)) {
-        if (strcmp(fl_load_sval(n), "headers") == 0) {
+    if (n->type == YAML_SCALAR_NODE && !fl_load__is_null(n)) {
+        if (strcmp(fl_load__sval(n), "headers") == 0) {
             at->kind = FL_AT_HEADERS;
             return 0;
         }
-        if (strcmp(fl_load_sval(n), "end") == 0) {
+        if (strcmp(fl_load__sval(n), "end") == 0) {
             at->kind = FL_AT_END;
             return 0;
         }
     }
     if (n->type != YAML_MAPPING_NODE) {
-        fl_load_report(c, &n->start_mark, field,
-                       "expected headers, end, {event: N}, {content: N}, {byte: N} or {ms: N}, "
-                       "got %s",
-                       n->type == YAML_SCALAR_NODE && !fl_load_is_null(n) ? "a scalar"
-                       : fl_load_is_null(n)                               ? "null"
-                                                                          : fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field,
+                        "expected headers, end, {event: N}, {content: N}, {byte: N} or {ms: N}, "
+                        "got %s",
+                        n->type == YAML_SCALAR_NODE && !fl_load__is_null(n) ? "a scalar"
+                        : fl_load__is_null(n)                               ? "null"
+                                              : fl_load__kind_name(n));
         return -1;
     }
     yaml_node_t *v[4], *k[4];
     int before = c->nerr;
-    fl_load_get_map(c, n, field, keys, v, k);
+    fl_load__get_map(c, n, field, keys, v, k);
     if (c->nerr != before)
         return -1;
     int given = 0, i = 0;
@@ -166,19 +166,19 @@ static int parse_at(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_at_t
             i = j;
         }
     if (given != 1) {
-        fl_load_report(c, &n->start_mark, field,
-                       "exactly one of event, content, byte, ms is needed (got %d)", given);
+        fl_load__report(c, &n->start_mark, field,
+                        "exactly one of event, content, byte, ms is needed (got %d)", given);
         return -1;
     }
     char f[256];
-    fl_load_join_key(f, sizeof(f), field, keys[i]);
+    fl_load__join_key(f, sizeof(f), field, keys[i]);
     at->kind = kinds[i];
     uint64_t max = at->kind == FL_AT_MS ? MAX_TIME_MS : UINT32_MAX;
-    if (fl_load_get_uint(c, v[i], f, max, &at->n))
+    if (fl_load__get_uint(c, v[i], f, max, &at->n))
         return -1;
     if ((at->kind == FL_AT_EVENT || at->kind == FL_AT_CONTENT) && at->n == 0) {
-        fl_load_report(c, &v[i]->start_mark, f, "must be >= 1 (%s are numbered from 1)",
-                       at->kind == FL_AT_EVENT ? "events" : "content events");
+        fl_load__report(c, &v[i]->start_mark, f, "must be >= 1 (%s are numbered from 1)",
+                        at->kind == FL_AT_EVENT ? "events" : "content events");
         return -1;
     }
     return 0;
@@ -192,25 +192,25 @@ static void check_at_form(fl_load_ctx_t *c, const fl_fault_t *f, yaml_node_t *n,
     bool body_only = fl_fault_phase(f->kind) == FL_PHASE_BODY;
     if (acts_on_whole_event(f) && f->at.kind != FL_AT_EVENT && f->at.kind != FL_AT_CONTENT &&
         f->at.kind != FL_AT_DEFAULT)
-        fl_load_report(c, &n->start_mark, field, "%s acts on one whole event: use {event: N}",
-                       name);
+        fl_load__report(c, &n->start_mark, field, "%s acts on one whole event: use {event: N}",
+                        name);
     else if (body_only && f->at.kind == FL_AT_HEADERS)
-        fl_load_report(c, &n->start_mark, field,
-                       "%s acts on the body: headers is before it (use {event: 1})", name);
+        fl_load__report(c, &n->start_mark, field,
+                        "%s acts on the body: headers is before it (use {event: 1})", name);
 }
 
 /* Reads fragment.offsets: a non-empty, strictly increasing list of body offsets. */
 static void load_offsets(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_fault_t *f)
 {
     if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a list of byte offsets, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected a list of byte offsets, got %s",
+                        fl_load__kind_name(n));
         return;
     }
     size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (len == 0 || len > MAX_OFFSETS) {
-        fl_load_report(c, &n->start_mark, field, "needs 1 to %u offsets, got %zu", MAX_OFFSETS,
-                       len);
+        fl_load__report(c, &n->start_mark, field, "needs 1 to %u offsets, got %zu", MAX_OFFSETS,
+                        len);
         return;
     }
     f->offsets = calloc(len, sizeof(*f->offsets));
@@ -221,14 +221,14 @@ static void load_offsets(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl
     f->n_offsets = len;
     for (size_t i = 0; i < len; i++) {
         char fi[256];
-        yaml_node_t *item = fl_load_node_at(c, n->data.sequence.items.start[i]);
-        fl_load_join_index(fi, sizeof(fi), field, i);
-        if (fl_load_get_uint(c, item, fi, UINT32_MAX, &f->offsets[i]))
+        yaml_node_t *item = fl_load__node_at(c, n->data.sequence.items.start[i]);
+        fl_load__join_index(fi, sizeof(fi), field, i);
+        if (fl_load__get_uint(c, item, fi, UINT32_MAX, &f->offsets[i]))
             return;
         if (i && f->offsets[i] <= f->offsets[i - 1]) {
-            fl_load_report(c, &item->start_mark, fi,
-                           "offsets must increase (%" PRIu64 " after %" PRIu64 ")", f->offsets[i],
-                           f->offsets[i - 1]);
+            fl_load__report(c, &item->start_mark, fi,
+                            "offsets must increase (%" PRIu64 " after %" PRIu64 ")", f->offsets[i],
+                            f->offsets[i - 1]);
             return;
         }
     }
@@ -240,34 +240,34 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
     const char *keys[FL_FAULT_MAX_PARAMS + 2];
     yaml_node_t *v[FL_FAULT_MAX_PARAMS + 1] = {0}, *k[FL_FAULT_MAX_PARAMS + 1] = {0};
     char p[256];
-    bool empty = fl_load_is_null(n);
+    bool empty = fl_load__is_null(n);
 
     if (!empty && n->type != YAML_MAPPING_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a mapping of parameters, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected a mapping of parameters, got %s",
+                        fl_load__kind_name(n));
         return;
     }
     keys_of(f->kind, keys);
     if (!empty) {
         if (!keys[0] && n->data.mapping.pairs.top != n->data.mapping.pairs.start) {
-            yaml_node_t *key = fl_load_node_at(c, n->data.mapping.pairs.start->key);
-            fl_load_report(c, &key->start_mark, field, "%s takes no parameters",
-                           fl_fault_name(f->kind));
+            yaml_node_t *key = fl_load__node_at(c, n->data.mapping.pairs.start->key);
+            fl_load__report(c, &key->start_mark, field, "%s takes no parameters",
+                            fl_fault_name(f->kind));
             return;
         }
         int before = c->nerr;
-        fl_load_get_map(c, n, field, keys, v, k);
+        fl_load__get_map(c, n, field, keys, v, k);
         if (c->nerr != before)
             return;
     }
     /* Missing parameters are reported at the parameter mapping. */
     yaml_node_t *where = n;
 #define P(name)     param(keys, v, name)
-#define FIELD(name) (fl_load_join_key(p, sizeof(p), field, name), p)
+#define FIELD(name) (fl_load__join_key(p, sizeof(p), field, name), p)
 #define NEED(name)                                                                                 \
     do {                                                                                           \
         if (!P(name)) {                                                                            \
-            fl_load_report(c, &where->start_mark, FIELD(name), "missing required key");            \
+            fl_load__report(c, &where->start_mark, FIELD(name), "missing required key");           \
             return;                                                                                \
         }                                                                                          \
     } while (0)
@@ -279,87 +279,87 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
     switch (f->kind) {
     case FL_FAULT_DROP_SENTINEL:
         if (P("drop_finish"))
-            fl_load_get_bool(c, P("drop_finish"), FIELD("drop_finish"), &f->drop_finish);
+            fl_load__get_bool(c, P("drop_finish"), FIELD("drop_finish"), &f->drop_finish);
         break;
     case FL_FAULT_STALL:
         NEED("ms");
-        if (fl_load_is_plain(P("ms")) && strcmp(fl_load_sval(P("ms")), "forever") == 0) {
+        if (fl_load__is_plain(P("ms")) && strcmp(fl_load__sval(P("ms")), "forever") == 0) {
             f->forever = true;
-        } else if (fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 &&
+        } else if (fl_load__get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 &&
                    f->ms == 0) {
-            fl_load_report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1 (or forever)");
+            fl_load__report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1 (or forever)");
             return;
         }
-        if (P("keepalive_ms") && fl_load_get_uint(c, P("keepalive_ms"), FIELD("keepalive_ms"),
-                                                  MAX_TIME_MS, &f->keepalive_ms) == 0) {
+        if (P("keepalive_ms") && fl_load__get_uint(c, P("keepalive_ms"), FIELD("keepalive_ms"),
+                                                   MAX_TIME_MS, &f->keepalive_ms) == 0) {
             if (!f->forever && f->keepalive_ms >= f->ms)
-                fl_load_report(c, &P("keepalive_ms")->start_mark, FIELD("keepalive_ms"),
-                               "must be less than ms (%" PRIu64 "), or no ping is ever sent",
-                               f->ms);
+                fl_load__report(c, &P("keepalive_ms")->start_mark, FIELD("keepalive_ms"),
+                                "must be less than ms (%" PRIu64 "), or no ping is ever sent",
+                                f->ms);
         }
         break;
     case FL_FAULT_THROTTLE:
         NEED("bytes_per_s");
-        if (fl_load_get_uint(c, P("bytes_per_s"), FIELD("bytes_per_s"), MAX_PIECE_BYTES,
-                             &f->bytes) == 0 &&
+        if (fl_load__get_uint(c, P("bytes_per_s"), FIELD("bytes_per_s"), MAX_PIECE_BYTES,
+                              &f->bytes) == 0 &&
             f->bytes == 0)
-            fl_load_report(c, &P("bytes_per_s")->start_mark, FIELD("bytes_per_s"), "must be >= 1");
+            fl_load__report(c, &P("bytes_per_s")->start_mark, FIELD("bytes_per_s"), "must be >= 1");
         break;
     case FL_FAULT_FRAGMENT:
         if (P("bytes") && P("offsets")) {
-            fl_load_report(c, &param_key(keys, k, "offsets")->start_mark, FIELD("offsets"),
-                           "give bytes or offsets, not both");
+            fl_load__report(c, &param_key(keys, k, "offsets")->start_mark, FIELD("offsets"),
+                            "give bytes or offsets, not both");
             return;
         }
         if (!P("bytes") && !P("offsets")) {
-            fl_load_report(c, &where->start_mark, field,
-                           "fragment needs bytes (piece size) or offsets (where to split)");
+            fl_load__report(c, &where->start_mark, field,
+                            "fragment needs bytes (piece size) or offsets (where to split)");
             return;
         }
         if (P("bytes") &&
-            fl_load_get_uint(c, P("bytes"), FIELD("bytes"), MAX_PIECE_BYTES, &f->bytes) == 0 &&
+            fl_load__get_uint(c, P("bytes"), FIELD("bytes"), MAX_PIECE_BYTES, &f->bytes) == 0 &&
             f->bytes == 0)
-            fl_load_report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
+            fl_load__report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
         if (P("offsets"))
             load_offsets(c, P("offsets"), FIELD("offsets"), f);
         if (P("gap_ms"))
-            fl_load_get_uint(c, P("gap_ms"), FIELD("gap_ms"), MAX_TIME_MS, &f->gap_ms);
+            fl_load__get_uint(c, P("gap_ms"), FIELD("gap_ms"), MAX_TIME_MS, &f->gap_ms);
         break;
     case FL_FAULT_CORRUPT: {
         static const char *const kinds[] = {"json", "utf8", "chunk_size", "garbage", "sse", NULL};
         NEED("kind");
-        int kind = fl_load_get_enum(c, P("kind"), FIELD("kind"), "corrupt kind", kinds);
+        int kind = fl_load__get_enum(c, P("kind"), FIELD("kind"), "corrupt kind", kinds);
         if (kind < 0)
             return;
         f->corrupt = (fl_corrupt_kind_t)kind;
         if (f->corrupt != FL_CORRUPT_GARBAGE) {
             const char *extra = P("bytes") ? "bytes" : P("seed") ? "seed" : NULL;
             if (extra) {
-                fl_load_report(c, &param_key(keys, k, extra)->start_mark, FIELD(extra),
-                               "%s applies only to kind: garbage", extra);
+                fl_load__report(c, &param_key(keys, k, extra)->start_mark, FIELD(extra),
+                                "%s applies only to kind: garbage", extra);
                 return;
             }
             break;
         }
         f->bytes = 16;
         if (P("bytes") &&
-            fl_load_get_uint(c, P("bytes"), FIELD("bytes"), MAX_GARBAGE_BYTES, &f->bytes) == 0 &&
+            fl_load__get_uint(c, P("bytes"), FIELD("bytes"), MAX_GARBAGE_BYTES, &f->bytes) == 0 &&
             f->bytes == 0)
-            fl_load_report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
-        if (P("seed") && fl_load_get_uint(c, P("seed"), FIELD("seed"), UINT64_MAX, &f->seed) == 0)
+            fl_load__report(c, &P("bytes")->start_mark, FIELD("bytes"), "must be >= 1");
+        if (P("seed") && fl_load__get_uint(c, P("seed"), FIELD("seed"), UINT64_MAX, &f->seed) == 0)
             f->seed_set = true;
         break;
     }
     case FL_FAULT_LINE_ENDINGS: {
         static const char *const styles[] = {"crlf", "cr", NULL};
         NEED("style");
-        int s = fl_load_get_enum(c, P("style"), FIELD("style"), "line ending style", styles);
+        int s = fl_load__get_enum(c, P("style"), FIELD("style"), "line ending style", styles);
         f->crlf = s == 0;
         break;
     }
     case FL_FAULT_INJECT:
         NEED("bytes");
-        if (fl_load_get_str(c, P("bytes"), FIELD("bytes"), false, &f->inject) == 0)
+        if (fl_load__get_str(c, P("bytes"), FIELD("bytes"), false, &f->inject) == 0)
             f->inject_len = strlen(f->inject);
         break;
     case FL_FAULT_HTTP_ERROR:
@@ -371,30 +371,30 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
             get_error_type(c, P("type"), FIELD("type"), &f->error_class);
         if (P("retry_after_s")) {
             uint64_t s;
-            if (fl_load_get_uint(c, P("retry_after_s"), FIELD("retry_after_s"), MAX_RETRY_AFTER_S,
-                                 &s) == 0)
+            if (fl_load__get_uint(c, P("retry_after_s"), FIELD("retry_after_s"), MAX_RETRY_AFTER_S,
+                                  &s) == 0)
                 f->retry_after_s = (int64_t)s;
         }
         if (P("retry_after_ms")) {
             uint64_t ms;
-            if (fl_load_get_uint(c, P("retry_after_ms"), FIELD("retry_after_ms"), MAX_TIME_MS,
-                                 &ms) == 0)
+            if (fl_load__get_uint(c, P("retry_after_ms"), FIELD("retry_after_ms"), MAX_TIME_MS,
+                                  &ms) == 0)
                 f->retry_after_ms = (int64_t)ms;
         }
         if (P("html"))
-            fl_load_get_bool(c, P("html"), FIELD("html"), &f->html);
+            fl_load__get_bool(c, P("html"), FIELD("html"), &f->html);
         if (P("message"))
-            fl_load_get_str(c, P("message"), FIELD("message"), false, &f->message);
+            fl_load__get_str(c, P("message"), FIELD("message"), false, &f->message);
         break;
     case FL_FAULT_ERROR_EVENT:
         if (P("type"))
             get_error_type(c, P("type"), FIELD("type"), &f->error_class);
         if (P("message"))
-            fl_load_get_str(c, P("message"), FIELD("message"), false, &f->message);
+            fl_load__get_str(c, P("message"), FIELD("message"), false, &f->message);
         break;
     case FL_FAULT_PROXY_TIMEOUT:
         NEED("after_ms");
-        fl_load_get_uint(c, P("after_ms"), FIELD("after_ms"), MAX_TIME_MS, &f->ms);
+        fl_load__get_uint(c, P("after_ms"), FIELD("after_ms"), MAX_TIME_MS, &f->ms);
         if (P("status"))
             get_status(c, P("status"), FIELD("status"), &f->status);
         if (P("cut"))
@@ -402,8 +402,8 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         break;
     case FL_FAULT_IDLE_TIMEOUT:
         NEED("ms");
-        if (fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 && f->ms == 0)
-            fl_load_report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1");
+        if (fl_load__get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms) == 0 && f->ms == 0)
+            fl_load__report(c, &P("ms")->start_mark, FIELD("ms"), "must be >= 1");
         if (P("status"))
             get_status(c, P("status"), FIELD("status"), &f->status);
         if (P("cut"))
@@ -411,12 +411,12 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         break;
     case FL_FAULT_DELAY_HEADERS:
         NEED("ms");
-        fl_load_get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms);
+        fl_load__get_uint(c, P("ms"), FIELD("ms"), MAX_TIME_MS, &f->ms);
         break;
     case FL_FAULT_REFUSE:
         if (P("reset")) {
             bool rst = false;
-            if (fl_load_get_bool(c, P("reset"), FIELD("reset"), &rst) == 0)
+            if (fl_load__get_bool(c, P("reset"), FIELD("reset"), &rst) == 0)
                 f->cut = rst ? FL_CUT_RST : FL_CUT_FIN;
         }
         break;
@@ -432,14 +432,14 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
 
 static void report_unknown_fault(fl_load_ctx_t *c, yaml_node_t *key, const char *field)
 {
-    const char *best = fl_load_suggest(fl_load_sval(key), fl_fault_names());
+    const char *best = fl_load_suggest(fl_load__sval(key), fl_fault_names());
     if (best)
-        fl_load_report(c, &key->start_mark, field, "unknown fault '%.60s' (did you mean '%s'?)",
-                       fl_load_sval(key), best);
+        fl_load__report(c, &key->start_mark, field, "unknown fault '%.60s' (did you mean '%s'?)",
+                        fl_load__sval(key), best);
     else
-        fl_load_report(c, &key->start_mark, field,
-                       "unknown fault '%.60s' (see the README's Faults section for the catalog)",
-                       fl_load_sval(key));
+        fl_load__report(c, &key->start_mark, field,
+                        "unknown fault '%.60s' (see the README's Faults section for the catalog)",
+                        fl_load__sval(key));
 }
 
 /* Reads one item of a faults list. Returns 0 when f is a complete fault. */
@@ -449,32 +449,32 @@ static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl
     int before = c->nerr;
     yaml_node_t *key, *val = NULL;
     fl_fault_kind_t kind;
-    if (item->type == YAML_SCALAR_NODE && !fl_load_is_null(item)) {
+    if (item->type == YAML_SCALAR_NODE && !fl_load__is_null(item)) {
         key = item; /* a bare name */
     } else if (item->type == YAML_MAPPING_NODE &&
                item->data.mapping.pairs.top - item->data.mapping.pairs.start == 1) {
-        key = fl_load_node_at(c, item->data.mapping.pairs.start->key);
-        val = fl_load_node_at(c, item->data.mapping.pairs.start->value);
+        key = fl_load__node_at(c, item->data.mapping.pairs.start->key);
+        val = fl_load__node_at(c, item->data.mapping.pairs.start->value);
         if (key->type != YAML_SCALAR_NODE) {
-            fl_load_report(c, &key->start_mark, field, "keys must be strings, got %s",
-                           fl_load_kind_name(key));
+            fl_load__report(c, &key->start_mark, field, "keys must be strings, got %s",
+                            fl_load__kind_name(key));
             return -1;
         }
     } else if (item->type == YAML_MAPPING_NODE) {
         size_t n = (size_t)(item->data.mapping.pairs.top - item->data.mapping.pairs.start);
-        fl_load_report(c, &item->start_mark, field,
-                       n ? "a fault item has exactly one key, the fault (got %zu; write each "
-                           "fault as its own list item)"
-                         : "a fault item has exactly one key, the fault (got %zu)",
-                       n);
+        fl_load__report(c, &item->start_mark, field,
+                        n ? "a fault item has exactly one key, the fault (got %zu; write each "
+                            "fault as its own list item)"
+                          : "a fault item has exactly one key, the fault (got %zu)",
+                        n);
         return -1;
     } else {
-        fl_load_report(c, &item->start_mark, field, "expected a fault, got %s",
-                       fl_load_is_null(item) ? "null" : fl_load_kind_name(item));
+        fl_load__report(c, &item->start_mark, field, "expected a fault, got %s",
+                        fl_load__is_null(item) ? "null" : fl_load__kind_name(item));
         return -1;
     }
-    fl_load_join_key(fk, sizeof(fk), field, fl_load_sval(key));
-    if (fl_fault_kind_parse(fl_load_sval(key), &kind)) {
+    fl_load__join_key(fk, sizeof(fk), field, fl_load__sval(key));
+    if (fl_fault_kind_parse(fl_load__sval(key), &kind)) {
         report_unknown_fault(c, key, fk);
         return -1;
     }
@@ -482,17 +482,17 @@ static int load_fault(fl_load_ctx_t *c, yaml_node_t *item, const char *field, fl
     f->line = (int)key->start_mark.line + 1;
     f->col = (int)key->start_mark.column + 1;
     if (f->kind == FL_FAULT_LINE_ENDINGS && val && val->type == YAML_SCALAR_NODE &&
-        !fl_load_is_null(val)) {
+        !fl_load__is_null(val)) {
         static const char *const styles[] = {"crlf", "cr", NULL};
-        int s = fl_load_get_enum(c, val, fk, "line ending style", styles);
+        int s = fl_load__get_enum(c, val, fk, "line ending style", styles);
         f->crlf = s == 0;
         return c->nerr == before ? 0 : -1;
     }
-    if (!val || fl_load_is_null(val)) {
+    if (!val || fl_load__is_null(val)) {
         const char *req = fl_fault_info(kind)->required;
         if (req) {
-            fl_load_report(c, &key->start_mark, fk, "%s needs parameters: %s", fl_load_sval(key),
-                           req);
+            fl_load__report(c, &key->start_mark, fk, "%s needs parameters: %s", fl_load__sval(key),
+                            req);
             return -1;
         }
         return 0;
@@ -506,13 +506,13 @@ static void load_fault_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
                             size_t *n_out)
 {
     if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a list of faults, got %s",
-                       fl_load_is_null(n) ? "null" : fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected a list of faults, got %s",
+                        fl_load__is_null(n) ? "null" : fl_load__kind_name(n));
         return;
     }
     size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (len > MAX_FAULTS) {
-        fl_load_report(c, &n->start_mark, field, "at most %u faults, got %zu", MAX_FAULTS, len);
+        fl_load__report(c, &n->start_mark, field, "at most %u faults, got %zu", MAX_FAULTS, len);
         return;
     }
     if (len == 0)
@@ -525,8 +525,8 @@ static void load_fault_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
     *n_out = len;
     for (size_t j = 0; j < len; j++) {
         char fi[256];
-        fl_load_join_index(fi, sizeof(fi), field, j);
-        load_fault(c, fl_load_node_at(c, n->data.sequence.items.start[j]), fi, &(*out)[j]);
+        fl_load__join_index(fi, sizeof(fi), field, j);
+        load_fault(c, fl_load__node_at(c, n->data.sequence.items.start[j]), fi, &(*out)[j]);
     }
 }
 
@@ -535,34 +535,34 @@ static void load_chaos(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_a
     static const char *const keys[] = {"seed", "probability", "faults", NULL};
     yaml_node_t *v[3], *k[3];
     char f[256];
-    if (fl_load_get_map(c, n, field, keys, v, k))
+    if (fl_load__get_map(c, n, field, keys, v, k))
         return;
     for (int i = 0; i < 3; i++)
         if (!v[i])
-            fl_load_report_missing(c, n, field, keys[i]);
+            fl_load__report_missing(c, n, field, keys[i]);
     if (!v[0] || !v[1] || !v[2])
         return;
     a->seeded = true;
-    fl_load_join_key(f, sizeof(f), field, "seed");
-    fl_load_get_uint(c, v[0], f, UINT64_MAX, &a->chaos_seed);
-    fl_load_join_key(f, sizeof(f), field, "probability");
+    fl_load__join_key(f, sizeof(f), field, "seed");
+    fl_load__get_uint(c, v[0], f, UINT64_MAX, &a->chaos_seed);
+    fl_load__join_key(f, sizeof(f), field, "probability");
     get_probability(c, v[1], f, &a->chaos_probability);
-    fl_load_join_key(f, sizeof(f), field, "faults");
+    fl_load__join_key(f, sizeof(f), field, "faults");
     load_fault_list(c, v[2], f, &a->chaos_faults, &a->n_chaos_faults);
 }
 
-void fl_load_attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
+void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
 {
     static const char *const keys[] = {"faults", "chaos", NULL};
     if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, "attempts", "expected a list, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, "attempts", "expected a list, got %s",
+                        fl_load__kind_name(n));
         return;
     }
     size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (len > MAX_ATTEMPTS) {
-        fl_load_report(c, &n->start_mark, "attempts", "at most %u attempts, got %zu", MAX_ATTEMPTS,
-                       len);
+        fl_load__report(c, &n->start_mark, "attempts", "at most %u attempts, got %zu", MAX_ATTEMPTS,
+                        len);
         return;
     }
     if (len) {
@@ -576,19 +576,19 @@ void fl_load_attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
     for (size_t i = 0; i < len; i++) {
         char f[256], ff[256];
         yaml_node_t *v[2], *k[2];
-        yaml_node_t *item = fl_load_node_at(c, n->data.sequence.items.start[i]);
+        yaml_node_t *item = fl_load__node_at(c, n->data.sequence.items.start[i]);
         fl_attempt_t *a = &sc->attempts[i];
-        fl_load_join_index(f, sizeof(f), "attempts", i);
-        if (fl_load_is_null(item))
+        fl_load__join_index(f, sizeof(f), "attempts", i);
+        if (fl_load__is_null(item))
             continue; /* `- ` alone: an attempt with no faults */
-        if (fl_load_get_map(c, item, f, keys, v, k))
+        if (fl_load__get_map(c, item, f, keys, v, k))
             continue;
         if (v[0]) {
-            fl_load_join_key(ff, sizeof(ff), f, "faults");
+            fl_load__join_key(ff, sizeof(ff), f, "faults");
             load_fault_list(c, v[0], ff, &a->faults, &a->n_faults);
         }
         if (v[1]) {
-            fl_load_join_key(ff, sizeof(ff), f, "chaos");
+            fl_load__join_key(ff, sizeof(ff), f, "chaos");
             load_chaos(c, v[1], ff, a);
         }
     }
@@ -645,23 +645,23 @@ static void check_one(check_t *k, const fl_fault_t *f)
     const char *name = fl_fault_name(f->kind);
     size_t n_events = k->script->n_events, pieces = fl_script_pieces(k->script);
     size_t body = k->script->bytes.len;
-    fl_load_join_key(at, sizeof(at), k->field, "at");
+    fl_load__join_key(at, sizeof(at), k->field, "at");
 
     /* Both counts, so that a user who counted words and one who counted events both see where
      * they went wrong. */
     if (f->at.kind == FL_AT_EVENT && f->at.n > n_events + 1) {
-        fl_load_report(c, &m, at,
-                       "event %" PRIu64 " is past the end of the stream (it has %zu events, %zu "
-                       "of them content events)",
-                       f->at.n, n_events, pieces);
+        fl_load__report(c, &m, at,
+                        "event %" PRIu64 " is past the end of the stream (it has %zu events, %zu "
+                        "of them content events)",
+                        f->at.n, n_events, pieces);
         return;
     }
     if (f->at.kind == FL_AT_CONTENT && (pieces == 0 || f->at.n > pieces + 1)) {
-        fl_load_report(c, &m, at,
-                       "content %" PRIu64 " is past the end of the stream (it has %zu content "
-                       "events, %zu events in all%s)",
-                       f->at.n, pieces, n_events,
-                       k->sc->response.events ? "; raw events are no content events" : "");
+        fl_load__report(c, &m, at,
+                        "content %" PRIu64 " is past the end of the stream (it has %zu content "
+                        "events, %zu events in all%s)",
+                        f->at.n, pieces, n_events,
+                        k->sc->response.events ? "; raw events are no content events" : "");
         return;
     }
     /* the event a position names, 1-based (n_events + 1: the end); 0 for the other forms */
@@ -670,23 +670,23 @@ static void check_one(check_t *k, const fl_fault_t *f)
                                                   : 0;
     const char *form = f->at.kind == FL_AT_CONTENT ? "content" : "event";
     if (f->at.kind == FL_AT_BYTE && f->at.n > body) {
-        fl_load_report(c, &m, at,
-                       "byte %" PRIu64 " is past the end of the stream (its body has %zu bytes)",
-                       f->at.n, body);
+        fl_load__report(c, &m, at,
+                        "byte %" PRIu64 " is past the end of the stream (its body has %zu bytes)",
+                        f->at.n, body);
         return;
     }
     if (acts_on_whole_event(f) && ev_n == n_events + 1) {
-        fl_load_report(c, &m, at,
-                       "%s %" PRIu64 " is the end of the stream: %s needs an event (it has "
-                       "%zu events)",
-                       form, f->at.n, name, n_events);
+        fl_load__report(c, &m, at,
+                        "%s %" PRIu64 " is the end of the stream: %s needs an event (it has "
+                        "%zu events)",
+                        form, f->at.n, name, n_events);
         return;
     }
     switch (f->kind) {
     case FL_FAULT_CORRUPT:
         if (f->corrupt == FL_CORRUPT_CHUNK_SIZE && k->sc->response.framing == FL_FRAMING_CLOSE) {
-            fl_load_report(c, &m, k->field,
-                           "chunk_size needs chunked framing (response.framing is close)");
+            fl_load__report(c, &m, k->field,
+                            "chunk_size needs chunked framing (response.framing is close)");
             return;
         }
         if (f->corrupt != FL_CORRUPT_JSON && f->corrupt != FL_CORRUPT_UTF8)
@@ -694,50 +694,50 @@ static void check_one(check_t *k, const fl_fault_t *f)
         if (ev_n) {
             const fl_script_event_t *ev = &k->script->events[ev_n - 1];
             if (!event_has_json(k->script, (size_t)ev_n - 1))
-                fl_load_report(c, &m, at, "%s %" PRIu64 " has no JSON data line to corrupt", form,
-                               f->at.n);
+                fl_load__report(c, &m, at, "%s %" PRIu64 " has no JSON data line to corrupt", form,
+                                f->at.n);
             else if (!fl_chaos_can_corrupt(k->script->bytes.data + ev->off, ev->len, f->corrupt))
-                fl_load_report(
+                fl_load__report(
                     c, &m, at, "%s %" PRIu64 " has no %s in its first data line to corrupt", form,
                     f->at.n, f->corrupt == FL_CORRUPT_JSON ? "JSON value" : "string value");
         } else if (k->candidate) {
-            fl_load_report(c, &m, k->field,
-                           "a chaos candidate corrupt %s needs at: {event: N} (a drawn event may "
-                           "carry no JSON)",
-                           f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
+            fl_load__report(c, &m, k->field,
+                            "a chaos candidate corrupt %s needs at: {event: N} (a drawn event may "
+                            "carry no JSON)",
+                            f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
         } else if (k->sc->response.events) {
-            fl_load_report(c, &m, k->field,
-                           "corrupt %s on raw events needs at: {event: N} naming an event with "
-                           "JSON data",
-                           f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
+            fl_load__report(c, &m, k->field,
+                            "corrupt %s on raw events needs at: {event: N} naming an event with "
+                            "JSON data",
+                            f->corrupt == FL_CORRUPT_JSON ? "json" : "utf8");
         }
         break;
     case FL_FAULT_DROP_SENTINEL:
         if (k->sc->response.events) {
-            fl_load_report(c, &m, k->field,
-                           "raw events have no end marker to drop: they are sent as written "
-                           "(leave the marker out of response.events instead)");
+            fl_load__report(c, &m, k->field,
+                            "raw events have no end marker to drop: they are sent as written "
+                            "(leave the marker out of response.events instead)");
         } else if (f->drop_finish && k->sc->dialect == FL_DIALECT_OPENAI_RESPONSES) {
-            fl_load_report(c, &m, k->field,
-                           "drop_finish has no separate event on openai-responses: "
-                           "response.completed carries the finish and is the end marker, so "
-                           "drop_sentinel alone drops both");
+            fl_load__report(c, &m, k->field,
+                            "drop_finish has no separate event on openai-responses: "
+                            "response.completed carries the finish and is the end marker, so "
+                            "drop_sentinel alone drops both");
         } else if (f->drop_finish && k->sc->dialect == FL_DIALECT_GEMINI) {
-            fl_load_report(c, &m, k->field,
-                           "drop_finish has no separate event on gemini: it has no sentinel, "
-                           "the chunk with finishReason is the end marker, so drop_sentinel "
-                           "alone drops it");
+            fl_load__report(c, &m, k->field,
+                            "drop_finish has no separate event on gemini: it has no sentinel, "
+                            "the chunk with finishReason is the end marker, so drop_sentinel "
+                            "alone drops it");
         }
         break;
     case FL_FAULT_FRAGMENT:
         for (size_t i = 0; i < f->n_offsets; i++) {
             if (f->offsets[i] >= body) {
                 char fo[256];
-                fl_load_join_key(fo, sizeof(fo), k->field, "offsets");
-                fl_load_report(c, &m, fo,
-                               "offset %" PRIu64 " is past the end of the stream (its body has "
-                               "%zu bytes)",
-                               f->offsets[i], body);
+                fl_load__join_key(fo, sizeof(fo), k->field, "offsets");
+                fl_load__report(c, &m, fo,
+                                "offset %" PRIu64 " is past the end of the stream (its body has "
+                                "%zu bytes)",
+                                f->offsets[i], body);
                 return;
             }
         }
@@ -747,7 +747,7 @@ static void check_one(check_t *k, const fl_fault_t *f)
     }
 }
 
-void fl_load_check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
+void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
 {
     /* The ids and times the server sends vary, their lengths do not (encode/dialect.h): an id
        and a time of exactly those lengths give the body the server sends byte for byte, so a
@@ -774,14 +774,14 @@ void fl_load_check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
         char base[96];
         for (size_t j = 0; j < a->n_faults; j++) {
             snprintf(base, sizeof(base), "attempts[%zu].faults[%zu]", i, j);
-            fl_load_join_key(k.field, sizeof(k.field), base, fl_fault_name(a->faults[j].kind));
+            fl_load__join_key(k.field, sizeof(k.field), base, fl_fault_name(a->faults[j].kind));
             k.candidate = false;
             check_one(&k, &a->faults[j]);
         }
         for (size_t j = 0; j < a->n_chaos_faults; j++) {
             snprintf(base, sizeof(base), "attempts[%zu].chaos.faults[%zu]", i, j);
-            fl_load_join_key(k.field, sizeof(k.field), base,
-                             fl_fault_name(a->chaos_faults[j].kind));
+            fl_load__join_key(k.field, sizeof(k.field), base,
+                              fl_fault_name(a->chaos_faults[j].kind));
             k.candidate = true;
             check_one(&k, &a->chaos_faults[j]);
         }

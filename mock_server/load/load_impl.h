@@ -31,49 +31,49 @@ typedef struct fl_load_ctx_s {
 } fl_load_ctx_t;
 
 /** Adds one diagnostic at mark m (NULL: no position) for field (dotted path). */
-void fl_load_report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void fl_load__report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 /** The node with document index idx (borrowed), or NULL. */
-yaml_node_t *fl_load_node_at(fl_load_ctx_t *c, int idx);
+yaml_node_t *fl_load__node_at(fl_load_ctx_t *c, int idx);
 /** out = parent.key (or key when parent is empty), truncated to n bytes. */
-void fl_load_join_key(char *out, size_t n, const char *parent, const char *key);
+void fl_load__join_key(char *out, size_t n, const char *parent, const char *key);
 /** out = parent[i], truncated to n bytes. */
-void fl_load_join_index(char *out, size_t n, const char *parent, size_t i);
+void fl_load__join_index(char *out, size_t n, const char *parent, size_t i);
 /** "a mapping", "a list" or "a scalar", for messages. */
-const char *fl_load_kind_name(const yaml_node_t *n);
+const char *fl_load__kind_name(const yaml_node_t *n);
 /** A scalar's NUL-terminated value (borrowed). */
-const char *fl_load_sval(const yaml_node_t *n);
+const char *fl_load__sval(const yaml_node_t *n);
 /** True for a plain (unquoted) scalar. */
-bool fl_load_is_plain(const yaml_node_t *n);
+bool fl_load__is_plain(const yaml_node_t *n);
 /** True for a YAML 1.2 core-schema null: empty plain scalar, ~ or null. */
-bool fl_load_is_null(const yaml_node_t *n);
+bool fl_load__is_null(const yaml_node_t *n);
 /** Reads a string scalar into *out (owned by the caller). Returns 0 or -1 after reporting. */
-int fl_load_get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty,
-                    char **out);
+int fl_load__get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty,
+                     char **out);
 /** Reads a plain non-negative decimal integer <= max. Returns 0 or -1 after reporting. */
-int fl_load_get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64_t max,
-                     uint64_t *out);
+int fl_load__get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64_t max,
+                      uint64_t *out);
 /** Reads true/false. Returns 0 or -1 after reporting. */
-int fl_load_get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool *out);
+int fl_load__get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool *out);
 /** Matches a scalar against NULL-terminated names; returns the index, or -1 after reporting. */
-int fl_load_get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
-                     const char *const *names);
+int fl_load__get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
+                      const char *const *names);
 /**
  * Checks that n is a mapping whose keys are all in keys (NULL-terminated, at most 16), with no
  * duplicates, and fills vals[i] / keynodes[i] with the node for keys[i] (or NULL). Unknown keys
  * are reported with a suggestion. Returns 0 when n is a mapping, -1 (reported) when not.
  */
-int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
-                    yaml_node_t **vals, yaml_node_t **keynodes);
+int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
+                     yaml_node_t **vals, yaml_node_t **keynodes);
 /** Reports "missing required key" for parent.key at the mapping map. */
-void fl_load_report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
-                            const char *key);
+void fl_load__report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
+                             const char *key);
 /** Parses the `attempts:` list into sc->attempts (fault_load.c). */
-void fl_load_attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
+void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
 /**
  * Checks every fault's position and kind against the scenario's clean stream (fault_load.c);
  * run once the whole scenario loaded without errors.
  */
-void fl_load_check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc);
+void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc);
 
 #endif

@@ -30,7 +30,8 @@
 #define MAX_CHUNK_BYTES 1048576u
 #define MAX_NAME_LEN    64
 
-void fl_load_report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt, ...)
+void fl_load__report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, const char *fmt,
+                     ...)
 {
     char msg[512];
     va_list ap;
@@ -43,7 +44,7 @@ void fl_load_report(fl_load_ctx_t *c, const yaml_mark_t *m, const char *field, c
         c->oom = 1;
 }
 
-yaml_node_t *fl_load_node_at(fl_load_ctx_t *c, int idx)
+yaml_node_t *fl_load__node_at(fl_load_ctx_t *c, int idx)
 {
     return yaml_document_get_node(c->doc, idx);
 }
@@ -61,7 +62,7 @@ static void append(char *dst, size_t n, const char *src)
     dst[len + add] = '\0';
 }
 
-void fl_load_join_key(char *out, size_t n, const char *parent, const char *key)
+void fl_load__join_key(char *out, size_t n, const char *parent, const char *key)
 {
     out[0] = '\0';
     append(out, n, parent);
@@ -70,7 +71,7 @@ void fl_load_join_key(char *out, size_t n, const char *parent, const char *key)
     append(out, n, key);
 }
 
-void fl_load_join_index(char *out, size_t n, const char *parent, size_t i)
+void fl_load__join_index(char *out, size_t n, const char *parent, size_t i)
 {
     char idx[32];
     snprintf(idx, sizeof(idx), "[%zu]", i);
@@ -79,7 +80,7 @@ void fl_load_join_index(char *out, size_t n, const char *parent, size_t i)
     append(out, n, idx);
 }
 
-const char *fl_load_kind_name(const yaml_node_t *n)
+const char *fl_load__kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
     case YAML_MAPPING_NODE:
@@ -91,22 +92,22 @@ const char *fl_load_kind_name(const yaml_node_t *n)
     }
 }
 
-const char *fl_load_sval(const yaml_node_t *n)
+const char *fl_load__sval(const yaml_node_t *n)
 {
     return (const char *)n->data.scalar.value;
 }
 
-bool fl_load_is_plain(const yaml_node_t *n)
+bool fl_load__is_plain(const yaml_node_t *n)
 {
     return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 /* YAML 1.2 core schema null: an empty plain scalar, ~ or null. */
-bool fl_load_is_null(const yaml_node_t *n)
+bool fl_load__is_null(const yaml_node_t *n)
 {
-    if (!fl_load_is_plain(n))
+    if (!fl_load__is_plain(n))
         return false;
-    const char *s = fl_load_sval(n);
+    const char *s = fl_load__sval(n);
     return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
@@ -123,13 +124,13 @@ static void bound_walk(fl_load_ctx_t *c, bound_t *b, int idx, int depth, bool vi
 {
     if (b->failed)
         return;
-    yaml_node_t *n = fl_load_node_at(c, idx);
+    yaml_node_t *n = fl_load__node_at(c, idx);
     if (!n)
         return;
     if (depth > FL_SCENARIO_MAX_DEPTH) {
-        fl_load_report(c, &n->start_mark, "",
-                       "nesting deeper than %d levels (a self-referencing alias?): file refused",
-                       FL_SCENARIO_MAX_DEPTH);
+        fl_load__report(c, &n->start_mark, "",
+                        "nesting deeper than %d levels (a self-referencing alias?): file refused",
+                        FL_SCENARIO_MAX_DEPTH);
         b->failed = 1;
         return;
     }
@@ -138,9 +139,9 @@ static void bound_walk(fl_load_ctx_t *c, bound_t *b, int idx, int depth, bool vi
         via_alias = true;
     b->seen[slot] = 1;
     if (via_alias && ++b->alias_nodes > FL_SCENARIO_MAX_ALIAS_NODES) {
-        fl_load_report(c, &n->start_mark, "",
-                       "aliases expand to more than %d nodes (an alias bomb?): file refused",
-                       FL_SCENARIO_MAX_ALIAS_NODES);
+        fl_load__report(c, &n->start_mark, "",
+                        "aliases expand to more than %d nodes (an alias bomb?): file refused",
+                        FL_SCENARIO_MAX_ALIAS_NODES);
         b->failed = 1;
         return;
     }
@@ -160,26 +161,27 @@ static void bound_walk(fl_load_ctx_t *c, bound_t *b, int idx, int depth, bool vi
 /* ---- scalar readers ------------------------------------------------------------------------ */
 
 /* Reads a string scalar into *out (owned). Returns 0 or -1 after reporting. */
-int fl_load_get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty,
-                    char **out)
+int fl_load__get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool allow_empty,
+                     char **out)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a string, got %s", fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected a string, got %s",
+                        fl_load__kind_name(n));
         return -1;
     }
-    if (fl_load_is_null(n)) {
-        fl_load_report(c, &n->start_mark, field, "expected a string, got null");
+    if (fl_load__is_null(n)) {
+        fl_load__report(c, &n->start_mark, field, "expected a string, got null");
         return -1;
     }
-    if (memchr(fl_load_sval(n), '\0', n->data.scalar.length)) {
-        fl_load_report(c, &n->start_mark, field, "must not contain NUL bytes");
+    if (memchr(fl_load__sval(n), '\0', n->data.scalar.length)) {
+        fl_load__report(c, &n->start_mark, field, "must not contain NUL bytes");
         return -1;
     }
     if (!allow_empty && n->data.scalar.length == 0) {
-        fl_load_report(c, &n->start_mark, field, "must not be empty");
+        fl_load__report(c, &n->start_mark, field, "must not be empty");
         return -1;
     }
-    *out = strdup(fl_load_sval(n));
+    *out = strdup(fl_load__sval(n));
     if (!*out) {
         c->oom = 1;
         return -1;
@@ -188,18 +190,18 @@ int fl_load_get_str(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool al
 }
 
 /* Reads a non-negative decimal integer <= max. Returns 0 or -1 after reporting. */
-int fl_load_get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64_t max,
-                     uint64_t *out)
+int fl_load__get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64_t max,
+                      uint64_t *out)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected an integer, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected an integer, got %s",
+                        fl_load__kind_name(n));
         return -1;
     }
-    const char *s = fl_load_sval(n);
-    if (!fl_load_is_plain(n)) {
-        fl_load_report(c, &n->start_mark, field, "expected an integer, got the string \"%.40s\"",
-                       s);
+    const char *s = fl_load__sval(n);
+    if (!fl_load__is_plain(n)) {
+        fl_load__report(c, &n->start_mark, field, "expected an integer, got the string \"%.40s\"",
+                        s);
         return -1;
     }
     const char *p = s;
@@ -207,7 +209,7 @@ int fl_load_get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64
     if (*p == '+' || *p == '-')
         neg = *p++ == '-';
     if (!*p || strspn(p, "0123456789") != strlen(p)) {
-        fl_load_report(c, &n->start_mark, field, "expected an integer, got '%.40s'", s);
+        fl_load__report(c, &n->start_mark, field, "expected an integer, got '%.40s'", s);
         return -1;
     }
     uint64_t v = 0;
@@ -220,50 +222,50 @@ int fl_load_get_uint(fl_load_ctx_t *c, yaml_node_t *n, const char *field, uint64
             v = v * 10 + d;
     }
     if (neg && (v != 0 || over)) {
-        fl_load_report(c, &n->start_mark, field, "must be >= 0, got %.40s", s);
+        fl_load__report(c, &n->start_mark, field, "must be >= 0, got %.40s", s);
         return -1;
     }
     if (over || v > max) {
-        fl_load_report(c, &n->start_mark, field, "%.40s is out of range (0 to %" PRIu64 ")", s,
-                       max);
+        fl_load__report(c, &n->start_mark, field, "%.40s is out of range (0 to %" PRIu64 ")", s,
+                        max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-int fl_load_get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool *out)
+int fl_load__get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool *out)
 {
     static const char *const t[] = {"true", "True", "TRUE"};
     static const char *const f[] = {"false", "False", "FALSE"};
-    if (fl_load_is_plain(n)) {
+    if (fl_load__is_plain(n)) {
         for (size_t i = 0; i < 3; i++) {
-            if (strcmp(fl_load_sval(n), t[i]) == 0) {
+            if (strcmp(fl_load__sval(n), t[i]) == 0) {
                 *out = true;
                 return 0;
             }
-            if (strcmp(fl_load_sval(n), f[i]) == 0) {
+            if (strcmp(fl_load__sval(n), f[i]) == 0) {
                 *out = false;
                 return 0;
             }
         }
     }
     if (n->type == YAML_SCALAR_NODE)
-        fl_load_report(c, &n->start_mark, field, "expected true or false, got '%.40s'",
-                       fl_load_sval(n));
+        fl_load__report(c, &n->start_mark, field, "expected true or false, got '%.40s'",
+                        fl_load__sval(n));
     else
-        fl_load_report(c, &n->start_mark, field, "expected true or false, got %s",
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected true or false, got %s",
+                        fl_load__kind_name(n));
     return -1;
 }
 
 /* Matches a scalar against a NULL-terminated list of names; returns the index or -1. */
-int fl_load_get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
-                     const char *const *names)
+int fl_load__get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
+                      const char *const *names)
 {
     if (n->type == YAML_SCALAR_NODE) {
         for (int i = 0; names[i]; i++)
-            if (strcmp(fl_load_sval(n), names[i]) == 0)
+            if (strcmp(fl_load__sval(n), names[i]) == 0)
                 return i;
     }
     char list[256] = "";
@@ -271,11 +273,11 @@ int fl_load_get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const 
     for (int i = 0; names[i]; i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", names[i]);
     if (n->type == YAML_SCALAR_NODE)
-        fl_load_report(c, &n->start_mark, field, "unknown %s '%.60s' (valid: %s)", what,
-                       fl_load_sval(n), list);
+        fl_load__report(c, &n->start_mark, field, "unknown %s '%.60s' (valid: %s)", what,
+                        fl_load__sval(n), list);
     else
-        fl_load_report(c, &n->start_mark, field, "expected one of %s, got %s", list,
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected one of %s, got %s", list,
+                        fl_load__kind_name(n));
     return -1;
 }
 
@@ -332,19 +334,19 @@ static void report_unknown_key(fl_load_ctx_t *c, yaml_node_t *key, const char *p
                                const char *const *keys)
 {
     char field[256];
-    fl_load_join_key(field, sizeof(field), parent, fl_load_sval(key));
-    const char *best = fl_load_suggest(fl_load_sval(key), keys);
+    fl_load__join_key(field, sizeof(field), parent, fl_load__sval(key));
+    const char *best = fl_load_suggest(fl_load__sval(key), keys);
     if (best) {
-        fl_load_report(c, &key->start_mark, field, "unknown key '%.60s' (did you mean '%s'?)",
-                       fl_load_sval(key), best);
+        fl_load__report(c, &key->start_mark, field, "unknown key '%.60s' (did you mean '%s'?)",
+                        fl_load__sval(key), best);
         return;
     }
     char list[256] = "";
     size_t off = 0;
     for (int i = 0; keys[i]; i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", keys[i]);
-    fl_load_report(c, &key->start_mark, field, "unknown key '%.60s' (valid keys: %s)",
-                   fl_load_sval(key), list);
+    fl_load__report(c, &key->start_mark, field, "unknown key '%.60s' (valid keys: %s)",
+                    fl_load__sval(key), list);
 }
 
 /*
@@ -353,8 +355,8 @@ static void report_unknown_key(fl_load_ctx_t *c, yaml_node_t *key, const char *p
  * Returns 0 when n is a mapping (key problems are reported but do not stop the walk), -1 when
  * it is not a mapping at all.
  */
-int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
-                    yaml_node_t **vals, yaml_node_t **keynodes)
+int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
+                     yaml_node_t **vals, yaml_node_t **keynodes)
 {
     size_t nkeys = 0;
     while (keys[nkeys])
@@ -362,19 +364,19 @@ int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const c
     for (size_t i = 0; i < nkeys; i++)
         vals[i] = keynodes[i] = NULL;
     if (n->type != YAML_MAPPING_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected a mapping, got %s",
-                       fl_load_is_null(n) ? "null" : fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected a mapping, got %s",
+                        fl_load__is_null(n) ? "null" : fl_load__kind_name(n));
         return -1;
     }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = fl_load_node_at(c, p->key), *v = fl_load_node_at(c, p->value);
+        yaml_node_t *k = fl_load__node_at(c, p->key), *v = fl_load__node_at(c, p->value);
         if (k->type != YAML_SCALAR_NODE) {
-            fl_load_report(c, &k->start_mark, field, "keys must be strings, got %s",
-                           fl_load_kind_name(k));
+            fl_load__report(c, &k->start_mark, field, "keys must be strings, got %s",
+                            fl_load__kind_name(k));
             continue;
         }
         size_t i = 0;
-        while (i < nkeys && strcmp(keys[i], fl_load_sval(k)) != 0)
+        while (i < nkeys && strcmp(keys[i], fl_load__sval(k)) != 0)
             i++;
         if (i == nkeys) {
             report_unknown_key(c, k, field, keys);
@@ -382,9 +384,9 @@ int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const c
         }
         if (keynodes[i]) {
             char f[256];
-            fl_load_join_key(f, sizeof(f), field, keys[i]);
-            fl_load_report(c, &k->start_mark, f, "duplicate key (first given at line %d)",
-                           (int)keynodes[i]->start_mark.line + 1);
+            fl_load__join_key(f, sizeof(f), field, keys[i]);
+            fl_load__report(c, &k->start_mark, f, "duplicate key (first given at line %d)",
+                            (int)keynodes[i]->start_mark.line + 1);
             continue;
         }
         keynodes[i] = k;
@@ -393,11 +395,12 @@ int fl_load_get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const c
     return 0;
 }
 
-void fl_load_report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent, const char *key)
+void fl_load__report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
+                             const char *key)
 {
     char f[256];
-    fl_load_join_key(f, sizeof(f), parent, key);
-    fl_load_report(c, &map->start_mark, f, "missing required key");
+    fl_load__join_key(f, sizeof(f), parent, key);
+    fl_load__report(c, &map->start_mark, f, "missing required key");
 }
 
 /* ---- YAML -> JSON (tool_call.arguments, events[].data) ------------------------------------- */
@@ -441,8 +444,8 @@ static json_t *to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field)
         size_t i = 0;
         for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
              it++, i++) {
-            fl_load_join_index(f, sizeof(f), field, i);
-            json_t *v = to_json(c, fl_load_node_at(c, *it), f);
+            fl_load__join_index(f, sizeof(f), field, i);
+            json_t *v = to_json(c, fl_load__node_at(c, *it), f);
             if (!v || json_array_append_new(arr, v)) {
                 json_decref(arr);
                 return NULL;
@@ -454,21 +457,21 @@ static json_t *to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field)
     if (!obj)
         goto oom;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = fl_load_node_at(c, p->key);
+        yaml_node_t *k = fl_load__node_at(c, p->key);
         if (k->type != YAML_SCALAR_NODE) {
-            fl_load_report(c, &k->start_mark, field, "keys must be strings, got %s",
-                           fl_load_kind_name(k));
+            fl_load__report(c, &k->start_mark, field, "keys must be strings, got %s",
+                            fl_load__kind_name(k));
             json_decref(obj);
             return NULL;
         }
-        fl_load_join_key(f, sizeof(f), field, fl_load_sval(k));
-        if (json_object_get(obj, fl_load_sval(k))) {
-            fl_load_report(c, &k->start_mark, f, "duplicate key");
+        fl_load__join_key(f, sizeof(f), field, fl_load__sval(k));
+        if (json_object_get(obj, fl_load__sval(k))) {
+            fl_load__report(c, &k->start_mark, f, "duplicate key");
             json_decref(obj);
             return NULL;
         }
-        json_t *v = to_json(c, fl_load_node_at(c, p->value), f);
-        if (!v || json_object_set_new(obj, fl_load_sval(k), v)) {
+        json_t *v = to_json(c, fl_load__node_at(c, p->value), f);
+        if (!v || json_object_set_new(obj, fl_load__sval(k), v)) {
             json_decref(obj);
             return NULL;
         }
@@ -481,10 +484,10 @@ oom:
 
 static json_t *scalar_to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *field)
 {
-    const char *s = fl_load_sval(n);
-    if (!fl_load_is_plain(n))
+    const char *s = fl_load__sval(n);
+    if (!fl_load__is_plain(n))
         return json_stringn(s, n->data.scalar.length);
-    if (fl_load_is_null(n))
+    if (fl_load__is_null(n))
         return json_null();
     if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
         return json_true();
@@ -494,7 +497,7 @@ static json_t *scalar_to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *fiel
         errno = 0;
         long long v = strtoll(s, NULL, 10);
         if (errno) {
-            fl_load_report(c, &n->start_mark, field, "integer %.40s does not fit in 64 bits", s);
+            fl_load__report(c, &n->start_mark, field, "integer %.40s does not fit in 64 bits", s);
             return NULL;
         }
         return json_integer(v);
@@ -503,14 +506,14 @@ static json_t *scalar_to_json(fl_load_ctx_t *c, yaml_node_t *n, const char *fiel
                                           "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
     for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
         if (strcmp(s, special[i]) == 0) {
-            fl_load_report(c, &n->start_mark, field, "'%s' has no JSON form", s);
+            fl_load__report(c, &n->start_mark, field, "'%s' has no JSON form", s);
             return NULL;
         }
     }
     if (full_match_float(s)) {
         double d = strtod(s, NULL);
         if (!isfinite(d)) {
-            fl_load_report(c, &n->start_mark, field, "number %.40s is too large for JSON", s);
+            fl_load__report(c, &n->start_mark, field, "number %.40s is too large for JSON", s);
             return NULL;
         }
         return json_real(d);
@@ -532,7 +535,7 @@ static void load_chunking(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     const char *field = "response.chunking";
     if (n->type == YAML_SCALAR_NODE) {
-        const char *s = fl_load_sval(n);
+        const char *s = fl_load__sval(n);
         if (strcmp(s, "word") == 0) {
             r->chunking = FL_CHUNKING_WORD;
             return;
@@ -551,16 +554,16 @@ static void load_chunking(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
                     return;
                 }
             }
-            fl_load_report(c, &n->start_mark, field, "'%.40s': N in bytes:N must be 1 to %u", s,
-                           MAX_CHUNK_BYTES);
+            fl_load__report(c, &n->start_mark, field, "'%.40s': N in bytes:N must be 1 to %u", s,
+                            MAX_CHUNK_BYTES);
             return;
         }
-        fl_load_report(c, &n->start_mark, field,
-                       "unknown chunking '%.40s' (valid: word, char, bytes:N)", s);
+        fl_load__report(c, &n->start_mark, field,
+                        "unknown chunking '%.40s' (valid: word, char, bytes:N)", s);
         return;
     }
-    fl_load_report(c, &n->start_mark, field, "expected word, char or bytes:N, got %s",
-                   fl_load_kind_name(n));
+    fl_load__report(c, &n->start_mark, field, "expected word, char or bytes:N, got %s",
+                    fl_load__kind_name(n));
 }
 
 /* An array for the items of a non-empty YAML list at n: calloc'd, size bytes per item, *len
@@ -570,13 +573,13 @@ static void *nonempty_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
 {
     *len = 0;
     if (n->type != YAML_SEQUENCE_NODE) {
-        fl_load_report(c, &n->start_mark, field, "expected %s, got %s", expected,
-                       fl_load_kind_name(n));
+        fl_load__report(c, &n->start_mark, field, "expected %s, got %s", expected,
+                        fl_load__kind_name(n));
         return NULL;
     }
     size_t items = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (items == 0) {
-        fl_load_report(c, &n->start_mark, field, "must not be empty");
+        fl_load__report(c, &n->start_mark, field, "must not be empty");
         return NULL;
     }
     void *p = calloc(items, size);
@@ -591,8 +594,8 @@ static void *nonempty_list(fl_load_ctx_t *c, yaml_node_t *n, const char *field,
 static yaml_node_t *list_item(fl_load_ctx_t *c, yaml_node_t *n, const char *field, size_t i,
                               char *f, size_t n_f)
 {
-    fl_load_join_index(f, n_f, field, i);
-    return fl_load_node_at(c, n->data.sequence.items.start[i]);
+    fl_load__join_index(f, n_f, field, i);
+    return fl_load__node_at(c, n->data.sequence.items.start[i]);
 }
 
 static void load_chunks(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
@@ -601,7 +604,7 @@ static void load_chunks(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     r->chunks = nonempty_list(c, n, field, "a list of strings", sizeof(char *), &r->n_chunks);
     for (size_t i = 0; i < r->n_chunks; i++) {
         char f[256];
-        fl_load_get_str(c, list_item(c, n, field, i, f, sizeof(f)), f, false, &r->chunks[i]);
+        fl_load__get_str(c, list_item(c, n, field, i, f, sizeof(f)), f, false, &r->chunks[i]);
     }
 }
 
@@ -617,7 +620,7 @@ static void load_tool_call(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     static const char *const keys[] = {"name", "arguments", "id", NULL};
     yaml_node_t *v[3], *k[3];
     const char *field = "response.tool_call";
-    if (fl_load_get_map(c, n, field, keys, v, k))
+    if (fl_load__get_map(c, n, field, keys, v, k))
         return;
     fl_tool_call_t *tc = calloc(1, sizeof(*tc));
     if (!tc) {
@@ -626,12 +629,12 @@ static void load_tool_call(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     }
     r->tool_call = tc;
     if (!v[0])
-        fl_load_report_missing(c, n, field, "name");
-    else if (fl_load_get_str(c, v[0], "response.tool_call.name", false, &tc->name) == 0 &&
+        fl_load__report_missing(c, n, field, "name");
+    else if (fl_load__get_str(c, v[0], "response.tool_call.name", false, &tc->name) == 0 &&
              !valid_tool_name(tc->name))
-        fl_load_report(c, &v[0]->start_mark, "response.tool_call.name",
-                       "'%.60s' must match [A-Za-z0-9_-]+ (at most %d characters)", tc->name,
-                       MAX_NAME_LEN);
+        fl_load__report(c, &v[0]->start_mark, "response.tool_call.name",
+                        "'%.60s' must match [A-Za-z0-9_-]+ (at most %d characters)", tc->name,
+                        MAX_NAME_LEN);
     if (!v[1]) {
         tc->arguments = strdup("{}");
         if (!tc->arguments)
@@ -642,26 +645,26 @@ static void load_tool_call(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
             tc->arguments = json_compact(c, j);
             json_decref(j);
         }
-    } else if (v[1]->type == YAML_SCALAR_NODE && !fl_load_is_plain(v[1])) {
+    } else if (v[1]->type == YAML_SCALAR_NODE && !fl_load__is_plain(v[1])) {
         json_error_t err;
-        json_t *j = json_loadb(fl_load_sval(v[1]), v[1]->data.scalar.length, 0, &err);
+        json_t *j = json_loadb(fl_load__sval(v[1]), v[1]->data.scalar.length, 0, &err);
         if (!j)
-            fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
-                           "not valid JSON: %s (at character %d)", err.text, err.position);
+            fl_load__report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                            "not valid JSON: %s (at character %d)", err.text, err.position);
         else if (!json_is_object(j))
-            fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
-                           "the JSON must be an object, not %s",
-                           json_is_array(j) ? "an array" : "a scalar");
+            fl_load__report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                            "the JSON must be an object, not %s",
+                            json_is_array(j) ? "an array" : "a scalar");
         else
             tc->arguments = json_compact(c, j);
         json_decref(j);
     } else {
-        fl_load_report(c, &v[1]->start_mark, "response.tool_call.arguments",
-                       "expected a mapping or a quoted string holding a JSON object, got %s",
-                       fl_load_kind_name(v[1]));
+        fl_load__report(c, &v[1]->start_mark, "response.tool_call.arguments",
+                        "expected a mapping or a quoted string holding a JSON object, got %s",
+                        fl_load__kind_name(v[1]));
     }
     if (v[2]) {
-        fl_load_get_str(c, v[2], "response.tool_call.id", false, &tc->id);
+        fl_load__get_str(c, v[2], "response.tool_call.id", false, &tc->id);
     } else if (tc->name) {
         size_t len = strlen(tc->name) + 6;
         tc->id = malloc(len);
@@ -683,44 +686,44 @@ static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
     yaml_node_t *v[5], *k[5];
     char f[256];
     e->retry = -1;
-    if (fl_load_get_map(c, n, field, keys, v, k))
+    if (fl_load__get_map(c, n, field, keys, v, k))
         return;
     if (!v[0] && !v[1] && !v[2] && !v[3] && !v[4]) {
         if (n->data.mapping.pairs.top == n->data.mapping.pairs.start)
-            fl_load_report(c, &n->start_mark, field,
-                           "an event needs at least one of event, data, id, retry, raw");
+            fl_load__report(c, &n->start_mark, field,
+                            "an event needs at least one of event, data, id, retry, raw");
         return;
     }
     if (v[4]) {
         for (int i = 0; i < 4; i++)
             if (v[i]) {
-                fl_load_join_key(f, sizeof(f), field, keys[i]);
-                fl_load_report(c, &k[i]->start_mark, f,
-                               "raw excludes the other fields (send them inside the raw bytes)");
+                fl_load__join_key(f, sizeof(f), field, keys[i]);
+                fl_load__report(c, &k[i]->start_mark, f,
+                                "raw excludes the other fields (send them inside the raw bytes)");
             }
-        fl_load_join_key(f, sizeof(f), field, "raw");
-        if (v[4]->type != YAML_SCALAR_NODE || fl_load_is_null(v[4])) {
-            fl_load_report(c, &v[4]->start_mark, f, "expected a string, got %s",
-                           fl_load_is_null(v[4]) ? "null" : fl_load_kind_name(v[4]));
+        fl_load__join_key(f, sizeof(f), field, "raw");
+        if (v[4]->type != YAML_SCALAR_NODE || fl_load__is_null(v[4])) {
+            fl_load__report(c, &v[4]->start_mark, f, "expected a string, got %s",
+                            fl_load__is_null(v[4]) ? "null" : fl_load__kind_name(v[4]));
         } else if (v[4]->data.scalar.length == 0) {
-            fl_load_report(c, &v[4]->start_mark, f, "must not be empty");
+            fl_load__report(c, &v[4]->start_mark, f, "must not be empty");
         } else {
             e->raw_len = v[4]->data.scalar.length;
             e->raw = malloc(e->raw_len + 1);
             if (!e->raw)
                 c->oom = 1;
             else
-                memcpy(e->raw, fl_load_sval(v[4]), e->raw_len + 1);
+                memcpy(e->raw, fl_load__sval(v[4]), e->raw_len + 1);
         }
         return;
     }
     if (v[0]) {
-        fl_load_join_key(f, sizeof(f), field, "event");
-        if (fl_load_get_str(c, v[0], f, false, &e->event) == 0 && has_line_break(e->event))
-            fl_load_report(c, &v[0]->start_mark, f, "must not contain a line break");
+        fl_load__join_key(f, sizeof(f), field, "event");
+        if (fl_load__get_str(c, v[0], f, false, &e->event) == 0 && has_line_break(e->event))
+            fl_load__report(c, &v[0]->start_mark, f, "must not contain a line break");
     }
     if (v[1]) {
-        fl_load_join_key(f, sizeof(f), field, "data");
+        fl_load__join_key(f, sizeof(f), field, "data");
         if (v[1]->type == YAML_MAPPING_NODE) {
             json_t *j = to_json(c, v[1], f);
             if (j) {
@@ -728,21 +731,21 @@ static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
                 json_decref(j);
             }
         } else if (v[1]->type == YAML_SCALAR_NODE) {
-            fl_load_get_str(c, v[1], f, true, &e->data);
+            fl_load__get_str(c, v[1], f, true, &e->data);
         } else {
-            fl_load_report(c, &v[1]->start_mark, f, "expected a string or a mapping, got %s",
-                           fl_load_kind_name(v[1]));
+            fl_load__report(c, &v[1]->start_mark, f, "expected a string or a mapping, got %s",
+                            fl_load__kind_name(v[1]));
         }
     }
     if (v[2]) {
-        fl_load_join_key(f, sizeof(f), field, "id");
-        if (fl_load_get_str(c, v[2], f, true, &e->id) == 0 && has_line_break(e->id))
-            fl_load_report(c, &v[2]->start_mark, f, "must not contain a line break");
+        fl_load__join_key(f, sizeof(f), field, "id");
+        if (fl_load__get_str(c, v[2], f, true, &e->id) == 0 && has_line_break(e->id))
+            fl_load__report(c, &v[2]->start_mark, f, "must not contain a line break");
     }
     if (v[3]) {
         uint64_t retry;
-        fl_load_join_key(f, sizeof(f), field, "retry");
-        if (fl_load_get_uint(c, v[3], f, MAX_TIME_MS, &retry) == 0)
+        fl_load__join_key(f, sizeof(f), field, "retry");
+        if (fl_load__get_uint(c, v[3], f, MAX_TIME_MS, &retry) == 0)
             e->retry = (int64_t)retry;
     }
 }
@@ -762,11 +765,11 @@ static void load_usage(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     static const char *const keys[] = {"input_tokens", "output_tokens", NULL};
     yaml_node_t *v[2], *k[2];
     uint64_t x;
-    if (fl_load_get_map(c, n, "response.usage", keys, v, k))
+    if (fl_load__get_map(c, n, "response.usage", keys, v, k))
         return;
-    if (v[0] && fl_load_get_uint(c, v[0], "response.usage.input_tokens", MAX_TOKENS, &x) == 0)
+    if (v[0] && fl_load__get_uint(c, v[0], "response.usage.input_tokens", MAX_TOKENS, &x) == 0)
         r->input_tokens = (int64_t)x;
-    if (v[1] && fl_load_get_uint(c, v[1], "response.usage.output_tokens", MAX_TOKENS, &x) == 0)
+    if (v[1] && fl_load__get_uint(c, v[1], "response.usage.output_tokens", MAX_TOKENS, &x) == 0)
         r->output_tokens = (int64_t)x;
 }
 
@@ -797,7 +800,7 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     r->chunking = FL_CHUNKING_WORD;
     r->seed = 1;
     r->input_tokens = r->output_tokens = -1;
-    if (fl_load_get_map(c, n, "response", response_keys, v, k))
+    if (fl_load__get_map(c, n, "response", response_keys, v, k))
         return;
 
     /* Exactly one content kind: the first given wins, each further one is an error. */
@@ -807,8 +810,8 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
             continue;
         if (kind >= 0) {
             char f[64];
-            fl_load_join_key(f, sizeof(f), "response", response_keys[i]);
-            fl_load_report(
+            fl_load__join_key(f, sizeof(f), "response", response_keys[i]);
+            fl_load__report(
                 c, &k[i]->start_mark, f,
                 "only one of text, chunks, tool_call, events may be given (%s is already)",
                 response_keys[kind]);
@@ -817,10 +820,10 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
         kind = i;
     }
     if (kind < 0)
-        fl_load_report(c, &n->start_mark, "response",
-                       "one of text, chunks, tool_call or events is required");
+        fl_load__report(c, &n->start_mark, "response",
+                        "one of text, chunks, tool_call or events is required");
     else if (kind == R_TEXT)
-        fl_load_get_str(c, v[R_TEXT], "response.text", false, &r->text);
+        fl_load__get_str(c, v[R_TEXT], "response.text", false, &r->text);
     else if (kind == R_CHUNKS)
         load_chunks(c, v[R_CHUNKS], r);
     else if (kind == R_TOOL_CALL)
@@ -831,24 +834,24 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
     if (v[R_CHUNKING])
         load_chunking(c, v[R_CHUNKING], r);
     if (v[R_TTFT])
-        fl_load_get_uint(c, v[R_TTFT], "response.ttft_ms", MAX_TIME_MS, &r->ttft_ms);
+        fl_load__get_uint(c, v[R_TTFT], "response.ttft_ms", MAX_TIME_MS, &r->ttft_ms);
     if (v[R_INTERVAL])
-        fl_load_get_uint(c, v[R_INTERVAL], "response.interval_ms", MAX_TIME_MS, &r->interval_ms);
+        fl_load__get_uint(c, v[R_INTERVAL], "response.interval_ms", MAX_TIME_MS, &r->interval_ms);
     if (v[R_JITTER])
-        fl_load_get_uint(c, v[R_JITTER], "response.jitter_ms", MAX_TIME_MS, &r->jitter_ms);
+        fl_load__get_uint(c, v[R_JITTER], "response.jitter_ms", MAX_TIME_MS, &r->jitter_ms);
     if (v[R_SEED])
-        fl_load_get_uint(c, v[R_SEED], "response.seed", UINT64_MAX, &r->seed);
+        fl_load__get_uint(c, v[R_SEED], "response.seed", UINT64_MAX, &r->seed);
     r->finish_reason = kind == R_TOOL_CALL ? FL_FINISH_TOOL_CALLS : FL_FINISH_STOP;
     if (v[R_FINISH]) {
         int f =
-            fl_load_get_enum(c, v[R_FINISH], "response.finish_reason", "finish_reason", finishes);
+            fl_load__get_enum(c, v[R_FINISH], "response.finish_reason", "finish_reason", finishes);
         if (f >= 0)
             r->finish_reason = (fl_finish_t)f;
     }
     if (v[R_USAGE])
         load_usage(c, v[R_USAGE], r);
     if (v[R_FRAMING]) {
-        int f = fl_load_get_enum(c, v[R_FRAMING], "response.framing", "framing", framings);
+        int f = fl_load__get_enum(c, v[R_FRAMING], "response.framing", "framing", framings);
         if (f >= 0)
             r->framing = (fl_framing_t)f;
     }
@@ -864,27 +867,27 @@ static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
 {
     static const char *const outcomes[] = {"complete", "error", "either", NULL};
     yaml_node_t *v[6], *k[6];
-    if (fl_load_get_map(c, n, "expect", expect_keys, v, k))
+    if (fl_load__get_map(c, n, "expect", expect_keys, v, k))
         return;
     if (v[0]) {
-        int o = fl_load_get_enum(c, v[0], "expect.outcome", "outcome", outcomes);
+        int o = fl_load__get_enum(c, v[0], "expect.outcome", "outcome", outcomes);
         if (o >= 0)
             e->outcome = (fl_outcome_t)o;
     }
     if (v[1] &&
-        fl_load_get_uint(c, v[1], "expect.deadline_ms", MAX_TIME_MS, &e->deadline_ms) == 0 &&
+        fl_load__get_uint(c, v[1], "expect.deadline_ms", MAX_TIME_MS, &e->deadline_ms) == 0 &&
         e->deadline_ms == 0)
-        fl_load_report(c, &v[1]->start_mark, "expect.deadline_ms", "must be > 0");
+        fl_load__report(c, &v[1]->start_mark, "expect.deadline_ms", "must be > 0");
     if (v[2] &&
-        fl_load_get_uint(c, v[2], "expect.max_attempts", MAX_ATTEMPTS, &e->max_attempts) == 0 &&
+        fl_load__get_uint(c, v[2], "expect.max_attempts", MAX_ATTEMPTS, &e->max_attempts) == 0 &&
         e->max_attempts == 0)
-        fl_load_report(c, &v[2]->start_mark, "expect.max_attempts", "must be >= 1");
+        fl_load__report(c, &v[2]->start_mark, "expect.max_attempts", "must be >= 1");
     if (v[3])
-        fl_load_get_uint(c, v[3], "expect.min_backoff_ms", MAX_TIME_MS, &e->min_backoff_ms);
+        fl_load__get_uint(c, v[3], "expect.min_backoff_ms", MAX_TIME_MS, &e->min_backoff_ms);
     if (v[4])
-        fl_load_get_bool(c, v[4], "expect.respect_retry_after", &e->respect_retry_after);
+        fl_load__get_bool(c, v[4], "expect.respect_retry_after", &e->respect_retry_after);
     if (v[5])
-        fl_load_get_str(c, v[5], "expect.answer", true, &e->answer);
+        fl_load__get_str(c, v[5], "expect.answer", true, &e->answer);
 }
 
 /* ---- top level ----------------------------------------------------------------------------- */
@@ -941,34 +944,34 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
     sc->response.seed = 1;
     sc->response.input_tokens = sc->response.output_tokens = -1;
     if (root->type != YAML_MAPPING_NODE) {
-        fl_load_report(c, &root->start_mark, "", "a scenario file must be a mapping, got %s",
-                       fl_load_kind_name(root));
+        fl_load__report(c, &root->start_mark, "", "a scenario file must be a mapping, got %s",
+                        fl_load__kind_name(root));
         return;
     }
-    fl_load_get_map(c, root, "", top_keys, v, k);
+    fl_load__get_map(c, root, "", top_keys, v, k);
 
     if (!v[T_VERSION]) {
-        fl_load_report_missing(c, root, "", "faultline");
+        fl_load__report_missing(c, root, "", "faultline");
     } else {
         uint64_t ver;
-        if (fl_load_get_uint(c, v[T_VERSION], "faultline", UINT32_MAX, &ver) == 0 && ver != 1)
-            fl_load_report(
+        if (fl_load__get_uint(c, v[T_VERSION], "faultline", UINT32_MAX, &ver) == 0 && ver != 1)
+            fl_load__report(
                 c, &v[T_VERSION]->start_mark, "faultline",
                 "unsupported format version %" PRIu64 " (this Faultline reads version 1)", ver);
     }
     if (!v[T_NAME])
-        fl_load_report_missing(c, root, "", "name");
-    else if (fl_load_get_str(c, v[T_NAME], "name", false, &sc->name) == 0 && !valid_name(sc->name))
-        fl_load_report(c, &v[T_NAME]->start_mark, "name",
-                       "'%.80s' must match ^[a-z0-9-]+$ (at most %d characters)", sc->name,
-                       MAX_NAME_LEN);
+        fl_load__report_missing(c, root, "", "name");
+    else if (fl_load__get_str(c, v[T_NAME], "name", false, &sc->name) == 0 && !valid_name(sc->name))
+        fl_load__report(c, &v[T_NAME]->start_mark, "name",
+                        "'%.80s' must match ^[a-z0-9-]+$ (at most %d characters)", sc->name,
+                        MAX_NAME_LEN);
     if (v[T_DESC])
-        fl_load_get_str(c, v[T_DESC], "description", true, &sc->description);
+        fl_load__get_str(c, v[T_DESC], "description", true, &sc->description);
     bool have_dialect = false;
     if (!v[T_DIALECT]) {
-        fl_load_report_missing(c, root, "", "dialect");
+        fl_load__report_missing(c, root, "", "dialect");
     } else {
-        int d = fl_load_get_enum(c, v[T_DIALECT], "dialect", "dialect", dialects);
+        int d = fl_load__get_enum(c, v[T_DIALECT], "dialect", "dialect", dialects);
         if (d >= 0) {
             sc->dialect = (fl_dialect_t)d;
             have_dialect = true;
@@ -977,26 +980,26 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
     /* A default that cannot be copied is out of memory; a given value that is refused was
        reported by its reader and leaves the field NULL in a scenario that is discarded. */
     if (v[T_MODEL])
-        fl_load_get_str(c, v[T_MODEL], "model", false, &sc->model);
+        fl_load__get_str(c, v[T_MODEL], "model", false, &sc->model);
     else if (have_dialect &&
              !(sc->model = strdup(sc->dialect == FL_DIALECT_ANTHROPIC_MESSAGES ? "claude-sonnet-4-5"
                                   : sc->dialect == FL_DIALECT_GEMINI           ? "gemini-2.5-flash"
                                                                                : "gpt-4o-mini")))
         c->oom = 1;
     if (v[T_PROMPT])
-        fl_load_get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
+        fl_load__get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
     else if (!(sc->prompt = strdup("Say hello.")))
         c->oom = 1;
     if (!v[T_RESPONSE])
-        fl_load_report_missing(c, root, "", "response");
+        fl_load__report_missing(c, root, "", "response");
     else
         load_response(c, v[T_RESPONSE], &sc->response);
     if (v[T_ATTEMPTS])
-        fl_load_attempts(c, v[T_ATTEMPTS], sc);
+        fl_load__attempts(c, v[T_ATTEMPTS], sc);
     if (v[T_EXPECT])
         load_expect(c, v[T_EXPECT], &sc->expect);
     if (sc->response.events && !sc->expect.answer)
-        fl_load_report_missing(
+        fl_load__report_missing(
             c, v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root, "expect",
             "answer");
     /* After an error some pieces may be missing, and the scenario is discarded anyway. */
@@ -1026,7 +1029,8 @@ static int check_utf8(fl_load_ctx_t *c, const unsigned char *s, size_t len)
             ok = false;
         if (!ok) {
             yaml_mark_t m = {i, line, col};
-            fl_load_report(c, &m, "", "not valid UTF-8 (byte 0x%02x); scenario files are UTF-8", b);
+            fl_load__report(c, &m, "", "not valid UTF-8 (byte 0x%02x); scenario files are UTF-8",
+                            b);
             return -1;
         }
         if (b == '\n') {
@@ -1047,7 +1051,8 @@ static void report_yaml_error(fl_load_ctx_t *c, const yaml_parser_t *p)
         m.line = 0;
         m.column = p->problem_offset;
     }
-    fl_load_report(c, &m, "", "YAML syntax error: %s", p->problem ? p->problem : "unknown problem");
+    fl_load__report(c, &m, "", "YAML syntax error: %s",
+                    p->problem ? p->problem : "unknown problem");
 }
 
 /*
@@ -1082,8 +1087,9 @@ static int check_depth_events(fl_load_ctx_t *c, const char *yaml, size_t len)
         case YAML_SCALAR_EVENT:
         case YAML_ALIAS_EVENT:
             if (open + 1 > FL_SCENARIO_MAX_DEPTH) {
-                fl_load_report(c, &ev.start_mark, "", "nesting deeper than %d levels: file refused",
-                               FL_SCENARIO_MAX_DEPTH);
+                fl_load__report(c, &ev.start_mark, "",
+                                "nesting deeper than %d levels: file refused",
+                                FL_SCENARIO_MAX_DEPTH);
                 rc = FL_ELIMIT;
             }
             if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
@@ -1117,8 +1123,8 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
 
     *out = NULL;
     if (len > FL_SCENARIO_MAX_FILE_BYTES) {
-        fl_load_report(&c, NULL, "", "file is %zu bytes, more than the %u-byte limit", len,
-                       FL_SCENARIO_MAX_FILE_BYTES);
+        fl_load__report(&c, NULL, "", "file is %zu bytes, more than the %u-byte limit", len,
+                        FL_SCENARIO_MAX_FILE_BYTES);
         return FL_ELIMIT;
     }
     if (check_utf8(&c, (const unsigned char *)yaml, len))
@@ -1138,9 +1144,9 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         yaml_mark_t m = {0, 0, 0};
-        fl_load_report(&c, &m, "",
-                       "empty file: a scenario needs at least faultline, name, dialect and "
-                       "response");
+        fl_load__report(&c, &m, "",
+                        "empty file: a scenario needs at least faultline, name, dialect and "
+                        "response");
         rc = FL_ESCHEMA;
         goto fail_doc;
     }
@@ -1151,8 +1157,8 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     }
     yaml_node_t *second = yaml_document_get_root_node(&extra);
     if (second) {
-        fl_load_report(&c, &extra.start_mark, "",
-                       "more than one YAML document in the file (one scenario per file)");
+        fl_load__report(&c, &extra.start_mark, "",
+                        "more than one YAML document in the file (one scenario per file)");
         yaml_document_delete(&extra);
         rc = FL_ESCHEMA;
         goto fail_doc;
@@ -1184,7 +1190,7 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
     /* Fault positions are checked against the encoded stream, so only a scenario that is
        otherwise whole gets there. */
     if (!c.oom && c.nerr == 0 && sc->n_attempts)
-        fl_load_check_faults(&c, sc);
+        fl_load__check_faults(&c, sc);
     if (c.oom) {
         rc = FL_ENOMEM;
         goto fail_scenario;

@@ -49,7 +49,7 @@ static void on_handle_closed(uv_handle_t *h)
     fl_fault_record_close(&c->evidence);
     fl_buf_close(&c->journal.batch);
     fl_server_t *srv = c->srv;
-    fl_server_conn_closed(srv, c);
+    fl_server__conn_closed(srv, c);
     free(c);
 }
 
@@ -76,7 +76,7 @@ static void journal_end(fl_conn_t *c, fl_end_t end)
     fl_fault_record_close(&c->evidence);
 }
 
-void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
+void fl_conn__close(fl_conn_t *c, fl_end_t end, bool rst)
 {
     if (c->closing)
         return;
@@ -105,7 +105,7 @@ void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst)
 static void conn_reset(fl_conn_t *c, fl_end_t end)
 {
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        fl_conn_close(c, end, true);
+        fl_conn__close(c, end, true);
         return;
     }
     c->rst_pending = true;
@@ -120,12 +120,12 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+        fl_conn__close(c, FL_END_CLIENT_CLOSED, false);
         return;
     }
     if (c->rst_pending) {
         if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
-            fl_conn_close(c, c->rst_end, true);
+            fl_conn__close(c, c->rst_end, true);
         return;
     }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->opts.low_water)
@@ -191,7 +191,7 @@ static int conn_write(fl_conn_t *c, const void *bytes, size_t len)
 static void on_linger(uv_timer_t *t)
 {
     fl_conn_t *c = container_of(t, fl_conn_t, linger);
-    fl_conn_close(c, FL_END_COMPLETE, false);
+    fl_conn__close(c, FL_END_COMPLETE, false);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -211,7 +211,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     if (c->closing)
         return;
     if (status < 0 || c->eof) {
-        fl_conn_close(c, FL_END_COMPLETE, false);
+        fl_conn__close(c, FL_END_COMPLETE, false);
         return;
     }
     start_reading(c);
@@ -227,7 +227,7 @@ static void conn_shutdown(fl_conn_t *c)
     c->request_timer = FL_REQ_TIMER_NONE;
     uv_timer_stop(&c->request);
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown))
-        fl_conn_close(c, FL_END_COMPLETE, false);
+        fl_conn__close(c, FL_END_COMPLETE, false);
 }
 
 /* --- the sink the streamer writes through --- */
@@ -383,7 +383,7 @@ static void journal_pump(fl_conn_t *c)
         rc = write_queued(c, b->data + start, b->len - start);
     if (rc) {
         /* The body cannot be finished: cut the connection so the client sees it incomplete. */
-        fl_conn_close(c, FL_END_SERVER_FAULT, true);
+        fl_conn__close(c, FL_END_SERVER_FAULT, true);
         return;
     }
     if (!jw->page.done)
@@ -404,7 +404,7 @@ static void journal_begin(fl_conn_t *c, fl_reply_t *r, const fl_journal_page_t *
         (fl_journal_writer_t){.active = true, .chunked = chunked, .close = r->close, .page = *page};
     fl_buf_init(&c->journal.batch);
     if (write_queued(c, r->out.data, r->out.len))
-        fl_conn_close(c, FL_END_SERVER_FAULT, true);
+        fl_conn__close(c, FL_END_SERVER_FAULT, true);
 }
 
 static void answer(fl_conn_t *c, fl_http_request_t *req)
@@ -427,7 +427,7 @@ static void answer(fl_conn_t *c, fl_http_request_t *req)
         fl_reply_close(&r);
         if (fl_route_error_reply(c->srv, 500, fl_strerror(rc), &r)) {
             fl_reply_close(&r);
-            fl_conn_close(c, FL_END_SERVER_FAULT, true);
+            fl_conn__close(c, FL_END_SERVER_FAULT, true);
             return;
         }
     }
@@ -564,7 +564,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         /* Lingering after our FIN: discard, and close at the client's FIN. */
         free(buf->base);
         if (nread < 0)
-            fl_conn_close(c, FL_END_COMPLETE, false);
+            fl_conn__close(c, FL_END_COMPLETE, false);
         return;
     }
     if (nread > 0 && !c->parse_error && !c->eof) {
@@ -577,7 +577,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->reading = false;
         if (nread != UV_EOF || responding(c)) {
             /* The client went away (reset, or FIN in the middle of a streamed answer). */
-            fl_conn_close(c, FL_END_CLIENT_CLOSED, false);
+            fl_conn__close(c, FL_END_CLIENT_CLOSED, false);
             return;
         }
         c->eof = true;
@@ -598,7 +598,7 @@ static void start_reading(fl_conn_t *c)
         c->reading = true;
 }
 
-int fl_conn_accept(fl_server_t *srv)
+int fl_conn__accept(fl_server_t *srv)
 {
     fl_conn_t *c = calloc(1, sizeof(*c));
     if (!c)
@@ -631,13 +631,13 @@ int fl_conn_accept(fl_server_t *srv)
     srv->pending_closes++;
     rc = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
     if (rc) {
-        fl_conn_close(c, FL_END_COMPLETE, false);
+        fl_conn__close(c, FL_END_COMPLETE, false);
         return rc;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     start_reading(c);
     if (!c->reading) {
-        fl_conn_close(c, FL_END_COMPLETE, false);
+        fl_conn__close(c, FL_END_COMPLETE, false);
         return UV_EIO;
     }
     request_timer_update(c); /* the first request's head is due from now */

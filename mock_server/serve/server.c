@@ -74,7 +74,7 @@ static void on_connection(uv_stream_t *listener, int status)
     if (status < 0 || srv->stopping)
         return;
     /* A failed accept (e.g. out of memory) drops that one connection; the listener goes on. */
-    (void)fl_conn_accept(srv);
+    (void)fl_conn__accept(srv);
 }
 
 int fl_server_start(fl_server_t *srv, const char *host, int port)
@@ -135,7 +135,7 @@ static void maybe_free(fl_server_t *srv)
         cb(arg);
 }
 
-void fl_server_conn_closed(fl_server_t *srv, fl_conn_t *c)
+void fl_server__conn_closed(fl_server_t *srv, fl_conn_t *c)
 {
     if (c->prev)
         c->prev->next = c->next;
@@ -168,7 +168,7 @@ void fl_server_stop(fl_server_t *srv, fl_server_stop_cb cb, void *arg)
         uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     }
     for (fl_conn_t *c = srv->conns; c; c = c->next)
-        fl_conn_close(c, FL_END_SERVER_FAULT, false);
+        fl_conn__close(c, FL_END_SERVER_FAULT, false);
     srv->pending_closes--;
     maybe_free(srv);
 }

@@ -82,12 +82,12 @@ struct fl_conn_s {
 };
 
 /** Accepts a connection on the listener and starts reading. Returns 0 or a libuv error. */
-int fl_conn_accept(fl_server_t *srv);
+int fl_conn__accept(fl_server_t *srv);
 
 /** Closes a connection at once (RST when rst); a streamed response ends as end. */
-void fl_conn_close(fl_conn_t *c, fl_end_t end, bool rst);
+void fl_conn__close(fl_conn_t *c, fl_end_t end, bool rst);
 
 /** Called by conn.c when a connection's memory is gone, so stop can complete. */
-void fl_server_conn_closed(fl_server_t *srv, fl_conn_t *c);
+void fl_server__conn_closed(fl_server_t *srv, fl_conn_t *c);
 
 #endif
