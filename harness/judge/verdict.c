@@ -87,6 +87,15 @@ static void say(line_t *l, const char *fmt, ...)
         l->len = l->len + (size_t)k < l->n ? l->len + (size_t)k : l->n - 1;
 }
 
+/* One byte as a reason shows it: 'c' when printable ASCII, else 0xNN, between before and after. */
+static void say_byte(line_t *l, const char *before, unsigned char c, const char *after)
+{
+    if (c >= 0x20 && c < 0x7f)
+        say(l, "%s'%c'%s", before, c, after);
+    else
+        say(l, "%s0x%02x%s", before, c, after);
+}
+
 /* Client text quoted in a reason: one line, printable ASCII only (no escape sequences reach a
  * terminal), at most max bytes with "..." when cut. */
 static void say_quoted(line_t *l, const char *s, size_t len, size_t max)
@@ -353,17 +362,9 @@ static void judge_output(const fl_evidence_t *ev, const char *out, size_t n, fl_
     say(l, "exit 0 with %zu bytes for a %zu-byte answer, differing at byte %" PRId64, n, m,
         j->diff_at);
     if ((size_t)j->diff_at < n) {
-        unsigned char c = (unsigned char)out[j->diff_at];
-        if (c >= 0x20 && c < 0x7f)
-            say(l, " ('%c'", c);
-        else
-            say(l, " (0x%02x", c);
+        say_byte(l, " (", (unsigned char)out[j->diff_at], "");
         if ((size_t)j->diff_at < m) {
-            unsigned char e = (unsigned char)ans[j->diff_at];
-            if (e >= 0x20 && e < 0x7f)
-                say(l, " for '%c')", e);
-            else
-                say(l, " for 0x%02x)", e);
+            say_byte(l, " for ", (unsigned char)ans[j->diff_at], ")");
         } else {
             say(l, " past the answer's end)");
         }

@@ -375,22 +375,29 @@ void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t 
     e->events = events;
 }
 
+/* Appends o (a new reference, NULL when out of memory) to the entry's list *list, created on
+ * first use, and counts text_bytes more toward the journal's byte bound. */
+static int append_record(fl_journal_entry_t *e, json_t **list, json_t *o, size_t text_bytes)
+{
+    if (!o)
+        return FL_ENOMEM;
+    if (!*list && !(*list = json_array())) {
+        json_decref(o);
+        return FL_ENOMEM;
+    }
+    if (json_array_append_new(*list, o))
+        return FL_ENOMEM;
+    count(e, (ptrdiff_t)(FAULT_OVERHEAD + text_bytes));
+    return 0;
+}
+
 int fl_journal_entry_fault(fl_journal_entry_t *e, const char *fault, const char *description,
                            uint64_t event, uint64_t byte, uint64_t ms)
 {
     json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I}", "fault", fault, "description", description,
                           "event", event ? json_integer((json_int_t)event) : json_null(), "byte",
                           (json_int_t)byte, "ms", (json_int_t)ms);
-    if (!o)
-        return FL_ENOMEM;
-    if (!e->faults && !(e->faults = json_array())) {
-        json_decref(o);
-        return FL_ENOMEM;
-    }
-    if (json_array_append_new(e->faults, o))
-        return FL_ENOMEM;
-    count(e, (ptrdiff_t)(FAULT_OVERHEAD + strlen(fault) + strlen(description)));
-    return 0;
+    return append_record(e, &e->faults, o, strlen(fault) + strlen(description));
 }
 
 int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const char *description,
@@ -398,16 +405,7 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
 {
     json_t *o =
         json_pack("{s:s, s:s, s:s}", "fault", fault, "description", description, "reason", reason);
-    if (!o)
-        return FL_ENOMEM;
-    if (!e->skipped && !(e->skipped = json_array())) {
-        json_decref(o);
-        return FL_ENOMEM;
-    }
-    if (json_array_append_new(e->skipped, o))
-        return FL_ENOMEM;
-    count(e, (ptrdiff_t)(FAULT_OVERHEAD + strlen(fault) + strlen(description) + strlen(reason)));
-    return 0;
+    return append_record(e, &e->skipped, o, strlen(fault) + strlen(description) + strlen(reason));
 }
 
 /* Appends ,"key": and a number, or null when v < 0. */
