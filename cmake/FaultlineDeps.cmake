@@ -6,6 +6,8 @@ pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 # libcurl: the reference clients' HTTP, and the e2e tests' client.
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# libcrypto (OpenSSL): base64 for the capture format's binary writes (model/capture.c).
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 # JUnit reports are written with libxml2's xmlTextWriter (escaping and encoding done for us).
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 

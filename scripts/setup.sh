@@ -20,10 +20,12 @@ case $mode in core | --build | --node) ;; *)
     ;;
 esac
 
-# Building: the compiler, CMake and the libraries (libcurl for the reference clients); file and
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients, libssl-dev
+# for libcrypto's base64 in the capture format); file and
 # dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
 build=(build-essential cmake pkg-config file
-       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev)
+       libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev
+       libssl-dev)
 # Testing: Criterion; curl and jq for the shell clients (tests/clients/example.sh,
 # clients/shell/curl.sh), bc for scripts/bench.sh; xmllint (libxml2-utils) checks JUnit against
 # tests/data/junit.xsd; python3-yaml reads action.yml (tests/e2e/action.sh); groff-base lints
