@@ -208,6 +208,8 @@ static int cached(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_reply_t
     /* A seeded `chaos:` block draws different faults for every attempt number. */
     if (!job->stream || (entry != SIZE_MAX && job->sc->attempts[entry].seeded))
         return 1;
+    if (job->sc_index == SIZE_MAX)
+        return 1; /* a runtime scenario: it may go while the cache lives */
     fl_reply_key_t key = {.scenario = job->sc_index,
                           .entry = entry,
                           .include_usage = job->ctx.include_usage,

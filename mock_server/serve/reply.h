@@ -68,7 +68,8 @@ int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d,
 /** Everything a scenario's answer is compiled from. */
 typedef struct fl_reply_job_s {
     const fl_scenario_t *sc;   /* borrowed */
-    size_t sc_index;           /* sc's index in the server's set: part of the template key */
+    size_t sc_index;           /* sc's index in the server's set: part of the template key;
+                                  SIZE_MAX for a runtime scenario (session.h): never cached */
     uint64_t attempt;          /* the scenario's request number, 1-based */
     bool stream;               /* the request's "stream" flag */
     fl_body_framing_t framing; /* of a streamed body (chunked or close); JSON is content-length */
