@@ -16,6 +16,10 @@ for pkg in openai ai @ai-sdk/openai faultline; do
     [[ -f $dir/examples/node_modules/$pkg/package.json ]] ||
         fail "harness/bindings/node/examples/node_modules/$pkg is missing (bash scripts/setup.sh --node runs npm ci)"
 done
+# The README shows the example whole: it must be the file, byte for byte.
+readme=$(cat "$src/README.md")
+[[ $readme == *"$(cat "$src/harness/bindings/node/examples/openai.test.mjs")"* ]] ||
+    fail "README.md does not show harness/bindings/node/examples/openai.test.mjs as it is"
 export FAULTLINE_BIN=$bin
 # --test-concurrency=1: one file at a time (each starts its own server); bounded by timeout.
 (cd "$dir" && timeout 100 node --test --test-concurrency=1 test/) || fail "the binding's tests"

@@ -21,6 +21,10 @@ for p in python3 /usr/bin/python3; do
     fi
 done
 [[ -n $py ]] || fail "no python3 with pytest and httpx (bash scripts/setup.sh installs python3-pytest, python3-httpx)"
+# The README shows the example whole: it must be the file, byte for byte.
+readme=$(cat "$src/README.md")
+[[ $readme == *"$(cat "$src/harness/bindings/python/examples/test_httpx_example.py")"* ]] ||
+    fail "README.md does not show harness/bindings/python/examples/test_httpx_example.py as it is"
 export FAULTLINE_BIN=$bin PYTHONPATH=$dir PYTHONDONTWRITEBYTECODE=1
 for what in tests examples; do
     (cd "$dir" && timeout 100 "$py" -m pytest -q -p faultline.pytest_plugin -p no:cacheprovider "$what") ||
