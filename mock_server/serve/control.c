@@ -13,18 +13,6 @@
 /* The name runtime scenarios carry as their file in the loader's diagnostics. */
 #define BODY_NAME "request-body"
 
-/* Answers with doc (a new reference, NULL when out of memory) as the body. */
-static int reply_doc(fl_reply_t *r, int status, const char *id, json_t *doc)
-{
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (!text)
-        return FL_ENOMEM;
-    int rc = fl_reply_json(r, status, id, NULL, text, strlen(text));
-    free(text);
-    return rc;
-}
-
 static int not_allowed(fl_reply_t *r, const char *id, const char *allow)
 {
     return fl_reply_error(r, 405, id, allow, "method not allowed; use the Allow header's method");
@@ -90,7 +78,7 @@ static int sessions(fl_server_t *srv, const fl_http_request_t *req, const char *
                                       "too many sessions alive: DELETE the ones that are done");
             if (rc)
                 return rc;
-            return reply_doc(r, 201, id, session_json(srv, req, x));
+            return fl_reply_doc(r, 201, id, NULL, session_json(srv, req, x));
         }
         if (strcmp(req->method, "GET") != 0)
             return not_allowed(r, id, "GET, POST");
@@ -100,12 +88,12 @@ static int sessions(fl_server_t *srv, const fl_http_request_t *req, const char *
                 json_decref(list);
                 list = NULL;
             }
-        return reply_doc(r, 200, id, list ? json_pack("{s:o}", "sessions", list) : NULL);
+        return fl_reply_doc(r, 200, id, NULL, list ? json_pack("{s:o}", "sessions", list) : NULL);
     }
     if (strcmp(req->method, "DELETE") != 0)
         return not_allowed(r, id, "DELETE");
     if (fl_sessions_delete(ss, rest) == 0)
-        return reply_doc(r, 200, id, json_pack("{s:s}", "deleted", rest));
+        return fl_reply_doc(r, 200, id, NULL, json_pack("{s:s}", "deleted", rest));
     char msg[160];
     snprintf(msg, sizeof(msg), "session '%.64s' does not exist", rest);
     return fl_reply_error(r, 404, id, NULL, msg);
@@ -126,8 +114,8 @@ static int refused(fl_reply_t *r, const char *id, int code, const fl_diag_list_t
     if (!list)
         return FL_ENOMEM;
     snprintf(line, sizeof(line), "the scenario is not valid: %s", fl_strerror(code));
-    return reply_doc(r, 400, id,
-                     json_pack("{s:{s:s, s:o}}", "error", "message", line, "diagnostics", list));
+    return fl_reply_doc(r, 400, id, NULL,
+                        json_pack("{s:{s:s, s:o}}", "error", "message", line, "diagnostics", list));
 }
 
 static int add_scenario(fl_server_t *srv, const fl_http_request_t *req, fl_session_t *sess,
@@ -167,7 +155,7 @@ static int add_scenario(fl_server_t *srv, const fl_http_request_t *req, fl_sessi
         json_decref(doc);
         return FL_ENOMEM;
     }
-    return reply_doc(r, replaced ? 200 : 201, id, doc);
+    return fl_reply_doc(r, replaced ? 200 : 201, id, NULL, doc);
 }
 
 /* Appends {"name","dialect","source","description"} for the scenarios of set not yet listed
@@ -206,13 +194,13 @@ static int scenarios(fl_server_t *srv, const fl_http_request_t *req, const char 
             json_decref(list);
             list = NULL;
         }
-        return reply_doc(r, 200, id, list ? json_pack("{s:o}", "scenarios", list) : NULL);
+        return fl_reply_doc(r, 200, id, NULL, list ? json_pack("{s:o}", "scenarios", list) : NULL);
     }
     if (strcmp(req->method, "DELETE") != 0)
         return not_allowed(r, id, "DELETE");
     char msg[400];
     if (fl_sessions_remove_scenario(ss, sess, rest) == 0)
-        return reply_doc(r, 200, id, json_pack("{s:s}", "deleted", rest));
+        return fl_reply_doc(r, 200, id, NULL, json_pack("{s:s}", "deleted", rest));
     fl_source_t src;
     if (fl_sessions_find(ss, sess, rest, &src))
         snprintf(msg, sizeof(msg),
@@ -289,7 +277,7 @@ static int judge(fl_server_t *srv, const fl_http_request_t *req, const char *ses
         return fl_reply_error(r, 400, id, NULL, msg);
     if (rc)
         return rc;
-    return reply_doc(r, 200, id, out);
+    return fl_reply_doc(r, 200, id, NULL, out);
 }
 
 int fl_control_request(fl_server_t *srv, const fl_http_request_t *req, const char *path,

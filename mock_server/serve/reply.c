@@ -54,17 +54,21 @@ int fl_reply_json(fl_reply_t *r, int status, const char *id, const char *allow, 
     return rc;
 }
 
-int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
-                   const char *message)
+int fl_reply_doc(fl_reply_t *r, int status, const char *id, const char *allow, json_t *doc)
 {
-    json_t *o = json_pack("{s:{s:s}}", "error", "message", message);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
     if (!s)
         return FL_ENOMEM;
     int rc = fl_reply_json(r, status, id, allow, s, strlen(s));
     free(s);
     return rc;
+}
+
+int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
+                   const char *message)
+{
+    return fl_reply_doc(r, status, id, allow, json_pack("{s:{s:s}}", "error", "message", message));
 }
 
 int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d, int status,

@@ -24,6 +24,7 @@
 #include "serve/journal.h"
 #include "serve/reply_cache.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,10 @@ void fl_reply_close(fl_reply_t *r);
  */
 int fl_reply_json(fl_reply_t *r, int status, const char *id, const char *allow, const char *body,
                   size_t len);
+
+/** Appends doc (a new reference, taken; NULL when building it ran out of memory) as a whole JSON
+ * response (fl_reply_json), compact. Returns 0 or FL_ENOMEM. */
+int fl_reply_doc(fl_reply_t *r, int status, const char *id, const char *allow, json_t *doc);
 
 /** Appends {"error":{"message":...}} as a whole JSON response (fl_reply_json), for paths with
  * no dialect. Returns 0 or FL_ENOMEM. */

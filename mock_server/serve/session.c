@@ -185,18 +185,7 @@ int fl_sessions_add_scenario(fl_sessions_t *s, fl_session_t *sess, fl_scenario_t
         fl_scenario_free(sc);
         return FL_ELIMIT;
     }
-    if (set->len == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 8;
-        fl_scenario_t **items = realloc(set->items, cap * sizeof(*items));
-        if (!items) {
-            fl_scenario_free(sc);
-            return FL_ENOMEM;
-        }
-        set->items = items;
-        set->cap = cap;
-    }
-    set->items[set->len++] = sc;
-    return 0;
+    return fl_scenario_set_add(set, sc);
 }
 
 int fl_sessions_remove_scenario(fl_sessions_t *s, fl_session_t *sess, const char *name)

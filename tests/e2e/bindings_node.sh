@@ -4,13 +4,11 @@
 # node_modules come from `bash scripts/setup.sh --node`), all against this build's binary.
 # Usage: bindings_node.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
+fl_e2e_init "$1" "$2"
+bin=$build/$(basename "$1") # absolute: the tests run in other folders
 dir=$src/harness/bindings/node
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 command -v node >/dev/null || fail "node is not installed (bash scripts/setup.sh --node)"
 for pkg in openai ai @ai-sdk/openai faultline; do
     [[ -f $dir/examples/node_modules/$pkg/package.json ]] ||

@@ -4,13 +4,11 @@
 # pip install), against this build's binary.
 # Usage: bindings_python.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
+fl_e2e_init "$1" "$2"
+bin=$build/$(basename "$1") # absolute: the tests run in other folders
 dir=$src/harness/bindings/python
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 # A python3 with pytest and httpx: PATH's first, else Debian's (scripts/setup.sh installs
 # python3-pytest and python3-httpx).
 py=

@@ -11,23 +11,13 @@
 # hung (timed_out: true), one whose code died of a signal as crashed.
 # Usage: control_judge.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
 # shellcheck source-path=SCRIPTDIR source=../support/serve.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
-bin=$1
-src=$2
+fl_e2e_init "$1" "$2"
+trap 'fl_serve_kill; rm -rf "$tmp"' EXIT
 data=$src/tests/data/run
-tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    fl_serve_kill
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 command -v jq >/dev/null || fail "jq is not installed (bash scripts/setup.sh)"
 [[ -x $tc ]] || fail "no testclient at $tc"
 

@@ -13,21 +13,12 @@
 #    reset clears sessions' counters; unknown sessions and wrong methods are refused.
 # Usage: control_sessions.sh FAULTLINE SOURCE_DIR
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../support/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/e2e.sh"
 # shellcheck source-path=SCRIPTDIR source=../support/serve.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../support/serve.sh"
-bin=$1
-tc=${FL_TESTCLIENT:-$(dirname "$bin")/tests/testclient}
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    fl_serve_kill
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+fl_e2e_init "$1" "$2"
+trap 'fl_serve_kill; rm -rf "$tmp"' EXIT
 command -v jq >/dev/null || fail "jq is not installed (bash scripts/setup.sh)"
 [[ -x $tc ]] || fail "no testclient at $tc"
 
