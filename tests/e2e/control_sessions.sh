@@ -61,6 +61,10 @@ for i in $(seq 1 $n); do
     out=$(api POST /_faultline/sessions)
     expect_status 201 "$out" "POST /_faultline/sessions"
     body "$out" >"$tmp/session$i.json"
+    missing=$(jq -r --slurpfile schema "$src/docs/control.schema.json" \
+        '. as $a | [$schema[0]["$defs"].session.required[] | select($a[.] == null)] | join(",")' \
+        "$tmp/session$i.json")
+    [[ -z $missing ]] || fail "the session lacks $missing"
     sid[i]=$(jq -r .id "$tmp/session$i.json")
     [[ ${sid[i]} =~ ^[0-9a-f]{16}$ ]] || fail "session id '${sid[i]}'"
     base=$(jq -r '.base_urls["openai-chat"]' "$tmp/session$i.json")
@@ -99,6 +103,10 @@ for i in $(seq 1 $n); do
         >"$tmp/judge$i.json"
     out=$(api POST /_faultline/judge "$tmp/judge$i.json")
     expect_status 200 "$out" "judge of session $i"
+    # every field docs/control.schema.json says the answer has
+    missing=$(body "$out" | jq -r --slurpfile schema "$src/docs/control.schema.json" \
+        '. as $a | [$schema[0]["$defs"].judgement.required[] | select($a[.] == null)] | join(",")')
+    [[ -z $missing ]] || fail "the judge's answer lacks $missing"
     v=$(body "$out" | jq -r '[.verdict, .score, (.attempts | length)] | join(" ")')
     [[ $v == "recovered 100 2" ]] || fail "judge of session $i: '$v' $(body "$out")"
 done
