@@ -36,6 +36,8 @@ build=(build-essential cmake pkg-config file
 # clang) build the fuzz targets that scripts/test.sh smoke-tests (scripts/fuzz.sh).
 tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx chromium
        fonts-dejavu-core clang libclang-rt-14-dev)
+# python3-pytest runs the Python binding's tests and example (harness/bindings/python).
+tests+=(python3-pytest)
 
 # apt_install PKG...: installs the packages not yet installed.
 apt_install() {
@@ -72,7 +74,8 @@ core) apt_install "${build[@]}" "${tests[@]}" ;;
     # missing or older than the lockfile (npm ci rewrites node_modules/.package-lock.json).
     # tests/browser needs playwright-core alone, which drives Debian's Chromium and never
     # downloads a browser (nor is asked to: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD).
-    for dir in clients/node tests/browser; do
+    # harness/bindings/node/examples: the Node binding's examples (openai, ai, @ai-sdk/openai).
+    for dir in clients/node tests/browser harness/bindings/node/examples; do
         node_dir=$here/$dir
         if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
             [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then

@@ -1,12 +1,16 @@
 /*
  * `faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]
- * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] SCENARIO|DIR…`: validate
- * the scenarios, listen, print the base URL on one line, replay until SIGINT/SIGTERM, then close
- * every handle and exit 0.
+ * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] [SCENARIO|DIR…]`:
+ * validate the scenarios (none is fine: test suites add theirs at runtime), listen, print the
+ * base URL on one line (the first line of stdout, which the test-suite bindings read), replay
+ * until SIGINT/SIGTERM, then close every handle and exit 0. The server gets the loader (POST
+ * /_faultline/scenarios) and the judge (POST /_faultline/judge) from here: serve is a layer
+ * below both.
  */
 #include "cli/cmd.h"
 
 #include "base/error.h"
+#include "judge/ondemand.h"
 #include "load/load.h"
 #include "model/scenario.h"
 #include "serve/server.h"
@@ -22,10 +26,10 @@
 static const char serve_usage[] =
     "usage: faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]\n"
     "                       [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES]\n"
-    "                       SCENARIO|DIR...\n"
+    "                       [SCENARIO|DIR...]\n"
     "\n"
     "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
-    "until SIGINT or SIGTERM.\n"
+    "until SIGINT or SIGTERM. With no scenario, test suites add theirs at runtime.\n"
     "\n"
     "  --host H                 address to bind (default 127.0.0.1)\n"
     "  --port P                 port to bind (default 0: any free port)\n"
@@ -39,8 +43,12 @@ static const char serve_usage[] =
     "  -h, --help               this text\n"
     "\n"
     "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
-    "        GET /_faultline/health, GET /_faultline/journal[?since=SEQ&limit=N],\n"
-    "        POST /_faultline/reset\n";
+    "        each also under /t/SESSION/; GET /_faultline/health,\n"
+    "        GET /_faultline/journal[?since=SEQ&limit=N&session=ID&scenario=NAME],\n"
+    "        POST /_faultline/reset; for test suites: POST|GET /_faultline/sessions,\n"
+    "        DELETE /_faultline/sessions/ID, POST|GET /_faultline/scenarios,\n"
+    "        DELETE /_faultline/scenarios/NAME, POST /_faultline/judge (README, \"Testing\n"
+    "        inside your test suite\")\n";
 
 /* The numeric options and their largest values; 0 takes the server's default. */
 typedef struct serve_option_s {
@@ -115,6 +123,14 @@ static void on_signal(uv_signal_t *sig, int signum)
     fl_server_stop(srv, on_server_stopped, st);
 }
 
+/* The server's judge (server.h fl_server_judge_fn): the harness's, unchanged. */
+static int judge(void *arg, const fl_scenario_t *sc, const json_t *journal, uint64_t spawn_ms,
+                 uint64_t now_ms, const json_t *request, json_t **out, char *err, size_t err_len)
+{
+    (void)arg;
+    return fl_ondemand_judge(sc, journal, spawn_ms, now_ms, request, out, err, err_len);
+}
+
 static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
 {
     char *end;
@@ -170,14 +186,11 @@ int fl_cmd_serve(int argc, char **argv)
             bad = 1;
     }
     int status = 2;
-    if (n_paths == 0) {
-        fprintf(stderr, "faultline serve: no scenario given\n\n%s", serve_usage);
-        goto done_set;
-    }
     char line[2048];
     for (size_t i = 0; i < diags.len; i++)
         fprintf(stderr, "%s\n", fl_diag_format(&diags.items[i], line, sizeof(line)));
-    if (bad || set.len == 0) {
+    /* No path is fine (scenarios come at runtime); paths that hold no scenario are a mistake. */
+    if (bad || (n_paths > 0 && set.len == 0)) {
         if (!bad)
             fprintf(stderr, "faultline serve: no scenarios found\n");
         goto done_set;
@@ -195,7 +208,9 @@ int fl_cmd_serve(int argc, char **argv)
                              .header_timeout_ms = values[OPT_HEADER_MS],
                              .body_timeout_ms = values[OPT_BODY_MS],
                              .idle_timeout_ms = values[OPT_IDLE_MS],
-                             .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES]};
+                             .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES],
+                             .load = fl_scenario_load_string,
+                             .judge = judge};
     int rc = fl_server_new(&loop, &set, &opts, &st.srv);
     if (rc) {
         fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));

@@ -59,6 +59,13 @@ double fl_report_score(const fl_report_t *r);
 /** Number of runs that did not pass. */
 size_t fl_report_failures(const fl_report_t *r);
 
+/**
+ * Builds one run's object of the JSON report (an item of its "runs": scenario, verdict,
+ * findings, score, passed, reason, exit, stdout, diff, stderr_tail, attempts...). Also the
+ * answer of POST /_faultline/judge. Returns a new reference, or NULL when out of memory.
+ */
+json_t *fl_report_run_to_json(const fl_run_result_t *it);
+
 /** Builds the JSON report. Returns a new reference, or NULL when out of memory. */
 json_t *fl_report_to_json(const fl_report_t *r);
 

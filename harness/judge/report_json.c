@@ -120,7 +120,7 @@ static json_t *exit_json(const fl_evidence_t *ev)
     return o;
 }
 
-static json_t *run_json(const fl_run_result_t *it)
+json_t *fl_report_run_to_json(const fl_run_result_t *it)
 {
     const fl_evidence_t *ev = &it->ev;
     const fl_scenario_t *sc = ev->scenario;
@@ -180,7 +180,7 @@ json_t *fl_report_to_json(const fl_report_t *r)
     if (!root || !c || !f || !runs)
         goto fail;
     for (size_t i = 0; i < r->n_items; i++) {
-        json_t *run = run_json(&r->items[i]);
+        json_t *run = fl_report_run_to_json(&r->items[i]);
         if (!run || json_array_append_new(runs, run))
             goto fail;
     }

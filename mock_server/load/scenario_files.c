@@ -221,18 +221,7 @@ static int set_add_file(fl_scenario_set_t *set, const char *path, fl_diag_list_t
         fl_scenario_free(sc);
         return FL_ESCHEMA;
     }
-    if (set->len == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 16;
-        fl_scenario_t **items = realloc(set->items, cap * sizeof(*items));
-        if (!items) {
-            fl_scenario_free(sc);
-            return FL_ENOMEM;
-        }
-        set->items = items;
-        set->cap = cap;
-    }
-    set->items[set->len++] = sc;
-    return 0;
+    return fl_scenario_set_add(set, sc);
 }
 
 int fl_scenario_set_load(fl_scenario_set_t *set, const char *path, fl_diag_list_t *diags)

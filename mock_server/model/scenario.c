@@ -5,6 +5,7 @@
 #include "model/scenario.h"
 
 #include "base/array.h"
+#include "base/error.h"
 #include "model/fault.h"
 
 #include <stdlib.h>
@@ -110,4 +111,20 @@ fl_scenario_t *fl_scenario_set_find(const fl_scenario_set_t *set, const char *na
         if (strcmp(set->items[i]->name, name) == 0)
             return set->items[i];
     return NULL;
+}
+
+int fl_scenario_set_add(fl_scenario_set_t *set, fl_scenario_t *sc)
+{
+    if (set->len == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        fl_scenario_t **items = realloc(set->items, cap * sizeof(*items));
+        if (!items) {
+            fl_scenario_free(sc);
+            return FL_ENOMEM;
+        }
+        set->items = items;
+        set->cap = cap;
+    }
+    set->items[set->len++] = sc;
+    return 0;
 }

@@ -157,5 +157,10 @@ void fl_scenario_set_init(fl_scenario_set_t *set);
 void fl_scenario_set_close(fl_scenario_set_t *set);
 /** Finds a scenario by name. Returns a borrowed pointer or NULL. */
 fl_scenario_t *fl_scenario_set_find(const fl_scenario_set_t *set, const char *name);
+/**
+ * Appends sc (taken: owned by the set from now on, freed on failure too) without checking its
+ * name. Returns 0 or FL_ENOMEM.
+ */
+int fl_scenario_set_add(fl_scenario_set_t *set, fl_scenario_t *sc);
 
 #endif

@@ -352,6 +352,11 @@ fl_journal_entry_t *fl_journal_find(fl_journal_t *j, uint64_t seq)
     return j->ring[(j->head + (size_t)(seq - first)) % j->capacity];
 }
 
+void fl_journal_entry_set_session(fl_journal_entry_t *e, const char *id)
+{
+    snprintf(e->session, sizeof(e->session), "%s", id ? id : "");
+}
+
 int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
 {
     char *s = strdup(name);
@@ -431,6 +436,11 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
     if (!rc)
         rc = put_str(out, e->path, strlen(e->path));
     if (!rc)
+        rc = fl_buf_append_str(out, ",\"session\":");
+    if (!rc)
+        rc = e->session[0] ? put_str(out, e->session, strlen(e->session))
+                           : fl_buf_append_str(out, "null");
+    if (!rc)
         rc = fl_buf_append_str(out, ",\"scenario\":");
     if (!rc)
         rc = e->scenario ? put_str(out, e->scenario, strlen(e->scenario))
@@ -504,11 +514,33 @@ void fl_journal_page_init(const fl_journal_t *j, uint64_t since, size_t limit,
     pg->left = limit ? limit : SIZE_MAX;
 }
 
-/* True when the page has nothing more to write; first moves it past dropped entries. */
+int fl_journal_page_filter(fl_journal_page_t *pg, const char *session, const char *scenario)
+{
+    scenario = scenario ? scenario : "";
+    if ((session && strlen(session) >= sizeof(pg->session)) ||
+        strlen(scenario) >= sizeof(pg->scenario))
+        return FL_ELIMIT;
+    pg->by_session = session != NULL;
+    strcpy(pg->session, session ? session : "");
+    strcpy(pg->scenario, scenario);
+    return 0;
+}
+
+/* True when the page's filters let e through. */
+static bool page_wants(const fl_journal_page_t *pg, const fl_journal_entry_t *e)
+{
+    return (!pg->by_session || strcmp(pg->session, e->session) == 0) &&
+           (!pg->scenario[0] || (e->scenario && strcmp(pg->scenario, e->scenario) == 0));
+}
+
+/* True when the page has nothing more to write; first moves it past dropped entries and past
+ * those its filters leave out. */
 static bool page_over(const fl_journal_t *j, fl_journal_page_t *pg)
 {
     if (pg->next < first_seq(j))
         pg->next = first_seq(j);
+    while (pg->next < pg->end && !page_wants(pg, fl_journal_find((fl_journal_t *)j, pg->next)))
+        pg->next++;
     return pg->left == 0 || pg->next >= pg->end;
 }
 

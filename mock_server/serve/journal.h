@@ -21,6 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Bytes of a session id kept in an entry, NUL included (ids are at most 23 characters). */
+#define FL_JOURNAL_SESSION_BYTES 24
+
+/** Most bytes of a scenario name a journal page filters by, NUL included. */
+#define FL_JOURNAL_FILTER_BYTES 256
+
 /** How a response ended, as the journal's "end" field spells it. */
 typedef enum {
     FL_END_IN_PROGRESS,   /* "in_progress": still being sent */
@@ -47,8 +53,10 @@ typedef struct fl_journal_entry_s {
     uint64_t t_ms;         /* arrival, ms since the journal was created */
     char wall[32];         /* arrival, wall clock, ISO-8601 UTC with ms ("...T07:52:16.123Z") */
     char method[24];
-    char *path;               /* owned: the request path without the query */
-    char *scenario;           /* owned or NULL: the scenario that answered */
+    char *path;                             /* owned: the request path without the query */
+    char *scenario;                         /* owned or NULL: the scenario that answered */
+    char session[FL_JOURNAL_SESSION_BYTES]; /* the session the request was made in (session.h);
+                                               "" for none */
     uint64_t attempt;         /* per-scenario attempt number, 1-based; 0 when no scenario */
     bool stream;              /* the request's "stream" flag */
     char *headers;            /* owned: compact JSON text of an object of lower-cased name ->
@@ -131,6 +139,10 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
 /** Returns the entry with this seq (borrowed), or NULL when it was dropped or reset. */
 fl_journal_entry_t *fl_journal_find(fl_journal_t *j, uint64_t seq);
 
+/** Sets the entry's session id (copied; at most FL_JOURNAL_SESSION_BYTES - 1 bytes, longer is
+ * cut, which session ids never are). */
+void fl_journal_entry_set_session(fl_journal_entry_t *e, const char *id);
+
 /** Sets the entry's scenario name (copied). Returns 0 or FL_ENOMEM. */
 int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name);
 
@@ -159,11 +171,12 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
 
 /**
  * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
- * with seq, t_ms, time, method, path, scenario, attempt, stream, headers, headers_truncated,
- * headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms, last_byte_ms,
- * client_closed_ms, retry_after_ms, end, faults ([{"fault","description","event","byte",
- * "ms"}...]) and skipped ([{"fault","description","reason"}...], empty when none); "next" is
- * the seq the next entry will get. Returns a new reference, or NULL when out of memory.
+ * with seq, t_ms, time, method, path, session (null when none), scenario, attempt, stream, headers,
+ * headers_truncated, headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms,
+ * last_byte_ms, client_closed_ms, retry_after_ms, end, faults
+ * ([{"fault","description","event","byte", "ms"}...]) and skipped
+ * ([{"fault","description","reason"}...], empty when none); "next" is the seq the next entry will
+ * get. Returns a new reference, or NULL when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);
 
@@ -182,11 +195,22 @@ typedef struct fl_journal_page_s {
     size_t written; /* entries written so far */
     bool started;   /* the opening {"requests":[ is written */
     bool done;      /* the closing ],"next":SEQ} is written */
+    /* Filters (fl_journal_page_filter): */
+    bool by_session;                        /* only entries whose session is session */
+    char session[FL_JOURNAL_SESSION_BYTES]; /* "" for the entries made without one */
+    char scenario[FL_JOURNAL_FILTER_BYTES]; /* only entries answered by it; "": any */
 } fl_journal_page_t;
 
 /** Starts a page of the entries with seq >= since, at most limit of them (0 = no limit). */
 void fl_journal_page_init(const fl_journal_t *j, uint64_t since, size_t limit,
                           fl_journal_page_t *pg);
+
+/**
+ * Writes only the entries of session (NULL: any; "": those made without a session) answered by
+ * scenario (NULL or "": any); the limit counts the entries written. Returns 0, or FL_ELIMIT when a
+ * name is too long to match anything kept (the page is unchanged).
+ */
+int fl_journal_page_filter(fl_journal_page_t *pg, const char *session, const char *scenario);
 
 /**
  * Appends the page's next batch of JSON text to out: the opening, whole entries until out has

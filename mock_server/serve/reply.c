@@ -54,17 +54,21 @@ int fl_reply_json(fl_reply_t *r, int status, const char *id, const char *allow, 
     return rc;
 }
 
-int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
-                   const char *message)
+int fl_reply_doc(fl_reply_t *r, int status, const char *id, const char *allow, json_t *doc)
 {
-    json_t *o = json_pack("{s:{s:s}}", "error", "message", message);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
     if (!s)
         return FL_ENOMEM;
     int rc = fl_reply_json(r, status, id, allow, s, strlen(s));
     free(s);
     return rc;
+}
+
+int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
+                   const char *message)
+{
+    return fl_reply_doc(r, status, id, allow, json_pack("{s:{s:s}}", "error", "message", message));
 }
 
 int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d, int status,
@@ -208,6 +212,8 @@ static int cached(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_reply_t
     /* A seeded `chaos:` block draws different faults for every attempt number. */
     if (!job->stream || (entry != SIZE_MAX && job->sc->attempts[entry].seeded))
         return 1;
+    if (job->sc_index == SIZE_MAX)
+        return 1; /* a runtime scenario: it may go while the cache lives */
     fl_reply_key_t key = {.scenario = job->sc_index,
                           .entry = entry,
                           .include_usage = job->ctx.include_usage,

@@ -24,6 +24,7 @@
 #include "serve/journal.h"
 #include "serve/reply_cache.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,10 @@ void fl_reply_close(fl_reply_t *r);
 int fl_reply_json(fl_reply_t *r, int status, const char *id, const char *allow, const char *body,
                   size_t len);
 
+/** Appends doc (a new reference, taken; NULL when building it ran out of memory) as a whole JSON
+ * response (fl_reply_json), compact. Returns 0 or FL_ENOMEM. */
+int fl_reply_doc(fl_reply_t *r, int status, const char *id, const char *allow, json_t *doc);
+
 /** Appends {"error":{"message":...}} as a whole JSON response (fl_reply_json), for paths with
  * no dialect. Returns 0 or FL_ENOMEM. */
 int fl_reply_error(fl_reply_t *r, int status, const char *id, const char *allow,
@@ -68,7 +73,8 @@ int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d,
 /** Everything a scenario's answer is compiled from. */
 typedef struct fl_reply_job_s {
     const fl_scenario_t *sc;   /* borrowed */
-    size_t sc_index;           /* sc's index in the server's set: part of the template key */
+    size_t sc_index;           /* sc's index in the server's set: part of the template key;
+                                  SIZE_MAX for a runtime scenario (session.h): never cached */
     uint64_t attempt;          /* the scenario's request number, 1-based */
     bool stream;               /* the request's "stream" flag */
     fl_body_framing_t framing; /* of a streamed body (chunked or close); JSON is content-length */

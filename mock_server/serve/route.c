@@ -4,7 +4,9 @@
 #include "base/error.h"
 #include "chaos/httphead.h"
 #include "encode/dialect.h"
+#include "serve/control.h"
 #include "serve/server_int.h"
+#include "serve/session.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -30,11 +32,12 @@ int fl_route_error_reply(fl_server_t *srv, int status, const char *message, fl_r
     return rc ? rc : fl_reply_finish(r);
 }
 
-/* Splits "/s/NAME/v1/..." into NAME (copied into name) and the API path; else returns path. */
-static const char *split_prefix(const char *path, char *name, size_t n)
+/* Splits "/X/NAME/rest" (marker "/X/": "/s/" for a scenario, "/t/" for a session) into NAME
+ * (copied into name) and "/rest"; else returns path (name ""). */
+static const char *split_prefix(const char *path, const char *marker, char *name, size_t n)
 {
     name[0] = '\0';
-    if (strncmp(path, "/s/", 3) != 0)
+    if (strncmp(path, marker, 3) != 0)
         return path;
     const char *start = path + 3;
     const char *slash = strchr(start, '/');
@@ -111,12 +114,14 @@ static bool gemini_path(const char *path, char *model, size_t n, bool *stream)
     return false;
 }
 
+/* The index of a scenario file in the reply cache's key; SIZE_MAX (not cached) for runtime
+ * scenarios, which can be removed while the cache lives. */
 static size_t scenario_index(const fl_scenario_set_t *set, const fl_scenario_t *sc)
 {
     for (size_t i = 0; i < set->len; i++)
         if (set->items[i] == sc)
             return i;
-    return set->len;
+    return SIZE_MAX;
 }
 
 /* Parses a decimal number of at most max; returns 0 or -1. */
@@ -137,8 +142,29 @@ static int parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* The journal's query: since=SEQ (default 0) and limit=N (at least 1; default 0, no limit).
- * Other parameters are ignored. Returns NULL, or what is wrong with it. */
+/* Copies the value of the query's parameter name (NULL: no query) into out (n bytes) and
+ * returns true; false when it is absent, empty or too long (out ""). Values are taken as they
+ * are: session ids and scenario names need no percent-decoding. */
+static bool query_value(const char *query, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > nl + 1 && strncmp(p, name, nl) == 0 && p[nl] == '=' && len - nl - 1 < n) {
+            memcpy(out, p + nl + 1, len - nl - 1);
+            out[len - nl - 1] = '\0';
+            return true;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+/* The journal's query: since=SEQ (default 0) and limit=N (at least 1; default 0, no limit);
+ * session= and scenario= filter (journal_filter). Other parameters are ignored. Returns NULL,
+ * or what is wrong with it. */
 static const char *journal_query(const char *query, uint64_t *since, size_t *limit)
 {
     *since = 0;
@@ -163,9 +189,40 @@ static const char *journal_query(const char *query, uint64_t *since, size_t *lim
     return NULL;
 }
 
-static bool is_journal(const fl_http_request_t *req)
+/* What a request says beyond its path: the session it is made in (the /t/ID/ prefix, else the
+ * x-faultline-session header, else for control routes the query's session=) and the path
+ * without the prefix. */
+typedef struct target_s {
+    const char *path; /* borrowed from the request */
+    char session[FL_JOURNAL_SESSION_BYTES];
+    bool has_session;
+} target_t;
+
+static void target_of(const fl_http_request_t *req, target_t *t)
 {
-    return strcmp(req->path, "/_faultline/journal") == 0;
+    t->path = split_prefix(req->path, "/t/", t->session, sizeof(t->session));
+    t->has_session = t->session[0] != '\0';
+    const char *hdr = fl_http_request_header(req, "x-faultline-session");
+    if (!t->has_session && hdr && hdr[0]) {
+        snprintf(t->session, sizeof(t->session), "%s", hdr);
+        t->has_session = true;
+    }
+    if (!t->has_session && strncmp(t->path, "/_faultline/", 12) == 0)
+        t->has_session = query_value(req->query, "session", t->session, sizeof(t->session));
+}
+
+static bool is_journal(const target_t *t)
+{
+    return strcmp(t->path, "/_faultline/journal") == 0;
+}
+
+/* Sets the page's filters: the target's session, the query's scenario=. Returns 0 or -1 (a
+ * name too long to match anything). */
+static int journal_filter(const fl_http_request_t *req, const target_t *t, fl_journal_page_t *pg)
+{
+    char scenario[FL_JOURNAL_FILTER_BYTES];
+    query_value(req->query, "scenario", scenario, sizeof(scenario));
+    return fl_journal_page_filter(pg, t->has_session ? t->session : NULL, scenario) ? -1 : 0;
 }
 
 /* HTTP/1.0 has no keep-alive here and no chunked coding. */
@@ -180,10 +237,15 @@ int fl_route_journal(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t 
 {
     uint64_t since;
     size_t limit;
+    target_t t;
     fl_reply_init(r);
-    if (!is_journal(req) || strcmp(req->method, "GET") != 0 ||
+    target_of(req, &t);
+    if (!is_journal(&t) || strcmp(req->method, "GET") != 0 ||
         journal_query(req->query, &since, &limit))
         return 0;
+    fl_journal_page_init(&srv->journal, since, limit, page);
+    if (journal_filter(req, &t, page))
+        return 0; /* fl_route_request answers 400 */
     char id[32], request_id[48];
     make_id(srv, id, sizeof(id));
     snprintf(request_id, sizeof(request_id), "req_%s", id);
@@ -198,21 +260,21 @@ int fl_route_journal(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t 
         return FL_ENOMEM;
     if (!*chunked)
         r->close = true; /* the body ends at FIN */
-    fl_journal_page_init(&srv->journal, since, limit, page);
     return 1;
 }
 
-static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id)
+static int control(fl_server_t *srv, const fl_http_request_t *req, const target_t *t, fl_reply_t *r,
+                   const char *id)
 {
-    const char *want = strcmp(req->path, "/_faultline/reset") == 0 ? "POST" : "GET";
+    const char *want = strcmp(t->path, "/_faultline/reset") == 0 ? "POST" : "GET";
     if (strcmp(req->method, want) != 0)
         return fl_reply_error(r, 405, id, want,
                               "method not allowed; use the Allow header's method");
-    if (strcmp(req->path, "/_faultline/health") == 0) {
+    if (strcmp(t->path, "/_faultline/health") == 0) {
         static const char ok[] = "{\"status\":\"ok\"}";
         return fl_reply_json(r, 200, id, NULL, ok, sizeof(ok) - 1);
     }
-    if (strcmp(req->path, "/_faultline/reset") == 0) {
+    if (strcmp(t->path, "/_faultline/reset") == 0) {
         fl_server_reset(srv);
         static const char ok[] = "{\"status\":\"reset\"}";
         return fl_reply_json(r, 200, id, NULL, ok, sizeof(ok) - 1);
@@ -227,6 +289,8 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
     fl_buf_t body;
     fl_buf_init(&body);
     fl_journal_page_init(&srv->journal, since, limit, &page);
+    if (journal_filter(req, t, &page))
+        return fl_reply_error(r, 400, id, NULL, "scenario= names no scenario (too long)");
     int rc = fl_journal_page_write(&srv->journal, &page, SIZE_MAX, &body);
     if (rc == 0)
         rc = fl_reply_json(r, 200, id, NULL, body.data, body.len);
@@ -235,7 +299,7 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
 }
 
 static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id,
-               const api_path_t *ap, const char *prefix_name)
+               const api_path_t *ap, const char *prefix_name, const target_t *t)
 {
     fl_dialect_t d = ap->dialect;
     char msg[512];
@@ -244,6 +308,18 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         return FL_ENOMEM;
     r->has_entry = true;
     r->entry_seq = e->seq;
+    fl_session_t *sess = NULL;
+    if (t->has_session) {
+        fl_journal_entry_set_session(e, t->session);
+        sess = fl_sessions_get(&srv->sessions, t->session);
+        if (!sess) {
+            snprintf(msg, sizeof(msg),
+                     "session '%s' does not exist (ended, or never created: POST "
+                     "/_faultline/sessions creates one)",
+                     t->session);
+            return fl_reply_dialect_error(r, e, d, 404, id, NULL, msg);
+        }
+    }
 
     if (strcmp(req->method, "POST") != 0)
         return fl_reply_dialect_error(r, e, d, 405, id, "POST", "method not allowed; use POST");
@@ -268,12 +344,12 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
     const char *model = ap->model ? ap->model : json_string_value(json_object_get(body, "model"));
     e->stream = stream;
 
-    const fl_scenario_set_t *set = srv->scenarios;
+    const fl_sessions_t *ss = &srv->sessions;
     const char *hdr = fl_http_request_header(req, "x-faultline-scenario");
     const char *name = hdr ? hdr : (prefix_name[0] ? prefix_name : NULL);
     const fl_scenario_t *sc = NULL;
     if (name) {
-        sc = fl_scenario_set_find(set, name);
+        sc = fl_sessions_find(ss, sess, name, NULL);
         if (!sc) {
             json_decref(body);
             snprintf(msg, sizeof(msg), "scenario '%s' does not exist", name);
@@ -289,13 +365,12 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         }
     }
     if (!sc && model) {
-        const fl_scenario_t *m = fl_scenario_set_find(set, model);
+        const fl_scenario_t *m = fl_sessions_find(ss, sess, model, NULL);
         if (m && m->dialect == d)
             sc = m;
     }
-    for (size_t i = 0; !sc && i < set->len; i++)
-        if (set->items[i]->dialect == d)
-            sc = set->items[i];
+    if (!sc)
+        sc = fl_sessions_first(ss, sess, d, NULL);
     json_decref(body);
     if (!sc) {
         snprintf(msg, sizeof(msg), "no scenario serves %s at %s", fl_dialect_name(d),
@@ -303,10 +378,9 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         return fl_reply_dialect_error(r, e, d, 404, id, NULL, msg);
     }
 
-    size_t idx = scenario_index(set, sc);
-    if (idx < set->len)
-        e->attempt = ++srv->attempts[idx];
-    if (fl_journal_entry_set_scenario(e, sc->name))
+    size_t idx = scenario_index(srv->scenarios, sc);
+    if (fl_sessions_next_attempt(&srv->sessions, sess, sc->name, &e->attempt) ||
+        fl_journal_entry_set_scenario(e, sc->name))
         return FL_ENOMEM;
 
     fl_reply_job_t job = {.sc = sc,
@@ -328,27 +402,31 @@ static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
 {
     char id[32];
     char name[256];
+    target_t t;
     fl_reply_init(r);
     make_id(srv, id, sizeof(id));
     r->close = wants_close(req);
+    target_of(req, &t);
 
-    if (strncmp(req->path, "/_faultline/", 12) == 0 &&
-        (strcmp(req->path, "/_faultline/health") == 0 || is_journal(req) ||
-         strcmp(req->path, "/_faultline/reset") == 0))
-        return control(srv, req, r, id);
+    if (strncmp(t.path, "/_faultline/", 12) == 0) {
+        if (strcmp(t.path, "/_faultline/health") == 0 || is_journal(&t) ||
+            strcmp(t.path, "/_faultline/reset") == 0)
+            return control(srv, req, &t, r, id);
+        return fl_control_request(srv, req, t.path, t.has_session ? t.session : NULL, r, id);
+    }
 
-    const char *path = split_prefix(req->path, name, sizeof(name));
+    const char *path = split_prefix(t.path, "/s/", name, sizeof(name));
     api_path_t ap = {.stream = -1};
     char model[256];
     bool stream;
     if (dialect_for_path(path, &ap.dialect))
-        return api(srv, req, r, id, &ap, name);
+        return api(srv, req, r, id, &ap, name, &t);
     if (gemini_path(path, model, sizeof(model), &stream)) {
         ap = (api_path_t){.dialect = FL_DIALECT_GEMINI,
                           .model = model,
                           .stream = stream,
                           .sse = query_has(req->query, "alt", "sse")};
-        return api(srv, req, r, id, &ap, name);
+        return api(srv, req, r, id, &ap, name, &t);
     }
 
     char msg[512];

@@ -22,7 +22,7 @@
 int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_server_opts_t *opts,
                   fl_server_t **out)
 {
-    if (!scenarios || scenarios->len == 0)
+    if (!scenarios)
         return FL_EINVAL;
     fl_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
@@ -42,14 +42,10 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     int rc = FL_EINVAL;
     if (o->low_water > o->high_water)
         goto fail_opts;
-    rc = FL_ENOMEM;
-    srv->attempts = calloc(scenarios->len, sizeof(*srv->attempts));
-    if (!srv->attempts)
-        goto fail_opts;
     uv_update_time(loop);
     rc = fl_journal_init(&srv->journal, o->journal_size, uv_now(loop));
     if (rc)
-        goto fail_journal;
+        goto fail_opts;
     fl_journal_set_max_bytes(&srv->journal, o->journal_bytes);
     fl_reply_cache_init(&srv->cache);
     srv->loop = loop;
@@ -58,11 +54,10 @@ int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     srv->id_salt = (uint32_t)(ts.tv_sec ^ ts.tv_nsec ^ (uintptr_t)srv);
+    fl_sessions_init(&srv->sessions, scenarios, srv->id_salt);
     *out = srv;
     return 0;
 
-fail_journal:
-    free(srv->attempts);
 fail_opts:
     free(srv);
     return rc;
@@ -118,7 +113,7 @@ fl_journal_t *fl_server_journal(fl_server_t *srv)
 void fl_server_reset(fl_server_t *srv)
 {
     fl_journal_reset(&srv->journal);
-    memset(srv->attempts, 0, srv->scenarios->len * sizeof(*srv->attempts));
+    fl_sessions_reset(&srv->sessions);
 }
 
 static void maybe_free(fl_server_t *srv)
@@ -129,7 +124,7 @@ static void maybe_free(fl_server_t *srv)
     void *arg = srv->stop_arg;
     fl_journal_close(&srv->journal);
     fl_reply_cache_close(&srv->cache);
-    free(srv->attempts);
+    fl_sessions_close(&srv->sessions);
     free(srv);
     if (cb)
         cb(arg);

@@ -19,12 +19,36 @@
 #ifndef FL_SERVER_H
 #define FL_SERVER_H
 
-#include "serve/journal.h"
+#include "base/error.h"
 #include "model/scenario.h"
+#include "serve/journal.h"
+
+#include <jansson.h>
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+/**
+ * Loads one scenario from text (YAML, or JSON, which is YAML) for POST /_faultline/scenarios:
+ * the signature of load/load.h fl_scenario_load_string, which the program passes down (serve
+ * cannot link the loader, a layer beside it). name names the text in diagnostics.
+ */
+typedef int (*fl_server_load_fn)(const char *name, const char *text, size_t len,
+                                 fl_scenario_t **out, fl_diag_list_t *diags);
+
+/**
+ * Judges a run on request (POST /_faultline/judge) with the harness's verdict code, which the
+ * program passes down (serve cannot include the harness). sc is the scenario judged (borrowed),
+ * journal its entries in the session ({"requests":[...]}, as fl_journal_to_json builds it),
+ * spawn_ms and now_ms times on the journal's clock (ms since its t0): when the test began (the
+ * session's creation) and now; request the request's JSON object (output, exit_code,
+ * error_message...). Returns 0 and sets *out to a new reference (the answer's body), FL_EINVAL
+ * with a message in err (err_len bytes; the answer is 400), or FL_ENOMEM.
+ */
+typedef int (*fl_server_judge_fn)(void *arg, const fl_scenario_t *sc, const json_t *journal,
+                                  uint64_t spawn_ms, uint64_t now_ms, const json_t *request,
+                                  json_t **out, char *err, size_t err_len);
 
 /** Tunables; zero fields take the defaults. */
 typedef struct fl_server_opts_s {
@@ -43,6 +67,9 @@ typedef struct fl_server_opts_s {
                                    (default 30000) */
     uint64_t idle_timeout_ms;   /* a keep-alive connection with no request in progress and no
                                    response is closed with FIN after this (default 60000) */
+    fl_server_load_fn load;     /* NULL: POST /_faultline/scenarios answers 501 */
+    fl_server_judge_fn judge;   /* NULL: POST /_faultline/judge answers 501 */
+    void *judge_arg;            /* passed to judge */
 } fl_server_opts_t;
 
 typedef struct fl_server_s fl_server_t;
@@ -51,9 +78,10 @@ typedef struct fl_server_s fl_server_t;
 typedef void (*fl_server_stop_cb)(void *arg);
 
 /**
- * Creates a server on loop answering from scenarios (borrowed: must outlive the server).
- * opts may be NULL. Nothing is registered on the loop until fl_server_start.
- * Returns 0 and sets *out, or FL_ENOMEM / FL_EINVAL (no scenarios, or low_water > high_water).
+ * Creates a server on loop answering from scenarios (borrowed: must outlive the server; may be
+ * empty when scenarios are added at runtime, POST /_faultline/scenarios). opts may be NULL.
+ * Nothing is registered on the loop until fl_server_start.
+ * Returns 0 and sets *out, or FL_ENOMEM / FL_EINVAL (scenarios NULL, or low_water > high_water).
  */
 int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_server_opts_t *opts,
                   fl_server_t **out);
@@ -78,7 +106,8 @@ void fl_server_stop(fl_server_t *srv, fl_server_stop_cb cb, void *arg);
 /** The server's journal (owned by the server; valid until the server is stopped). */
 fl_journal_t *fl_server_journal(fl_server_t *srv);
 
-/** Clears the journal and every scenario's attempt counter (what POST /_faultline/reset does). */
+/** Clears the journal and every attempt counter of every scope, sessions' included (what POST
+ * /_faultline/reset does). Sessions and runtime scenarios stay. */
 void fl_server_reset(fl_server_t *srv);
 
 #endif

@@ -10,6 +10,7 @@
 #include "serve/journal.h"
 #include "serve/reply_cache.h"
 #include "serve/server.h"
+#include "serve/session.h"
 #include "serve/stream.h"
 
 #include <stdbool.h>
@@ -22,8 +23,9 @@ struct fl_server_s {
     uv_loop_t *loop; /* borrowed */
     uv_tcp_t listener;
     bool listener_init;                 /* listener was uv_tcp_init'ed (so needs uv_close) */
-    const fl_scenario_set_t *scenarios; /* borrowed */
-    uint64_t *attempts;                 /* owned: per scenario (by index), since start or reset */
+    const fl_scenario_set_t *scenarios; /* borrowed: the scenario files */
+    fl_sessions_t sessions; /* sessions, runtime scenarios and attempt counters: all the state
+                               the control API changes, in one place (session.h) */
     fl_server_opts_t opts;
     fl_journal_t journal;
     fl_reply_cache_t cache; /* reply templates (reply_cache.h) */
