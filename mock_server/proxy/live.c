@@ -48,7 +48,9 @@ struct fl_live_s {
     /* wire faults in effect */
     uint64_t throttle; /* bytes per second, 0 when none */
     uint32_t frag_fault;
-    bool fragmenting; /* the rest of the current event goes in pieces */
+    bool fragmenting;      /* the rest of the current event goes in pieces */
+    uint32_t pending_done; /* events completed in bytes not yet emitted */
+    bool frag_offsets;     /* a fragment at offsets is in effect (from its position on) */
     /* output */
     fl_buf_t out;
     fl_live_act_t *acts;
@@ -374,7 +376,7 @@ static int act(fl_live_t *lv, uint32_t fi)
     case FL_FAULT_FRAGMENT:
         if (f->n_offsets) {
             rc = push_fire(lv, fi, 0); /* the offsets act as the bytes pass them (feed) */
-            lv->st[fi].done = false;
+            lv->frag_offsets = true;
             lv->frag_fault = fi;
             break;
         }
@@ -515,19 +517,39 @@ static int release(fl_live_t *lv)
     return emit(lv, ev, len, 1);
 }
 
-/* The current event is complete (the splitter saw its blank line). */
-static int event_done(fl_live_t *lv, const char *seg, size_t seg_len)
+/* True when something acts before event n (so the bytes before it must go out first). */
+static bool stop_before_event(const fl_live_t *lv, uint64_t n)
+{
+    for (uint32_t i = 0; i < lv->cfg.n_faults; i++) {
+        const fl_fault_t *f = &lv->cfg.faults[i];
+        if (!lv->st[i].done && !is_body(f) && fl_fault_takes_position(f->kind) &&
+            f->at.kind == FL_AT_EVENT && f->at.n == n)
+            return true;
+    }
+    return false;
+}
+
+/* The current event is complete (the splitter saw its blank line at data[i - 1]): a held event
+ * is released; otherwise its bytes stay in the segment [*seg, i) unless something acts before
+ * the next event, so one upstream read stays one write. */
+static int event_done(fl_live_t *lv, const char *data, size_t *seg, size_t i)
 {
     int rc = 0;
     lv->events++;
     if (lv->holding) {
-        if (fl_buf_append(&lv->held, seg, seg_len))
+        if (fl_buf_append(&lv->held, data + *seg, i - *seg))
             return FL_ENOMEM;
+        *seg = i;
         rc = release(lv);
         lv->held.len = 0;
         lv->holding = false;
     } else {
-        rc = emit(lv, seg, seg_len, 1);
+        lv->pending_done++;
+        if (lv->fragmenting || stop_before_event(lv, lv->events + 1)) {
+            rc = emit(lv, data + *seg, i - *seg, lv->pending_done);
+            lv->pending_done = 0;
+            *seg = i;
+        }
     }
     lv->in_event = false;
     lv->fragmenting = false;
@@ -633,33 +655,24 @@ int fl_live_head(fl_live_t *lv, const char *head, size_t len, bool sse, uint64_t
     return rc;
 }
 
-/* Fragment at offsets: a wait and a write boundary at each listed offset. */
-static bool offset_cut(const fl_live_t *lv, uint64_t off)
+/* The next body offset at or after off where a cut, time or wire fault stands (`byte: N`, or a
+ * fragment offset), UINT64_MAX for none. */
+static uint64_t next_stop(const fl_live_t *lv, uint64_t off)
 {
-    if (!lv->cfg.n_faults)
-        return false;
+    uint64_t next = UINT64_MAX;
     for (uint32_t i = 0; i < lv->cfg.n_faults; i++) {
         const fl_fault_t *f = &lv->cfg.faults[i];
-        if (f->kind != FL_FAULT_FRAGMENT || !f->n_offsets || lv->st[i].done)
+        if (lv->st[i].done && !(f->kind == FL_FAULT_FRAGMENT && f->n_offsets))
             continue;
-        for (size_t k = 0; k < f->n_offsets; k++)
-            if (f->offsets[k] == off && off > 0)
-                return true;
+        if (f->at.kind == FL_AT_BYTE && !is_body(f) && fl_fault_takes_position(f->kind) &&
+            !lv->st[i].done && f->at.n >= off && f->at.n < next)
+            next = f->at.n;
+        if (f->kind == FL_FAULT_FRAGMENT && f->n_offsets && lv->frag_offsets)
+            for (size_t k = 0; k < f->n_offsets; k++)
+                if (f->offsets[k] > 0 && f->offsets[k] >= off && f->offsets[k] < next)
+                    next = f->offsets[k];
     }
-    return false;
-}
-
-/* True when a cut, time or wire fault, or a byte-positioned body fault, stands at body byte
- * off. */
-static bool byte_stop(const fl_live_t *lv, uint64_t off)
-{
-    for (uint32_t i = 0; i < lv->cfg.n_faults; i++) {
-        const fl_fault_t *f = &lv->cfg.faults[i];
-        if (!lv->st[i].done && f->at.kind == FL_AT_BYTE && f->at.n == off && !is_body(f) &&
-            fl_fault_takes_position(f->kind))
-            return true;
-    }
-    return offset_cut(lv, off);
+    return next;
 }
 
 /* Hands bytes [from, to) of data to the client side: held back or emitted. */
@@ -677,7 +690,9 @@ static int pass(fl_live_t *lv, const char *data, size_t from, size_t to)
         }
         return fl_buf_append(&lv->held, data + from, to - from) ? FL_ENOMEM : 0;
     }
-    return emit(lv, data + from, to - from, 0);
+    uint32_t done = lv->pending_done;
+    lv->pending_done = 0;
+    return emit(lv, data + from, to - from, done);
 }
 
 int fl_live_feed(fl_live_t *lv, const char *data, size_t len, uint64_t now_ms)
@@ -687,52 +702,45 @@ int fl_live_feed(fl_live_t *lv, const char *data, size_t len, uint64_t now_ms)
     size_t seg = 0;
     if (rc)
         return rc;
+    uint64_t stop = next_stop(lv, lv->off);
     for (size_t i = 0; i < len && !lv->over;) {
-        if (i > seg || lv->off == 0 || !lv->in_event) {
-            if (byte_stop(lv, lv->off)) {
-                if ((rc = pass(lv, data, seg, i)))
-                    return rc;
-                seg = i;
-                if (offset_cut(lv, lv->off)) {
-                    const fl_fault_t *f = NULL;
-                    for (uint32_t k = 0; k < lv->cfg.n_faults; k++)
-                        if (lv->cfg.faults[k].kind == FL_FAULT_FRAGMENT)
-                            f = &lv->cfg.faults[k];
-                    if ((rc = push_wait(lv, f ? f->gap_ms : 0)))
-                        return rc;
-                }
-                if ((rc = due_at(lv, FL_AT_BYTE, lv->off)))
-                    return rc;
-                if (lv->over)
-                    break;
-            }
-        }
-        unsigned char c = (unsigned char)data[i];
-        if (lv->sse && !lv->in_event && c != '\r' && c != '\n' && !lv->blank_cr) {
-            /* a new event begins here */
+        if (lv->off == stop) {
+            /* a fault at this byte: what came before it goes first */
             if ((rc = pass(lv, data, seg, i)))
                 return rc;
             seg = i;
-            lv->in_event = true;
-            lv->ev_start = lv->off;
-            lv->holding = hold_needed(lv);
+            if (lv->frag_offsets && (rc = push_wait(lv, lv->cfg.faults[lv->frag_fault].gap_ms)))
+                return rc;
+            if ((rc = due_at(lv, FL_AT_BYTE, lv->off)))
+                return rc;
+            stop = next_stop(lv, lv->off + 1);
+            if (lv->over)
+                break;
         }
+        unsigned char c = (unsigned char)data[i];
         if (lv->blank_cr) {
+            /* the event ended at a blank line's CR; an LF right after is still its own */
             lv->blank_cr = false;
             if (c == '\n') {
-                /* the LF of the blank line's CRLF: the event ends after it */
                 i++;
                 lv->off++;
                 lv->cr = false;
-                if ((rc = event_done(lv, data + seg, i - seg)))
+            }
+            if ((rc = event_done(lv, data, &seg, i)))
+                return rc;
+            stop = next_stop(lv, lv->off);
+            continue;
+        }
+        if (lv->sse && !lv->in_event && c != '\r' && c != '\n') {
+            /* a new event begins here */
+            lv->in_event = true;
+            lv->ev_start = lv->off;
+            if (hold_needed(lv)) {
+                if ((rc = pass(lv, data, seg, i)))
                     return rc;
                 seg = i;
-                continue;
+                lv->holding = true;
             }
-            if ((rc = event_done(lv, data + seg, i - seg)))
-                return rc;
-            seg = i;
-            continue;
         }
         i++;
         lv->off++;
@@ -752,12 +760,12 @@ int fl_live_feed(fl_live_t *lv, const char *data, size_t len, uint64_t now_ms)
         if (!blank || !lv->in_event)
             continue;
         if (c == '\r') {
-            lv->blank_cr = true; /* an LF may follow; the event ends after it */
+            lv->blank_cr = true;
             continue;
         }
-        if ((rc = event_done(lv, data + seg, i - seg)))
+        if ((rc = event_done(lv, data, &seg, i)))
             return rc;
-        seg = i;
+        stop = next_stop(lv, lv->off);
     }
     if (lv->over) {
         /* what the upstream sent past the end: kept from the client, and in the capture */
@@ -774,8 +782,9 @@ int fl_live_finish(fl_live_t *lv, uint64_t now_ms)
     if (rc || lv->over)
         return rc;
     if (lv->blank_cr) {
+        size_t seg = 0;
         lv->blank_cr = false;
-        if ((rc = event_done(lv, "", 0)))
+        if ((rc = event_done(lv, "", &seg, 0)))
             return rc;
     }
     if (lv->holding) {
