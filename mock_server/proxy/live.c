@@ -1030,3 +1030,67 @@ done:
     fl_buf_close(&data);
     return kind;
 }
+
+/* --- what the client got --- */
+
+void fl_live_relayed_init(fl_live_relayed_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    fl_buf_init(&r->pending);
+    fl_buf_init(&r->text);
+}
+
+void fl_live_relayed_close(fl_live_relayed_t *r)
+{
+    fl_buf_close(&r->pending);
+    fl_buf_close(&r->text);
+}
+
+/* The end of the first event in b (after its blank line), or 0 when none is complete. A blank
+ * line is two line ends in a row: LF LF, CRLF CRLF, CR CR, and their mixes (WHATWG 9.2.5). */
+static size_t event_end(const char *b, size_t len)
+{
+    bool line_start = false; /* a line end was just seen */
+    bool any = false;        /* the event has a byte other than a line end */
+    for (size_t i = 0; i < len; i++) {
+        char c = b[i];
+        if (c != '\r' && c != '\n') {
+            line_start = false;
+            any = true;
+            continue;
+        }
+        if (c == '\r' && i + 1 < len && b[i + 1] == '\n')
+            i++;
+        else if (c == '\r' && i + 1 == len)
+            return 0; /* an LF may still follow */
+        if (line_start && any)
+            return i + 1;
+        line_start = true;
+    }
+    return 0;
+}
+
+int fl_live_relayed_feed(fl_live_relayed_t *r, const char *data, size_t len)
+{
+    if (fl_buf_append(&r->pending, data, len))
+        return FL_ENOMEM;
+    size_t at = 0, n;
+    while ((n = event_end(r->pending.data + at, r->pending.len - at)) > 0) {
+        fl_buf_t t;
+        fl_buf_init(&t);
+        fl_event_kind_t k = fl_live_classify(r->pending.data + at, n, &t);
+        if (k == FL_EVENT_SENTINEL)
+            r->end_marker = true;
+        if (t.len && r->text.len + t.len <= FL_LIVE_TEXT_MAX)
+            fl_buf_append(&r->text, t.data, t.len);
+        else if (t.len)
+            r->truncated = true;
+        fl_buf_close(&t);
+        at += n;
+    }
+    if (at) {
+        memmove(r->pending.data, r->pending.data + at, r->pending.len - at);
+        fl_buf_truncate(&r->pending, r->pending.len - at);
+    }
+    return 0;
+}

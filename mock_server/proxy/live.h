@@ -161,4 +161,27 @@ int fl_live_plan(fl_live_t *lv);
  */
 fl_event_kind_t fl_live_classify(const char *event, size_t len, fl_buf_t *text);
 
+/**
+ * What a client got, as a person reads it: the answer text of the SSE events it was sent
+ * (fl_live_classify) and whether the stream's own end marker was among them. Fed the body bytes
+ * sent to the client, in any fragmentation; an event counts once its blank line has come.
+ * Init, feed, close.
+ */
+typedef struct fl_live_relayed_s {
+    fl_buf_t pending; /* bytes of the event in progress */
+    fl_buf_t text;    /* the answer text so far (at most FL_LIVE_TEXT_MAX bytes) */
+    bool end_marker;  /* `data: [DONE]`, message_stop, response.completed, Gemini's finish */
+    bool truncated;   /* text reached FL_LIVE_TEXT_MAX */
+} fl_live_relayed_t;
+
+/** Bound on fl_live_relayed_t.text (bytes). */
+#define FL_LIVE_TEXT_MAX (256u * 1024)
+
+/** Prepares an empty tracker. Never fails. */
+void fl_live_relayed_init(fl_live_relayed_t *r);
+/** Frees what the tracker holds. */
+void fl_live_relayed_close(fl_live_relayed_t *r);
+/** Feeds len body bytes the client was sent. Returns 0 or FL_ENOMEM. */
+int fl_live_relayed_feed(fl_live_relayed_t *r, const char *data, size_t len);
+
 #endif

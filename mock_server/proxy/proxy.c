@@ -160,11 +160,24 @@ static void journal_upstream(fl_xchg_t *x)
     json_object_set_new(o, "detail", x->up_detail[0] ? json_string(x->up_detail) : json_null());
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    char *rel = NULL;
+    if (x->relayed) {
+        json_t *r =
+            json_pack("{s:s%, s:b, s:b}", "text",
+                      x->relayed->text.data ? x->relayed->text.data : "", x->relayed->text.len,
+                      "end_marker", x->relayed->end_marker, "truncated", x->relayed->truncated);
+        rel = r ? json_dumps(r, JSON_COMPACT) : NULL;
+        json_decref(r);
+    }
     if (!text)
         return;
     fl_buf_t m;
     fl_buf_init(&m);
-    if (!fl_buf_printf(&m, "\"upstream\":%s", text))
+    int rc = fl_buf_printf(&m, "\"upstream\":%s", text);
+    if (!rc && rel)
+        rc = fl_buf_printf(&m, ",\"relayed\":%s", rel);
+    free(rel);
+    if (!rc)
         fl_journal_entry_set_extra(e, m.data);
     fl_buf_close(&m);
     free(text);
@@ -244,6 +257,8 @@ static bool exec(fl_xchg_t *x, const fl_live_act_t *a, const char *bytes, bool *
                 b[n++] = uv_buf_init("\r\n", 2);
             rc = conn_writev(c, b, n);
             fl_proxy__record_write(x, bytes, a->len, a->origin);
+            if (x->relayed && !a->raw)
+                fl_live_relayed_feed(x->relayed, bytes, a->len);
         }
         if (rc) {
             conn_close(c, FL_END_CLIENT_CLOSED, false);
@@ -480,6 +495,9 @@ static void xchg_free(fl_xchg_t *x)
     fl_buf_close(&x->qbytes);
     fl_buf_close(&x->ping);
     free(x->q);
+    if (x->relayed)
+        fl_live_relayed_close(x->relayed);
+    free(x->relayed);
     if (x->cap) {
         fl_buf_close(x->cap);
         free(x->cap);
@@ -872,6 +890,12 @@ static void xchg_start(fl_pconn_t *c, fl_http_request_t *req)
         rc = fl_live_new(&cfg, &x->live);
     if (!rc && p->opts.record_dir)
         rc = fl_proxy__record_begin(x);
+    if (!rc && p->opts.collect_text) {
+        if ((x->relayed = malloc(sizeof(*x->relayed))))
+            fl_live_relayed_init(x->relayed);
+        else
+            rc = FL_ENOMEM;
+    }
     if (rc) {
         conn_close(c, FL_END_SERVER_FAULT, true);
         return;

@@ -45,6 +45,9 @@ typedef struct fl_proxy_opts_s {
     size_t max_body;             /* request body limit (default 8 MiB; larger gets 413) */
     size_t journal_size;         /* entries kept (default FL_JOURNAL_DEFAULT_CAPACITY) */
     size_t high_water;           /* client write-queue bytes that pause the upstream (1 MiB) */
+    bool collect_text;           /* the journal's "relayed": the answer text each client got
+                                    and whether the stream's end marker was among it
+                                    (live.h fl_live_relayed_t), for `faultline run --upstream` */
 } fl_proxy_opts_t;
 
 typedef struct fl_proxy_s fl_proxy_t;

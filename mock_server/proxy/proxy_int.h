@@ -92,6 +92,7 @@ struct fl_xchg_s {
     bool ended;    /* END was carried out */
     bool hang;     /* HANG or PING: silent until the client goes */
     uint64_t events_sent;
+    fl_live_relayed_t *relayed; /* owned or NULL: what the client got (opts.collect_text) */
     /* the capture (record.c), NULL when not recording */
     fl_buf_t *cap;
     bool cap_truncated;

@@ -32,6 +32,7 @@ start_line() {
     out=$(mktemp -p "$tmp")
     timeout -k 5 100 "$@" >"$out" 2>>"$tmp/stderr.log" &
     pids+=($!)
+    disown $!
     for _ in $(seq 1 100); do
         [[ -s $out ]] && break
         sleep 0.05
@@ -214,7 +215,7 @@ curl -s "$spurl/_faultline/journal" | grep -q '"client_closed_ms":[0-9]' || fail
 # 9. Captures: one per exchange; the client's bytes are every write not withheld; the
 # injected bytes are marked as the fault's, the upstream's kept apart.
 kill -TERM "${pids[2]}" # the TLS proxy: captures are flushed on stop
-wait "${pids[2]}" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "${pids[2]}" 2>/dev/null || break; sleep 0.05; done
 python3 - "$tmp/rec" "$tmp/c2" "$tmp/c5" "$tmp/clean" <<'EOF' || exit 1
 import base64, glob, json, sys
 caps = []
