@@ -249,4 +249,14 @@ if grep -rq "$key" "$tmp/rec" "$tmp/journal.json" "$tmp/journal2.json" "$tmp/std
     fail "the API key reached a file the proxy wrote"
 fi
 grep -rq "REDACTED" "$tmp/rec" || fail "captures do not say what was redacted"
+
+# 11. Every proxy and server stops cleanly on SIGTERM (and, in a sanitizer build, says nothing).
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+done
+if grep -q "Sanitizer\|runtime error\|handles left open" "$tmp/stderr.log"; then
+    cat "$tmp/stderr.log" >&2
+    fail "a process reported an error on its way out"
+fi
 echo ok
