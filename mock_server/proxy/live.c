@@ -717,6 +717,29 @@ int fl_live_feed(fl_live_t *lv, const char *data, size_t len, uint64_t now_ms)
             if (lv->over)
                 break;
         }
+        if ((lv->in_event && !lv->blank_cr) || !lv->sse) {
+            /* inside a line (or a body that is not SSE): only a line end, or the next stop,
+             * matters; skip to it in one tight loop */
+            size_t lim = len, j = i;
+            if (stop != UINT64_MAX && stop - lv->off < (uint64_t)(len - i))
+                lim = i + (size_t)(stop - lv->off);
+            if (lv->sse) {
+                /* two vectorised scans (memchr) instead of one byte at a time */
+                const char *lf = memchr(data + i, '\n', lim - i);
+                size_t end = lf ? (size_t)(lf - data) : lim;
+                const char *cr = memchr(data + i, '\r', end - i);
+                j = cr ? (size_t)(cr - data) : end;
+            } else {
+                j = lim;
+            }
+            if (j > i) {
+                lv->line_len += j - i;
+                lv->off += j - i;
+                lv->cr = false;
+                i = j;
+                continue;
+            }
+        }
         unsigned char c = (unsigned char)data[i];
         if (lv->blank_cr) {
             /* the event ended at a blank line's CR; an LF right after is still its own */
