@@ -7,6 +7,7 @@
  */
 #include "cli/cmd.h"
 
+#include "cli/listen.h"
 #include "base/error.h"
 #include "load/load.h"
 #include "model/scenario.h"
@@ -56,45 +57,20 @@ static bool takes_value(const char *a)
     return false;
 }
 
-typedef struct proxy_state_s {
-    fl_proxy_t *proxy;
-    uv_signal_t sigint, sigterm;
-} proxy_state_t;
-
-static void on_signal_closed(uv_handle_t *h)
+/* The proxy as fl_cli_listen_run drives it. */
+static int px_start(void *p, const char *host, int port)
 {
-    (void)h;
+    return fl_proxy_start(p, host, port);
 }
 
-static void on_stopped(void *arg)
+static int px_port(const void *p)
 {
-    proxy_state_t *st = arg;
-    uv_close((uv_handle_t *)&st->sigint, on_signal_closed);
-    uv_close((uv_handle_t *)&st->sigterm, on_signal_closed);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+    return fl_proxy_port(p);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+static void px_stop(void *p, void (*cb)(void *), void *arg)
 {
-    (void)signum;
-    proxy_state_t *st = sig->data;
-    if (!st->proxy)
-        return;
-    fl_proxy_t *p = st->proxy;
-    st->proxy = NULL;
-    fl_proxy_stop(p, on_stopped, st);
-}
-
-static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
+    fl_proxy_stop(p, cb, arg);
 }
 
 int fl_cmd_proxy(int argc, char **argv)
@@ -123,11 +99,11 @@ int fl_cmd_proxy(int argc, char **argv)
             else if (strcmp(a, "--record") == 0)
                 record = v;
             else if (strcmp(a, "--port") == 0)
-                bad = parse_num(v, 65535, &port);
+                bad = fl_cli_parse_size(v, 65535, &port);
             else if (strcmp(a, "--connect-timeout-ms") == 0)
-                bad = parse_num(v, 1ull << 31, &connect_ms);
+                bad = fl_cli_parse_size(v, 1ull << 31, &connect_ms);
             else
-                bad = parse_num(v, 1ull << 40, &max_body);
+                bad = fl_cli_parse_size(v, 1ull << 40, &max_body);
             if (bad) {
                 fprintf(stderr, "faultline proxy: bad value for %s: '%s'\n", a, v);
                 return 2;
@@ -180,41 +156,20 @@ int fl_cmd_proxy(int argc, char **argv)
         fprintf(stderr, "faultline proxy: cannot create the event loop\n");
         goto done_set;
     }
-    proxy_state_t st = {0};
     fl_proxy_opts_t opts = {.upstream = upstream,
                             .cacert = cacert,
                             .record_dir = record,
                             .connect_timeout_ms = connect_ms,
                             .max_body = (size_t)max_body};
-    int rc = fl_proxy_new(&loop, &set, &opts, &st.proxy);
+    fl_proxy_t *proxy;
+    int rc = fl_proxy_new(&loop, &set, &opts, &proxy);
     if (rc) {
         fprintf(stderr, "faultline proxy: %s\n", fl_strerror(rc));
-        goto done_loop;
+        uv_loop_close(&loop);
+        goto done_set;
     }
-    rc = fl_proxy_start(st.proxy, host, (int)port);
-    if (rc) {
-        fprintf(stderr, "faultline proxy: cannot listen on %s:%llu: %s\n", host, port,
-                fl_strerror(rc));
-        fl_proxy_stop(st.proxy, NULL, NULL);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        goto done_loop;
-    }
-    uv_signal_init(&loop, &st.sigint);
-    uv_signal_init(&loop, &st.sigterm);
-    st.sigint.data = st.sigterm.data = &st;
-    uv_signal_start(&st.sigint, on_signal, SIGINT);
-    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
-    bool v6 = strchr(host, ':') != NULL;
-    printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", fl_proxy_port(st.proxy));
-    fflush(stdout);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    status = 0;
-
-done_loop:
-    if (uv_loop_close(&loop)) {
-        fprintf(stderr, "faultline proxy: handles left open at exit\n");
-        status = 1;
-    }
+    fl_cli_listener_t l = {proxy, px_start, px_port, px_stop};
+    status = fl_cli_listen_run(&loop, "proxy", host, (int)port, &l);
 done_set:
     fl_diag_list_close(&diags);
     fl_scenario_set_close(&set);

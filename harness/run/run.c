@@ -610,29 +610,20 @@ static int start_slot(fl_runner_t *run, size_t job)
     run->running++;
 
     uv_update_time(&run->loop);
-    int rc;
-    if (run->opts->upstream) {
-        fl_proxy_opts_t po = {.upstream = run->opts->upstream,
-                              .cacert = run->opts->upstream_cacert,
-                              .collect_text = true};
-        if ((rc = fl_proxy_new(&run->loop, &s->view, &po, &s->proxy))) {
-            spawn_failed(s, "cannot create the proxy", rc);
-            return 0;
-        }
-        if ((rc = fl_proxy_start(s->proxy, "127.0.0.1", 0))) {
-            spawn_failed(s, "cannot listen on 127.0.0.1", rc);
-            return 0;
-        }
-        if ((rc = spawn_client(s)))
-            spawn_failed(s, "cannot start the client with /bin/sh -c", rc);
-        return 0;
-    }
-    rc = fl_server_new(&run->loop, &s->view, NULL, &s->srv);
+    /* with --upstream, a proxy in front of the live upstream takes the mock server's place */
+    fl_proxy_opts_t po = {.upstream = run->opts->upstream,
+                          .cacert = run->opts->upstream_cacert,
+                          .collect_text = true};
+    int rc = po.upstream ? fl_proxy_new(&run->loop, &s->view, &po, &s->proxy)
+                         : fl_server_new(&run->loop, &s->view, NULL, &s->srv);
     if (rc) {
-        spawn_failed(s, "cannot create the mock server", rc);
+        spawn_failed(s, po.upstream ? "cannot create the proxy" : "cannot create the mock server",
+                     rc);
         return 0;
     }
-    if ((rc = fl_server_start(s->srv, "127.0.0.1", 0))) {
+    rc = s->proxy ? fl_proxy_start(s->proxy, "127.0.0.1", 0)
+                  : fl_server_start(s->srv, "127.0.0.1", 0);
+    if (rc) {
         spawn_failed(s, "cannot listen on 127.0.0.1", rc);
         return 0;
     }

@@ -220,20 +220,14 @@ static int queue_plan(fl_live_t *lv, const fl_wire_t *w, uint32_t fi, bool skip_
             break;
         }
         case FL_WIRE_DONE:
-            if (end_ops)
-                rc = push_end(lv, FL_LIVE_DONE);
-            break;
         case FL_WIRE_FIN:
-            if (end_ops)
-                rc = push_end(lv, FL_LIVE_FIN);
-            break;
         case FL_WIRE_RST:
-            if (end_ops)
-                rc = push_end(lv, FL_LIVE_RST);
-            break;
         case FL_WIRE_HANG:
             if (end_ops)
-                rc = push_end(lv, FL_LIVE_HANG);
+                rc = push_end(lv, op->kind == FL_WIRE_DONE  ? FL_LIVE_DONE
+                                  : op->kind == FL_WIRE_FIN ? FL_LIVE_FIN
+                                  : op->kind == FL_WIRE_RST ? FL_LIVE_RST
+                                                            : FL_LIVE_HANG);
             break;
         case FL_WIRE_PING: {
             fl_live_act_t a = {.kind = FL_LIVE_END,
@@ -833,6 +827,24 @@ int fl_live_finish(fl_live_t *lv, uint64_t now_ms)
     return rc;
 }
 
+/* Compiles a response from faults alone (an empty script: the response faults, a timeout's
+ * page) and queues it whole, its FIREs as fault fi (UINT32_MAX: their own index). */
+static int compile_alone(fl_live_t *lv, const fl_fault_t *faults, size_t n, uint32_t fi)
+{
+    fl_script_t s;
+    fl_wire_t w;
+    fl_script_init(&s);
+    fl_wire_init(&w);
+    fl_chaos_input_t in = chaos_input(lv, &s, lv->cfg.chunked);
+    uint64_t clean;
+    int rc = fl_chaos_compile(&in, faults, n, &w);
+    if (!rc)
+        rc = queue_plan(lv, &w, fi, false, true, true, &clean);
+    fl_wire_close(&w);
+    fl_script_close(&s);
+    return rc;
+}
+
 /* A timeout's HTML page before the head (compiled as proxy_timeout at 0: chaos_cut.c). */
 static int timeout_page(fl_live_t *lv, uint32_t fi)
 {
@@ -840,17 +852,7 @@ static int timeout_page(fl_live_t *lv, uint32_t fi)
     fl_fault_init(&f, FL_FAULT_PROXY_TIMEOUT);
     f.ms = 0;
     f.status = lv->cfg.faults[fi].status ? lv->cfg.faults[fi].status : 504;
-    fl_script_t s;
-    fl_wire_t w;
-    fl_script_init(&s);
-    fl_wire_init(&w);
-    fl_chaos_input_t in = chaos_input(lv, &s, lv->cfg.chunked);
-    uint64_t clean;
-    int rc = fl_chaos_compile(&in, &f, 1, &w);
-    if (!rc)
-        rc = queue_plan(lv, &w, fi, false, true, true, &clean);
-    fl_wire_close(&w);
-    fl_script_close(&s);
+    int rc = compile_alone(lv, &f, 1, fi);
     fl_fault_close(&f);
     return rc;
 }
@@ -939,18 +941,7 @@ void fl_live_clear(fl_live_t *lv)
 
 int fl_live_plan(fl_live_t *lv)
 {
-    fl_script_t s;
-    fl_wire_t w;
-    fl_script_init(&s);
-    fl_wire_init(&w);
-    fl_chaos_input_t in = chaos_input(lv, &s, lv->cfg.chunked);
-    uint64_t clean;
-    int rc = fl_chaos_compile(&in, lv->cfg.faults, lv->cfg.n_faults, &w);
-    if (!rc)
-        rc = queue_plan(lv, &w, UINT32_MAX, false, true, true, &clean);
-    fl_wire_close(&w);
-    fl_script_close(&s);
-    return rc;
+    return compile_alone(lv, lv->cfg.faults, lv->cfg.n_faults, UINT32_MAX);
 }
 
 /* --- classification --- */

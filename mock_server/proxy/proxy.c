@@ -274,23 +274,18 @@ static bool exec(fl_xchg_t *x, const fl_live_act_t *a, const char *bytes, bool *
         return true;
     }
     case FL_LIVE_FIRE:
-        if (e && a->fault < x->n_faults) {
-            const fl_fault_t *f = &x->faults[a->fault];
-            fl_buf_t d;
-            fl_buf_init(&d);
-            fl_fault_describe(f, &d);
-            fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "", a->event,
-                                   a->byte, now - x->t0);
-            fl_buf_close(&d);
-        }
-        return true;
     case FL_LIVE_SKIP:
         if (e && a->fault < x->n_faults) {
             const fl_fault_t *f = &x->faults[a->fault];
             fl_buf_t d;
             fl_buf_init(&d);
             fl_fault_describe(f, &d);
-            fl_journal_entry_skipped(e, fl_fault_name(f->kind), d.data ? d.data : "", a->reason);
+            if (a->kind == FL_LIVE_FIRE)
+                fl_journal_entry_fault(e, fl_fault_name(f->kind), d.data ? d.data : "", a->event,
+                                       a->byte, now - x->t0);
+            else
+                fl_journal_entry_skipped(e, fl_fault_name(f->kind), d.data ? d.data : "",
+                                         a->reason);
             fl_buf_close(&d);
         }
         return true;
