@@ -339,3 +339,83 @@ Test(live, classify_knows_each_dialects_markers)
     cr_assert_str_eq(t.data, "Hello!x");
     fl_buf_close(&t);
 }
+
+Test(live, fragment_splits_the_event_at_its_position)
+{
+    fl_fault_t f = at_event(FL_FAULT_FRAGMENT, 2);
+    f.bytes = 10;
+    f.gap_ms = 7;
+    seen_t s;
+    run(&f, 1, body, sizeof(body) - 1, 0, true, &s);
+    expect(&s, body);
+    /* event 1 in one write, event 2 in pieces of 10 bytes, 7 ms apart, then the rest */
+    size_t pieces = (strlen(EV2) + 9) / 10;
+    cr_assert_eq(s.waits, pieces - 1, "%zu waits for %zu pieces", s.waits, pieces);
+    cr_assert_eq(s.wait_ms, 7);
+    cr_assert_eq(s.wait_at, strlen(EV1) + 10);
+    cr_assert_eq(s.writes, 1 + pieces + 1);
+    seen_close(&s);
+}
+
+Test(live, throttle_paces_every_later_byte)
+{
+    fl_fault_t f = at_event(FL_FAULT_THROTTLE, 2);
+    f.bytes = 1000; /* bytes per second: pieces of 10 bytes, 10 ms apart */
+    seen_t s;
+    run(&f, 1, body, sizeof(body) - 1, 0, true, &s);
+    expect(&s, body);
+    size_t paced = sizeof(body) - 1 - strlen(EV1);
+    cr_assert_eq(s.wait_ms, 10);
+    cr_assert_geq(s.waits, paced / 10 - 1);
+    cr_assert_eq(s.wait_at, strlen(EV1) + 10);
+    seen_close(&s);
+}
+
+Test(live, idle_timeout_cuts_a_silent_upstream)
+{
+    fl_fault_t f;
+    fl_fault_init(&f, FL_FAULT_IDLE_TIMEOUT);
+    f.ms = 300;
+    fl_live_config_t cfg = {.faults = &f,
+                            .n_faults = 1,
+                            .dialect = FL_DIALECT_OPENAI_CHAT,
+                            .chunked = true,
+                            .id = "00000000000000000001"};
+    fl_live_t *lv;
+    cr_assert_eq(fl_live_new(&cfg, &lv), 0);
+    cr_assert_eq(fl_live_head(lv, head, sizeof(head) - 1, true, 10), 0);
+    cr_assert_eq(fl_live_feed(lv, EV1, strlen(EV1), 100), 0);
+    fl_live_clear(lv);
+    cr_assert_eq(fl_live_next_due(lv), 400, "300 ms after the last upstream bytes");
+    cr_assert_eq(fl_live_tick(lv, 399), 0);
+    cr_assert_not(fl_live_over(lv));
+    cr_assert_eq(fl_live_tick(lv, 400), 0);
+    cr_assert(fl_live_over(lv));
+    size_t n;
+    const fl_buf_t *b;
+    const fl_live_act_t *a = fl_live_acts(lv, &n, &b);
+    cr_assert(n >= 2 && a[n - 1].kind == FL_LIVE_END && a[n - 1].end == FL_LIVE_FIN);
+    fl_live_free(lv);
+}
+
+Test(live, relayed_text_and_end_marker_in_any_fragmentation)
+{
+    for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+        fl_live_relayed_t r;
+        fl_live_relayed_init(&r);
+        size_t k = steps[i] ? steps[i] : sizeof(body) - 1;
+        for (size_t off = 0; off < sizeof(body) - 1; off += k)
+            cr_assert_eq(
+                fl_live_relayed_feed(&r, body + off,
+                                     sizeof(body) - 1 - off < k ? sizeof(body) - 1 - off : k),
+                0);
+        cr_assert_str_eq(r.text.data, "Hello");
+        cr_assert(r.end_marker);
+        fl_live_relayed_close(&r);
+    }
+    fl_live_relayed_t r;
+    fl_live_relayed_init(&r);
+    fl_live_relayed_feed(&r, EV1 EV2 EV3, strlen(EV1 EV2 EV3));
+    cr_assert_not(r.end_marker, "no [DONE]: the stream is not whole");
+    fl_live_relayed_close(&r);
+}
