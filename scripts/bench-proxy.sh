@@ -12,8 +12,9 @@
 #               each figure over the rounds, so a busy moment on a shared machine hits both);
 #               the difference is what the proxy adds per event
 # Each through-the-proxy figure is taken twice: relaying clean (no scenario), and with a
-# scenario whose fault is armed but never reached (reset at event 2100, past the upstream's
-# last event), so the event splitter and the fault checks run on every byte.
+# scenario whose fault is armed but never reached (a reset 10 minutes in), so the fault checks
+# run on every read and the fault's timer is re-armed after each one. (A position past the
+# last event would not do: like a scripted one, it acts at the stream's end.)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -42,9 +43,7 @@ start() {
   for _ in $(seq 1 100); do [[ -s $f ]] && break; sleep 0.05; done
   printf -v "$var" '%s' "$(head -n 1 "$f")"
 }
-# (the validator checks positions against the scenario's own response: 2,200 words of it)
-printf 'faultline: 1\nname: armed\ndialect: openai-chat\nresponse: {text: "%s"}\nattempts:\n  - faults: [{reset: {at: {event: 2100}}}]\n' \
-  "$(printf 'w %.0s' $(seq 2200))" >"$out/armed.yaml"
+printf 'faultline: 1\nname: armed\ndialect: openai-chat\nresponse: {text: unused}\nattempts:\n  - faults: [{reset: {at: {ms: 600000}}}]\n' >"$out/armed.yaml"
 
 start thr "$fl" serve "$load/throughput.yaml"
 start tim "$fl" serve "$load/timing.yaml"
