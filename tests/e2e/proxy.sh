@@ -212,6 +212,15 @@ waited=$((($(date +%s%N) - left) / 1000000))
 ((waited < 1000)) || fail "the upstream request outlived the client by $waited ms"
 curl -s "$spurl/_faultline/journal" | grep -q '"client_closed_ms":[0-9]' || fail "proxy journal: no client_closed_ms"
 
+# 8b. HTTPS_PROXY is honoured as curl users expect: the TLS upstream through a CONNECT proxy.
+start_line cport python3 "$up_py" --connect-proxy --log "$tmp/connect.log"
+start_line curl_via env HTTPS_PROXY="http://127.0.0.1:$cport" NO_PROXY= no_proxy= \
+    "$bin" proxy --upstream "https://127.0.0.1:$tls_port" --cacert "$tmp/cert.pem"
+code=$(curl -s -o "$tmp/v1" -w '%{http_code}' "$curl_via/v1/chat/completions" -d '{"stream":true}')
+[[ $code == 200 ]] || fail "through HTTPS_PROXY: $code $(cat "$tmp/v1")"
+expect_bytes "$tmp/v1" 'clean'
+grep -q "\"connect\": \"127.0.0.1:$tls_port\"" "$tmp/connect.log" || fail "HTTPS_PROXY was not used"
+
 # 9. Captures: one per exchange; the client's bytes are every write not withheld; the
 # injected bytes are marked as the fault's, the upstream's kept apart.
 kill -TERM "${pids[2]}" # the TLS proxy: captures are flushed on stop

@@ -92,17 +92,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class ConnectProxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that only tunnels (CONNECT host:port, RFC 9110 section 9.3.6), as a
+    corporate HTTPS_PROXY does; each CONNECT target is appended to the log."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_CONNECT(self):
+        with open(self.server.log, "a") as f:
+            f.write(json.dumps({"connect": self.path}) + "\n")
+        host, port = self.path.rsplit(":", 1)
+        up = socket.create_connection((host, int(port)))
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        socks = [self.connection, up]
+        import select
+        while True:
+            r, _, _ = select.select(socks, [], [], 30)
+            if not r:
+                break
+            for s in r:
+                data = s.recv(65536)
+                if not data:
+                    up.close()
+                    return
+                (up if s is self.connection else self.connection).sendall(data)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--log", required=True)
     ap.add_argument("--dump", action="store_true", help="print the clean body and exit")
+    ap.add_argument("--connect-proxy", action="store_true", help="be an HTTPS_PROXY instead")
     a = ap.parse_args()
     if a.dump:
         sys.stdout.buffer.write(b"".join(body_events()))
         return
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                          ConnectProxy if a.connect_proxy else Handler)
     srv.daemon_threads = True
     srv.log = a.log
     if a.cert:
