@@ -50,6 +50,7 @@ struct fl_live_s {
     uint32_t frag_fault;
     bool fragmenting;      /* the rest of the current event goes in pieces */
     uint32_t pending_done; /* events completed in bytes not yet emitted */
+    bool releasing;        /* a held event (already counted) is being acted on */
     bool frag_offsets;     /* a fragment at offsets is in effect (from its position on) */
     /* output */
     fl_buf_t out;
@@ -89,7 +90,8 @@ static int push_wait(fl_live_t *lv, uint64_t ms)
 static int push_fire(fl_live_t *lv, uint32_t fi, uint64_t silent)
 {
     lv->st[fi].done = true;
-    uint64_t event = lv->events + 1;
+    /* the event it acts before; a held event is counted before the faults act on it */
+    uint64_t event = lv->releasing ? lv->events : lv->events + 1;
     fl_live_act_t a = {.kind = FL_LIVE_FIRE,
                        .fault = fi,
                        .event = lv->sse ? event : 0,
@@ -534,7 +536,9 @@ static int event_done(fl_live_t *lv, const char *data, size_t *seg, size_t i)
         if (fl_buf_append(&lv->held, data + *seg, i - *seg))
             return FL_ENOMEM;
         *seg = i;
+        lv->releasing = true;
         rc = release(lv);
+        lv->releasing = false;
         lv->held.len = 0;
         lv->holding = false;
     } else {

@@ -111,7 +111,7 @@ rc=$(post reset "$tmp/c3")
 [[ $rc != 0 ]] || fail "reset at event 4: curl exited 0"
 expect_bytes "$tmp/c3" 'b"".join(ev[:3])'
 [[ $(post dup "$tmp/c4") == 0 ]] || fail "duplicate"
-# content 2 is the second event with text: ev[2] ("w01"; ev[1] is w00... the role chunk has none)
+# content 2 is the second event with text: ev[2] (w02; the role chunk ev[0] has none)
 expect_bytes "$tmp/c4" 'b"".join(ev[:3]) + ev[2] + b"".join(ev[3:])'
 [[ $(post nodone "$tmp/c5") == 0 ]] || fail "drop_sentinel"
 expect_bytes "$tmp/c5" 'b"".join(ev[:-1])'
@@ -158,6 +158,8 @@ c = by["clean"]
 assert c["end"] == "complete" and c["upstream"]["end"] == "complete" and not c["faults"], c
 assert c["upstream"]["ttfb_ms"] is not None and c["upstream"]["last_byte_ms"] >= c["upstream"]["ttfb_ms"]
 assert by["e429"]["upstream"]["end"] == "not_called" and by["e429"]["status"] == 429
+assert by["dup"]["faults"][0]["event"] == 3, by["dup"]["faults"]  # content 2 is live event 3
+assert by["inject"]["faults"][0]["event"] == 3, by["inject"]["faults"]
 sk = by["evjson"]["skipped"]
 assert sk and "text/event-stream" in sk[0]["reason"], sk
 assert by["evjson"]["end"] == "complete"

@@ -188,6 +188,7 @@ Test(live, inject_and_duplicate_keep_the_upstream_bytes_apart)
     run(&d, 1, body, sizeof(body) - 1, 5, true, &s);
     expect(&s, EV1 EV2 EV3 EV3 EV4 EV5);
     cr_assert_str_eq(s.fault.data, EV3);
+    cr_assert_eq(s.fire_event, 3, "content 2 is live event 3");
     seen_close(&s);
 }
 
@@ -225,6 +226,7 @@ Test(live, corrupt_json_rewrites_the_event_through_the_chaos_compiler)
     f.corrupt = FL_CORRUPT_JSON;
     seen_t s;
     run(&f, 1, body, sizeof(body) - 1, 4, true, &s);
+    cr_assert_eq(s.fire_event, 2, "fired at event %llu", (unsigned long long)s.fire_event);
     cr_assert_str_eq(s.upstream.data, body, "the original event is kept as withheld");
     cr_assert(s.fault.len > 0 && s.fault.len < strlen(EV2), "%s", s.fault.data);
     cr_assert_eq(strncmp(s.fault.data, EV2, s.fault.len - 2), 0, "a prefix of event 2");
