@@ -187,28 +187,38 @@ static void journal_upstream(fl_xchg_t *x)
 
 static void on_wait(uv_timer_t *t);
 
-static void ping_now(fl_xchg_t *x)
+/* Writes len body bytes as one write: one chunk with chunked framing unless raw (already
+ * framed). *wire gets the bytes put on the wire. Returns 0 or a libuv error. */
+static int write_body(fl_xchg_t *x, const char *bytes, size_t len, bool raw, size_t *wire)
 {
-    if (!x->ping.len)
-        return;
     uv_buf_t b[3];
     char size[24];
     unsigned n = 0;
-    if (x->chunked) {
-        int k = snprintf(size, sizeof(size), "%zx\r\n", x->ping.len);
+    bool frame = x->chunked && !raw;
+    if (frame) {
+        int k = snprintf(size, sizeof(size), "%zx\r\n", len);
         b[n++] = uv_buf_init(size, (unsigned)k);
     }
-    b[n++] = uv_buf_init(x->ping.data, (unsigned)x->ping.len);
-    if (x->chunked)
+    b[n++] = uv_buf_init((char *)bytes, (unsigned)len);
+    if (frame)
         b[n++] = uv_buf_init("\r\n", 2);
-    if (conn_writev(x->conn, b, n)) {
+    *wire = len + (frame ? b[0].len + 2 : 0);
+    return conn_writev(x->conn, b, n);
+}
+
+static void ping_now(fl_xchg_t *x)
+{
+    size_t wire;
+    if (!x->ping.len)
+        return;
+    if (write_body(x, x->ping.data, x->ping.len, false, &wire)) {
         conn_close(x->conn, FL_END_CLIENT_CLOSED, false);
         return;
     }
     fl_proxy__record_write(x, x->ping.data, x->ping.len, FL_CAPTURE_ORIGIN_FAULT);
     fl_journal_entry_t *e = entry_of(x);
     if (e)
-        fl_journal_entry_progress(&x->conn->p->journal, e, x->ping.len, e->events,
+        fl_journal_entry_progress(&x->conn->p->journal, e, wire, e->events,
                                   uv_now(x->conn->p->loop));
 }
 
@@ -222,6 +232,7 @@ static bool exec(fl_xchg_t *x, const fl_live_act_t *a, const char *bytes, bool *
     uint64_t now = uv_now(p->loop);
     switch (a->kind) {
     case FL_LIVE_WRITE: {
+        size_t wire = 0;
         if (a->origin == FL_CAPTURE_ORIGIN_WITHHELD) {
             fl_proxy__record_write(x, bytes, a->len, a->origin);
             return true;
@@ -244,18 +255,9 @@ static bool exec(fl_xchg_t *x, const fl_live_act_t *a, const char *bytes, bool *
                 fl_proxy__record_write(x, blank, (size_t)(bytes + a->len - blank),
                                        FL_CAPTURE_ORIGIN_FAULT);
             rc = conn_write(c, bytes, a->len);
+            wire = a->len;
         } else if (a->len) {
-            uv_buf_t b[3];
-            char size[24];
-            unsigned n = 0;
-            if (x->chunked && !a->raw) {
-                int k = snprintf(size, sizeof(size), "%zx\r\n", a->len);
-                b[n++] = uv_buf_init(size, (unsigned)k);
-            }
-            b[n++] = uv_buf_init((char *)bytes, (unsigned)a->len);
-            if (x->chunked && !a->raw)
-                b[n++] = uv_buf_init("\r\n", 2);
-            rc = conn_writev(c, b, n);
+            rc = write_body(x, bytes, a->len, a->raw, &wire);
             fl_proxy__record_write(x, bytes, a->len, a->origin);
             if (x->relayed && !a->raw)
                 fl_live_relayed_feed(x->relayed, bytes, a->len);
@@ -269,7 +271,7 @@ static bool exec(fl_xchg_t *x, const fl_live_act_t *a, const char *bytes, bool *
         if (e) {
             e->events_sent = x->events_sent;
             uint64_t ev = x->live ? fl_live_events(x->live) : 0;
-            fl_journal_entry_progress(&p->journal, e, a->len, ev > e->events ? ev : e->events, now);
+            fl_journal_entry_progress(&p->journal, e, wire, ev > e->events ? ev : e->events, now);
         }
         return true;
     }
