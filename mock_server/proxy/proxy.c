@@ -31,6 +31,7 @@
 #define DEFAULT_CONNECT 10000
 #define DEFAULT_HIGH    (1024u * 1024)
 #define MAX_HEADER      (64u * 1024)
+#define REQUEST_MS      60000 /* a connection's next whole request is due within this (ms) */
 /* Events a seeded chaos draw spreads its positions over on a live stream (its length is not
  * known ahead; chaos/plan.h draws `event: N` with N uniform in [1, this]). */
 #define LIVE_CHAOS_EVENTS 20
@@ -464,7 +465,12 @@ static void on_tick(uv_timer_t *t)
 {
     fl_pconn_t *c = container_of(t, fl_pconn_t, tick_timer);
     fl_xchg_t *x = c->x;
-    if (!x || !x->live)
+    if (!x) {
+        /* between exchanges the timer is the request deadline: no whole request came */
+        conn_shutdown(c);
+        return;
+    }
+    if (!x->live)
         return;
     uint64_t el = uv_now(c->p->loop) - x->t0;
     if (fl_live_tick(x->live, el)) {
@@ -1068,8 +1074,14 @@ static void next_request(fl_pconn_t *c)
 {
     while (!c->closing && !c->shutting && !c->x) {
         fl_http_request_t *req = fl_http_parser_next(c->parser);
-        if (!req)
-            break;
+        if (!req) {
+            /* the next request is due within REQUEST_MS (from accept, or the last answer's
+             * end), or the connection is closed: a peer that never completes one holds nothing */
+            if (!uv_is_active((uv_handle_t *)&c->tick_timer))
+                uv_timer_start(&c->tick_timer, on_tick, REQUEST_MS, 0);
+            return;
+        }
+        uv_timer_stop(&c->tick_timer);
         xchg_start(c, req);
     }
 }
@@ -1103,6 +1115,7 @@ static void on_connection(uv_stream_t *l, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->reading = true;
+    uv_timer_start(&c->tick_timer, on_tick, REQUEST_MS, 0);
 }
 
 /* --- the public API --- */
