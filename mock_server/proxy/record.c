@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,41 @@ typedef struct record_job_s {
 static uint64_t t_ms(const fl_xchg_t *x)
 {
     return uv_now(x->conn->p->loop) - x->t0;
+}
+
+/* Query parameters whose value is a credential (Gemini's ?key=, OAuth's access_token). */
+static bool secret_param(const char *name, size_t len)
+{
+    static const char *const secret[] = {"key",          "api_key", "api-key",
+                                         "access_token", "token",   NULL};
+    for (size_t i = 0; secret[i]; i++)
+        if (strlen(secret[i]) == len && strncasecmp(name, secret[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* Appends "?" and the query with the values of secret parameters as REDACTED; *redacted is set
+ * when one was. Returns 0 or FL_ENOMEM. */
+static int append_query(fl_buf_t *out, const char *query, bool *redacted)
+{
+    int rc = fl_buf_append(out, "?", 1);
+    for (const char *p = query; !rc && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (eq && secret_param(p, (size_t)(eq - p))) {
+            rc = fl_buf_append(out, p, (size_t)(eq - p) + 1);
+            if (!rc)
+                rc = fl_buf_append_str(out, "REDACTED");
+            *redacted = true;
+        } else {
+            rc = fl_buf_append(out, p, len);
+        }
+        if (!rc && amp)
+            rc = fl_buf_append(out, "&", 1);
+        p = amp ? amp + 1 : p + len;
+    }
+    return rc;
 }
 
 int fl_proxy__record_begin(fl_xchg_t *x)
@@ -53,10 +89,13 @@ int fl_proxy__record_begin(fl_xchg_t *x)
     c->method = strdup(req->method);
     fl_buf_t path;
     fl_buf_init(&path);
+    bool query_secret = false;
     if (fl_buf_append_str(&path, req->path) ||
-        (req->query && fl_buf_printf(&path, "?%s", req->query)))
+        (req->query && append_query(&path, req->query, &query_secret)))
         goto fail_path;
     c->path = fl_buf_detach(&path, NULL);
+    if (query_secret && fl_capture_add_redacted(c, "request.query"))
+        goto fail;
     if (!c->source || !c->created || !c->method || !c->path)
         goto fail;
     for (size_t i = 0; i < req->n_headers; i++) {

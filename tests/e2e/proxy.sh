@@ -255,8 +255,20 @@ for c in caps:
     assert c[0]["type"] == "capture" and c[1]["type"] == "request"
 EOF
 
-# 10. The key never reaches a file the proxy wrote (journal, captures, its output).
-if grep -rq "$key" "$tmp/rec" "$tmp/journal.json" "$tmp/journal2.json" "$tmp/stderr.log"; then
+# 10. The key never reaches a file the proxy wrote (journal, captures, its output), nor does
+# Gemini's key in the query (?key=), though both reach the upstream.
+gkey=AIzaSyProxyTest0123456789abcdefGHIJ
+mkdir "$tmp/rec2"
+start_line gurl "$bin" proxy --upstream "http://127.0.0.1:$plain_port" --record "$tmp/rec2"
+curl -s -o /dev/null "$gurl/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=$gkey" \
+    -H "x-goog-api-key: $gkey" -d '{"contents":[]}'
+curl -s "$gurl/_faultline/journal" >"$tmp/journal3.json"
+kill -TERM "${pids[-1]}"
+for _ in $(seq 1 100); do kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.05; done
+grep -q "key=$gkey" "$tmp/up.log" || fail "the query key did not reach the upstream"
+grep -q 'key=REDACTED' "$tmp/rec2"/*.capture.jsonl || fail "the capture's query is not redacted"
+if grep -rq "$key\|$gkey" "$tmp/rec" "$tmp/rec2" "$tmp/journal.json" "$tmp/journal2.json" \
+    "$tmp/journal3.json" "$tmp/stderr.log"; then
     fail "the API key reached a file the proxy wrote"
 fi
 grep -rq "REDACTED" "$tmp/rec" || fail "captures do not say what was redacted"
