@@ -77,11 +77,9 @@ static void take(fl_live_t *lv, seen_t *s)
     fl_live_clear(lv);
 }
 
-/* Runs body through an applier with the faults, in reads of `step` bytes (0: whole). */
-static void run(const fl_fault_t *faults, size_t n, const char *b, size_t len, size_t step,
-                bool sse, seen_t *s)
+/* An applier for an openai-chat stream, chunked, with the faults (borrowed). */
+static fl_live_t *live_with(const fl_fault_t *faults, size_t n)
 {
-    memset(s, 0, sizeof(*s));
     fl_live_config_t cfg = {.faults = faults,
                             .n_faults = n,
                             .dialect = FL_DIALECT_OPENAI_CHAT,
@@ -89,6 +87,15 @@ static void run(const fl_fault_t *faults, size_t n, const char *b, size_t len, s
                             .id = "00000000000000000001"};
     fl_live_t *lv;
     cr_assert_eq(fl_live_new(&cfg, &lv), 0);
+    return lv;
+}
+
+/* Runs body through an applier with the faults, in reads of `step` bytes (0: whole). */
+static void run(const fl_fault_t *faults, size_t n, const char *b, size_t len, size_t step,
+                bool sse, seen_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    fl_live_t *lv = live_with(faults, n);
     cr_assert_eq(fl_live_head(lv, head, sizeof(head) - 1, sse, 0), 0);
     take(lv, s);
     size_t k = step ? step : len;
@@ -293,13 +300,7 @@ Test(live, proxy_timeout_before_the_head_is_a_page)
     fl_fault_init(&f, FL_FAULT_PROXY_TIMEOUT);
     f.ms = 100;
     f.status = 524;
-    fl_live_config_t cfg = {.faults = &f,
-                            .n_faults = 1,
-                            .dialect = FL_DIALECT_OPENAI_CHAT,
-                            .chunked = true,
-                            .id = "00000000000000000001"};
-    fl_live_t *lv;
-    cr_assert_eq(fl_live_new(&cfg, &lv), 0);
+    fl_live_t *lv = live_with(&f, 1);
     cr_assert_eq(fl_live_next_due(lv), 100);
     cr_assert_eq(fl_live_tick(lv, 50), 0);
     size_t n;
@@ -378,13 +379,7 @@ Test(live, idle_timeout_cuts_a_silent_upstream)
     fl_fault_t f;
     fl_fault_init(&f, FL_FAULT_IDLE_TIMEOUT);
     f.ms = 300;
-    fl_live_config_t cfg = {.faults = &f,
-                            .n_faults = 1,
-                            .dialect = FL_DIALECT_OPENAI_CHAT,
-                            .chunked = true,
-                            .id = "00000000000000000001"};
-    fl_live_t *lv;
-    cr_assert_eq(fl_live_new(&cfg, &lv), 0);
+    fl_live_t *lv = live_with(&f, 1);
     cr_assert_eq(fl_live_head(lv, head, sizeof(head) - 1, true, 10), 0);
     cr_assert_eq(fl_live_feed(lv, EV1, strlen(EV1), 100), 0);
     fl_live_clear(lv);
