@@ -8,7 +8,7 @@ _faultline() {
     local cmd=${COMP_WORDS[1]:-}
     COMPREPLY=()
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W 'run serve validate version help --version --help' -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W 'run serve proxy validate version help --version --help' -- "$cur")
         return
     fi
     case $cmd in
@@ -37,7 +37,7 @@ _faultline() {
         -j | --jobs | --repeat | --shard | --seed | --min-score)
             return # a number: nothing to offer
             ;;
-        --json | --junit | --html | --summary)
+        --json | --junit | --html | --summary | --cacert)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
             ;;
@@ -45,7 +45,7 @@ _faultline() {
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--client --jobs --repeat --filter --dialect
                 --shard --seed --min-score --json --junit --html --summary --exitfirst
-                --keep-going --no-color --help' -- "$cur")
+                --keep-going --no-color --upstream --cacert --help' -- "$cur")
             return
         fi
         ;;
@@ -57,6 +57,20 @@ _faultline() {
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --header-timeout-ms --body-timeout-ms
                 --idle-timeout-ms --journal-bytes --help' -- "$cur")
+            return
+        fi
+        ;;
+    proxy)
+        case $prev in
+        --upstream | --host | --port | --connect-timeout-ms | --max-body) return ;;
+        --cacert | --record)
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return
+            ;;
+        esac
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W '--upstream --host --port --cacert --record
+                --connect-timeout-ms --max-body --help' -- "$cur")
             return
         fi
         ;;

@@ -20,7 +20,8 @@ case $mode in core | --build | --node) ;; *)
     ;;
 esac
 
-# Building: the compiler, CMake and the libraries (libcurl for the reference clients, libssl-dev
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients and
+# `faultline proxy`'s upstream side, libssl-dev
 # for libcrypto's base64 in the capture format); file and
 # dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
 build=(build-essential cmake pkg-config file
@@ -33,9 +34,10 @@ build=(build-essential cmake pkg-config file
 # test (clients/python/httpx_chat.py, tests/e2e/adapters.sh, scripts/scoreboard.sh); Debian's
 # Chromium, headless, loads the HTML report (tests/e2e/html_report.sh), with a font so that its
 # screenshots show text; clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
-# clang) build the fuzz targets that scripts/test.sh smoke-tests (scripts/fuzz.sh).
+# clang) build the fuzz targets that scripts/test.sh smoke-tests (scripts/fuzz.sh); openssl (the
+# CLI) makes the TLS upstream's certificate in tests/e2e/proxy.sh.
 tests=(libcriterion-dev curl jq bc libxml2-utils python3-yaml groff-base python3-httpx chromium
-       fonts-dejavu-core clang libclang-rt-14-dev)
+       fonts-dejavu-core clang libclang-rt-14-dev openssl)
 # python3-pytest runs the Python binding's tests and example (harness/bindings/python).
 tests+=(python3-pytest)
 

@@ -7,6 +7,11 @@
 
 /** `faultline serve SCENARIO…`: validate, listen, print the URL, replay until SIGINT/SIGTERM. */
 int fl_cmd_serve(int argc, char **argv);
+/**
+ * `faultline proxy --upstream URL [SCENARIO|DIR…]`: forward to a live upstream with the
+ * scenarios' faults on the live stream; print the URL; proxy until SIGINT/SIGTERM.
+ */
+int fl_cmd_proxy(int argc, char **argv);
 /** `faultline validate FILE|DIR…`: print every problem as file:line:col; exit 0 or 2. */
 int fl_cmd_validate(int argc, char **argv);
 

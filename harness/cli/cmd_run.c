@@ -60,6 +60,10 @@ static const char usage_tail[] =
     "                       (default: run every selected scenario)\n"
     "      --keep-going     accepted for older scripts; running everything is the default\n"
     "      --no-color       plain output even on a terminal (also: NO_COLOR set)\n"
+    "      --upstream URL   run against a live upstream through `faultline proxy` with the\n"
+    "                       scenarios' faults; the answer is the one the upstream streamed\n"
+    "                       (README, \"faultline proxy\"); the caller's API keys are kept\n"
+    "      --cacert FILE    with --upstream: CA certificates (PEM) for the upstream's TLS\n"
     "\n"
     "Report paths are checked before any scenario runs: one that cannot be written is bad\n"
     "usage.\n"
@@ -82,6 +86,7 @@ typedef struct run_args_s {
     double min_score;
     const char *json, *junit, *html, *summary;
     bool exit_first, no_color;
+    const char *upstream, *upstream_cacert; /* --upstream URL, --cacert FILE */
     char **paths;
     size_t n_paths;
 } run_args_t;
@@ -157,7 +162,9 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_HTML,
         O_SUMMARY,
         O_KEEP,
-        O_NOCOLOR
+        O_NOCOLOR,
+        O_UPSTREAM,
+        O_CACERT
     };
     static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
                                           {"jobs", required_argument, NULL, 'j'},
@@ -174,6 +181,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"exitfirst", no_argument, NULL, 'x'},
                                           {"keep-going", no_argument, NULL, O_KEEP},
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
+                                          {"upstream", required_argument, NULL, O_UPSTREAM},
+                                          {"cacert", required_argument, NULL, O_CACERT},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     a->jobs = 8;
@@ -254,6 +263,14 @@ static int parse_args(int argc, char **argv, run_args_t *a)
             break;
         case O_NOCOLOR:
             a->no_color = true;
+            break;
+        case O_UPSTREAM:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+                return bad_usage("--upstream wants an http:// or https:// URL, not '%s'", optarg);
+            a->upstream = optarg;
+            break;
+        case O_CACERT:
+            a->upstream_cacert = optarg;
             break;
         case 'h':
             print_usage();
@@ -455,7 +472,9 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
                        .jobs = a->jobs,
                        .seed = a->seed,
                        .exit_first = a->exit_first,
-                       .progress = isatty(STDERR_FILENO) ? stderr : NULL};
+                       .progress = isatty(STDERR_FILENO) ? stderr : NULL,
+                       .upstream = a->upstream,
+                       .upstream_cacert = a->upstream_cacert};
     if (fl_paths_find(FL_DATA_CLIENTS, clients, sizeof(clients)) != FL_ORIGIN_NONE)
         o.clients_dir = clients;
     struct timespec ts0, ts1;

@@ -9,6 +9,7 @@
  */
 #include "cli/cmd.h"
 
+#include "cli/listen.h"
 #include "base/error.h"
 #include "judge/ondemand.h"
 #include "load/load.h"
@@ -89,38 +90,20 @@ static const char *const serve_spellings[] = {"--host",
                                               "-h",
                                               NULL};
 
-typedef struct serve_state_s {
-    fl_server_t *srv;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
-} serve_state_t;
-
-static void on_signal_closed(uv_handle_t *h)
+/* The server as fl_cli_listen_run drives it. */
+static int srv_start(void *srv, const char *host, int port)
 {
-    (void)h;
+    return fl_server_start(srv, host, port);
 }
 
-/* The signal handles stay installed until the server has stopped: closing them restores the
- * default disposition, and a second SIGTERM (timeout(1) sends one to the child and another to
- * its whole process group) would then kill the process before it exits cleanly. */
-static void on_server_stopped(void *arg)
+static int srv_port(const void *srv)
 {
-    serve_state_t *st = arg;
-    uv_close((uv_handle_t *)&st->sigint, on_signal_closed);
-    uv_close((uv_handle_t *)&st->sigterm, on_signal_closed);
-    /* uv_close restored SIG_DFL; the process is on its way out, so later ones are moot. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+    return fl_server_port(srv);
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
+static void srv_stop(void *srv, void (*cb)(void *), void *arg)
 {
-    serve_state_t *st = sig->data;
-    if (!st->srv)
-        return; /* already stopping */
-    fl_server_t *srv = st->srv;
-    st->srv = NULL;
-    fl_server_stop(srv, on_server_stopped, st);
+    fl_server_stop(srv, cb, arg);
 }
 
 /* The server's judge (server.h fl_server_judge_fn): the harness's, unchanged. */
@@ -129,17 +112,6 @@ static int judge(void *arg, const fl_scenario_t *sc, const json_t *journal, uint
 {
     (void)arg;
     return fl_ondemand_judge(sc, journal, spawn_ms, now_ms, request, out, err, err_len);
-}
-
-static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 int fl_cmd_serve(int argc, char **argv)
@@ -161,7 +133,7 @@ int fl_cmd_serve(int argc, char **argv)
             const char *v = argv[++i];
             if (!opt) {
                 host = v;
-            } else if (parse_size(v, opt->max, &values[opt - serve_options])) {
+            } else if (fl_cli_parse_size(v, opt->max, &values[opt - serve_options])) {
                 fprintf(stderr, "faultline serve: bad value for %s: '%s'\n", a, v);
                 return 2;
             }
@@ -202,7 +174,7 @@ int fl_cmd_serve(int argc, char **argv)
         fprintf(stderr, "faultline serve: cannot create the event loop\n");
         goto done_set;
     }
-    serve_state_t st = {0};
+    fl_server_t *srv;
     unsigned long long port = values[OPT_PORT];
     fl_server_opts_t opts = {.max_body = (size_t)values[OPT_MAX_BODY],
                              .header_timeout_ms = values[OPT_HEADER_MS],
@@ -211,35 +183,14 @@ int fl_cmd_serve(int argc, char **argv)
                              .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES],
                              .load = fl_scenario_load_string,
                              .judge = judge};
-    int rc = fl_server_new(&loop, &set, &opts, &st.srv);
+    int rc = fl_server_new(&loop, &set, &opts, &srv);
     if (rc) {
         fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));
-        goto done_loop;
+        uv_loop_close(&loop);
+        goto done_set;
     }
-    rc = fl_server_start(st.srv, host, (int)port);
-    if (rc) {
-        fprintf(stderr, "faultline serve: cannot listen on %s:%llu: %s\n", host, port,
-                fl_strerror(rc));
-        fl_server_stop(st.srv, NULL, NULL);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        goto done_loop;
-    }
-    uv_signal_init(&loop, &st.sigint);
-    uv_signal_init(&loop, &st.sigterm);
-    st.sigint.data = st.sigterm.data = &st;
-    uv_signal_start(&st.sigint, on_signal, SIGINT);
-    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
-    bool v6 = strchr(host, ':') != NULL;
-    printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", fl_server_port(st.srv));
-    fflush(stdout);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    status = 0;
-
-done_loop:
-    if (uv_loop_close(&loop)) {
-        fprintf(stderr, "faultline serve: handles left open at exit\n");
-        status = 1;
-    }
+    fl_cli_listener_t l = {srv, srv_start, srv_port, srv_stop};
+    status = fl_cli_listen_run(&loop, "serve", host, (int)port, &l);
 done_set:
     fl_diag_list_close(&diags);
     fl_scenario_set_close(&set);

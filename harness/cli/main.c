@@ -12,6 +12,8 @@ static const char usage[] =
     "  run --client CMD [SCENARIO|DIR...]\n"
     "                        run a client against scenarios and score how it recovers\n"
     "  serve SCENARIO...     replay scripted SSE streams over HTTP/1.1 (see serve --help)\n"
+    "  proxy --upstream URL [SCENARIO...]\n"
+    "                        forward to a live upstream with faults on the live stream\n"
     "  validate FILE|DIR...  check scenario files; errors name file:line:col\n"
     "  version [--paths]     version and git revision (also --version); --paths: data paths\n"
     "  help                  this text\n";
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return fl_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "proxy") == 0)
+        return fl_cmd_proxy(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)

@@ -16,6 +16,7 @@
 #include "base/container_of.h"
 #include "judge/verdict.h"
 #include "run/reap.h"
+#include "proxy/proxy.h"
 #include "serve/server.h"
 
 #include <signal.h>
@@ -39,6 +40,7 @@ typedef struct fl_slot_s {
     size_t job;
     fl_scenario_set_t view; /* the job's scenario alone; only the items array is owned */
     fl_server_t *srv;
+    fl_proxy_t *proxy; /* instead of srv with opts->upstream */
     uv_process_t proc;
     uv_pipe_t out, err;
     uv_timer_t timer;
@@ -77,6 +79,46 @@ struct fl_runner_s {
 
 static void start_more(fl_runner_t *run);
 static void on_timer(uv_timer_t *t);
+
+/* The slot's journal and port: its mock server's, or with --upstream its proxy's. */
+static fl_journal_t *slot_journal(fl_slot_t *s)
+{
+    return s->proxy ? fl_proxy_journal(s->proxy) : fl_server_journal(s->srv);
+}
+
+static int slot_port(const fl_slot_t *s)
+{
+    return s->proxy ? fl_proxy_port(s->proxy) : fl_server_port(s->srv);
+}
+
+char *fl_run_live_answer(const json_t *journal)
+{
+    const json_t *reqs = json_object_get(journal, "requests");
+    const char *whole = NULL, *longest = "";
+    size_t i;
+    json_t *r;
+    json_array_foreach(reqs, i, r)
+    {
+        json_t *rel = json_object_get(r, "relayed");
+        const char *text = json_string_value(json_object_get(rel, "text"));
+        if (!text)
+            continue;
+        const char *end = json_string_value(json_object_get(r, "end"));
+        if (json_is_true(json_object_get(rel, "end_marker")) && end && !strcmp(end, "complete"))
+            whole = text;
+        if (strlen(text) > strlen(longest))
+            longest = text;
+    }
+    if (whole)
+        return strdup(whole);
+    size_t n = strlen(longest);
+    char *a = malloc(n + 4);
+    if (a) {
+        memcpy(a, longest, n);
+        memcpy(a + n, "\xe2\x80\xa6", 4); /* U+2026 and the NUL */
+    }
+    return a;
+}
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -208,8 +250,13 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
         {"NO_PROXY", no_proxy},
         {"no_proxy", no_proxy},
     };
-    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]) && !rc; i++)
-        rc = env_put(env, &n, kv[i][0], kv[i][1]);
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]) && !rc; i++) {
+        /* against a live upstream the client needs the caller's own key, where one is set */
+        const char *mine = s->run->opts->upstream && strcmp(kv[i][1], FL_RUN_API_KEY) == 0
+                               ? getenv(kv[i][0])
+                               : NULL;
+        rc = env_put(env, &n, kv[i][0], mine ? mine : kv[i][1]);
+    }
     if (!rc && s->run->opts->clients_dir)
         rc = env_put(env, &n, "FAULTLINE_CLIENTS", s->run->opts->clients_dir);
     if (rc) {
@@ -312,12 +359,15 @@ static void slot_finish(fl_slot_t *s)
     fl_runner_t *run = s->run;
     fl_evidence_t *ev = slot_ev(s);
     s->phase = PHASE_DONE;
-    if (s->srv) {
+    char *live_answer = NULL;
+    if (s->srv || s->proxy) {
         uv_update_time(&run->loop);
-        fl_journal_t *jn = fl_server_journal(s->srv);
+        fl_journal_t *jn = slot_journal(s);
         json_t *jj = fl_journal_to_json(jn);
         uint64_t now = uv_now(&run->loop) - jn->t0_ms;
         if (!jj || fl_evidence_add_journal(ev, jj, s->spawn_ms, now))
+            run->rc = FL_ENOMEM;
+        if (jj && s->proxy && !(live_answer = fl_run_live_answer(jj)))
             run->rc = FL_ENOMEM;
         json_decref(jj);
     }
@@ -325,7 +375,17 @@ static void slot_finish(fl_slot_t *s)
         fl_evidence_close(ev);
         run->state[s->job] = FL_RUN_CUT_SHORT;
     } else {
+        /* a live run is judged against what the upstream answered (fl_run_live_answer) */
+        const fl_scenario_t *sc = ev->scenario;
+        fl_scenario_t live;
+        if (live_answer) {
+            live = *sc;
+            live.expect.answer = live_answer;
+            live.response.tool_call = NULL; /* the live answer is compared as text */
+            ev->scenario = &live;
+        }
         fl_verdict_judge(ev, &run->results[s->job].j);
+        ev->scenario = sc;
         run->state[s->job] = FL_RUN_JUDGED;
         run->done++;
         if (!run->results[s->job].j.passed) {
@@ -334,6 +394,7 @@ static void slot_finish(fl_slot_t *s)
                 run->stop_starting = true;
         }
     }
+    free(live_answer);
     progress(run, false);
     sweep(run, false); /* orphaned since the client's exit */
     close_pipe(s, &s->out, &s->out_open);
@@ -346,6 +407,11 @@ static void slot_finish(fl_slot_t *s)
         s->pending++;
         fl_server_stop(s->srv, on_server_stopped, s);
         s->srv = NULL;
+    }
+    if (s->proxy) {
+        s->pending++;
+        fl_proxy_stop(s->proxy, on_server_stopped, s);
+        s->proxy = NULL;
     }
 }
 
@@ -482,7 +548,7 @@ static int spawn_client(fl_slot_t *s)
 {
     fl_runner_t *run = s->run;
     char **env = NULL;
-    int rc = env_build(s, fl_server_port(s->srv), &env);
+    int rc = env_build(s, slot_port(s), &env);
     if (rc)
         return rc;
     char *args[] = {"/bin/sh", "-c", (char *)run->opts->client, NULL};
@@ -502,7 +568,7 @@ static int spawn_client(fl_slot_t *s)
     po.stdio = stdio;
     po.stdio_count = 3;
     uv_update_time(&run->loop);
-    s->spawn_ms = uv_now(&run->loop) - fl_server_journal(s->srv)->t0_ms;
+    s->spawn_ms = uv_now(&run->loop) - slot_journal(s)->t0_ms;
     s->spawn_hr = uv_hrtime();
     rc = uv_spawn(&run->loop, &s->proc, &po);
     env_free(env); /* the child has its copy once uv_spawn returns */
@@ -544,12 +610,20 @@ static int start_slot(fl_runner_t *run, size_t job)
     run->running++;
 
     uv_update_time(&run->loop);
-    int rc = fl_server_new(&run->loop, &s->view, NULL, &s->srv);
+    /* with --upstream, a proxy in front of the live upstream takes the mock server's place */
+    fl_proxy_opts_t po = {.upstream = run->opts->upstream,
+                          .cacert = run->opts->upstream_cacert,
+                          .collect_text = true};
+    int rc = po.upstream ? fl_proxy_new(&run->loop, &s->view, &po, &s->proxy)
+                         : fl_server_new(&run->loop, &s->view, NULL, &s->srv);
     if (rc) {
-        spawn_failed(s, "cannot create the mock server", rc);
+        spawn_failed(s, po.upstream ? "cannot create the proxy" : "cannot create the mock server",
+                     rc);
         return 0;
     }
-    if ((rc = fl_server_start(s->srv, "127.0.0.1", 0))) {
+    rc = s->proxy ? fl_proxy_start(s->proxy, "127.0.0.1", 0)
+                  : fl_server_start(s->srv, "127.0.0.1", 0);
+    if (rc) {
         spawn_failed(s, "cannot listen on 127.0.0.1", rc);
         return 0;
     }

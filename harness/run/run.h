@@ -25,6 +25,7 @@
 #include "judge/report.h"
 #include "model/scenario.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,11 @@ typedef struct fl_run_opts_s {
     FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
     /* The bundled clients' folder, given to clients as FAULTLINE_CLIENTS; NULL: not given. */
     const char *clients_dir;
+    /* A live upstream (`faultline run --upstream URL`): each run gets a proxy in front of it
+     * (proxy/proxy.h) instead of a mock server, and the client keeps the caller's API keys.
+     * The answer is then the one the upstream gave: see fl_run_live_answer. NULL: mock. */
+    const char *upstream;
+    const char *upstream_cacert; /* CA bundle for the upstream's TLS, or NULL */
 } fl_run_opts_t;
 
 /** What became of one job. */
@@ -73,5 +79,15 @@ typedef enum {
  */
 int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_jobs,
                fl_run_result_t *results, fl_run_state_t *state, int *signo);
+
+/**
+ * The answer a live run is judged against, from its proxy's journal (json: the journal's
+ * object): the text the proxy relayed in the last attempt that ended whole with the stream's own
+ * end marker (`data: [DONE]`, message_stop, response.completed, Gemini's finishReason). When no
+ * attempt did, no whole answer ever reached the client: the answer is the longest text relayed
+ * followed by U+2026, which no client can have printed, so exit 0 with the partial text is
+ * judged a silent truncation. Returns a new string (caller frees) or NULL when out of memory.
+ */
+char *fl_run_live_answer(const json_t *journal);
 
 #endif

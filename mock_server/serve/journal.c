@@ -41,6 +41,7 @@ static void entry_free(fl_journal_entry_t *e)
     free(e->headers);
     json_decref(e->faults);
     json_decref(e->skipped);
+    free(e->extra);
     free(e);
 }
 
@@ -368,6 +369,17 @@ int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
     return 0;
 }
 
+int fl_journal_entry_set_extra(fl_journal_entry_t *e, const char *members)
+{
+    char *s = members ? strdup(members) : NULL;
+    if (members && !s)
+        return FL_ENOMEM;
+    count(e, (ptrdiff_t)(s ? strlen(s) : 0) - (ptrdiff_t)(e->extra ? strlen(e->extra) : 0));
+    free(e->extra);
+    e->extra = s;
+    return 0;
+}
+
 void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes,
                                uint64_t events, uint64_t now_ms)
 {
@@ -481,6 +493,8 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
         rc = fl_buf_printf(out, ",\"skipped\":%s", skipped ? skipped : "[]");
         free(skipped);
     }
+    if (!rc && e->extra && *e->extra)
+        rc = fl_buf_printf(out, ",%s", e->extra);
     if (!rc)
         rc = fl_buf_append(out, "}", 1);
     return rc;

@@ -83,6 +83,8 @@ typedef struct fl_journal_entry_s {
     json_t *skipped;          /* owned reference or NULL: array of the faults of the plan that
                                  could not apply to this response (fl_journal_entry_skipped) */
     fl_end_t end;
+    char *extra; /* owned or NULL: more fields as JSON object members text (`"k":v,...`),
+                    appended to the entry's object; set by fl_journal_entry_set_extra */
 } fl_journal_entry_t;
 
 /** A bounded ring of entries. Memory provided by the caller: init, then close. */
@@ -145,6 +147,13 @@ void fl_journal_entry_set_session(fl_journal_entry_t *e, const char *id);
 
 /** Sets the entry's scenario name (copied). Returns 0 or FL_ENOMEM. */
 int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name);
+
+/**
+ * Sets the entry's extra fields, JSON object members without braces (e.g. the proxy's
+ * `"upstream":{...}`), copied and appended to its object as they are (NULL clears). Returns 0
+ * or FL_ENOMEM.
+ */
+int fl_journal_entry_set_extra(fl_journal_entry_t *e, const char *members);
 
 /**
  * Records progress at now_ms: `bytes` more wire bytes were written (the byte times move when
