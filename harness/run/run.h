@@ -24,6 +24,7 @@
 
 #include "judge/report.h"
 #include "model/scenario.h"
+#include "run/relay.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,6 +53,9 @@ typedef struct fl_run_opts_s {
     FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
     /* The bundled clients' folder, given to clients as FAULTLINE_CLIENTS; NULL: not given. */
     const char *clients_dir;
+    /* Relay mode (relay.h): NULL to run `client` as a client; else client is unused and each
+     * run starts this relay with PORT set, plays the browser against it, then stops it. */
+    const fl_relay_conf_t *relay;
 } fl_run_opts_t;
 
 /** What became of one job. */
