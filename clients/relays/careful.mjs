@@ -9,12 +9,13 @@
 //     Retry-After / retry-after-ms, at most MAX_ATTEMPTS requests (retry_storm, no_backoff,
 //     ignored_retry_after); a retry after text went out forwards only what is new, and gives up
 //     with an error part if the new answer does not begin with what the browser already has;
-//   - an upstream silent for IDLE_MS (no byte, pings included) counts as failed.
+//   - an upstream without text for IDLE_MS counts as failed (pings do not count: a provider's
+//     keep-alive during a stall that never ends would hold the browser forever).
 import http from 'node:http';
 import { stream, promptOf } from './upstream.mjs';
 
 const HEARTBEAT_MS = 1000, IDLE_MS = 4000, MAX_ATTEMPTS = 3, BASE_BACKOFF_MS = 250, MAX_WAIT_MS = 4000;
-const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529]);
 
 function waitAfter(status, headers, attempt) {
   const ms = Number(headers && headers['retry-after-ms']);
@@ -60,12 +61,12 @@ function relay(prompt, res) {
   const attempt = (n) => {
     if (gone) return;
     let text = '', done = false, failed = false;
-    const fail = (msg, status, headers) => {
+    const fail = (msg, status, headers, retry = true) => {
       if (failed || done) return;
       failed = true;
       clearTimeout(idle);
       upstream.destroy();
-      const retryable = status === undefined || RETRYABLE.has(status);
+      const retryable = retry && (status === undefined || RETRYABLE.has(status));
       const wait = waitAfter(status, headers, n);
       if (n < MAX_ATTEMPTS && retryable && wait <= MAX_WAIT_MS) {
         timer = setTimeout(() => attempt(n + 1), wait);
@@ -82,11 +83,12 @@ function relay(prompt, res) {
       head(status, headers, errBody) {
         if (status >= 300) fail(`provider answered HTTP ${status}: ${(errBody || '').slice(0, 120)}`, status, headers);
       },
-      byte: poke,
+      byte() {},
       event(e) {
         if (failed || done) return;
-        if (e.error) return fail(`provider error: ${e.error}`);
+        if (e.error) return fail(`provider error: ${e.error}`, undefined, undefined, e.retry);
         if (e.text) {
+          poke();
           text += e.text;
           // forward only what the browser does not have yet (after a retry)
           if (text.length > sent.length) {

@@ -24,20 +24,27 @@ function request(prompt) {
     { model, stream: true, messages: [{ role: 'user', content: prompt }] }];
 }
 
-// What one SSE event means: {text}, {end: true}, {error: message} or {}.
+// Whether an error event's type says trying again may help (overloaded, rate limited, a
+// server error) rather than that the request itself is wrong.
+const transient = (t) => /overloaded|rate_limit|server_error|api_error|internal|unavailable/i.test(t || '');
+
+// What one SSE event means: {text}, {end: true}, {error: message, retry}, {seq} or {}.
 function meaning(event, data) {
   if (data === '[DONE]') return dialect === 'openai-chat' ? { end: true } : {};
   let j;
   try { j = JSON.parse(data); } catch { return { error: `unparsable event: ${data.slice(0, 60)}` }; }
   const type = j.type || event;
-  if (j.error && dialect === 'openai-chat') return { error: j.error.message || 'error event' };
-  if (type === 'error') return { error: (j.error && j.error.message) || j.message || 'error event' };
+  if (j.error && dialect === 'openai-chat') return { error: j.error.message || 'error event', retry: transient(`${j.error.type} ${j.error.code}`) };
+  if (type === 'error') {
+    const e = j.error || j;
+    return { error: e.message || 'error event', retry: transient(`${e.type} ${e.code}`) };
+  }
   if (dialect === 'openai-chat') {
     const c = j.choices && j.choices[0] && j.choices[0].delta && j.choices[0].delta.content;
     return typeof c === 'string' ? { text: c } : {};
   }
   if (dialect === 'openai-responses') {
-    if (type === 'response.output_text.delta') return { text: j.delta };
+    if (type === 'response.output_text.delta') return { text: j.delta, seq: j.sequence_number };
     if (type === 'response.completed') return { end: true };
     if (type === 'response.failed' || type === 'response.incomplete') return { error: type };
     return {};
@@ -48,7 +55,7 @@ function meaning(event, data) {
 }
 
 // Starts the request. on.head(status, headers, bodyText|null) once the head is in (the body
-// only for a status >= 300, read whole); on.event({text|end|error}) per event; on.byte() for
+// only for a status >= 300, read whole); on.event({text|end|error,retry}) per event; on.byte() for
 // every byte (pings included); on.done(err|null) when the body ended (err: it broke).
 // Returns the ClientRequest (destroy() it to cancel).
 export function stream(prompt, on) {
@@ -67,18 +74,22 @@ export function stream(prompt, on) {
       return;
     }
     on.head(res.statusCode, res.headers, null);
-    let buf = '', event = '', data = [], ended = false;
-    const dec = new TextDecoder('utf-8');
-    res.on('data', (chunk) => {
-      on.byte();
-      buf += dec.decode(chunk, { stream: true });
+    let buf = '', event = '', data = [], ended = false, lastSeq = -1;
+    const dec = new TextDecoder('utf-8', { fatal: true }); // invalid UTF-8 is a broken stream
+    const lines = (final) => {
       let i;
       while ((i = buf.search(/\r\n|\r|\n/)) >= 0) {
-        if (buf[i] === '\r' && i + 1 === buf.length) break; // a CR whose LF may follow
+        if (!final && buf[i] === '\r' && i + 1 === buf.length) break; // a CR whose LF may follow
         const line = buf.slice(0, i);
         buf = buf.slice(i + (buf.startsWith('\r\n', i) ? 2 : 1));
         if (line === '') {
-          if (data.length) on.event(meaning(event, data.join('\n')));
+          if (data.length) {
+            const m = meaning(event, data.join('\n'));
+            // the Responses API numbers its events: one seen before is a duplicate
+            if (typeof m.seq === 'number' && m.seq <= lastSeq) m.text = '';
+            if (typeof m.seq === 'number') lastSeq = Math.max(lastSeq, m.seq);
+            on.event(m);
+          }
           event = ''; data = [];
         } else if (line[0] === ':') {
           continue;
@@ -87,12 +98,24 @@ export function stream(prompt, on) {
           const f = c < 0 ? line : line.slice(0, c);
           let v = c < 0 ? '' : line.slice(c + 1);
           if (v[0] === ' ') v = v.slice(1);
-          if (f === 'data') data.push(v.replace(/^\uFEFF/, ''));
+          if (f === 'data') data.push(v);
           else if (f === 'event') event = v;
         }
       }
+    };
+    res.on('data', (chunk) => {
+      on.byte();
+      if (ended) return;
+      try {
+        buf += dec.decode(chunk, { stream: true });
+      } catch {
+        ended = true;
+        on.done(new Error('invalid UTF-8 from the provider'));
+        return;
+      }
+      lines(false);
     });
-    res.on('end', () => { if (!ended) { ended = true; on.done(null); } });
+    res.on('end', () => { lines(true); if (!ended) { ended = true; on.done(null); } });
     res.on('aborted', () => { if (!ended) { ended = true; on.done(new Error('upstream aborted')); } });
     res.on('error', (e) => { if (!ended) { ended = true; on.done(e); } });
   });

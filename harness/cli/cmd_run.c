@@ -344,12 +344,12 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         if (a->relay.url && !strstr(a->relay.url, "{port}"))
             return bad_usage("--relay-url '%s' has no {port}: the relay listens on $PORT",
                              a->relay.url);
-        return 0;
+    } else {
+        if (a->have_downstream || a->relay.url || a->relay.request || a->relay.start_ms)
+            return bad_usage("%s", "--downstream and --relay-* go with --relay 'CMD'");
+        if (!a->client || !*a->client)
+            return bad_usage("%s", "--client 'CMD' (or --relay 'CMD') is required");
     }
-    if (a->have_downstream || a->relay.url || a->relay.request || a->relay.start_ms)
-        return bad_usage("%s", "--downstream and --relay-* go with --relay 'CMD'");
-    if (!a->client || !*a->client)
-        return bad_usage("%s", "--client 'CMD' (or --relay 'CMD') is required");
     a->paths = argv + optind;
     a->n_paths = (size_t)(argc - optind);
     return 0;
