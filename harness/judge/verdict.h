@@ -68,8 +68,9 @@ const char *fl_finding_name(unsigned bit);
 #define FL_VERDICT_RETRY_AFTER_SLACK_MS 25
 
 /** Relay mode, buffered: the upstream must have streamed at least this long (first byte to last,
- * ms) for a relay that shows no text before its end to count as buffering. */
-#define FL_VERDICT_BUFFER_SPAN_MS 250
+ * ms) for a relay that shows no text before its end to count as buffering: over a shorter answer
+ * a relay's cold start (the Vercel AI SDK's first call takes ~150 ms more) looks the same. */
+#define FL_VERDICT_BUFFER_SPAN_MS 1000
 /** Relay mode, buffered: slack for the relay's own latency (ms): text that began no earlier than
  * this before the upstream's last byte began "after the upstream ended". */
 #define FL_VERDICT_BUFFER_SLACK_MS 25
