@@ -123,32 +123,13 @@ static int bad_usage(const char *fmt, const char *arg)
 }
 
 /* Every option's spelling, for "did you mean" (the getopt table below, plus -c, -j, -x, -h). */
-static const char *const run_options[] = {"--client",
-                                          "--jobs",
-                                          "--repeat",
-                                          "--filter",
-                                          "--dialect",
-                                          "--shard",
-                                          "--seed",
-                                          "--min-score",
-                                          "--json",
-                                          "--junit",
-                                          "--html",
-                                          "--summary",
-                                          "--exitfirst",
-                                          "--keep-going",
-                                          "--no-color",
-                                          "--help",
-                                          "-c",
-                                          "-j",
-                                          "-x",
-                                          "-h",
-                                          "--relay",
-                                          "--downstream",
-                                          "--relay-url",
-                                          "--relay-request",
-                                          "--relay-start-ms",
-                                          NULL};
+static const char *const run_options[] = {
+    "--client",    "--jobs", "--repeat", "--filter", "--dialect", "--shard",     "--seed",
+    "--min-score", "--json", "--junit",  "--html",   "--summary", "--exitfirst", "--keep-going",
+    "--no-color",  "--help", "-c",       "-j",       "-x",        "-h",          NULL};
+/* ... and relay mode's. */
+static const char *const relay_options[] = {"--relay",         "--downstream",     "--relay-url",
+                                            "--relay-request", "--relay-start-ms", NULL};
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -195,34 +176,33 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_KEEP,
         O_NOCOLOR,
         O_RELAY,
-        O_DOWNSTREAM,
-        O_RELAY_URL,
-        O_RELAY_REQUEST,
-        O_RELAY_START
+        O_DOWN,
+        O_RURL,
+        O_RREQ,
+        O_RSTART
     };
-    static const struct option longs[] = {
-        {"client", required_argument, NULL, 'c'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"repeat", required_argument, NULL, O_REPEAT},
-        {"filter", required_argument, NULL, O_FILTER},
-        {"dialect", required_argument, NULL, O_DIALECT},
-        {"shard", required_argument, NULL, O_SHARD},
-        {"seed", required_argument, NULL, O_SEED},
-        {"min-score", required_argument, NULL, O_MIN},
-        {"json", required_argument, NULL, O_JSON},
-        {"junit", required_argument, NULL, O_JUNIT},
-        {"html", required_argument, NULL, O_HTML},
-        {"summary", required_argument, NULL, O_SUMMARY},
-        {"exitfirst", no_argument, NULL, 'x'},
-        {"keep-going", no_argument, NULL, O_KEEP},
-        {"no-color", no_argument, NULL, O_NOCOLOR},
-        {"help", no_argument, NULL, 'h'},
-        {"relay", required_argument, NULL, O_RELAY},
-        {"downstream", required_argument, NULL, O_DOWNSTREAM},
-        {"relay-url", required_argument, NULL, O_RELAY_URL},
-        {"relay-request", required_argument, NULL, O_RELAY_REQUEST},
-        {"relay-start-ms", required_argument, NULL, O_RELAY_START},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
+                                          {"jobs", required_argument, NULL, 'j'},
+                                          {"repeat", required_argument, NULL, O_REPEAT},
+                                          {"filter", required_argument, NULL, O_FILTER},
+                                          {"dialect", required_argument, NULL, O_DIALECT},
+                                          {"shard", required_argument, NULL, O_SHARD},
+                                          {"seed", required_argument, NULL, O_SEED},
+                                          {"min-score", required_argument, NULL, O_MIN},
+                                          {"json", required_argument, NULL, O_JSON},
+                                          {"junit", required_argument, NULL, O_JUNIT},
+                                          {"html", required_argument, NULL, O_HTML},
+                                          {"summary", required_argument, NULL, O_SUMMARY},
+                                          {"exitfirst", no_argument, NULL, 'x'},
+                                          {"keep-going", no_argument, NULL, O_KEEP},
+                                          {"no-color", no_argument, NULL, O_NOCOLOR},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"relay", required_argument, NULL, O_RELAY},
+                                          {"downstream", required_argument, NULL, O_DOWN},
+                                          {"relay-url", required_argument, NULL, O_RURL},
+                                          {"relay-request", required_argument, NULL, O_RREQ},
+                                          {"relay-start-ms", required_argument, NULL, O_RSTART},
+                                          {NULL, 0, NULL, 0}};
     a->jobs = 8;
     a->repeat = 1;
     a->min_score = -1;
@@ -305,20 +285,20 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_RELAY:
             a->relay.command = optarg;
             break;
-        case O_DOWNSTREAM:
+        case O_DOWN:
             if (fl_downstream_format_parse(optarg, &a->relay.format))
                 return bad_usage("--downstream wants one of openai-chat, openai-responses, "
                                  "anthropic-messages, text, ndjson, ai-sdk-ui, not '%s'",
                                  optarg);
             a->have_downstream = true;
             break;
-        case O_RELAY_URL:
+        case O_RURL:
             a->relay.url = optarg;
             break;
-        case O_RELAY_REQUEST:
+        case O_RREQ:
             a->relay.request = optarg;
             break;
-        case O_RELAY_START:
+        case O_RSTART:
             if (!parse_uint(optarg, 3600000, &v) || v == 0)
                 return bad_usage("--relay-start-ms wants a number from 1 to 3600000, not '%s'",
                                  optarg);
@@ -329,8 +309,17 @@ static int parse_args(int argc, char **argv, run_args_t *a)
             return 1;
         case ':':
             return bad_usage("%s needs a value", argv[optind - 1]);
-        default:
-            return fl_cmd_unknown_option("run", argv[optind - 1], run_options);
+        default: {
+            const char *all[sizeof(run_options) / sizeof(run_options[0]) +
+                            sizeof(relay_options) / sizeof(relay_options[0])];
+            size_t n = 0;
+            for (size_t i = 0; run_options[i]; i++)
+                all[n++] = run_options[i];
+            for (size_t i = 0; relay_options[i]; i++)
+                all[n++] = relay_options[i];
+            all[n] = NULL;
+            return fl_cmd_unknown_option("run", argv[optind - 1], all);
+        }
         }
     }
     if (a->relay.command) {
