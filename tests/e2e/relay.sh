@@ -93,6 +93,20 @@ start_error wrong_port "the relay listens on port " ", not on PORT=" "its stderr
 port=$(sed -n 's/.*listens on port \([0-9]*\),.*/\1/p' "$tmp/wrong_port.err" | head -1)
 grep -qF "relay: listening on $port" "$tmp/wrong_port.err" || fail "wrong_port: names port '$port', not the one the relay chose"
 
+# The browser's URL and body templates: {port}, {prompt} and {model} filled in, JSON-quoted.
+run echo --relay "$flawed echo" --downstream ndjson --relay-url 'http://127.0.0.1:{port}/v1/relay?x={port}' \
+    --relay-request '{"q": {prompt}, "m": {model}}' "$src/scenarios/clean/hello.yaml"
+wait
+got=$(jq -r '.runs[0].stdout' "$tmp/echo.json")
+want_prompt=$(sed -n 's/^prompt: *//p' "$src/scenarios/clean/hello.yaml")
+case $got in
+"/v1/relay?x="[0-9]*' {"q": "'"$want_prompt"'", "m": "gpt-4o-mini"}') ;;
+*) fail "echo: the relay got '$got'" ;;
+esac
+(cd "$src" && "$bin" run --relay true --downstream text --relay-url http://127.0.0.1:8080/ \
+    scenarios/clean/hello.yaml >/dev/null 2>&1)
+[ $? = 2 ] || fail "--relay-url without {port}: not exit 2"
+
 # Usage: --relay needs --downstream; --client and --relay exclude each other.
 (cd "$src" && "$bin" run --relay true scenarios/clean/hello.yaml >/dev/null 2>"$tmp/u1.err")
 [ $? = 2 ] && grep -q -- "--downstream" "$tmp/u1.err" || fail "--relay without --downstream: not exit 2 naming it"

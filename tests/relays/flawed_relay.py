@@ -13,6 +13,7 @@ downstream is ndjson. Usage: flawed_relay.py MODE, with MODE one of
   exits          fails to start: a message on stderr, exit status 3
   never_listens  starts, says so, and never listens
   wrong_port     listens on a port of its own choosing instead of $PORT
+  echo           calls no provider: answers with the request's path and body as its text
 """
 import os
 import queue
@@ -78,6 +79,18 @@ class Flawed(ref.Relay):
                 break
 
 
+class Echo(ref.Relay):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+        self.send_response(200)
+        self.send_header("content-type", "application/x-ndjson")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        self.line({"text": self.path + " " + body})
+        self.line({"done": True})
+        self.wfile.write(b"0\r\n\r\n")
+
+
 if MODE == "exits":
     print("relay: cannot read config.json: No such file or directory", file=sys.stderr)
     sys.exit(3)
@@ -85,6 +98,7 @@ if MODE == "never_listens":
     print("relay: warming up the model cache", file=sys.stderr, flush=True)
     time.sleep(3600)
 port = 0 if MODE == "wrong_port" else int(os.environ["PORT"])
-server = ThreadingHTTPServer(("127.0.0.1", port), ref.Relay if MODE == "good" else Flawed)
+handler = {"good": ref.Relay, "echo": Echo}.get(MODE, Flawed)
+server = ThreadingHTTPServer(("127.0.0.1", port), handler)
 print("relay: listening on %d" % server.server_address[1], file=sys.stderr, flush=True)
 server.serve_forever()
