@@ -33,7 +33,7 @@ fl_sb_clients() {
     if [[ ${2:-} == all ]]; then
         grep -vE '^(#|[[:space:]]*$)' "$1"
     else
-        grep -vE '^(#|[[:space:]]*$)' "$1" | grep -vP '^([^\t]*\t){4}relay:'
+        grep -vE '^(#|[[:space:]]*$)' "$1" | awk -F'\t' '$5 !~ /^relay:/'
     fi
 }
 
