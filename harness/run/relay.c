@@ -41,6 +41,7 @@ struct fl_relay_s {
     fl_relay_ev_t ev;
     int64_t last_byte_ms; /* ms after spawn */
     bool exited, timed_out;
+    unsigned refused; /* connections refused while waiting for the relay */
     int64_t exit_status;
     int exit_signal;
     char start_error[200]; /* set when the relay never accepted */
@@ -235,8 +236,9 @@ static void start_failed(fl_relay_t *r, const char *fmt, ...)
     finish(r);
 }
 
-/* The wait for the relay ran out: say where it listens instead, if anywhere. */
-static void never_listened(fl_relay_t *r)
+/* Says where the relay listens instead of PORT, and returns true, when it listens anywhere;
+ * else, with give_up, that it never listened. */
+static bool listens_elsewhere(fl_relay_t *r, bool give_up)
 {
     int ports[8];
     int n = fl_relay_listening_ports(r->pgid, ports, 8);
@@ -249,10 +251,12 @@ static void never_listened(fl_relay_t *r)
                      "the relay listens on port %s, not on PORT=%d (read the port from the PORT "
                      "environment variable)",
                      list, r->port);
-    } else {
+        return true;
+    }
+    if (give_up)
         start_failed(r, "the relay did not accept on 127.0.0.1:%d (PORT) within %" PRIu64 " ms",
                      r->port, r->conf->start_ms ? r->conf->start_ms : FL_RELAY_START_MS);
-    }
+    return false;
 }
 
 static void gap_to(fl_relay_t *r, int64_t t)
@@ -305,8 +309,11 @@ static void on_done(void *arg, bool connected, bool clean, const char *why)
                          r->exit_signal ? "was killed by signal" : "exited with status",
                          r->exit_signal ? (int64_t)r->exit_signal : r->exit_status, r->port);
         else if ((uint64_t)t >= bound)
-            never_listened(r);
-        else
+            listens_elsewhere(r, true);
+        /* A relay that listens, but not on PORT, is told at once rather than at the bound: one
+         * with a port of its own would otherwise cost the whole bound on every scenario. */
+        else if ((uint64_t)t < FL_RELAY_PORT_CHECK_MS || ++r->refused % 10 != 0 ||
+                 !listens_elsewhere(r, false))
             uv_timer_start(&r->phase, on_phase, FL_RELAY_RETRY_MS, 0);
         return;
     }

@@ -29,6 +29,9 @@
 #define FL_RELAY_START_MS 15000
 /** ms between two tries to reach a relay that is not listening yet. */
 #define FL_RELAY_RETRY_MS 40
+/** From this many ms after its spawn, a relay still refusing connections on PORT is looked up
+ * in /proc (every 10 refusals): listening elsewhere is a start error at once. */
+#define FL_RELAY_PORT_CHECK_MS 1000
 
 /** How to play the browser against a relay; the strings are borrowed for the whole run. */
 typedef struct fl_relay_conf_s {
