@@ -20,7 +20,7 @@ case $mode in core | --build | --node) ;; *)
     ;;
 esac
 
-# Building: the compiler, CMake and the libraries (libcurl for the reference clients); file and
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients and for relay mode's browser in the harness); file and
 # dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
 build=(build-essential cmake pkg-config file
        libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev)
