@@ -20,8 +20,9 @@ case $mode in core | --build | --node) ;; *)
     ;;
 esac
 
-# Building: the compiler, CMake and the libraries (libcurl for the reference clients and for relay mode's browser in the harness); file and
-# dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients and for
+# relay mode's browser in the harness); file and dpkg-dev (with build-essential) let
+# `cpack -G DEB` work out the package's dependencies.
 build=(build-essential cmake pkg-config file
        libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev)
 # Testing: Criterion; curl and jq for the shell clients (tests/clients/example.sh,
