@@ -103,6 +103,8 @@ typedef struct fl_evidence_s {
     fl_relay_ev_t relay;    /* relay mode only (relay.on); then out is the decoded answer, err
                                the browser's error message, exit_code 0 for a clean end and 1
                                for an explicit error */
+    fl_buf_t relay_err;     /* owned: relay mode, the relay's own stderr (at most
+                               FL_CAPTURE_MAX bytes); empty otherwise */
 } fl_evidence_t;
 
 /** Prepares empty evidence for one run of sc (borrowed). Never fails. */

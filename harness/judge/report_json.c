@@ -128,12 +128,15 @@ static json_t *relay_json(const fl_evidence_t *ev)
     if (!r->on)
         return NULL;
 #define MS(v) ms_or_null(v)
-    return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b}", "format",
-                     r->format, "status", r->status, "sent_ms", MS(r->sent_ms), "first_byte_ms",
-                     MS(r->first_byte_ms), "first_text_ms", MS(r->first_text_ms), "end_ms",
-                     MS(r->end_ms), "max_gap_ms", MS(r->max_gap_ms), "max_gap_at_ms",
+    const char *err = ev->relay_err.data ? ev->relay_err.data : "";
+    size_t tail = fl_report__tail_start(err, ev->relay_err.len, FL_REPORT_STDERR_TAIL);
+    return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b, s:o}",
+                     "format", r->format, "status", r->status, "sent_ms", MS(r->sent_ms),
+                     "first_byte_ms", MS(r->first_byte_ms), "first_text_ms", MS(r->first_text_ms),
+                     "end_ms", MS(r->end_ms), "max_gap_ms", MS(r->max_gap_ms), "max_gap_at_ms",
                      MS(r->max_gap_at_ms), "left_ms", MS(r->left_ms), "complete", r->complete,
-                     "error", r->error, "clean", r->clean, "malformed", r->malformed);
+                     "error", r->error, "clean", r->clean, "malformed", r->malformed, "stderr_tail",
+                     jtext(err + tail, ev->relay_err.len - tail));
 #undef MS
 }
 

@@ -478,6 +478,10 @@ int fl_relay_result(fl_relay_t *r, fl_evidence_t *ev)
         return 0;
     }
     fl_buf_truncate(&ev->out, 0);
+    /* the relay's own stderr is kept beside the browser's message */
+    fl_buf_t tmp = ev->relay_err;
+    ev->relay_err = ev->err;
+    ev->err = tmp;
     fl_buf_truncate(&ev->err, 0);
     ev->wall_ms = r->ev.end_ms > 0 ? (uint64_t)r->ev.end_ms : 0;
     int rc = 0;
