@@ -14,8 +14,16 @@ _faultline() {
     case $cmd in
     run)
         case $prev in
-        -c | --client)
+        -c | --client | --relay)
             mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            return
+            ;;
+        --downstream)
+            mapfile -t COMPREPLY < <(compgen -W 'openai-chat openai-responses anthropic-messages
+                text ndjson ai-sdk-ui' -- "$cur")
+            return
+            ;;
+        --relay-url | --relay-request | --relay-start-ms)
             return
             ;;
         --dialect)
@@ -45,7 +53,8 @@ _faultline() {
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--client --jobs --repeat --filter --dialect
                 --shard --seed --min-score --json --junit --html --summary --exitfirst
-                --keep-going --no-color --upstream --cacert --help' -- "$cur")
+                --keep-going --no-color --upstream --cacert --help --relay --downstream --relay-url
+                --relay-request --relay-start-ms' -- "$cur")
             return
         fi
         ;;

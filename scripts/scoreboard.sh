@@ -26,10 +26,15 @@ fl_sb_served() {
     (IFS=,; echo "${ok[*]}")
 }
 
-# fl_sb_clients FILE: the client lines of FILE (clients/scoreboard.tsv), without its comments
-# and blank lines: label, dialects, libraries, needs, command, tab-separated.
+# fl_sb_clients FILE [all]: the client lines of FILE (clients/scoreboard.tsv), without its
+# comments and blank lines: label, dialects, libraries, needs, command, tab-separated. The relays
+# (a command of the form "relay:FORMAT CMD") only with "all": they are not clients.
 fl_sb_clients() {
-    grep -vE '^(#|[[:space:]]*$)' "$1"
+    if [[ ${2:-} == all ]]; then
+        grep -vE '^(#|[[:space:]]*$)' "$1"
+    else
+        grep -vE '^(#|[[:space:]]*$)' "$1" | awk -F'\t' '$5 !~ /^relay:/'
+    fi
 }
 
 [[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
@@ -63,7 +68,15 @@ manifest=$out/manifest.tsv
 score() {
     local label=$1 dialects=$2 libs=$3 needs=$4 client=$5 json=$out/$1.json speak note=
     speak=$(fl_sb_served ./build/faultline "$dir" "$dialects")
-    local cmd="./build/faultline run --keep-going -j $jobs --dialect $speak --client '$client' --json $json $dir"
+    # A relay (README, "Relays under test") is "relay:FORMAT CMD": scored with --relay.
+    local what=(--client "$client") shown="--client '$client'"
+    if [[ $client == relay:* ]]; then
+        local fmt=${client%% *}
+        fmt=${fmt#relay:}
+        what=(--relay "${client#* }" --downstream "$fmt")
+        shown="--relay '${client#* }' --downstream $fmt"
+    fi
+    local cmd="./build/faultline run --keep-going -j $jobs --dialect $speak $shown --json $json $dir"
     rm -f "$json"
     if [[ -z $speak ]]; then
         note="this build serves no scenario of its dialects ($dialects) in $dir"
@@ -75,7 +88,7 @@ score() {
     else
         echo "scoreboard: $label on $speak" >&2
         # faultline run exits non-zero when a run fails; the report is what counts here.
-        ./build/faultline run --keep-going -j "$jobs" --dialect "$speak" --client "$client" \
+        ./build/faultline run --keep-going -j "$jobs" --dialect "$speak" "${what[@]}" \
             --json "$json" "$dir" >"$out/$label.txt" </dev/null || true
         [[ -s $json ]] || { echo "scoreboard: $label wrote no report (see $out/$label.txt)" >&2; exit 1; }
     fi
@@ -84,6 +97,6 @@ score() {
 
 while IFS=$'\t' read -r -u 3 label dialects libs needs client; do
     score "$label" "$dialects" "$libs" "$needs" "$client"
-done 3< <(fl_sb_clients clients/scoreboard.tsv)
+done 3< <(fl_sb_clients clients/scoreboard.tsv all)
 
 node clients/node/scoreboard.mjs clients/README.md "$manifest"

@@ -20,10 +20,10 @@ case $mode in core | --build | --node) ;; *)
     ;;
 esac
 
-# Building: the compiler, CMake and the libraries (libcurl for the reference clients and
-# `faultline proxy`'s upstream side, libssl-dev
-# for libcrypto's base64 in the capture format); file and
-# dpkg-dev (with build-essential) let `cpack -G DEB` work out the package's dependencies.
+# Building: the compiler, CMake and the libraries (libcurl for the reference clients, for
+# `faultline proxy`'s upstream side and for relay mode's browser; libssl-dev for libcrypto's
+# base64 in the capture format); file and dpkg-dev (with build-essential) let `cpack -G DEB`
+# work out the package's dependencies.
 build=(build-essential cmake pkg-config file
        libuv1-dev libhttp-parser-dev libyaml-dev libjansson-dev libxml2-dev libcurl4-openssl-dev
        libssl-dev)

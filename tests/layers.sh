@@ -5,6 +5,7 @@
 #
 #   mock_server: base <- model <- encode <- chaos <- load <- serve <- proxy
 #   harness:     judge (base, model, encode) <- run (all of mock_server) <- cli
+#                downstream (base) <- run
 #
 # Usage: layers.sh ROOT      check the tree at ROOT; exit 1 and name every offending line
 #        layers.sh --self-test  also prove the check fails on a tree that breaks each rule
@@ -19,8 +20,9 @@ declare -A allowed=(
   [mock_server/serve]="base model encode chaos load serve"
   [mock_server/proxy]="base model encode chaos load serve proxy"
   [harness/judge]="base model encode judge"
-  [harness/run]="base model encode chaos load serve proxy judge run"
-  [harness/cli]="base model encode chaos load serve proxy judge run cli"
+  [harness/run]="base model encode chaos load serve proxy judge run downstream"
+  [harness/cli]="base model encode chaos load serve proxy judge run cli downstream"
+  [harness/downstream]="base downstream"
 )
 
 # check ROOT: prints one line per violation, returns 1 when there is any.

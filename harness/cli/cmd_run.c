@@ -10,6 +10,7 @@
 #include "cli/cmd.h"
 
 #include "cli/paths.h"
+#include "downstream/downstream.h"
 #include "judge/report.h"
 #include "run/run.h"
 #include "load/load.h"
@@ -30,6 +31,7 @@
 
 static const char usage_head[] =
     "usage: faultline run --client 'CMD' [options] [SCENARIO|DIR...]\n"
+    "       faultline run --relay 'CMD' --downstream FORMAT [options] [SCENARIO|DIR...]\n"
     "\n"
     "Runs CMD (with /bin/sh -c) against each scenario, each on its own mock server, and\n"
     "scores how gracefully it recovered. Default scenarios: the built-in catalog, the first\n"
@@ -40,7 +42,17 @@ static const char usage_tail[] =
     "clients (e.g. --client '\"$FAULTLINE_CLIENTS\"/robust').\n"
     "\n"
     "options:\n"
-    "  -c, --client CMD     the client command (required); see README, \"The client contract\"\n"
+    "  -c, --client CMD     the client command (or --relay); see README, \"The client contract\"\n"
+    "      --relay CMD      score a relay instead (README, \"Relays under test\"): CMD serves\n"
+    "                       HTTP on 127.0.0.1:$PORT and calls the provider at the client\n"
+    "                       contract's base URL; the harness plays the browser\n"
+    "      --downstream F   what the relay streams to the browser: openai-chat,\n"
+    "                       openai-responses, anthropic-messages, text, ndjson, ai-sdk-ui\n"
+    "      --relay-url T    the browser's URL, {port} for PORT (default\n"
+    "                       http://127.0.0.1:{port}/api/chat)\n"
+    "      --relay-request T  the request body, JSON with {prompt} and {model} (default: per\n"
+    "                       --downstream format)\n"
+    "      --relay-start-ms N  how long to wait for the relay to accept (default 15000)\n"
     "  -j, --jobs N         scenarios at once (default 8)\n"
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
@@ -87,6 +99,8 @@ typedef struct run_args_s {
     const char *json, *junit, *html, *summary;
     bool exit_first, no_color;
     const char *upstream, *upstream_cacert; /* --upstream URL, --cacert FILE */
+    fl_relay_conf_t relay;                  /* relay.command NULL: client mode */
+    bool have_downstream;
     char **paths;
     size_t n_paths;
 } run_args_t;
@@ -118,6 +132,10 @@ static const char *const run_options[] = {
     "--client",    "--jobs", "--repeat", "--filter", "--dialect", "--shard",     "--seed",
     "--min-score", "--json", "--junit",  "--html",   "--summary", "--exitfirst", "--keep-going",
     "--no-color",  "--help", "-c",       "-j",       "-x",        "-h",          NULL};
+/* ... and relay mode's and the live upstream's. */
+static const char *const relay_options[] = {
+    "--relay",          "--downstream", "--relay-url", "--relay-request",
+    "--relay-start-ms", "--upstream",   "--cacert",    NULL};
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -164,7 +182,12 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_KEEP,
         O_NOCOLOR,
         O_UPSTREAM,
-        O_CACERT
+        O_CACERT,
+        O_RELAY,
+        O_DOWN,
+        O_RURL,
+        O_RREQ,
+        O_RSTART
     };
     static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
                                           {"jobs", required_argument, NULL, 'j'},
@@ -184,6 +207,11 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"upstream", required_argument, NULL, O_UPSTREAM},
                                           {"cacert", required_argument, NULL, O_CACERT},
                                           {"help", no_argument, NULL, 'h'},
+                                          {"relay", required_argument, NULL, O_RELAY},
+                                          {"downstream", required_argument, NULL, O_DOWN},
+                                          {"relay-url", required_argument, NULL, O_RURL},
+                                          {"relay-request", required_argument, NULL, O_RREQ},
+                                          {"relay-start-ms", required_argument, NULL, O_RSTART},
                                           {NULL, 0, NULL, 0}};
     a->jobs = 8;
     a->repeat = 1;
@@ -272,17 +300,68 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_CACERT:
             a->upstream_cacert = optarg;
             break;
+        case O_RELAY:
+            a->relay.command = optarg;
+            break;
+        case O_DOWN:
+            if (fl_downstream_format_parse(optarg, &a->relay.format))
+                return bad_usage("--downstream wants one of openai-chat, openai-responses, "
+                                 "anthropic-messages, text, ndjson, ai-sdk-ui, not '%s'",
+                                 optarg);
+            a->have_downstream = true;
+            break;
+        case O_RURL:
+            a->relay.url = optarg;
+            break;
+        case O_RREQ:
+            a->relay.request = optarg;
+            break;
+        case O_RSTART:
+            if (!parse_uint(optarg, 3600000, &v) || v == 0)
+                return bad_usage("--relay-start-ms wants a number from 1 to 3600000, not '%s'",
+                                 optarg);
+            a->relay.start_ms = v;
+            break;
         case 'h':
             print_usage();
             return 1;
         case ':':
             return bad_usage("%s needs a value", argv[optind - 1]);
-        default:
-            return fl_cmd_unknown_option("run", argv[optind - 1], run_options);
+        default: {
+            const char *all[sizeof(run_options) / sizeof(run_options[0]) +
+                            sizeof(relay_options) / sizeof(relay_options[0])];
+            size_t n = 0;
+            for (size_t i = 0; run_options[i]; i++)
+                all[n++] = run_options[i];
+            for (size_t i = 0; relay_options[i]; i++)
+                all[n++] = relay_options[i];
+            all[n] = NULL;
+            return fl_cmd_unknown_option("run", argv[optind - 1], all);
+        }
         }
     }
-    if (!a->client || !*a->client)
-        return bad_usage("%s", "--client 'CMD' is required");
+    if (a->relay.command) {
+        if (a->client)
+            return bad_usage("%s", "--client and --relay exclude each other: a run scores one");
+        if (a->upstream)
+            return bad_usage("%s", "--relay and --upstream exclude each other: a relay is scored "
+                                   "against the mock upstream");
+        if (!*a->relay.command)
+            return bad_usage("%s", "--relay wants a command");
+        if (!a->have_downstream)
+            return bad_usage("%s", "--relay needs --downstream FORMAT: what the relay streams "
+                                   "to the browser");
+        if (a->relay.url && !strstr(a->relay.url, "{port}"))
+            return bad_usage("--relay-url '%s' has no {port}: the relay listens on $PORT",
+                             a->relay.url);
+    } else {
+        if (a->have_downstream || a->relay.url || a->relay.request || a->relay.start_ms)
+            return bad_usage("%s", "--downstream and --relay-* go with --relay 'CMD'");
+        if (!a->client || !*a->client)
+            return bad_usage("%s", "--client 'CMD' (or --relay 'CMD') is required");
+    }
+    if (a->upstream_cacert && !a->upstream)
+        return bad_usage("%s", "--cacert goes with --upstream URL");
     a->paths = argv + optind;
     a->n_paths = (size_t)(argc - optind);
     return 0;
@@ -310,6 +389,10 @@ static int check_outputs(const run_args_t *a)
 
 static bool selected(const run_args_t *a, const fl_scenario_t *sc)
 {
+    /* A relay streams text to the browser: a tool call has no downstream spelling in the
+     * formats decoded, so those scenarios are for clients only. */
+    if (a->relay.command && sc->response.tool_call)
+        return false;
     if (a->dialects && !(a->dialects & (1u << sc->dialect)))
         return false;
     if (a->n_filters == 0)
@@ -469,6 +552,7 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
     char started[32], clients[PATH_MAX];
     iso_now(started, sizeof(started));
     fl_run_opts_t o = {.client = a->client,
+                       .relay = a->relay.command ? &a->relay : NULL,
                        .jobs = a->jobs,
                        .seed = a->seed,
                        .exit_first = a->exit_first,
@@ -483,6 +567,14 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
     int rc = fl_run_all(&o, jobs, n_jobs, results, state, &signo);
     clock_gettime(CLOCK_MONOTONIC, &ts1);
     size_t n_done = 0, n_not_run = 0;
+    /* A relay that does not start usually fails the same way every time: say why once, up
+     * front, rather than only in each row's reason. */
+    for (size_t i = 0; a->relay.command && i < n_jobs; i++)
+        if (state[i] == FL_RUN_JUDGED && results[i].ev.exit_kind == FL_EXIT_SPAWN) {
+            fprintf(stderr, "faultline run: the relay did not start (%s): %s\n",
+                    jobs[i].scenario->name, results[i].ev.spawn_error);
+            break;
+        }
     for (size_t i = 0; i < n_jobs; i++) {
         if (state[i] == FL_RUN_JUDGED)
             done[n_done++] = results[i];
@@ -491,7 +583,7 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
                                                          .repeat = jobs[i].repeat,
                                                          .started = state[i] == FL_RUN_CUT_SHORT};
     }
-    fl_report_t rep = {.client = a->client,
+    fl_report_t rep = {.client = a->relay.command ? a->relay.command : a->client,
                        .seed = a->seed,
                        .jobs = a->jobs,
                        .shard = a->shard,

@@ -19,6 +19,7 @@ void fl_evidence_init(fl_evidence_t *ev, const fl_scenario_t *sc, unsigned repea
     ev->seed = seed;
     fl_buf_init(&ev->out);
     fl_buf_init(&ev->err);
+    fl_buf_init(&ev->relay_err);
     ev->exit_kind = FL_EXIT_CODE;
 }
 
@@ -26,6 +27,7 @@ void fl_evidence_close(fl_evidence_t *ev)
 {
     fl_buf_close(&ev->out);
     fl_buf_close(&ev->err);
+    fl_buf_close(&ev->relay_err);
     for (size_t i = 0; i < ev->n_attempts; i++)
         json_decref(ev->attempts[i].faults);
     free(ev->attempts);

@@ -60,6 +60,29 @@ typedef enum {
     FL_EXIT_SPAWN,    /* it could not be started: see spawn_error */
 } fl_exit_kind_t;
 
+/**
+ * Relay mode (`faultline run --relay`, README "Relays under test"): what the harness-browser saw
+ * of the relay's response. Times are ms after the relay was spawned, like the attempts'.
+ */
+typedef struct fl_relay_ev_s {
+    bool on;               /* the run was of a relay: the fields below are filled */
+    int status;            /* the HTTP status of the relay's response; 0 none */
+    int64_t sent_ms;       /* the browser's request went out; -1 never (the relay never listened) */
+    int64_t first_byte_ms; /* the response's first byte (head included); -1 none */
+    int64_t first_text_ms; /* the first byte of answer text decoded; -1 none */
+    int64_t end_ms;        /* the response ended, the browser left or gave up; -1 never */
+    int64_t max_gap_ms;    /* the longest the browser waited without a byte, from sent_ms to
+                              end_ms (heartbeat comments count as bytes) */
+    int64_t max_gap_at_ms; /* when that silence began */
+    int64_t left_ms;       /* the browser left on purpose (downstream.disconnect_after_ms); -1 */
+    bool complete;         /* the format's complete end came (downstream.h) */
+    bool error;            /* an explicit error: an HTTP error status, an error event or part,
+                              or the body aborted */
+    bool clean;            /* the body ended as its framing says (not aborted) */
+    bool malformed;        /* a frame did not parse as the format says */
+    char format[24];       /* the downstream format's spelling */
+} fl_relay_ev_t;
+
 /** One run of the client against one scenario. */
 typedef struct fl_evidence_s {
     const fl_scenario_t *scenario; /* borrowed: the scenario run */
@@ -72,11 +95,16 @@ typedef struct fl_evidence_s {
     fl_exit_kind_t exit_kind;
     int exit_code;             /* FL_EXIT_CODE: the exit status */
     int term_signal;           /* FL_EXIT_SIGNAL: the signal */
-    char spawn_error[128];     /* FL_EXIT_SPAWN: why */
+    char spawn_error[512];     /* FL_EXIT_SPAWN: why (for a relay, with the end of its stderr) */
     uint64_t wall_ms;          /* spawn to exit (or to the kill at the deadline) */
     fl_attempt_ev_t *attempts; /* owned, in arrival order */
     size_t n_attempts;
     size_t journal_dropped; /* requests the journal could not keep (0 in practice) */
+    fl_relay_ev_t relay;    /* relay mode only (relay.on); then out is the decoded answer, err
+                               the browser's error message, exit_code 0 for a clean end and 1
+                               for an explicit error */
+    fl_buf_t relay_err;     /* owned: relay mode, the relay's own stderr (at most
+                               FL_CAPTURE_MAX bytes); empty otherwise */
 } fl_evidence_t;
 
 /** Prepares empty evidence for one run of sc (borrowed). Never fails. */

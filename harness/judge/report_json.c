@@ -120,6 +120,26 @@ static json_t *exit_json(const fl_evidence_t *ev)
     return o;
 }
 
+/* Relay mode: what the browser saw (evidence.h, fl_relay_ev_t); times in ms after the relay's
+ * spawn, null for "never". */
+static json_t *relay_json(const fl_evidence_t *ev)
+{
+    const fl_relay_ev_t *r = &ev->relay;
+    if (!r->on)
+        return NULL;
+#define MS(v) ms_or_null(v)
+    const char *err = ev->relay_err.data ? ev->relay_err.data : "";
+    size_t tail = fl_report__tail_start(err, ev->relay_err.len, FL_REPORT_STDERR_TAIL);
+    return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b, s:o}",
+                     "format", r->format, "status", r->status, "sent_ms", MS(r->sent_ms),
+                     "first_byte_ms", MS(r->first_byte_ms), "first_text_ms", MS(r->first_text_ms),
+                     "end_ms", MS(r->end_ms), "max_gap_ms", MS(r->max_gap_ms), "max_gap_at_ms",
+                     MS(r->max_gap_at_ms), "left_ms", MS(r->left_ms), "complete", r->complete,
+                     "error", r->error, "clean", r->clean, "malformed", r->malformed, "stderr_tail",
+                     jtext(err + tail, ev->relay_err.len - tail));
+#undef MS
+}
+
 json_t *fl_report_run_to_json(const fl_run_result_t *it)
 {
     const fl_evidence_t *ev = &it->ev;
@@ -148,7 +168,8 @@ json_t *fl_report_run_to_json(const fl_run_result_t *it)
         put(o, "expected", ans ? jtext(ans, strlen(ans)) : json_null()) ||
         put(o, "diff", diff_json(it)) ||
         put(o, "stderr_tail", jtext(err + tail, ev->err.len - tail)) ||
-        put(o, "attempts", attempts_json(ev))) {
+        put(o, "attempts", attempts_json(ev)) ||
+        (ev->relay.on && put(o, "relay", relay_json(ev)))) {
         json_decref(o);
         return NULL;
     }

@@ -62,8 +62,13 @@ int fl_finding_penalty(unsigned bit)
     case FL_FINDING_NO_BACKOFF:
     case FL_FINDING_NO_ERROR_MESSAGE:
         return 20;
-    default: /* stall_undetected and retry_after_past_deadline only come with hung, already 0:
-                they explain, not cost */
+    case FL_FINDING_BUFFERED:
+    case FL_FINDING_NO_HEARTBEAT:
+    case FL_FINDING_UPSTREAM_NOT_CANCELLED:
+        return 30;
+    default: /* stall_undetected and retry_after_past_deadline only come with hung, and
+                error_swallowed with silent_truncation or corrupted, already 0: they explain,
+                not cost */
         return 0;
     }
 }
@@ -413,6 +418,93 @@ static void add_findings(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
     }
 }
 
+/* The upstream attempt whose answer the relay passed on: the last with a 2xx status. */
+static const fl_attempt_ev_t *delivering_attempt(const fl_evidence_t *ev)
+{
+    for (size_t i = ev->n_attempts; i-- > 0;)
+        if (ev->attempts[i].status >= 200 && ev->attempts[i].status < 300)
+            return &ev->attempts[i];
+    return NULL;
+}
+
+/* Relay mode's findings, from both sides of the relay (README, "Relays under test"). */
+static void add_relay_findings(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
+{
+    const fl_relay_ev_t *r = &ev->relay;
+    const fl_expect_t *x = &ev->scenario->expect;
+    const fl_attempt_ev_t *up = delivering_attempt(ev);
+    if (up && r->first_text_ms >= 0 && up->first_byte_ms >= 0 && up->last_byte_ms >= 0 &&
+        up->last_byte_ms - up->first_byte_ms >= FL_VERDICT_BUFFER_SPAN_MS &&
+        r->first_text_ms + FL_VERDICT_BUFFER_SLACK_MS >= up->last_byte_ms) {
+        j->findings |= FL_FINDING_BUFFERED;
+        say(l,
+            "; buffered: the first text reached the browser at %" PRId64
+            " ms, the upstream streamed from %" PRId64 " to %" PRId64 " ms",
+            r->first_text_ms, up->first_byte_ms, up->last_byte_ms);
+    }
+    if (x->heartbeat_ms && r->max_gap_ms > (int64_t)x->heartbeat_ms) {
+        j->findings |= FL_FINDING_NO_HEARTBEAT;
+        say(l,
+            "; no byte reached the browser for %" PRId64 " ms from %" PRId64
+            " ms (heartbeat_ms %" PRIu64 ")",
+            r->max_gap_ms, r->max_gap_at_ms, x->heartbeat_ms);
+    }
+    if (r->left_ms >= 0) {
+        for (size_t i = 0; i < ev->n_attempts; i++) {
+            const fl_attempt_ev_t *a = &ev->attempts[i];
+            bool open = a->end_ms < 0 || a->end_ms > r->left_ms + FL_VERDICT_CANCEL_BOUND_MS;
+            bool after = (int64_t)a->start_ms > r->left_ms;
+            if (!open && !after)
+                continue;
+            j->findings |= FL_FINDING_UPSTREAM_NOT_CANCELLED;
+            if (after)
+                say(l,
+                    "; upstream attempt %zu began at %" PRId64
+                    " ms, after the browser left at %" PRId64 " ms",
+                    i + 1, (int64_t)a->start_ms, r->left_ms);
+            else if (a->end_ms < 0)
+                say(l,
+                    "; upstream attempt %zu still open when the run ended, the browser left at "
+                    "%" PRId64 " ms",
+                    i + 1, r->left_ms);
+            else
+                say(l,
+                    "; upstream attempt %zu ran until %" PRId64
+                    " ms (%s), the browser left at %" PRId64 " ms",
+                    i + 1, a->end_ms, a->end, r->left_ms);
+            break;
+        }
+    }
+    const fl_attempt_ev_t *last = ev->n_attempts ? &ev->attempts[ev->n_attempts - 1] : NULL;
+    if (last && ev->exit_kind == FL_EXIT_CODE && ev->exit_code == 0 && r->left_ms < 0 &&
+        (j->verdict == FL_VERDICT_SILENT_TRUNCATION || j->verdict == FL_VERDICT_CORRUPTED) &&
+        (last->status < 200 || last->status > 299 || strcmp(last->end, "complete") != 0)) {
+        j->findings |= FL_FINDING_ERROR_SWALLOWED;
+        if (last->status < 200 || last->status > 299)
+            say(l, "; error swallowed: the upstream answered HTTP %d, the browser saw a clean end",
+                last->status);
+        else
+            say(l, "; error swallowed: the upstream response ended %s, the browser saw a clean end",
+                last->end);
+    }
+}
+
+/* Relay mode speaks of the browser's view: "exit 0" is a clean end, "exit 1" an explicit
+ * error (evidence.h, fl_relay_ev_t). */
+static void relay_words(fl_judgement_t *j)
+{
+    static const char *const from[] = {"exit 0", "exit 1", "killed at the"};
+    static const char *const to[] = {"clean end", "explicit error", "the browser gave up at the"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = strlen(from[i]);
+        if (strncmp(j->reason, from[i], k) != 0)
+            continue;
+        char tmp[sizeof(j->reason)];
+        snprintf(tmp, sizeof(tmp), "%s%s", to[i], j->reason + k);
+        memcpy(j->reason, tmp, sizeof(tmp));
+    }
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -450,8 +542,17 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
 
     if (ev->exit_kind == FL_EXIT_SPAWN) {
         j->verdict = FL_VERDICT_NO_REQUEST;
-        say(&l, "could not start the client: %s", ev->spawn_error);
+        say(&l, "could not start the %s: %s", ev->relay.on ? "relay" : "client", ev->spawn_error);
         goto score; /* nothing ran: no findings */
+    }
+    if (ev->relay.on && ev->relay.left_ms >= 0 && reqs > 0) {
+        /* The browser left on purpose: what it got is not judged, only what the relay did. */
+        j->verdict = fl_evidence_any_fault(ev) ? FL_VERDICT_RECOVERED : FL_VERDICT_CORRECT;
+        say(&l, "the browser left at %" PRId64 " ms as scripted, after %zu bytes of text",
+            ev->relay.left_ms, ev->out.len);
+        add_findings(ev, j, &l);
+        add_relay_findings(ev, j, &l);
+        goto score;
     }
     if (ev->exit_kind == FL_EXIT_DEADLINE) {
         j->verdict = FL_VERDICT_HUNG;
@@ -504,6 +605,11 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
         judge_output(ev, out, n, j, &l);
     }
     add_findings(ev, j, &l);
+    if (ev->relay.on) {
+        relay_words(j);
+        l.len = strlen(j->reason);
+        add_relay_findings(ev, j, &l);
+    }
 
 score:;
     int score = fl_verdict_base_score(j->verdict);

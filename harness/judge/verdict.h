@@ -43,7 +43,13 @@ typedef enum {
     X(STALL_UNDETECTED, "stall_undetected", 1u << 3)       /* sat on a stall to the deadline */    \
     X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
     X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
-      1u << 5) /* hung while honouring a Retry-After longer than the time left */
+      1u << 5) /* hung while honouring a Retry-After longer than the time left */                  \
+    X(BUFFERED, "buffered", 1u << 11)         /* relay: text only after the upstream ended */      \
+    X(NO_HEARTBEAT, "no_heartbeat", 1u << 12) /* relay: silent past expect.heartbeat_ms */         \
+    X(UPSTREAM_NOT_CANCELLED, "upstream_not_cancelled",                                            \
+      1u << 13) /* relay: upstream still open after the browser left */                            \
+    X(ERROR_SWALLOWED, "error_swallowed",                                                          \
+      1u << 14) /* relay: the upstream failed, the browser saw a clean end */
 
 /** Finding bits, OR-ed together in fl_judgement_t.findings. */
 enum {
@@ -60,6 +66,17 @@ const char *fl_finding_name(unsigned bit);
 
 /** Slack allowed below a Retry-After wait before it counts as ignored (ms): timer rounding. */
 #define FL_VERDICT_RETRY_AFTER_SLACK_MS 25
+
+/** Relay mode, buffered: the upstream must have streamed at least this long (first byte to last,
+ * ms) for a relay that shows no text before its end to count as buffering: over a shorter answer
+ * a relay's cold start (the Vercel AI SDK's first call takes ~150 ms more) looks the same. */
+#define FL_VERDICT_BUFFER_SPAN_MS 1000
+/** Relay mode, buffered: slack for the relay's own latency (ms): text that began no earlier than
+ * this before the upstream's last byte began "after the upstream ended". */
+#define FL_VERDICT_BUFFER_SLACK_MS 25
+/** Relay mode, upstream_not_cancelled: how long an upstream request may stay open after the
+ * browser left (ms). */
+#define FL_VERDICT_CANCEL_BOUND_MS 1000
 
 /** The decision for one run, with the evidence that decided it. */
 typedef struct fl_judgement_s {

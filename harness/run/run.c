@@ -19,10 +19,12 @@
 #include "proxy/proxy.h"
 #include "serve/server.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +55,9 @@ typedef struct fl_slot_s {
     bool out_open, err_open;
     uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
     uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
+    fl_relay_t *relay; /* relay mode: the browser, from spawn to slot_finish */
+    bool browsing;     /* relay mode: the browser is not through yet */
+    int relay_port;    /* relay mode: the PORT the relay was given */
 } fl_slot_t;
 
 struct fl_runner_s {
@@ -172,6 +177,7 @@ static bool is_contract_var(const char *kv)
                                         "GOOGLE_GENAI_USE_VERTEXAI=",
                                         "NO_PROXY=",
                                         "no_proxy=",
+                                        "PORT=", /* set for relays; never inherited */
                                         NULL};
     for (size_t i = 0; names[i]; i++)
         if (strncmp(kv, names[i], strlen(names[i])) == 0)
@@ -259,6 +265,11 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     }
     if (!rc && s->run->opts->clients_dir)
         rc = env_put(env, &n, "FAULTLINE_CLIENTS", s->run->opts->clients_dir);
+    if (!rc && s->run->opts->relay) {
+        char relay_port[16];
+        snprintf(relay_port, sizeof(relay_port), "%d", s->relay_port);
+        rc = env_put(env, &n, "PORT", relay_port);
+    }
     if (rc) {
         env_free(env);
         return rc;
@@ -371,6 +382,8 @@ static void slot_finish(fl_slot_t *s)
             run->rc = FL_ENOMEM;
         json_decref(jj);
     }
+    if (s->relay && fl_relay_result(s->relay, ev))
+        run->rc = FL_ENOMEM;
     if (s->cut) {
         fl_evidence_close(ev);
         run->state[s->job] = FL_RUN_CUT_SHORT;
@@ -413,12 +426,17 @@ static void slot_finish(fl_slot_t *s)
         fl_proxy_stop(s->proxy, on_server_stopped, s);
         s->proxy = NULL;
     }
+    if (s->relay) {
+        s->pending++;
+        fl_relay_free(s->relay, on_server_stopped, s);
+        s->relay = NULL;
+    }
 }
 
 /* Moves on once the client has exited and both pipes have reached EOF. */
 static void maybe_settle(fl_slot_t *s)
 {
-    if (!s->exited || s->phase >= PHASE_SETTLE)
+    if (!s->exited || s->browsing || s->phase >= PHASE_SETTLE)
         return;
     if (s->out_open || s->err_open) {
         if (s->phase != PHASE_DRAIN) {
@@ -431,7 +449,8 @@ static void maybe_settle(fl_slot_t *s)
     uv_timer_start(&s->timer, on_timer, FL_RUN_SETTLE_MS, 0);
 }
 
-/* ---- callbacks ------------------------------------------------------------------------------ */
+/* ---- callbacks ------------------------------------------------------------------------------
+ */
 
 static void on_timer(uv_timer_t *t)
 {
@@ -488,6 +507,8 @@ static void on_client_exit(uv_process_t *p, int64_t status, int term_signal)
         ev->exit_kind = FL_EXIT_CODE;
         ev->exit_code = (int)status;
     }
+    if (s->relay)
+        fl_relay_exited(s->relay, status, term_signal);
     /* What the client left behind in its group goes too, and what escaped the group (a daemon
      * in a session of its own, adopted by the runner); its pipes then reach EOF. */
     signal_group(s, SIGKILL);
@@ -503,7 +524,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(s->run->readbuf, sizeof(s->run->readbuf));
 }
 
-/* Keeps reading past the bound (so the client never blocks on a full pipe) but stores no more. */
+/* Keeps reading past the bound (so the client never blocks on a full pipe) but stores no more.
+ */
 static void capture(fl_slot_t *s, bool is_out, const char *data, size_t n)
 {
     fl_evidence_t *ev = slot_ev(s);
@@ -531,7 +553,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     maybe_settle(s);
 }
 
-/* ---- starting a slot ---------------------------------------------------------------------- */
+/* ---- starting a slot ----------------------------------------------------------------------
+ */
 
 static void spawn_failed(fl_slot_t *s, const char *why, int rc)
 {
@@ -544,14 +567,51 @@ static void spawn_failed(fl_slot_t *s, const char *why, int rc)
     uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
+/* The browser is through with the relay: stop it (SIGTERM to its group, SIGKILL after the
+ * grace), after which the run settles as a client's does. */
+static void relay_done(void *arg)
+{
+    fl_slot_t *s = arg;
+    if (!s->browsing)
+        return;
+    s->browsing = false;
+    if (s->exited) {
+        maybe_settle(s);
+        return;
+    }
+    s->phase = PHASE_TERM;
+    signal_group(s, SIGTERM);
+    uv_timer_start(&s->timer, on_timer, FL_RUN_KILL_GRACE_MS, 0);
+}
+
+/* A loopback port nobody listens on now, for a relay's PORT: bound with port 0 and released.
+ * Another process may take it first; the relay then fails to listen and says so. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return UV_EMFILE;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port > 0 ? port : UV_EADDRINUSE;
+}
+
 static int spawn_client(fl_slot_t *s)
 {
     fl_runner_t *run = s->run;
     char **env = NULL;
+    if (run->opts->relay && (s->relay_port = free_port()) < 0)
+        return s->relay_port;
     int rc = env_build(s, slot_port(s), &env);
     if (rc)
         return rc;
-    char *args[] = {"/bin/sh", "-c", (char *)run->opts->client, NULL};
+    const fl_relay_conf_t *relay = run->opts->relay;
+    char *args[] = {"/bin/sh", "-c", (char *)(relay ? relay->command : run->opts->client), NULL};
     uv_stdio_container_t stdio[3];
     stdio[0].flags = UV_IGNORE;
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -579,7 +639,23 @@ static int spawn_client(fl_slot_t *s)
     s->proc.data = s;
     uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&s->err, on_alloc, on_read);
-    uint64_t deadline = run->jobs[s->job].scenario->expect.deadline_ms;
+    const fl_scenario_t *sc = run->jobs[s->job].scenario;
+    uint64_t deadline = sc->expect.deadline_ms;
+    if (relay) {
+        /* The browser keeps the deadline (relay.c); this one only guards against a browser
+         * that never finishes. */
+        deadline += (relay->start_ms ? relay->start_ms : FL_RELAY_START_MS) +
+                    FL_RELAY_CANCEL_BOUND_MS + 5000;
+        fl_journal_t *jn = fl_server_journal(s->srv);
+        rc = fl_relay_start(&run->loop, relay, sc, jn, s->relay_port, s->proc.pid,
+                            jn->t0_ms + s->spawn_ms, relay_done, s, &s->relay);
+        if (rc) {
+            signal_group(s, SIGKILL);
+            uv_timer_start(&s->timer, on_timer, deadline, 0);
+            return rc;
+        }
+        s->browsing = true;
+    }
     uv_timer_start(&s->timer, on_timer, deadline, 0);
     return 0;
 }
@@ -679,9 +755,11 @@ static void on_signal(uv_signal_t *h, int signum)
         if (!s)
             continue;
         /* A client that already exited has its evidence whole: it is still judged. */
-        if (!s->exited)
+        if (!s->exited || s->browsing)
             s->cut = true;
+        s->browsing = false; /* the browser's report is not awaited: the run is cut */
         signal_group(s, SIGKILL);
+        maybe_settle(s);
     }
 }
 

@@ -24,6 +24,7 @@
 
 #include "judge/report.h"
 #include "model/scenario.h"
+#include "run/relay.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -58,6 +59,9 @@ typedef struct fl_run_opts_s {
      * The answer is then the one the upstream gave: see fl_run_live_answer. NULL: mock. */
     const char *upstream;
     const char *upstream_cacert; /* CA bundle for the upstream's TLS, or NULL */
+    /* Relay mode (relay.h): NULL to run `client` as a client; else client is unused and each
+     * run starts this relay with PORT set, plays the browser against it, then stops it. */
+    const fl_relay_conf_t *relay;
 } fl_run_opts_t;
 
 /** What became of one job. */

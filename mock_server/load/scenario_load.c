@@ -859,14 +859,19 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 
 /* ---- expect ------------------------------------------------------------------- */
 
-static const char *const expect_keys[] = {
-    "outcome", "deadline_ms", "max_attempts", "min_backoff_ms", "respect_retry_after",
-    "answer",  NULL};
+static const char *const expect_keys[] = {"outcome",
+                                          "deadline_ms",
+                                          "max_attempts",
+                                          "min_backoff_ms",
+                                          "respect_retry_after",
+                                          "answer",
+                                          "heartbeat_ms",
+                                          NULL};
 
 static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
 {
     static const char *const outcomes[] = {"complete", "error", "either", NULL};
-    yaml_node_t *v[6], *k[6];
+    yaml_node_t *v[7], *k[7];
     if (fl_load__get_map(c, n, "expect", expect_keys, v, k))
         return;
     if (v[0]) {
@@ -888,13 +893,34 @@ static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
         fl_load__get_bool(c, v[4], "expect.respect_retry_after", &e->respect_retry_after);
     if (v[5])
         fl_load__get_str(c, v[5], "expect.answer", true, &e->answer);
+    if (v[6] &&
+        fl_load__get_uint(c, v[6], "expect.heartbeat_ms", MAX_TIME_MS, &e->heartbeat_ms) == 0 &&
+        e->heartbeat_ms == 0)
+        fl_load__report(c, &v[6]->start_mark, "expect.heartbeat_ms", "must be > 0");
+}
+
+/* ---- downstream (relay mode) ------------------------------------------------------ */
+
+static void load_downstream(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_downstream_t *d)
+{
+    static const char *const keys[] = {"disconnect_after_ms", NULL};
+    yaml_node_t *v[1], *k[1];
+    if (fl_load__get_map(c, n, "downstream", keys, v, k))
+        return;
+    if (v[0] &&
+        fl_load__get_uint(c, v[0], "downstream.disconnect_after_ms", MAX_TIME_MS,
+                          &d->disconnect_after_ms) == 0 &&
+        d->disconnect_after_ms == 0)
+        fl_load__report(c, &v[0]->start_mark, "downstream.disconnect_after_ms", "must be > 0");
 }
 
 /* ---- top level ----------------------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"faultline", "name",     "description", "dialect", "model",
-                                       "prompt",    "response", "attempts",    "expect",  NULL};
+static const char *const top_keys[] = {"faultline", "name",       "description", "dialect",
+                                       "model",     "prompt",     "response",    "attempts",
+                                       "expect",    "downstream", NULL};
 enum { T_VERSION, T_NAME, T_DESC, T_DIALECT, T_MODEL, T_PROMPT, T_RESPONSE, T_ATTEMPTS, T_EXPECT };
+enum { T_DOWNSTREAM = T_EXPECT + 1 };
 
 static bool valid_name(const char *s)
 {
@@ -935,7 +961,7 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
 {
     static const char *const dialects[] = {"openai-chat", "openai-responses", "anthropic-messages",
                                            "gemini", NULL};
-    yaml_node_t *v[9], *k[9];
+    yaml_node_t *v[10], *k[10];
     sc->version = 1;
     sc->expect.outcome = FL_OUTCOME_COMPLETE;
     sc->expect.deadline_ms = 20000;
@@ -998,6 +1024,8 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         fl_load__attempts(c, v[T_ATTEMPTS], sc);
     if (v[T_EXPECT])
         load_expect(c, v[T_EXPECT], &sc->expect);
+    if (v[T_DOWNSTREAM])
+        load_downstream(c, v[T_DOWNSTREAM], &sc->downstream);
     if (sc->response.events && !sc->expect.answer)
         fl_load__report_missing(
             c, v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root, "expect",

@@ -117,7 +117,15 @@ typedef struct fl_expect_s {
     uint64_t min_backoff_ms;  /* default 0: not checked */
     bool respect_retry_after; /* default true */
     char *answer;             /* owned or NULL: derived from response.text when omitted */
+    uint64_t heartbeat_ms;    /* default 0: not checked; relay mode only (README, "Relays"): the
+                                 longest a relay may leave the browser without a byte */
 } fl_expect_t;
+
+/** What the harness-browser does in relay mode (`downstream:`); ignored by plain client runs. */
+typedef struct fl_scenario_downstream_s {
+    uint64_t disconnect_after_ms; /* default 0: stay to the end; else the browser closes its
+                                     connection this many ms after sending its request */
+} fl_scenario_downstream_t;
 
 /** One validated scenario. Allocated by the loader, freed with fl_scenario_free. */
 typedef struct fl_scenario_s {
@@ -132,6 +140,7 @@ typedef struct fl_scenario_s {
     fl_attempt_t *attempts; /* owned or NULL */
     size_t n_attempts;
     fl_expect_t expect;
+    fl_scenario_downstream_t downstream; /* relay mode only */
 } fl_scenario_t;
 
 /** Frees a scenario and everything it owns. NULL is a no-op. */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* The scenarios the cases run against, by index. */
-enum { SC_TEXT, SC_ERROR, SC_TOOL, SC_EITHER, SC_COUNT };
+enum { SC_TEXT, SC_ERROR, SC_TOOL, SC_EITHER, SC_RELAY, SC_COUNT };
 
 static const char *const scenario_yaml[SC_COUNT] = {
     [SC_TEXT] = "faultline: 1\n"
@@ -36,6 +36,12 @@ static const char *const scenario_yaml[SC_COUNT] = {
                   "dialect: openai-chat\n"
                   "response: {text: 'Hello, world.'}\n"
                   "expect: {outcome: either, deadline_ms: 5000}\n",
+    /* relay mode: a proxy with a 1.5 s idle limit in front of the relay */
+    [SC_RELAY] = "faultline: 1\n"
+                 "name: relay\n"
+                 "dialect: openai-chat\n"
+                 "response: {text: 'Hello, world.'}\n"
+                 "expect: {heartbeat_ms: 1500}\n",
 };
 
 /* One request as the verdict sees it; gap_ms is derived from the previous end. */
@@ -781,6 +787,105 @@ static const vcase_t cases[] = {
      20,
      -1,
      NULL},
+    /* relay mode: the browser's view (evidence.h, fl_relay_ev_t; the side table relay_side) */
+    {"relay-piped",
+     SC_RELAY,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 2000, -1, false, NULL}},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     "clean end with the exact answer"},
+    {"relay-buffered",
+     SC_RELAY,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 2000, -1, false, NULL}},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_BUFFERED,
+     70,
+     -1,
+     "streamed from 5 to 2000 ms"},
+    {"relay-no-heartbeat",
+     SC_RELAY,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 2000, -1, false, NULL}},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_NO_HEARTBEAT,
+     70,
+     -1,
+     "for 2500 ms"},
+    {"relay-not-cancelled",
+     SC_RELAY,
+     "Hel",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, -1, -1, false, NULL}},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_UPSTREAM_NOT_CANCELLED,
+     70,
+     -1,
+     "left at 500 ms"},
+    {"relay-cancelled",
+     SC_RELAY,
+     "Hel",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 900, -1, false, NULL}},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     "left at 500 ms"},
+    {"relay-error-swallowed",
+     SC_RELAY,
+     "Hello",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {{0, 300, -1, false, "reset"}},
+     1,
+     FL_VERDICT_SILENT_TRUNCATION,
+     FL_FINDING_ERROR_SWALLOWED,
+     0,
+     5,
+     "error swallowed"},
+    {"relay-error-told",
+     SC_RELAY,
+     "Hello",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "error: connection reset (an error event)",
+     {{0, 300, -1, false, "reset"}},
+     1,
+     FL_VERDICT_GAVE_UP,
+     0,
+     40,
+     -1,
+     "explicit error"},
 };
 
 /* The Retry-After an attempt's own response sent (ms), for the few cases that have one. */
@@ -799,6 +904,43 @@ static int64_t sent_retry_after(const char *name, size_t attempt)
         if (strcmp(sent_ra[i].name, name) == 0 && sent_ra[i].attempt == attempt)
             return sent_ra[i].ms;
     return -1;
+}
+
+/* Relay mode's evidence for the relay-* cases: the browser's view and the delivering
+ * attempt's byte times and end. */
+static const struct {
+    const char *name;
+    int64_t first_text_ms, max_gap_ms, left_ms;
+    int64_t first_byte_ms, last_byte_ms; /* of attempt 1 */
+    const char *end;                     /* attempt 1's journal end */
+} relay_side[] = {
+    {"relay-piped", 150, 800, -1, 5, 2000, "complete"},
+    {"relay-buffered", 2010, 1400, -1, 5, 2000, "complete"},
+    {"relay-no-heartbeat", 150, 2500, -1, 5, 2000, "complete"},
+    {"relay-not-cancelled", 150, 300, 500, 5, -1, "in_progress"},
+    {"relay-cancelled", 150, 300, 500, 5, 450, "client_closed"},
+    {"relay-error-swallowed", 150, 100, -1, 5, 300, "reset"},
+    {"relay-error-told", 150, 100, -1, 5, 300, "reset"},
+};
+
+static void add_relay_side(const vcase_t *c, fl_evidence_t *ev)
+{
+    for (size_t i = 0; i < sizeof(relay_side) / sizeof(relay_side[0]); i++) {
+        if (strcmp(relay_side[i].name, c->name) != 0)
+            continue;
+        ev->relay.on = true;
+        ev->relay.status = 200;
+        ev->relay.sent_ms = 1;
+        ev->relay.first_byte_ms = 2;
+        ev->relay.first_text_ms = relay_side[i].first_text_ms;
+        ev->relay.max_gap_ms = relay_side[i].max_gap_ms;
+        ev->relay.max_gap_at_ms = 10;
+        ev->relay.left_ms = relay_side[i].left_ms;
+        ev->relay.end_ms = 2100;
+        ev->attempts[0].first_byte_ms = relay_side[i].first_byte_ms;
+        ev->attempts[0].last_byte_ms = relay_side[i].last_byte_ms;
+        snprintf(ev->attempts[0].end, sizeof(ev->attempts[0].end), "%s", relay_side[i].end);
+    }
 }
 
 static fl_scenario_t *scenarios[SC_COUNT];
@@ -852,6 +994,7 @@ static void build(const vcase_t *c, fl_evidence_t *ev)
         a->gap_ms = i && c->att[i - 1].end >= 0 ? (int64_t)s->start - c->att[i - 1].end : -1;
         a->faults = s->fault ? json_pack("[{s:s}]", "fault", s->fault) : json_array();
     }
+    add_relay_side(c, ev);
 }
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
