@@ -324,19 +324,29 @@ static int get_bytes(parse_t *p, json_t *obj, const char *text_key, const char *
     if (!b)
         return 1;
     const char *s = json_string_value(b);
-    size_t n = s ? strlen(s) : 0;
-    if (!s || n % 4 || n > (size_t)INT32_MAX)
+    int rc = s ? fl_capture_b64_decode(s, strlen(s), out, len) : FL_EINVAL;
+    if (rc == FL_EINVAL)
         return bad(p, 0, b64_key, "is not base64 (RFC 4648, padded, no line breaks)");
+    return rc;
+}
+
+int fl_capture_b64_decode(const char *s, size_t n, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (n % 4 || n > (size_t)INT32_MAX)
+        return FL_EINVAL;
     unsigned char *dec = malloc(n / 4 * 3 + 1);
     if (!dec)
         return FL_ENOMEM;
     int got = EVP_DecodeBlock(dec, (const unsigned char *)s, (int)n);
     if (got < 0) {
         free(dec);
-        return bad(p, 0, b64_key, "is not base64 (RFC 4648, padded, no line breaks)");
+        return FL_EINVAL;
     }
     for (size_t i = n; i > 0 && s[i - 1] == '='; i--)
         got--; /* EVP_DecodeBlock counts the padding as zero bytes */
+    dec[got] = '\0';
     *out = (char *)dec;
     *len = (size_t)got;
     return 0;

@@ -174,6 +174,13 @@ int fl_capture_line_end(fl_buf_t *b, fl_capture_end_t how, uint64_t t_ms, const 
 /** A whole capture, every line, as fl_capture_parse reads it back. */
 int fl_capture_write(fl_buf_t *b, const fl_capture_t *c);
 
+/**
+ * Decodes n bytes of padded base64 (RFC 4648 section 4, no line breaks) into a fresh buffer
+ * *out (caller frees; NUL-terminated past *len). Returns 0, FL_EINVAL (not base64) or
+ * FL_ENOMEM; *out is NULL on failure.
+ */
+int fl_capture_b64_decode(const char *s, size_t n, char **out, size_t *len);
+
 /** The response body: every write not withheld, joined. Returns 0 or FL_ENOMEM. */
 int fl_capture_body(const fl_capture_t *c, fl_buf_t *out);
 
