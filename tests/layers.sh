@@ -3,7 +3,7 @@
 # from its own layer and the layers below it, and a layer's private headers (*_impl.h, *_int.h)
 # only from its own folder.
 #
-#   mock_server: base <- model <- encode <- chaos <- load <- serve
+#   mock_server: base <- model <- encode <- chaos <- load <- serve; load <- import
 #   harness:     judge (base, model, encode) <- run (all of mock_server) <- cli
 #
 # Usage: layers.sh ROOT      check the tree at ROOT; exit 1 and name every offending line
@@ -17,9 +17,10 @@ declare -A allowed=(
   [mock_server/chaos]="base model encode chaos"
   [mock_server/load]="base model encode chaos load"
   [mock_server/serve]="base model encode chaos load serve"
+  [mock_server/import]="base model encode chaos load import"
   [harness/judge]="base model encode judge"
   [harness/run]="base model encode chaos load serve judge run"
-  [harness/cli]="base model encode chaos load serve judge run cli"
+  [harness/cli]="base model encode chaos load serve import judge run cli"
 )
 
 # check ROOT: prints one line per violation, returns 1 when there is any.
