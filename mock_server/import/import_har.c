@@ -55,6 +55,20 @@ static const char *header_of(json_t *headers, const char *name)
     return NULL;
 }
 
+/* Whether the request asked for a stream: Accept: text/event-stream, "stream": true in its
+ * body, or a provider's streaming path. A failed request has no response to tell. */
+static bool asks_stream(json_t *req)
+{
+    const char *accept = header_of(json_object_get(req, "headers"), "accept");
+    const char *post = str_of(json_object_get(req, "postData"), "text");
+    const char *url = str_of(req, "url");
+    json_t *j = post ? json_loads(post, 0, NULL) : NULL;
+    bool stream = json_is_true(json_object_get(j, "stream"));
+    json_decref(j);
+    return stream || (accept && strstr(accept, "text/event-stream")) ||
+           (url && strstr(url, "streamGenerateContent"));
+}
+
 static bool is_event_stream(json_t *resp, const char *text, size_t len)
 {
     const char *mime = str_of(json_object_get(resp, "content"), "mimeType");
@@ -82,7 +96,8 @@ typedef struct entry_s {
 
 static int bad(const entry_t *e, const char *field, const char *msg)
 {
-    fl_diag_add(e->diags, e->name, 0, 0, field, "entry %zu: %s", e->n, msg);
+    fl_diag_add(e->diags, e->name, 0, 0, "", "entry %zu: %s%s%s", e->n, field, field[0] ? ": " : "",
+                msg);
     return FL_ESCHEMA;
 }
 
@@ -125,7 +140,12 @@ static int read_entry(const entry_t *e, json_t *entry, fl_import_list_t *l, bool
         if (!(body = strdup(text)))
             return FL_ENOMEM;
     }
-    if (!is_event_stream(resp, body, blen)) {
+    const char *err = str_of(resp, "_error");
+    if (!err)
+        err = str_of(entry, "_error");
+    int status = (int)json_integer_value(json_object_get(resp, "status"));
+    bool failed = (err && err[0]) || status == 0;
+    if (!is_event_stream(resp, body, blen) && !(failed && asks_stream(req))) {
         free(body);
         *skipped = true;
         return 0;
@@ -153,17 +173,14 @@ static int read_entry(const entry_t *e, json_t *entry, fl_import_list_t *l, bool
             rc = fl_capture_add_redacted(c, "request.body");
     }
     /* Chrome: response._error (or entry._error); Firefox: status 0 */
-    const char *err = str_of(resp, "_error");
-    if (!err)
-        err = str_of(entry, "_error");
-    int status = (int)json_integer_value(json_object_get(resp, "status"));
     json_t *timings = json_object_get(entry, "timings");
     double first = ms_of(timings, "blocked") + ms_of(timings, "dns") + ms_of(timings, "connect") +
                    ms_of(timings, "send") + ms_of(timings, "wait");
     double receive = ms_of(timings, "receive");
     c->has_end = true;
     if (status == 0 && !blen) {
-        c->end = FL_CAPTURE_END_NO_RESPONSE;
+        /* no head came: a reset or close before it, or nothing at all */
+        c->end = !err || !err[0] ? FL_CAPTURE_END_NO_RESPONSE : error_end(err);
         c->end_ms = (uint64_t)llround(first + receive);
     } else {
         c->has_response = true;

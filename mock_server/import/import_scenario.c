@@ -307,11 +307,16 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
     fl_buf_init(&desc);
     bool tool = false, guessed = false;
     int rc = fl_capture_body(c, &body);
+    /* the answer is read from the body as it will be replayed: secrets redacted */
+    if (!rc && body.len && yaml_text_ok(body.data, body.len))
+        fl_capture_redact_text(body.data, &body.len);
     if (!rc)
         rc = read_body(c, body.data ? body.data : "", body.len, nt, &ans, &tool, &guessed);
     if (rc)
         goto done;
 
+    if (!rc && ans.len)
+        fl_capture_redact_text(ans.data, &ans.len); /* a key split over two deltas */
     bool no_response = !c->has_response || (c->has_end && c->end == FL_CAPTURE_END_NO_RESPONSE);
     bool http_error = !no_response && (c->status < 200 || c->status > 299);
     fl_capture_end_t how = c->has_end ? c->end : FL_CAPTURE_END_TIMEOUT;
@@ -403,8 +408,15 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
 
     /* the fault that reproduces how it ended */
     if (!rc && no_response) {
-        rc = fl_buf_append_str(y, "attempts:\n  - faults: [no_response]\n");
-        snprintf(nt->ending, sizeof(nt->ending), "no_response");
+        /* no head came: a reset or a close before it is refuse, silence is no_response */
+        const char *f = how == FL_CAPTURE_END_RST   ? "{refuse: {reset: true}}"
+                        : how == FL_CAPTURE_END_FIN ? "refuse"
+                                                    : "no_response";
+        rc = fl_buf_printf(y, "attempts:\n  - faults: [%s]\n", f);
+        snprintf(nt->ending, sizeof(nt->ending), "%s",
+                 how == FL_CAPTURE_END_RST   ? "refuse (reset)"
+                 : how == FL_CAPTURE_END_FIN ? "refuse (close)"
+                                             : "no_response");
     } else if (!rc && http_error) {
         long ra = retry_after(c);
         rc = fl_buf_printf(y, "attempts:\n  - faults:\n      - http_error: {status: %d", c->status);

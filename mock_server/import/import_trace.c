@@ -322,6 +322,8 @@ static void on_info(trace_t *t, const char *p, size_t n, uint64_t at)
             t->how = infos[i].how;
             t->how_set = true;
             t->end_ms = at;
+            while (n && *p == ' ')
+                p++, n--;
             snprintf(t->detail, sizeof(t->detail), "%.*s", (int)(n < 190 ? n : 190), p);
         }
     if (!t->how_set && t->c->has_response)
