@@ -27,8 +27,8 @@ typedef struct line_s {
     size_t n;
 } line_t;
 
-/* Parses "HH:MM:SS.uuuuuu " at p; returns its length (16) and *ms, or 0. */
-static size_t parse_time(const char *p, size_t n, uint64_t *ms)
+/* Parses "HH:MM:SS.uuuuuu " at p; returns its length (16) and *us (microseconds), or 0. */
+static size_t parse_time(const char *p, size_t n, uint64_t *us_out)
 {
     if (n < 16 || p[2] != ':' || p[5] != ':' || p[8] != '.' || p[15] != ' ')
         return 0;
@@ -37,7 +37,7 @@ static size_t parse_time(const char *p, size_t n, uint64_t *ms)
             return 0;
     uint64_t h = (uint64_t)atoi(p), m = (uint64_t)atoi(p + 3), s = (uint64_t)atoi(p + 6),
              us = (uint64_t)strtoul(p + 9, NULL, 10);
-    *ms = ((h * 60 + m) * 60 + s) * 1000 + us / 1000;
+    *us_out = ((h * 60 + m) * 60 + s) * 1000000 + us;
     return 16;
 }
 
@@ -382,7 +382,7 @@ int fl_import__trace(const char *name, const char *text, size_t len, fl_import_l
         size_t n = e - i;
         if (n && text[i + n - 1] == '\r')
             n--;
-        uint64_t ms = 0;
+        uint64_t ms = 0; /* microseconds, from parse_time */
         size_t tl = i < len ? parse_time(text + i, n, &ms) : 0;
         blk_t k = i < len ? event_kind(text + i + tl, n - tl) : B_NONE;
         if (k != B_NONE || i >= len) {
@@ -395,8 +395,10 @@ int fl_import__trace(const char *name, const char *text, size_t len, fl_import_l
                 t.t0 = ms;
                 t.t0_set = true;
             }
-            /* times after midnight wrap */
-            uint64_t rel = tl && t.t0_set ? (ms >= t.t0 ? ms - t.t0 : ms + 86400000 - t.t0) : 0;
+            /* times after midnight wrap; rounded to the nearest ms from microseconds */
+            uint64_t rel_us =
+                tl && t.t0_set ? (ms >= t.t0 ? ms - t.t0 : ms + 86400000000ull - t.t0) : 0;
+            uint64_t rel = (rel_us + 500) / 1000;
             at = rel > last_at ? rel : last_at;
             last_at = at;
             kind = k;
