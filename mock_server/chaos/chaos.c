@@ -263,7 +263,7 @@ static int resolve(fl_chaos_t *c)
                     piece_end = s->writes[w + 1].off;
                 at = s->writes[w].at_ms;
                 if (s->writes[w].off == start)
-                    flags |= PC_BREAK;
+                    flags |= PC_BREAK | (s->own_writes ? PC_OWN : 0);
             }
             fl_chaos_piece_t b = {body_base + start,
                                   piece_end - start,

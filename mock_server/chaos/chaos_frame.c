@@ -158,6 +158,7 @@ int fl_chaos__frame(fl_chaos_t *c)
             o = op_from_piece(FL_WIRE_WRITE, p);
             o.w.fault = fault;
             o.w.events_done = done;
+            o.w.own_write = (p->flags & PC_OWN) != 0;
             o.body = true;
             rc = framed(c, &b, bad, &o);
             if (!rc)

@@ -66,6 +66,7 @@ int fl_replay_encode(const fl_replay_t *rp, fl_script_t *out)
         rc = fl_script_push_span(out, kind_of(body + off, n), out->writes[k].at_ms, off, n);
         off += n;
     }
+    out->own_writes = rp->speed > 0;
     uint64_t last = out->n_writes ? out->writes[out->n_writes - 1].at_ms : 0;
     uint64_t end = fl_replay_time(rp, rp->end_ms);
     out->end_ms = end > last ? end : last;

@@ -66,6 +66,9 @@ typedef struct fl_script_s {
                                   events due at the same ms share a write */
     size_t n_writes;
     size_t cap_writes;
+    bool own_writes;     /* writes: each write is its own send, never batched with others due
+                            at the same ms (a replay at speed > 0); else due-together writes
+                            share a send, each still its own chunk */
     fl_script_end_t end; /* how the body ends (FL_SCRIPT_END_COMPLETE unless a replay's) */
     uint64_t end_ms;     /* when it ends, ms after the headers; used when writes is set */
 } fl_script_t;

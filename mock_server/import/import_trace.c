@@ -13,6 +13,7 @@
  */
 #include "import/import_impl.h"
 
+#include "base/chunked.h"
 #include "base/error.h"
 
 #include <ctype.h>
@@ -141,47 +142,6 @@ static int dump_bytes(const line_t *lines, size_t n, size_t size, bool *ascii, f
     return 0;
 }
 
-/* A streaming chunked decoder (RFC 9112 section 7.1). */
-typedef struct chunked_s {
-    int state; /* 0 size line, 1 data, 2 CRLF after data, 3 after the last chunk */
-    uint64_t left;
-    bool bad;
-} chunked_t;
-
-static int dechunk(chunked_t *d, const char *p, size_t n, fl_buf_t *out)
-{
-    for (size_t i = 0; i < n && !d->bad;) {
-        if (d->state == 0) {
-            if (isxdigit((unsigned char)p[i])) {
-                d->left = d->left * 16 + (uint64_t)(isdigit((unsigned char)p[i])
-                                                        ? p[i] - '0'
-                                                        : tolower((unsigned char)p[i]) - 'a' + 10);
-            } else if (p[i] == '\n') {
-                d->state = d->left ? 1 : 3;
-            } else if (p[i] != '\r' && p[i] != ';' && p[i] != ' ') {
-                d->bad = true;
-            }
-            i++;
-        } else if (d->state == 1) {
-            size_t k = n - i < d->left ? n - i : (size_t)d->left;
-            int rc = fl_buf_append(out, p + i, k);
-            if (rc)
-                return rc;
-            d->left -= k;
-            i += k;
-            if (!d->left)
-                d->state = 2;
-        } else if (d->state == 2) {
-            if (p[i] == '\n')
-                d->state = 0;
-            i++;
-        } else {
-            i = n; /* trailers and the final CRLF */
-        }
-    }
-    return 0;
-}
-
 typedef struct trace_s {
     const char *name;
     fl_diag_list_t *diags;
@@ -189,7 +149,7 @@ typedef struct trace_s {
     bool timed, chunked, ascii;
     uint64_t t0;
     bool t0_set;
-    chunked_t dc;
+    fl_chunked_t dc;
     bool dechunk_checked, use_dechunk;
     fl_capture_end_t how;
     bool how_set;
@@ -296,7 +256,7 @@ static int on_data(trace_t *t, const char *p, size_t n, uint64_t at)
         return fl_capture_add_write(t->c, at, p, n, FL_CAPTURE_ORIGIN_UPSTREAM);
     fl_buf_t b;
     fl_buf_init(&b);
-    int rc = dechunk(&t->dc, p, n, &b);
+    int rc = fl_chunked_feed(&t->dc, p, n, &b);
     if (!rc && b.len)
         rc = fl_capture_add_write(t->c, at, b.data, b.len, FL_CAPTURE_ORIGIN_UPSTREAM);
     fl_buf_close(&b);
@@ -434,7 +394,7 @@ int fl_import__trace(const char *name, const char *text, size_t len, fl_import_l
     }
     c->loss = t.timed ? 0 : FL_CAPTURE_LOSS_TIMING_SYNTHESIZED;
     c->has_end = true;
-    if (t.use_dechunk && t.dc.state == 3)
+    if (t.use_dechunk && t.dc.done)
         c->end = FL_CAPTURE_END_COMPLETE;
     else if (t.how_set)
         c->end = t.how;

@@ -81,6 +81,8 @@ static char *expect_bytes(const char *const *writes, size_t n, const char *tail)
     return fl_buf_detach(&b, NULL);
 }
 
+/* At speed > 0 every captured write is its own send ("!"), even when due with another; at
+ * speed 0 writes due together share a send, each still its own chunk. */
 Test(replay, one_write_per_captured_write_at_its_time)
 {
     fl_scenario_t *sc = load(HEAD "response:\n" WRITES);
@@ -96,7 +98,7 @@ Test(replay, one_write_per_captured_write_at_its_time)
     char *got = cx_bytes(&w, NULL);
     cr_assert_str_eq(got, want);
     char *ops = cx_ops(&w);
-    cr_assert_str_eq(ops, "W@0 W@10 W@40 W@90 W@90 D@90");
+    cr_assert_str_eq(ops, "W@0 W@10! W@40! W@90! W@90 D@90");
     free(ops);
     free(got);
     free(want);
@@ -113,13 +115,13 @@ typedef struct {
 
 /* Criterion hands parameters to another process: pass indices, keep the strings here. */
 static const ending_case_t ending_cases[] = {
-    {"  ending: complete\n", "W@0 W@10 W@40 W@90 W@90 D@90", true},
-    {"  ending: fin\n  end_ms: 120\n", "W@0 W@10 W@40 W@90 N@120", false},
-    {"  ending: rst\n", "W@0 W@10 W@40 W@90 R@90", false},
-    {"  ending: timeout\n  end_ms: 500\n", "W@0 W@10 W@40 W@90 H@500", false},
-    {"  speed: 10\n", "W@0 W@1 W@4 W@9 W@9 D@9", true},
+    {"  ending: complete\n", "W@0 W@10! W@40! W@90! W@90 D@90", true},
+    {"  ending: fin\n  end_ms: 120\n", "W@0 W@10! W@40! W@90! N@120", false},
+    {"  ending: rst\n", "W@0 W@10! W@40! W@90! R@90", false},
+    {"  ending: timeout\n  end_ms: 500\n", "W@0 W@10! W@40! W@90! H@500", false},
+    {"  speed: 10\n", "W@0 W@1! W@4! W@9! W@9 D@9", true},
     {"  speed: 0\n  ending: rst\n", "W@0 W@0 W@0 W@0 R@0", false},
-    {"  speed: 0.5\n", "W@0 W@20 W@80 W@180 W@180 D@180", true},
+    {"  speed: 0.5\n", "W@0 W@20! W@80! W@180! W@180 D@180", true},
 };
 
 ParameterizedTestParameters(replay, endings)
@@ -162,10 +164,10 @@ Test(replay, faults_on_top)
         const char *bytes_tail; /* the last body bytes the client gets, before the end */
     } cases[] = {
         /* before event 3, which starts inside write 2: write 2 is cut there */
-        {"{reset: {at: {event: 3}}}", "W@0 W@10 W@40 F@40#0 R@40#0", "data: {\"c\":\"lo\"}\n\n"},
+        {"{reset: {at: {event: 3}}}", "W@0 W@10! W@40! F@40#0 R@40#0", "data: {\"c\":\"lo\"}\n\n"},
         /* byte 5 of the body is in write 1 */
-        {"{close: {at: {byte: 5}}}", "W@0 W@10 F@10#0 N@10#0", "data:"},
-        {"{stall: {ms: 100, at: {ms: 40}}}", "W@0 W@10 F@40#0 W@140#0 W@190 W@190 D@190",
+        {"{close: {at: {byte: 5}}}", "W@0 W@10! F@10#0 N@10#0", "data:"},
+        {"{stall: {ms: 100, at: {ms: 40}}}", "W@0 W@10! F@40#0 W@140!#0 W@190! W@190 D@190",
          "data: [DONE]\n\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -250,7 +252,7 @@ Test(replay, capture_file)
     fl_wire_t w;
     compile(sc, &s, &w);
     char *ops = cx_ops(&w);
-    cr_assert_str_eq(ops, "W@0 W@39 W@80 W@88 R@118");
+    cr_assert_str_eq(ops, "W@0 W@39! W@80! W@88! R@118");
     free(ops);
     fl_wire_close(&w);
     fl_script_close(&s);
