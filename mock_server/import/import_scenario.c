@@ -371,7 +371,8 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
     uint64_t body_len = 0;
     fl_buf_t resp;
     fl_buf_init(&resp);
-    if (!rc && (no_response || http_error || c->n_writes == 0)) {
+    bool empty = !no_response && !http_error && body.len == 0;
+    if (!rc && (no_response || http_error || empty)) {
         rc = fl_buf_append_str(&resp, "  text: \"(nothing of the body is replayed)\"\n");
     } else if (!rc) {
         rc = write_writes(&resp, c, nt, &body_len);
@@ -425,6 +426,16 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
         if (!rc)
             rc = fl_buf_append_str(y, "}\n");
         snprintf(nt->ending, sizeof(nt->ending), "http_error %d", c->status);
+    } else if (!rc && empty) {
+        /* the head came and no body byte: the fault that ends the stream before its first
+         * event, the way it ended */
+        const char *f = how == FL_CAPTURE_END_RST       ? "{reset: {at: {event: 1}}}"
+                        : how == FL_CAPTURE_END_FIN     ? "{close: {at: {event: 1}}}"
+                        : how == FL_CAPTURE_END_TIMEOUT ? "{stall: {at: {event: 1}, ms: forever}}"
+                                                        : "{end: {at: {event: 1}}}";
+        rc = fl_buf_printf(y, "attempts:\n  - faults: [%s]\n", f);
+        snprintf(nt->ending, sizeof(nt->ending), "%s before any body byte",
+                 fl_capture_end_name(how));
     } else if (!rc && how == FL_CAPTURE_END_RST) {
         rc = fl_buf_printf(y, "attempts:\n  - faults:\n      - reset: {at: {byte: %llu}}\n",
                            (unsigned long long)body_len);
