@@ -78,6 +78,12 @@ int fl_import_read(const char *path, fl_import_list_t *l, fl_diag_list_t *diags)
 int fl_import_parse(const char *name, const char *text, size_t len, fl_import_list_t *l,
                     fl_diag_list_t *diags);
 
+/**
+ * What follows the text that arrived in the expect.answer of a cut stream: no client prints it,
+ * so a client that exits 0 with what arrived is judged silent truncation.
+ */
+#define FL_IMPORT_CUT_MARK " [cut here: the rest never arrived]"
+
 /** What fl_import_scenario found out, for the command's report. */
 typedef struct fl_import_notes_s {
     char dialect[32];        /* the dialect chosen */
@@ -94,7 +100,9 @@ typedef struct fl_import_notes_s {
  * ending as a fault or ending (RST: `reset` at the byte it came; FIN before the terminator:
  * `ending: fin`; a stall: `ending: timeout`; no response: the no_response fault; a non-2xx
  * answer: an http_error fault with its status and Retry-After); `expect.answer` from the
- * content events when the stream completed and the dialect's text deltas allow; a description
+ * content events when the stream completed and the dialect's text deltas allow (for a cut
+ * stream, `expect.outcome: error` and as answer the text that arrived followed by
+ * FL_IMPORT_CUT_MARK); a description
  * saying where it came from and what was lost. No header value and no request body is copied;
  * secrets in the response body are redacted (counted in notes). Returns 0 or FL_ENOMEM.
  */

@@ -331,7 +331,8 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
         snprintf(nt->why_no_answer, sizeof(nt->why_no_answer), "%s",
                  no_response  ? "no response came"
                  : http_error ? "the answer was an HTTP error"
-                 : !complete  ? "the stream was cut, so a graceful client reports an error"
+                 : !complete  ? "the stream was cut: a graceful client reports an error, and "
+                                "exit 0 with the text that arrived is silent truncation"
                  : tool    ? "the answer is a tool call, whose text the client prints its own way"
                  : guessed ? "the dialect could not be told from the path or the events"
                            : "no text in the content events");
@@ -455,6 +456,18 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
             rc = fl_buf_append_str(y, "\n");
     } else if (!rc && !complete) {
         rc = fl_buf_append_str(y, "expect:\n  outcome: error\n");
+        /* A cut stream: exit 0 with the text that arrived passes a part off as the whole. The
+         * answer is that text and a marker no client prints, so the judge calls it silent
+         * truncation (a strict prefix) instead of "correct with no known answer". */
+        if (!rc && !no_response && !http_error && !tool && !guessed) {
+            rc = fl_buf_append_str(y, "  answer: ");
+            if (!rc)
+                rc = fl_buf_append(&ans, FL_IMPORT_CUT_MARK, strlen(FL_IMPORT_CUT_MARK));
+            if (!rc)
+                rc = yaml_str(y, ans.data, ans.len);
+            if (!rc)
+                rc = fl_buf_append_str(y, "\n");
+        }
     }
 done:
     fl_buf_close(&body);
