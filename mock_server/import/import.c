@@ -87,14 +87,18 @@ int fl_import__add(fl_import_list_t *l, fl_capture_t *cap, const char *name, siz
     return 0;
 }
 
-fl_capture_t *fl_import__capture(const char *source, const char *method, const char *path)
+fl_capture_t *fl_import__capture(const char *scheme, const char *name, const char *method,
+                                 const char *path, unsigned loss)
 {
     fl_capture_t *c = fl_capture_new();
     if (!c)
         return NULL;
-    c->source = strdup(source);
+    size_t n = strlen(scheme) + strlen(name) + 2;
+    if ((c->source = malloc(n)))
+        snprintf(c->source, n, "%s:%s", scheme, name);
     c->method = strdup(method ? method : "POST");
     c->path = strdup(path ? path : "/");
+    c->loss = loss;
     if (!c->source || !c->method || !c->path) {
         fl_capture_free(c);
         return NULL;
@@ -126,6 +130,48 @@ int fl_import__header(fl_capture_t *c, bool response, const char *name, size_t n
                       : fl_capture_add_header(&c->req_headers, &c->n_req_headers, n, v);
     free(v);
     return rc;
+}
+
+int fl_import__status_line(fl_capture_t *c, const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+    c->status = sp ? atoi(sp + 1) : 0;
+    const char *sp2 = sp ? memchr(sp + 1, ' ', len - (size_t)(sp + 1 - line)) : NULL;
+    free(c->reason);
+    c->reason = sp2 ? strndup(sp2 + 1, len - (size_t)(sp2 + 1 - line)) : strdup("");
+    for (size_t i = 0; i < c->n_resp_headers; i++) {
+        free(c->resp_headers[i].name);
+        free(c->resp_headers[i].value);
+    }
+    c->n_resp_headers = 0;
+    c->has_response = true;
+    return c->reason ? 0 : FL_ENOMEM;
+}
+
+int fl_import__header_lines(fl_capture_t *c, bool response, const char *p, size_t n, bool *chunked)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && p[j] != '\r' && p[j] != '\n')
+            j++;
+        const char *colon = memchr(p + i, ':', j - i);
+        if (colon) {
+            const char *v = colon + 1;
+            while (v < p + j && *v == ' ')
+                v++;
+            size_t nl = (size_t)(colon - p - i), vl = (size_t)(p + j - v);
+            if (chunked && nl == 17 && strncasecmp(p + i, "transfer-encoding", 17) == 0 &&
+                vl >= 7 && strncasecmp(v, "chunked", 7) == 0)
+                *chunked = true;
+            int rc = fl_import__header(c, response, p + i, nl, v, vl);
+            if (rc)
+                return rc;
+        }
+        while (j < n && (p[j] == '\r' || p[j] == '\n'))
+            j++;
+        i = j;
+    }
+    return 0;
 }
 
 int fl_import__spread(fl_capture_t *c, const char *body, size_t len, uint64_t start_ms,
@@ -200,12 +246,11 @@ static int read_capture(const char *name, const char *text, size_t len, fl_impor
 
 static int read_sse(const char *name, const char *text, size_t len, fl_import_list_t *l)
 {
-    char src[600];
-    snprintf(src, sizeof(src), "sse:%s", name);
-    fl_capture_t *c = fl_import__capture(src, "POST", "/");
+    fl_capture_t *c =
+        fl_import__capture("sse", name, "POST", "/",
+                           FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST);
     if (!c)
         return FL_ENOMEM;
-    c->loss = FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST;
     c->has_response = true;
     c->status = 200;
     int rc = fl_import__spread(c, text, len, 0, 0);
@@ -252,47 +297,26 @@ static bool is_status_line(const char *t, size_t len)
 
 static int read_curl_include(const char *name, const char *t, size_t len, fl_import_list_t *l)
 {
-    char src[600];
-    snprintf(src, sizeof(src), "curl:%s", name);
-    fl_capture_t *c = fl_import__capture(src, "POST", "/");
+    fl_capture_t *c =
+        fl_import__capture("curl", name, "POST", "/",
+                           FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST);
     if (!c)
         return FL_ENOMEM;
-    c->loss = FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST;
     int rc = 0;
     size_t p = 0, next;
     /* `curl -i -L` or a 100 Continue shows several heads: the last one is the answer's */
     for (;;) {
         size_t e = line_end(t, len, p, &next);
-        const char *sp = memchr(t + p, ' ', e - p);
-        c->status = sp ? atoi(sp + 1) : 0;
-        const char *sp2 = sp ? memchr(sp + 1, ' ', (size_t)(t + e - sp - 1)) : NULL;
-        free(c->reason);
-        c->reason = sp2 ? strndup(sp2 + 1, (size_t)(t + e - sp2 - 1)) : strdup("");
-        if (!c->reason)
-            return fl_capture_free(c), FL_ENOMEM;
-        for (size_t i = 0; i < c->n_resp_headers; i++) {
-            free(c->resp_headers[i].name);
-            free(c->resp_headers[i].value);
-        }
-        c->n_resp_headers = 0;
+        if ((rc = fl_import__status_line(c, t + p, e - p)))
+            return fl_capture_free(c), rc;
+        size_t h = next;
         p = next;
-        while (p < len) {
-            e = line_end(t, len, p, &next);
-            if (e == p) {
-                p = next;
-                break;
-            }
-            const char *colon = memchr(t + p, ':', e - p);
-            if (colon) {
-                const char *v = colon + 1;
-                while (v < t + e && *v == ' ')
-                    v++;
-                if ((rc = fl_import__header(c, true, t + p, (size_t)(colon - t - p), v,
-                                            (size_t)(t + e - v))))
-                    return fl_capture_free(c), rc;
-            }
+        while (p < len && line_end(t, len, p, &next) != p)
+            p = next; /* to the blank line */
+        if ((rc = fl_import__header_lines(c, true, t + h, p - h, NULL)))
+            return fl_capture_free(c), rc;
+        if (p < len)
             p = next;
-        }
         /* an interim (1xx), redirect or proxy CONNECT head followed by another head */
         if (p < len && is_status_line(t + p, len - p) && c->status != 0)
             continue;
@@ -378,30 +402,9 @@ int fl_import_parse(const char *name, const char *text, size_t len, fl_import_li
 
 int fl_import_read(const char *path, fl_import_list_t *l, fl_diag_list_t *diags)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fl_diag_add(diags, path, 0, 0, "", "cannot read: %s", strerror(errno));
-        return FL_EIO;
-    }
     fl_buf_t b;
     fl_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (b.len + n > FL_CAPTURE_MAX_BYTES) {
-            fl_diag_add(diags, path, 0, 0, "", "larger than the %u-byte limit",
-                        FL_CAPTURE_MAX_BYTES);
-            rc = FL_ELIMIT;
-        } else {
-            rc = fl_buf_append(&b, chunk, n);
-        }
-    }
-    if (!rc && ferror(f)) {
-        fl_diag_add(diags, path, 0, 0, "", "cannot read: %s", strerror(errno));
-        rc = FL_EIO;
-    }
-    fclose(f);
+    int rc = fl_capture_read_whole(path, &b, diags);
     if (!rc && !b.len) {
         fl_diag_add(diags, path, 0, 0, "", "empty file");
         rc = FL_ESCHEMA;

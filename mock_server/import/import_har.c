@@ -151,14 +151,15 @@ static int read_entry(const entry_t *e, json_t *entry, fl_import_list_t *l, bool
         return 0;
     }
     char src[600];
-    snprintf(src, sizeof(src), "har:%s#%zu", e->name, e->n);
+    snprintf(src, sizeof(src), "%s#%zu", e->name, e->n);
     const char *url = str_of(req, "url");
-    fl_capture_t *c = fl_import__capture(src, str_of(req, "method"), url ? url_path(url) : "/");
+    fl_capture_t *c =
+        fl_import__capture("har", src, str_of(req, "method"), url ? url_path(url) : "/",
+                           FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST);
     if (!c) {
         free(body);
         return FL_ENOMEM;
     }
-    c->loss = FL_CAPTURE_LOSS_TIMING_SYNTHESIZED | FL_CAPTURE_LOSS_BOUNDARIES_LOST;
     const char *created = str_of(entry, "startedDateTime");
     if (created && !(c->created = strdup(created)))
         rc = FL_ENOMEM;

@@ -14,12 +14,21 @@
  */
 int fl_import__add(fl_import_list_t *l, fl_capture_t *cap, const char *name, size_t entry,
                    const char *note);
-/** A new capture with source set (copied) and the given request method and path. NULL on OOM. */
-fl_capture_t *fl_import__capture(const char *source, const char *method, const char *path);
+/** A new capture with source "scheme:name", the request's method and path (copied) and loss
+ * flags. NULL when out of memory. */
+fl_capture_t *fl_import__capture(const char *scheme, const char *name, const char *method,
+                                 const char *path, unsigned loss);
 /** Adds a request or response header to the capture; secret values (fl_capture_secret_header)
  * become REDACTED and are listed in redacted. Returns 0 or FL_ENOMEM. */
 int fl_import__header(fl_capture_t *c, bool response, const char *name, size_t nlen,
                       const char *value, size_t vlen);
+/** Sets the status and reason from a status line ("HTTP/1.1 200 OK", len bytes, no CRLF),
+ * dropping any earlier head's headers (a 1xx before the answer). Returns 0 or FL_ENOMEM. */
+int fl_import__status_line(fl_capture_t *c, const char *line, size_t len);
+/** Adds every "Name: value" line of p[0, n) (CR, LF or CRLF between them) as a header (secret
+ * values redacted); sets *chunked (when not NULL) on Transfer-Encoding: chunked. Returns 0 or
+ * FL_ENOMEM. */
+int fl_import__header_lines(fl_capture_t *c, bool response, const char *p, size_t n, bool *chunked);
 /**
  * Adds a body with synthesized timing: one write per SSE event, the first at start_ms, the rest
  * spread evenly up to start_ms + span_ms. Returns 0, FL_ENOMEM or FL_ELIMIT.

@@ -172,25 +172,7 @@ static int on_request_head(trace_t *t, const char *p, size_t n)
         if (!t->c->method || !t->c->path)
             return FL_ENOMEM;
     }
-    for (size_t i = l0; i < n;) {
-        while (i < n && (p[i] == '\r' || p[i] == '\n'))
-            i++;
-        size_t j = i;
-        while (j < n && p[j] != '\r' && p[j] != '\n')
-            j++;
-        const char *colon = memchr(p + i, ':', j - i);
-        if (colon) {
-            const char *v = colon + 1;
-            while (v < p + j && *v == ' ')
-                v++;
-            int rc = fl_import__header(t->c, false, p + i, (size_t)(colon - p - i), v,
-                                       (size_t)(p + j - v));
-            if (rc)
-                return rc;
-        }
-        i = j;
-    }
-    return 0;
+    return fl_import__header_lines(t->c, false, p + l0, n - l0, NULL);
 }
 
 static int on_response_head(trace_t *t, const char *p, size_t n, uint64_t at)
@@ -199,47 +181,12 @@ static int on_response_head(trace_t *t, const char *p, size_t n, uint64_t at)
     size_t l0 = e ? (size_t)(e - p) : n;
     if (l0 > 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new head (after a 1xx): start over */
-        fl_capture_t *c = t->c;
-        const char *sp = memchr(p, ' ', l0);
-        c->status = sp ? atoi(sp + 1) : 0;
-        const char *sp2 = sp ? memchr(sp + 1, ' ', l0 - (size_t)(sp + 1 - p)) : NULL;
-        free(c->reason);
-        c->reason = sp2 ? strndup(sp2 + 1, l0 - (size_t)(sp2 + 1 - p)) : strdup("");
-        if (!c->reason)
-            return FL_ENOMEM;
-        for (size_t i = 0; i < c->n_resp_headers; i++) {
-            free(c->resp_headers[i].name);
-            free(c->resp_headers[i].value);
-        }
-        c->n_resp_headers = 0;
-        c->has_response = true;
-        c->head_ms = at;
+        t->c->head_ms = at;
         t->chunked = false;
-        return 0;
+        return fl_import__status_line(t->c, p, l0);
     }
     /* curl reports each header line as its own Recv header block */
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && p[j] != '\r' && p[j] != '\n')
-            j++;
-        const char *colon = memchr(p + i, ':', j - i);
-        if (colon) {
-            const char *v = colon + 1;
-            while (v < p + j && *v == ' ')
-                v++;
-            size_t nl = (size_t)(colon - p - i), vl = (size_t)(p + j - v);
-            if (nl == 17 && strncasecmp(p + i, "transfer-encoding", 17) == 0 && vl >= 7 &&
-                strncasecmp(v, "chunked", 7) == 0)
-                t->chunked = true;
-            int rc = fl_import__header(t->c, true, p + i, nl, v, vl);
-            if (rc)
-                return rc;
-        }
-        while (j < n && (p[j] == '\r' || p[j] == '\n'))
-            j++;
-        i = j;
-    }
-    return 0;
+    return fl_import__header_lines(t->c, true, p, n, &t->chunked);
 }
 
 static int on_data(trace_t *t, const char *p, size_t n, uint64_t at)
@@ -325,10 +272,8 @@ static int block(trace_t *t, blk_t kind, uint64_t at, size_t size, const line_t 
 int fl_import__trace(const char *name, const char *text, size_t len, fl_import_list_t *l,
                      fl_diag_list_t *diags)
 {
-    char src[600];
-    snprintf(src, sizeof(src), "curl:%s", name);
     trace_t t = {.name = name, .diags = diags, .ascii = true};
-    if (!(t.c = fl_import__capture(src, "GET", "/")))
+    if (!(t.c = fl_import__capture("curl", name, "GET", "/", 0)))
         return FL_ENOMEM;
     line_t *lines = NULL;
     size_t nl = 0, capl = 0, size = 0;

@@ -154,6 +154,12 @@ int fl_capture_parse(const char *name, const char *text, size_t len, fl_capture_
                      fl_diag_list_t *diags);
 /** The same from a file, read whole under FL_CAPTURE_MAX_BYTES. Adds FL_EIO on read errors. */
 int fl_capture_load_file(const char *path, fl_capture_t **out, fl_diag_list_t *diags);
+/**
+ * Appends the whole file at path to out (initialised), at most FL_CAPTURE_MAX_BYTES: the bound
+ * captures and the sources `faultline import` reads share. Returns 0, FL_EIO (unreadable) or
+ * FL_ELIMIT (too large), each with a diagnostic naming the file, or FL_ENOMEM.
+ */
+int fl_capture_read_whole(const char *path, fl_buf_t *out, fl_diag_list_t *diags);
 
 /*
  * Writing, line by line, so a recorder can append as the exchange goes (each call appends one
