@@ -8,13 +8,15 @@
  *     first write: the error in ms, p50/p99/max over RUNS runs.
  *  2. throughput: a `chunks:` scenario of 10,000 chunks at interval 0, and a replay of its very
  *     body bytes as 10,000 writes at speed 0: the time from the request to the response's end,
- *     median over RUNS runs each (interleaved), and their ratio.
+ *     median over RUNS runs each (interleaved), and their ratio; and the first request of each
+ *     alone, which compiles the reply the server's template cache then keeps.
  * It writes the scenarios into a temporary folder, starts `faultline serve` on it, and prints
  * figures; a benchmark, not a test: it asserts nothing.
  *
  * usage: bench_replay FAULTLINE_BINARY [RUNS]
  */
 #include "rawclient.h"
+#include "serve_child.h"
 
 #include <math.h>
 #include <signal.h>
@@ -26,29 +28,6 @@
 
 #define TIMING_WRITES 300
 #define BULK_CHUNKS   10000
-
-static pid_t serve(const char *bin, const char *dir, int *port)
-{
-    int fds[2];
-    if (pipe(fds))
-        return 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(bin, bin, "serve", dir, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[128] = "";
-    FILE *f = fdopen(fds[0], "r");
-    if (!f || !fgets(line, sizeof(line), f))
-        return 0;
-    fclose(f);
-    const char *colon = strrchr(line, ':');
-    *port = colon ? atoi(colon + 1) : 0;
-    return pid;
-}
 
 static int exchange(int port, const char *scenario, fl_raw_result_t *r)
 {
@@ -68,6 +47,17 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Opens DIR/file for writing and writes a scenario's head up to the response key `key:`. */
+static FILE *scenario_file(const char *dir, const char *file, const char *name, const char *key)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fprintf(f, "faultline: 1\nname: %s\ndialect: openai-chat\nresponse:\n  %s:\n", name, key);
+    return f;
+}
+
 /* The scripted times of the timing replay: irregular gaps of 1 to 13 ms. */
 static uint64_t script_ms(size_t i)
 {
@@ -79,12 +69,9 @@ static uint64_t script_ms(size_t i)
 
 static int write_timing(const char *dir)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/timing.yaml", dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = scenario_file(dir, "timing.yaml", "replay-timing", "writes");
     if (!f)
         return -1;
-    fprintf(f, "faultline: 1\nname: replay-timing\ndialect: openai-chat\nresponse:\n  writes:\n");
     for (size_t i = 0; i < TIMING_WRITES; i++)
         fprintf(f,
                 "    - {ms: %llu, data: \"data: {\\\"choices\\\":[{\\\"delta\\\":{\\\"content\\\":"
@@ -96,12 +83,9 @@ static int write_timing(const char *dir)
 
 static int write_chunks(const char *dir)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/chunks.yaml", dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = scenario_file(dir, "chunks.yaml", "bulk-chunks", "chunks");
     if (!f)
         return -1;
-    fprintf(f, "faultline: 1\nname: bulk-chunks\ndialect: openai-chat\nresponse:\n  chunks:\n");
     for (size_t i = 0; i < BULK_CHUNKS; i++)
         fprintf(f, "    - \"w%05zu \"\n", i);
     return fclose(f);
@@ -111,12 +95,9 @@ static int write_chunks(const char *dir)
  * event, all at 0, speed 0. */
 static int write_bulk_replay(const char *dir, const char *body, size_t len)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/writes.yaml", dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = scenario_file(dir, "writes.yaml", "bulk-writes", "writes");
     if (!f)
         return -1;
-    fprintf(f, "faultline: 1\nname: bulk-writes\ndialect: openai-chat\nresponse:\n  writes:\n");
     size_t n = 0;
     for (size_t off = 0; off < len;) {
         const char *end = strstr(body + off, "\n\n");
@@ -195,7 +176,7 @@ int main(int argc, char **argv)
 
     /* the chunks scenario alone first, to take its body for the replay of the same bytes */
     int port = 0;
-    pid_t pid = serve(argv[1], dir, &port);
+    pid_t pid = fl_serve_child(argv[1], dir, &port);
     fl_raw_result_t r;
     if (!pid || !port || exchange(port, "bulk-chunks", &r)) {
         fprintf(stderr, "bench_replay: cannot serve %s\n", dir);
@@ -210,7 +191,7 @@ int main(int argc, char **argv)
     free(body);
     if (n_writes <= 0)
         return 1;
-    pid = serve(argv[1], dir, &port);
+    pid = fl_serve_child(argv[1], dir, &port);
     if (!pid || !port)
         return 1;
 
@@ -238,6 +219,8 @@ int main(int argc, char **argv)
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 
+    /* the first request of each compiles its reply (the template cache keeps it after) */
+    double first_c = nc ? tc[0] : 0, first_w = nw ? tw[0] : 0;
     qsort(err, ne, sizeof(*err), cmp_double);
     qsort(tc, (size_t)nc, sizeof(*tc), cmp_double);
     qsort(tw, (size_t)nw, sizeof(*tw), cmp_double);
@@ -251,6 +234,8 @@ int main(int argc, char **argv)
         printf("  chunks: %d chunks, interval 0      median %.2f ms\n", BULK_CHUNKS, mc);
         printf("  writes: %d writes, speed 0         median %.2f ms\n", n_writes, mw);
         printf("  ratio writes/chunks                 %.2fx\n", mw / mc);
+        printf("  first request (reply compiled)      chunks %.2f ms, writes %.2f ms (%.2fx)\n",
+               first_c, first_w, first_w / first_c);
     }
     free(err);
     free(tc);
