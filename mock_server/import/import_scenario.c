@@ -226,16 +226,31 @@ static const char *model_of(const fl_capture_t *c, char *buf, size_t n)
     return NULL;
 }
 
+/* The value of response header name, or NULL. */
+static const char *resp_header(const fl_capture_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_resp_headers; i++)
+        if (strcasecmp(c->resp_headers[i].name, name) == 0)
+            return c->resp_headers[i].value;
+    return NULL;
+}
+
+/* An HTTP/1.x body framed by the connection's close (RFC 9112 section 6.3, rule 8): no
+ * chunked coding, no length, and `connection: close` said so. */
+static bool close_framed(const fl_capture_t *c)
+{
+    const char *te = resp_header(c, "transfer-encoding"), *conn = resp_header(c, "connection");
+    return !(te && strstr(te, "chunked")) && !resp_header(c, "content-length") && conn &&
+           strcasecmp(conn, "close") == 0;
+}
+
 /* The Retry-After of the response in seconds, -1 when none (RFC 9110 section 10.2.3). */
 static long retry_after(const fl_capture_t *c)
 {
-    for (size_t i = 0; i < c->n_resp_headers; i++)
-        if (strcasecmp(c->resp_headers[i].name, "retry-after") == 0) {
-            char *end;
-            long v = strtol(c->resp_headers[i].value, &end, 10);
-            return end != c->resp_headers[i].value && *end == '\0' && v >= 0 ? v : -1;
-        }
-    return -1;
+    const char *v = resp_header(c, "retry-after");
+    char *end;
+    long n = v ? strtol(v, &end, 10) : -1;
+    return v && end != v && *end == '\0' && n >= 0 ? n : -1;
 }
 
 static int write_writes(fl_buf_t *y, const fl_capture_t *c, fl_import_notes_t *nt,
@@ -383,6 +398,8 @@ int fl_import_scenario(const fl_import_item_t *item, const char *name, fl_buf_t 
             rc = fl_buf_append_str(&resp, "  ending: timeout\n");
         if (!rc)
             rc = fl_buf_printf(&resp, "  end_ms: %llu\n", (unsigned long long)end_ms);
+        if (!rc && close_framed(c))
+            rc = fl_buf_append_str(&resp, "  framing: close\n");
     }
     if (!rc && (c->n_redacted || nt->redacted)) {
         rc = fl_buf_append_str(&desc, " Redacted:");

@@ -364,3 +364,33 @@ Test(import, capture_redaction_and_binary)
     fl_scenario_free(sc);
     fl_buf_close(&y);
 }
+
+/* A body framed by the connection's close replays with framing: close; a chunked one does not. */
+Test(import, close_framing_kept)
+{
+    const char *cap =
+        "{\"type\":\"capture\",\"version\":1,\"source\":\"proxy\",\"loss\":[],\"redacted\":[]}\n"
+        "{\"type\":\"request\",\"t_ms\":0,\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+        "\"headers\":[]}\n"
+        "{\"type\":\"response\",\"t_ms\":3,\"status\":200,\"reason\":\"OK\",\"headers\":"
+        "[[\"content-type\",\"text/event-stream\"],[\"Connection\",\"close\"]]}\n"
+        "{\"type\":\"write\",\"t_ms\":5,\"data\":\"data: {\\\"choices\\\":[{\\\"delta\\\":"
+        "{\\\"content\\\":\\\"hi\\\"}}]}\\n\\ndata: [DONE]\\n\\n\"}\n"
+        "{\"type\":\"end\",\"t_ms\":9,\"how\":\"complete\"}\n";
+    cr_assert_eq(fl_import_parse("close.capture.jsonl", cap, strlen(cap), &list, &diags), 0);
+    fl_buf_t y;
+    fl_import_notes_t nt;
+    fl_scenario_t *sc = scenario(0, "close", &y, &nt);
+    cr_assert_eq(sc->response.framing, FL_FRAMING_CLOSE);
+    cr_assert_str_eq(fl_scenario_answer(sc), "hi");
+    fl_scenario_free(sc);
+    fl_buf_close(&y);
+
+    fl_import_list_close(&list);
+    fl_import_list_init(&list);
+    cr_assert_eq(fl_import_read(DATA("curl-trace-hex.txt"), &list, &diags), 0);
+    sc = scenario(0, "chunked", &y, &nt);
+    cr_assert_eq(sc->response.framing, FL_FRAMING_CHUNKED);
+    fl_scenario_free(sc);
+    fl_buf_close(&y);
+}
