@@ -41,12 +41,6 @@ static int exchange(int port, const char *scenario, fl_raw_result_t *r)
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Opens DIR/file for writing and writes a scenario's head up to the response key `key:`. */
 static FILE *scenario_file(const char *dir, const char *file, const char *name, const char *key)
 {
@@ -221,9 +215,9 @@ int main(int argc, char **argv)
 
     /* the first request of each compiles its reply (the template cache keeps it after) */
     double first_c = nc ? tc[0] : 0, first_w = nw ? tw[0] : 0;
-    qsort(err, ne, sizeof(*err), cmp_double);
-    qsort(tc, (size_t)nc, sizeof(*tc), cmp_double);
-    qsort(tw, (size_t)nw, sizeof(*tw), cmp_double);
+    qsort(err, ne, sizeof(*err), fl_cmp_double);
+    qsort(tc, (size_t)nc, sizeof(*tc), fl_cmp_double);
+    qsort(tw, (size_t)nw, sizeof(*tw), fl_cmp_double);
     printf("replay timing, speed 1, %d writes 1-13 ms apart, %d runs:\n", TIMING_WRITES, runs);
     if (ne)
         printf("  error after the first write  n=%zu p50=%.2f p99=%.2f max=%.2f ms\n", ne,

@@ -57,19 +57,13 @@ static int exchange(int port, const char *scenario, fl_raw_result_t *r)
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, double *err, size_t n)
 {
     if (n == 0) {
         printf("%-44s  no samples\n", what);
         return;
     }
-    qsort(err, n, sizeof(*err), cmp_double);
+    qsort(err, n, sizeof(*err), fl_cmp_double);
     printf("%-44s  n=%-5zu p50=%6.2f  p99=%6.2f  max=%6.2f ms\n", what, n, err[n / 2],
            err[(size_t)((double)(n - 1) * 0.99)], err[n - 1]);
 }

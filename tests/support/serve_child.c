@@ -27,3 +27,9 @@ pid_t fl_serve_child(const char *bin, const char *path, int *port)
     *port = colon ? atoi(colon + 1) : 0;
     return pid;
 }
+
+int fl_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}

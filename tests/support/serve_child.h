@@ -1,6 +1,6 @@
 /*
- * Benchmarks start `faultline serve` as a child process and read its URL line: one helper, so
- * each benchmark says only what it serves.
+ * What the benchmarks share: starting `faultline serve` as a child process and reading its URL
+ * line, so each benchmark says only what it serves, and sorting their figures.
  */
 #ifndef FL_TEST_SERVE_CHILD_H
 #define FL_TEST_SERVE_CHILD_H
@@ -13,5 +13,8 @@
  * The caller stops it (SIGTERM) and reaps it.
  */
 pid_t fl_serve_child(const char *bin, const char *path, int *port);
+
+/** qsort's comparison for doubles, ascending (figures before their percentiles are read). */
+int fl_cmp_double(const void *a, const void *b);
 
 #endif
