@@ -8,7 +8,7 @@ _faultline() {
     local cmd=${COMP_WORDS[1]:-}
     COMPREPLY=()
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W 'run serve proxy validate version help --version --help' -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W 'run serve proxy validate import version help --version --help' -- "$cur")
         return
     fi
     case $cmd in
@@ -62,10 +62,26 @@ _faultline() {
         case $prev in
         --host | --port | --max-body | --header-timeout-ms | --body-timeout-ms | \
         --idle-timeout-ms | --journal-bytes) return ;;
+        --record)
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            return
+            ;;
         esac
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --header-timeout-ms --body-timeout-ms
-                --idle-timeout-ms --journal-bytes --help' -- "$cur")
+                --idle-timeout-ms --journal-bytes --record --help' -- "$cur")
+            return
+        fi
+        ;;
+    import)
+        case $prev in
+        -o | --output)
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            return
+            ;;
+        esac
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W '--output -o --help' -- "$cur")
             return
         fi
         ;;

@@ -3,7 +3,7 @@
 # from its own layer and the layers below it, and a layer's private headers (*_impl.h, *_int.h)
 # only from its own folder.
 #
-#   mock_server: base <- model <- encode <- chaos <- load <- serve <- proxy
+#   mock_server: base <- model <- encode <- chaos <- load <- serve <- proxy; load <- import
 #   harness:     judge (base, model, encode) <- run (all of mock_server) <- cli
 #                downstream (base) <- run
 #
@@ -19,9 +19,10 @@ declare -A allowed=(
   [mock_server/load]="base model encode chaos load"
   [mock_server/serve]="base model encode chaos load serve"
   [mock_server/proxy]="base model encode chaos load serve proxy"
+  [mock_server/import]="base model encode chaos load import"
   [harness/judge]="base model encode judge"
   [harness/run]="base model encode chaos load serve proxy judge run downstream"
-  [harness/cli]="base model encode chaos load serve proxy judge run cli downstream"
+  [harness/cli]="base model encode chaos load serve proxy import judge run cli downstream"
   [harness/downstream]="base downstream"
 )
 

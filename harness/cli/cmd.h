@@ -22,6 +22,12 @@ int fl_cmd_validate(int argc, char **argv);
  */
 int fl_cmd_run(int argc, char **argv);
 
+/**
+ * `faultline import SOURCE… [-o DIR]`: captures, HAR files, curl output and SSE bodies in,
+ * validated scenarios out (mock_server/import/import.h); exit 0, or 2 when a source failed.
+ */
+int fl_cmd_import(int argc, char **argv);
+
 /** `faultline version [--paths]`: the version, git revision and, with --paths, data paths. */
 int fl_cmd_version(int argc, char **argv);
 

@@ -14,6 +14,7 @@
 #include "judge/ondemand.h"
 #include "load/load.h"
 #include "model/scenario.h"
+#include "serve/record.h"
 #include "serve/server.h"
 
 #include <errno.h>
@@ -22,12 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 static const char serve_usage[] =
     "usage: faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]\n"
     "                       [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES]\n"
-    "                       [SCENARIO|DIR...]\n"
+    "                       [--record DIR] [SCENARIO|DIR...]\n"
     "\n"
     "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
     "until SIGINT or SIGTERM. With no scenario, test suites add theirs at runtime.\n"
@@ -41,6 +43,8 @@ static const char serve_usage[] =
     "                           (30000)\n"
     "  --idle-timeout-ms MS     an idle keep-alive connection is closed after MS (60000)\n"
     "  --journal-bytes BYTES    bytes of journal entries kept, oldest dropped (33554432)\n"
+    "  --record DIR             write every exchange (broken and non-2xx ones too) as a capture\n"
+    "                           file DIR/NNNNNN-SCENARIO.capture.jsonl (docs/capture.md)\n"
     "  -h, --help               this text\n"
     "\n"
     "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
@@ -80,6 +84,7 @@ static const serve_option_t *serve_option(const char *name)
 
 /* Every option's spelling, for "did you mean". */
 static const char *const serve_spellings[] = {"--host",
+                                              "--record",
                                               "--port",
                                               "--max-body",
                                               "--header-timeout-ms",
@@ -117,6 +122,8 @@ static int judge(void *arg, const fl_scenario_t *sc, const json_t *journal, uint
 int fl_cmd_serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
+    const char *record_dir = NULL;
+    fl_record_t *record = NULL;
     unsigned long long values[N_OPTS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -125,13 +132,15 @@ int fl_cmd_serve(int argc, char **argv)
             return 0;
         }
         const serve_option_t *opt = serve_option(a);
-        if (opt || strcmp(a, "--host") == 0) {
+        if (opt || strcmp(a, "--host") == 0 || strcmp(a, "--record") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "faultline serve: %s needs a value\n\n%s", a, serve_usage);
                 return 2;
             }
             const char *v = argv[++i];
-            if (!opt) {
+            if (!opt && strcmp(a, "--record") == 0) {
+                record_dir = v;
+            } else if (!opt) {
                 host = v;
             } else if (fl_cli_parse_size(v, opt->max, &values[opt - serve_options])) {
                 fprintf(stderr, "faultline serve: bad value for %s: '%s'\n", a, v);
@@ -149,7 +158,7 @@ int fl_cmd_serve(int argc, char **argv)
     int n_paths = 0, bad = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--host") == 0 || serve_option(a)) {
+        if (strcmp(a, "--host") == 0 || strcmp(a, "--record") == 0 || serve_option(a)) {
             i++;
             continue;
         }
@@ -189,8 +198,31 @@ int fl_cmd_serve(int argc, char **argv)
         uv_loop_close(&loop);
         goto done_set;
     }
+    if (record_dir) {
+        if (mkdir(record_dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "faultline serve: cannot create %s: %s\n", record_dir, strerror(errno));
+            goto fail_stop;
+        }
+        if (fl_record_new(&loop, record_dir, 0, 0, &record)) {
+            fprintf(stderr, "faultline serve: %s\n", fl_strerror(FL_ENOMEM));
+            goto fail_stop;
+        }
+        fl_server_set_record(srv, record);
+    }
     fl_cli_listener_t l = {srv, srv_start, srv_port, srv_stop};
     status = fl_cli_listen_run(&loop, "serve", host, (int)port, &l);
+    if (record) /* every capture file is written: uv_run returned with no request left */
+        fprintf(stderr, "faultline serve: recorded %llu exchange%s in %s (%llu dropped)\n",
+                (unsigned long long)fl_record_written(record),
+                fl_record_written(record) == 1 ? "" : "s", record_dir,
+                (unsigned long long)fl_record_dropped(record));
+    fl_record_free(record);
+    goto done_set;
+fail_stop:
+    fl_server_stop(srv, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    status = 1;
 done_set:
     fl_diag_list_close(&diags);
     fl_scenario_set_close(&set);

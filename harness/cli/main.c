@@ -15,6 +15,8 @@ static const char usage[] =
     "  proxy --upstream URL [SCENARIO...]\n"
     "                        forward to a live upstream with faults on the live stream\n"
     "  validate FILE|DIR...  check scenario files; errors name file:line:col\n"
+    "  import SOURCE... [-o DIR]\n"
+    "                        turn a capture, HAR, curl output or SSE body into scenarios\n"
     "  version [--paths]     version and git revision (also --version); --paths: data paths\n"
     "  help                  this text\n";
 
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return fl_cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return fl_cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0)
         return fl_cmd_version(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0)

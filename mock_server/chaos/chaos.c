@@ -243,7 +243,7 @@ static int resolve(fl_chaos_t *c)
         goto done;
     size_t body_base = p.off;
     uint32_t cid = 0;
-    size_t k = 0;
+    size_t k = 0, w = 0;
     for (size_t e = 0; e < s->n_events; e++) {
         const fl_script_event_t *ev = &s->events[e];
         size_t start = ev->off, stop = ev->off + ev->len;
@@ -252,9 +252,28 @@ static int resolve(fl_chaos_t *c)
             while (k < n_cuts && cuts[k] <= start)
                 k++;
             size_t piece_end = k < n_cuts && cuts[k] < stop ? (size_t)cuts[k] : stop;
-            fl_chaos_piece_t b = {
-                body_base + start, piece_end - start, ev->at_ms, (uint32_t)e, start, ++cid,
-                FL_CHAOS_NONE,     PC_CLEAN,          0};
+            /* a replay's write boundaries cut pieces too: each starts its own write at its time
+             * (script.h fl_script_write_t) */
+            uint64_t at = ev->at_ms;
+            unsigned flags = PC_CLEAN;
+            if (s->n_writes) {
+                while (w + 1 < s->n_writes && s->writes[w + 1].off <= start)
+                    w++;
+                if (w + 1 < s->n_writes && s->writes[w + 1].off < piece_end)
+                    piece_end = s->writes[w + 1].off;
+                at = s->writes[w].at_ms;
+                if (s->writes[w].off == start)
+                    flags |= PC_BREAK | (s->own_writes ? PC_OWN : 0);
+            }
+            fl_chaos_piece_t b = {body_base + start,
+                                  piece_end - start,
+                                  at,
+                                  (uint32_t)e,
+                                  start,
+                                  ++cid,
+                                  FL_CHAOS_NONE,
+                                  flags,
+                                  0};
             if ((rc = fl_chaos__piece_insert(c, c->np, &b)))
                 goto done;
             start = piece_end;
@@ -262,10 +281,11 @@ static int resolve(fl_chaos_t *c)
     }
     c->end_cid = ++cid;
     ev_cid[s->n_events] = c->end_cid;
-    fl_chaos_piece_t t = {
-        c->arena.len,  0,        s->n_events ? s->events[s->n_events - 1].at_ms : 0,
-        FL_CHAOS_NONE, body_len, c->end_cid,
-        FL_CHAOS_NONE, PC_TERM,  0};
+    uint64_t end_at = s->n_events ? s->events[s->n_events - 1].at_ms : 0;
+    if (s->n_writes && s->end_ms > end_at)
+        end_at = s->end_ms; /* a replay ends when its capture ended */
+    fl_chaos_piece_t t = {c->arena.len,  0,       end_at, FL_CHAOS_NONE, body_len, c->end_cid,
+                          FL_CHAOS_NONE, PC_TERM, 0};
     if ((rc = fl_chaos__piece_insert(c, c->np, &t)))
         goto done;
 

@@ -105,6 +105,17 @@ int fl_chaos__frame(fl_chaos_t *c)
             continue;
         }
         if (p->flags & PC_TERM) {
+            fl_script_end_t how = c->in->script->end;
+            if (how != FL_SCRIPT_END_COMPLETE) {
+                /* a replay that ended cut ends the same way, with no terminator */
+                o = op_from_piece(how == FL_SCRIPT_END_FIN   ? FL_WIRE_FIN
+                                  : how == FL_SCRIPT_END_RST ? FL_WIRE_RST
+                                                             : FL_WIRE_HANG,
+                                  p);
+                rc = fl_chaos__op_push(c, &o);
+                i++;
+                continue;
+            }
             o = op_from_piece(FL_WIRE_WRITE, p);
             if (chunked && !(rc = fl_chaos__bytes(c, "0\r\n\r\n", 5, &o.w.off))) {
                 o.w.len = 5;
@@ -147,6 +158,7 @@ int fl_chaos__frame(fl_chaos_t *c)
             o = op_from_piece(FL_WIRE_WRITE, p);
             o.w.fault = fault;
             o.w.events_done = done;
+            o.w.own_write = (p->flags & PC_OWN) != 0;
             o.body = true;
             rc = framed(c, &b, bad, &o);
             if (!rc)

@@ -29,6 +29,7 @@ enum {
     PC_BADCHUNK = 1u << 5, /* its chunk gets the size line "zz" */
     PC_COPY = 1u << 6,     /* a duplicate's copy of clean bytes */
     PC_PING = 1u << 7,     /* a keep-alive during a stall */
+    PC_OWN = 1u << 8,      /* starts a replay's write that is its own send (script own_writes) */
 };
 
 /** A run of bytes the body will send, before framing. */

@@ -26,6 +26,7 @@
 #include "encode/dialect_impl.h"
 #include "base/error.h"
 #include "encode/sse.h"
+#include "encode/replay.h"
 #include "base/text.h"
 
 #include <stdio.h>
@@ -326,7 +327,9 @@ int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx
 {
     const dialect_row_t *ops = dialect_ops(sc->dialect);
     int rc;
-    if (sc->response.events) {
+    if (sc->response.replay) {
+        rc = fl_replay_encode(sc->response.replay, out);
+    } else if (sc->response.events) {
         rc = encode_raw(sc, out);
     } else if (!ops) {
         rc = FL_EDIALECT;
@@ -347,7 +350,7 @@ int fl_dialect_encode_stream(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx
 int fl_dialect_encode_body(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx, fl_buf_t *out)
 {
     const dialect_row_t *ops = dialect_ops(sc->dialect);
-    if (sc->response.events || !ops)
+    if (sc->response.events || sc->response.replay || !ops)
         return FL_EDIALECT;
     fl_answer_t a;
     int rc = fl_answer__init(&a, sc, ctx, NULL);

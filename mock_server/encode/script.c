@@ -16,6 +16,7 @@ void fl_script_close(fl_script_t *s)
 {
     fl_buf_close(&s->bytes);
     free(s->events);
+    free(s->writes);
     memset(s, 0, sizeof(*s));
 }
 
@@ -30,6 +31,19 @@ int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const v
     int rc = fl_buf_append(&s->bytes, bytes, len);
     if (rc)
         return rc;
+    s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len, false};
+    return 0;
+}
+
+int fl_script_push_span(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, size_t off,
+                        size_t len)
+{
+    const fl_script_event_t *prev = s->n_events ? &s->events[s->n_events - 1] : NULL;
+    if ((prev && (at_ms < prev->at_ms || off != prev->off + prev->len)) || (!prev && off) ||
+        off + len > s->bytes.len)
+        return FL_EINVAL;
+    if (FL_ARRAY_GROW(s->events, s->cap_events, s->n_events, 16))
+        return FL_ENOMEM;
     s->events[s->n_events++] = (fl_script_event_t){kind, at_ms, off, len, false};
     return 0;
 }
@@ -60,4 +74,15 @@ size_t fl_script_pieces(const fl_script_t *s)
     for (size_t i = 0; i < s->n_events; i++)
         n += s->events[i].piece;
     return n;
+}
+
+int fl_script_add_write(fl_script_t *s, size_t off, uint64_t at_ms)
+{
+    if (s->n_writes &&
+        (off < s->writes[s->n_writes - 1].off || at_ms < s->writes[s->n_writes - 1].at_ms))
+        return FL_EINVAL;
+    if (FL_ARRAY_GROW(s->writes, s->cap_writes, s->n_writes, 16))
+        return FL_ENOMEM;
+    s->writes[s->n_writes++] = (fl_script_write_t){off, at_ms};
+    return 0;
 }

@@ -38,12 +38,39 @@ typedef struct fl_script_event_s {
                        that announce the answer (a tool call's name) are content, not pieces */
 } fl_script_event_t;
 
+/**
+ * A write boundary of a replayed body (scenario.h fl_replay_t): from body byte `off` on, the
+ * bytes go out in a new write at at_ms (ms after the headers). Events and writes cut the body
+ * independently: an event may span writes, a write may hold several events.
+ */
+typedef struct fl_script_write_s {
+    size_t off;     /* first body byte of the write */
+    uint64_t at_ms; /* when it goes out, ms after the headers */
+} fl_script_write_t;
+
+/** How the body ends (a replay may end cut; scripts the encoders make end complete). */
+typedef enum {
+    FL_SCRIPT_END_COMPLETE, /* terminator, then done */
+    FL_SCRIPT_END_FIN,      /* FIN without the terminator */
+    FL_SCRIPT_END_RST,      /* RST */
+    FL_SCRIPT_END_HANG,     /* nothing more; the connection stays open */
+} fl_script_end_t;
+
 /** A whole response body. Owns its bytes and events; init then close. */
 typedef struct fl_script_s {
     fl_buf_t bytes;            /* the body, all events back to back */
     fl_script_event_t *events; /* owned array */
     size_t n_events;
     size_t cap_events;
+    fl_script_write_t *writes; /* owned or NULL: exact write boundaries (replays); when NULL,
+                                  events due at the same ms share a write */
+    size_t n_writes;
+    size_t cap_writes;
+    bool own_writes;     /* writes: each write is its own send, never batched with others due
+                            at the same ms (a replay at speed > 0); else due-together writes
+                            share a send, each still its own chunk */
+    fl_script_end_t end; /* how the body ends (FL_SCRIPT_END_COMPLETE unless a replay's) */
+    uint64_t end_ms;     /* when it ends, ms after the headers; used when writes is set */
 } fl_script_t;
 
 /** Prepares an empty script. Never fails. */
@@ -56,6 +83,12 @@ void fl_script_close(fl_script_t *s);
  */
 int fl_script_push(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, const void *bytes,
                    size_t len);
+/**
+ * Appends one event over bytes already in s->bytes: [off, off+len), right after the previous
+ * event's bytes. at_ms as fl_script_push. Returns 0, FL_EINVAL or FL_ENOMEM.
+ */
+int fl_script_push_span(fl_script_t *s, fl_event_kind_t kind, uint64_t at_ms, size_t off,
+                        size_t len);
 /** Marks the last event pushed as a piece of the answer (fl_script_event_t.piece). Encoders
  * call it after each piece's event; a no-op on an empty script. */
 void fl_script_mark_piece(fl_script_t *s);
@@ -65,6 +98,12 @@ void fl_script_mark_piece(fl_script_t *s);
  * s->n_events for n = 0, a script without pieces, or n past that.
  */
 size_t fl_script_content_event(const fl_script_t *s, uint64_t n);
+/**
+ * Appends a write boundary at body offset off (not below the previous one's), due at at_ms
+ * (not before the previous one's). Returns 0, FL_EINVAL or FL_ENOMEM.
+ */
+int fl_script_add_write(fl_script_t *s, size_t off, uint64_t at_ms);
+
 /** The number of events marked as pieces of the answer. */
 size_t fl_script_pieces(const fl_script_t *s);
 

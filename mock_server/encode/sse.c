@@ -91,3 +91,22 @@ int fl_sse_encode_comment(fl_buf_t *out, const char *text)
         fl_buf_truncate(out, mark);
     return rc;
 }
+
+size_t fl_sse_event_len(const char *p, size_t len)
+{
+    size_t i = 0;
+    bool line_empty = true;
+    while (i < len) {
+        char ch = p[i++];
+        if (ch != '\r' && ch != '\n') {
+            line_empty = false;
+            continue;
+        }
+        if (ch == '\r' && i < len && p[i] == '\n')
+            i++;
+        if (line_empty)
+            return i;
+        line_empty = true;
+    }
+    return len;
+}

@@ -33,4 +33,12 @@ int fl_sse_encode(fl_buf_t *out, const fl_sse_event_t *ev);
  * FL_EINVAL / FL_ENOMEM. */
 int fl_sse_encode_comment(fl_buf_t *out, const char *text);
 
+/**
+ * Length of the first event in p[0, len): its bytes up to and including the blank line that
+ * ends it (a line ends at CRLF, LF or CR; WHATWG "event stream interpretation"), or len when
+ * the bytes stop before such a blank line (an event cut short). A CR as the very last byte
+ * counts as a line end (a CRLF cut after its CR is still a line break). 0 for len 0.
+ */
+size_t fl_sse_event_len(const char *p, size_t len);
+
 #endif

@@ -76,4 +76,16 @@ void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
  */
 void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc);
 
+/** The YAML nodes of a replay's keys in `response:` (NULL when absent); writes or capture set. */
+typedef struct fl_load_replay_keys_s {
+    yaml_node_t *writes, *capture, *ending, *end_ms, *speed;
+} fl_load_replay_keys_t;
+
+/**
+ * Reads a replay (`response.writes` or `response.capture`, with `ending`, `end_ms`, `speed`)
+ * into r->replay (replay_load.c). A capture file's own problems go to the diagnostics with its
+ * file:line:col.
+ */
+void fl_load__replay(fl_load_ctx_t *c, const fl_load_replay_keys_t *k, fl_response_t *r);
+
 #endif

@@ -774,8 +774,9 @@ static void load_usage(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 }
 
 static const char *const response_keys[] = {
-    "text",      "chunks", "tool_call",     "events", "chunking", "ttft_ms", "interval_ms",
-    "jitter_ms", "seed",   "finish_reason", "usage",  "framing",  NULL};
+    "text",        "chunks",    "tool_call", "events",        "chunking", "ttft_ms",
+    "interval_ms", "jitter_ms", "seed",      "finish_reason", "usage",    "framing",
+    "writes",      "capture",   "ending",    "end_ms",        "speed",    NULL};
 enum {
     R_TEXT,
     R_CHUNKS,
@@ -789,6 +790,11 @@ enum {
     R_FINISH,
     R_USAGE,
     R_FRAMING,
+    R_WRITES,
+    R_CAPTURE,
+    R_ENDING,
+    R_END_MS,
+    R_SPEED,
     R_NKEYS
 };
 
@@ -819,6 +825,32 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
         }
         kind = i;
     }
+    /* a replay's writes (or capture) are one more content kind */
+    for (int i = R_WRITES; i <= R_CAPTURE; i++) {
+        if (!v[i])
+            continue;
+        if (kind >= 0) {
+            char f[64];
+            fl_load__join_key(f, sizeof(f), "response", response_keys[i]);
+            fl_load__report(c, &k[i]->start_mark, f,
+                            "only one of text, chunks, tool_call, events, writes, capture may be "
+                            "given (%s is already)",
+                            response_keys[kind]);
+            continue;
+        }
+        kind = i;
+    }
+    for (int i = R_ENDING; i <= R_SPEED; i++)
+        if (v[i] && kind != R_WRITES && kind != R_CAPTURE) {
+            char f[64];
+            fl_load__join_key(f, sizeof(f), "response", response_keys[i]);
+            fl_load__report(c, &k[i]->start_mark, f, "only applies to writes or capture");
+        }
+    if (kind == R_WRITES || kind == R_CAPTURE) {
+        fl_load_replay_keys_t rk = {v[R_WRITES], v[R_CAPTURE], v[R_ENDING], v[R_END_MS],
+                                    v[R_SPEED]};
+        fl_load__replay(c, &rk, r);
+    }
     if (kind < 0)
         fl_load__report(c, &n->start_mark, "response",
                         "one of text, chunks, tool_call or events is required");
@@ -828,7 +860,7 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
         load_chunks(c, v[R_CHUNKS], r);
     else if (kind == R_TOOL_CALL)
         load_tool_call(c, v[R_TOOL_CALL], r);
-    else
+    else if (kind == R_EVENTS)
         load_events(c, v[R_EVENTS], r);
 
     if (v[R_CHUNKING])

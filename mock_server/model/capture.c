@@ -324,19 +324,29 @@ static int get_bytes(parse_t *p, json_t *obj, const char *text_key, const char *
     if (!b)
         return 1;
     const char *s = json_string_value(b);
-    size_t n = s ? strlen(s) : 0;
-    if (!s || n % 4 || n > (size_t)INT32_MAX)
+    int rc = s ? fl_capture_b64_decode(s, strlen(s), out, len) : FL_EINVAL;
+    if (rc == FL_EINVAL)
         return bad(p, 0, b64_key, "is not base64 (RFC 4648, padded, no line breaks)");
+    return rc;
+}
+
+int fl_capture_b64_decode(const char *s, size_t n, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (n % 4 || n > (size_t)INT32_MAX)
+        return FL_EINVAL;
     unsigned char *dec = malloc(n / 4 * 3 + 1);
     if (!dec)
         return FL_ENOMEM;
     int got = EVP_DecodeBlock(dec, (const unsigned char *)s, (int)n);
     if (got < 0) {
         free(dec);
-        return bad(p, 0, b64_key, "is not base64 (RFC 4648, padded, no line breaks)");
+        return FL_EINVAL;
     }
     for (size_t i = n; i > 0 && s[i - 1] == '='; i--)
         got--; /* EVP_DecodeBlock counts the padding as zero bytes */
+    dec[got] = '\0';
     *out = (char *)dec;
     *len = (size_t)got;
     return 0;
@@ -544,29 +554,35 @@ int fl_capture_parse(const char *name, const char *text, size_t len, fl_capture_
     return 0;
 }
 
-int fl_capture_load_file(const char *path, fl_capture_t **out, fl_diag_list_t *diags)
+int fl_capture_read_whole(const char *path, fl_buf_t *out, fl_diag_list_t *diags)
 {
-    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         fl_diag_add(diags, path, 0, 0, "", "cannot open: %s", strerror(errno));
         return FL_EIO;
     }
-    fl_buf_t b;
-    fl_buf_init(&b);
     char chunk[65536];
     size_t n;
     int rc = 0;
     while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = b.len + n > FL_CAPTURE_MAX_BYTES ? FL_ELIMIT : fl_buf_append(&b, chunk, n);
+        rc = out->len + n > FL_CAPTURE_MAX_BYTES ? FL_ELIMIT : fl_buf_append(out, chunk, n);
     if (rc == 0 && ferror(f))
         rc = FL_EIO;
     fclose(f);
-    if (rc == 0)
-        rc = fl_capture_parse(path, b.data ? b.data : "", b.len, out, diags);
-    else
+    if (rc)
         fl_diag_add(diags, path, 0, 0, "", "%s",
                     rc == FL_ELIMIT ? "larger than the capture bound (64 MiB)" : fl_strerror(rc));
+    return rc;
+}
+
+int fl_capture_load_file(const char *path, fl_capture_t **out, fl_diag_list_t *diags)
+{
+    *out = NULL;
+    fl_buf_t b;
+    fl_buf_init(&b);
+    int rc = fl_capture_read_whole(path, &b, diags);
+    if (rc == 0)
+        rc = fl_capture_parse(path, b.data ? b.data : "", b.len, out, diags);
     fl_buf_close(&b);
     return rc;
 }

@@ -154,6 +154,12 @@ int fl_capture_parse(const char *name, const char *text, size_t len, fl_capture_
                      fl_diag_list_t *diags);
 /** The same from a file, read whole under FL_CAPTURE_MAX_BYTES. Adds FL_EIO on read errors. */
 int fl_capture_load_file(const char *path, fl_capture_t **out, fl_diag_list_t *diags);
+/**
+ * Appends the whole file at path to out (initialised), at most FL_CAPTURE_MAX_BYTES: the bound
+ * captures and the sources `faultline import` reads share. Returns 0, FL_EIO (unreadable) or
+ * FL_ELIMIT (too large), each with a diagnostic naming the file, or FL_ENOMEM.
+ */
+int fl_capture_read_whole(const char *path, fl_buf_t *out, fl_diag_list_t *diags);
 
 /*
  * Writing, line by line, so a recorder can append as the exchange goes (each call appends one
@@ -173,6 +179,13 @@ int fl_capture_line_end(fl_buf_t *b, fl_capture_end_t how, uint64_t t_ms, const 
                         unsigned loss);
 /** A whole capture, every line, as fl_capture_parse reads it back. */
 int fl_capture_write(fl_buf_t *b, const fl_capture_t *c);
+
+/**
+ * Decodes n bytes of padded base64 (RFC 4648 section 4, no line breaks) into a fresh buffer
+ * *out (caller frees; NUL-terminated past *len). Returns 0, FL_EINVAL (not base64) or
+ * FL_ENOMEM; *out is NULL on failure.
+ */
+int fl_capture_b64_decode(const char *s, size_t n, char **out, size_t *len);
 
 /** The response body: every write not withheld, joined. Returns 0 or FL_ENOMEM. */
 int fl_capture_body(const fl_capture_t *c, fl_buf_t *out);

@@ -66,6 +66,13 @@ void fl_scenario_free(fl_scenario_t *sc)
         free(r->events[i].id);
     }
     free(r->events);
+    if (r->replay) {
+        for (size_t i = 0; i < r->replay->n_writes; i++)
+            free(r->replay->writes[i].bytes);
+        free(r->replay->writes);
+        free(r->replay->capture);
+        free(r->replay);
+    }
     for (size_t i = 0; i < sc->n_attempts; i++) {
         fl_attempt_t *a = &sc->attempts[i];
         for (size_t j = 0; j < a->n_faults; j++)
@@ -83,6 +90,30 @@ void fl_scenario_free(fl_scenario_t *sc)
     free(sc->model);
     free(sc->prompt);
     free(sc);
+}
+
+const char *fl_replay_end_name(fl_replay_end_t e)
+{
+    switch (e) {
+    case FL_REPLAY_COMPLETE:
+        return "complete";
+    case FL_REPLAY_FIN:
+        return "fin";
+    case FL_REPLAY_RST:
+        return "rst";
+    case FL_REPLAY_TIMEOUT:
+        return "timeout";
+    }
+    return "unknown";
+}
+
+uint64_t fl_replay_time(const fl_replay_t *rp, uint64_t at_ms)
+{
+    if (rp->speed <= 0)
+        return 0;
+    if (rp->speed == 1)
+        return at_ms;
+    return (uint64_t)((double)at_ms / rp->speed + 0.5);
 }
 
 const char *fl_scenario_answer(const fl_scenario_t *sc)

@@ -67,6 +67,44 @@ typedef enum {
     FL_FRAMING_CLOSE,   /* Connection: close, no length: the body ends at FIN */
 } fl_framing_t;
 
+/** How a replayed response ends (`response.ending`), as the capture it came from ended. */
+typedef enum {
+    FL_REPLAY_COMPLETE, /* the proper end: the chunked terminator (or FIN on close framing) */
+    FL_REPLAY_FIN,      /* FIN before the proper end: no terminator */
+    FL_REPLAY_RST,      /* the connection reset */
+    FL_REPLAY_TIMEOUT,  /* nothing more is sent; the connection stays open (a stall to the end) */
+} fl_replay_end_t;
+
+/** One write of a replay: these bytes in one send, at_ms after the response headers. */
+typedef struct fl_replay_write_s {
+    uint64_t at_ms; /* ms after the headers, at speed 1 */
+    char *bytes;    /* owned; any byte, NUL included */
+    size_t len;     /* bytes */
+} fl_replay_write_t;
+
+/**
+ * A byte-exact timed replay (`response.writes:` or `response.capture:`, docs/capture.md): the
+ * body as the writes it went out in, each at its time, and how it ended. The SSE events that
+ * fault positions count are derived from the bytes (encode/dialect.c).
+ */
+typedef struct fl_replay_s {
+    fl_replay_write_t *writes; /* owned, in time order */
+    size_t n_writes;
+    fl_replay_end_t ending; /* default complete */
+    uint64_t end_ms;        /* when it ends, ms after the headers at speed 1 (not before the
+                               last write) */
+    double speed;           /* 1 real time, 10 ten times faster, 0 as fast as possible */
+    char *capture;          /* owned or NULL: `response.capture` as written */
+} fl_replay_t;
+
+/** Returns the spelling of a replay ending ("complete", "fin", "rst", "timeout"). */
+const char *fl_replay_end_name(fl_replay_end_t e);
+
+/**
+ * A replay time scaled by speed: at_ms / speed rounded to the nearest ms, 0 for speed 0.
+ */
+uint64_t fl_replay_time(const fl_replay_t *rp, uint64_t at_ms);
+
 /** The scripted answer (`response:`). Times are in ms. */
 typedef struct fl_response_s {
     char *text;    /* owned or NULL: the answer text */
@@ -85,6 +123,7 @@ typedef struct fl_response_s {
     fl_raw_event_t *events;    /* owned or NULL: raw SSE events instead of text */
     size_t n_events;
     fl_framing_t framing;
+    fl_replay_t *replay; /* owned or NULL: exact writes instead of text (`writes`, `capture`) */
 } fl_response_t;
 
 /*

@@ -47,6 +47,8 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     fl_http_parser_free(c->parser);
     fl_fault_record_close(&c->evidence);
+    if (c->rec) /* ended without the journal seeing it end (never expected): keep what came */
+        fl_record_end(c->rec, FL_END_CLIENT_CLOSED, NULL, uv_now(c->srv->loop));
     fl_buf_close(&c->journal.batch);
     fl_server_t *srv = c->srv;
     fl_server__conn_closed(srv, c);
@@ -71,6 +73,10 @@ static void journal_end(fl_conn_t *c, fl_end_t end)
                 end = FL_END_STALLED;
         }
         e->end = end;
+    }
+    if (c->rec) {
+        fl_record_end(c->rec, end, e ? e->scenario : NULL, uv_now(c->srv->loop));
+        c->rec = NULL;
     }
     c->has_entry = false;
     fl_fault_record_close(&c->evidence);
@@ -234,7 +240,25 @@ static void conn_shutdown(fl_conn_t *c)
 
 static int sink_write(void *ctx, const void *bytes, size_t len)
 {
+    fl_conn_t *c = ctx;
+    if (c->rec && !c->closing && !c->shutting)
+        fl_record_wire(c->rec, bytes, len, uv_now(c->srv->loop));
     return conn_write(ctx, bytes, len);
+}
+
+/* The recorder gets what this send carries, patches applied (serve --record). */
+static void record_plan(fl_conn_t *c, const fl_wire_t *plan, size_t off, size_t len)
+{
+    if (fl_wire_span_clean(plan, off, len)) {
+        fl_record_wire(c->rec, plan->bytes.data + off, len, uv_now(c->srv->loop));
+        return;
+    }
+    char *tmp = malloc(len);
+    if (tmp) {
+        fl_wire_read(plan, off, len, tmp);
+        fl_record_wire(c->rec, tmp, len, uv_now(c->srv->loop));
+    }
+    free(tmp);
 }
 
 /* Plan bytes go to the kernel straight from the plan when no patch falls in them, through a
@@ -245,6 +269,8 @@ static int sink_write_plan(void *ctx, const fl_wire_t *plan, size_t off, size_t 
     fl_conn_t *c = ctx;
     if (c->closing || c->shutting)
         return UV_ECANCELED;
+    if (c->rec)
+        record_plan(c, plan, off, len);
     char stack[TRY_WRITE_STACK];
     if (fl_wire_span_clean(plan, off, len))
         return conn_write(c, plan->bytes.data + off, len);
@@ -433,6 +459,8 @@ static void answer(fl_conn_t *c, fl_http_request_t *req)
     }
     if (r.close)
         c->last_reply = true; /* the connection ends after this reply (FIN, in process()) */
+    if (c->srv->record && strncmp(req->path, "/_faultline/", 12) != 0)
+        c->rec = fl_record_begin(c->srv->record, req, uv_now(c->srv->loop));
     send_reply(c, &r);
     fl_reply_close(&r);
 }

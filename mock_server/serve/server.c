@@ -167,3 +167,8 @@ void fl_server_stop(fl_server_t *srv, fl_server_stop_cb cb, void *arg)
     srv->pending_closes--;
     maybe_free(srv);
 }
+
+void fl_server_set_record(fl_server_t *srv, struct fl_record_s *rec)
+{
+    srv->record = rec;
+}

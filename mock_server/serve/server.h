@@ -110,4 +110,11 @@ fl_journal_t *fl_server_journal(fl_server_t *srv);
  * /_faultline/reset does). Sessions and runtime scenarios stay. */
 void fl_server_reset(fl_server_t *srv);
 
+struct fl_record_s;
+/**
+ * Records every exchange answered from now on (not the /_faultline/ control routes) into rec
+ * (serve/record.h; borrowed, must outlive the server and its loop run). NULL stops recording.
+ */
+void fl_server_set_record(fl_server_t *srv, struct fl_record_s *rec);
+
 #endif

@@ -8,6 +8,7 @@
 #include "base/container_of.h"
 #include "serve/http.h"
 #include "serve/journal.h"
+#include "serve/record.h"
 #include "serve/reply_cache.h"
 #include "serve/server.h"
 #include "serve/session.h"
@@ -37,6 +38,7 @@ struct fl_server_s {
     uint64_t next_id; /* response counter for unique ids */
     uint32_t id_salt; /* per-server, so ids differ across servers and runs */
     int port;
+    fl_record_t *record; /* borrowed or NULL: every exchange is recorded (serve --record) */
 };
 
 /** Which request deadline a connection's request timer stands for. */
@@ -81,6 +83,7 @@ struct fl_conn_s {
     fl_end_t rst_end; /* the journal's end for that RST */
     bool has_entry;   /* entry_seq names the journal entry of the response being streamed */
     uint64_t entry_seq;
+    fl_record_exchange_t *rec; /* owned or NULL: the exchange being recorded (record.h) */
 };
 
 /** Accepts a connection on the listener and starts reading. Returns 0 or a libuv error. */

@@ -9,6 +9,7 @@
  * usage: bench_timing FAULTLINE_BINARY SCENARIO_DIR [RUNS]
  */
 #include "rawclient.h"
+#include "serve_child.h"
 
 #include <math.h>
 #include <signal.h>
@@ -19,30 +20,6 @@
 #include <unistd.h>
 
 #define CONTENT "\"delta\":{\"content\":\""
-
-/* Starts the server; returns its pid and port (0 on failure). */
-static pid_t serve(const char *bin, const char *dir, int *port)
-{
-    int fds[2];
-    if (pipe(fds))
-        return 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(bin, bin, "serve", dir, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[128] = "";
-    FILE *f = fdopen(fds[0], "r");
-    if (!f || !fgets(line, sizeof(line), f))
-        return 0;
-    fclose(f);
-    const char *colon = strrchr(line, ':');
-    *port = colon ? atoi(colon + 1) : 0;
-    return pid;
-}
 
 /* Arrival time (ms) of byte `off` of the raw stream: the time of the read that carried it. */
 static double arrival(const fl_raw_result_t *r, size_t off)
@@ -80,19 +57,13 @@ static int exchange(int port, const char *scenario, fl_raw_result_t *r)
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, double *err, size_t n)
 {
     if (n == 0) {
         printf("%-44s  no samples\n", what);
         return;
     }
-    qsort(err, n, sizeof(*err), cmp_double);
+    qsort(err, n, sizeof(*err), fl_cmp_double);
     printf("%-44s  n=%-5zu p50=%6.2f  p99=%6.2f  max=%6.2f ms\n", what, n, err[n / 2],
            err[(size_t)((double)(n - 1) * 0.99)], err[n - 1]);
 }
@@ -105,7 +76,7 @@ int main(int argc, char **argv)
     }
     int runs = argc > 3 ? atoi(argv[3]) : 5;
     int port = 0;
-    pid_t pid = serve(argv[1], argv[2], &port);
+    pid_t pid = fl_serve_child(argv[1], argv[2], &port);
     if (!pid || !port) {
         fprintf(stderr, "bench_timing: cannot start %s serve %s\n", argv[1], argv[2]);
         return 1;

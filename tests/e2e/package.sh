@@ -152,10 +152,10 @@ if command -v groff >/dev/null; then
     [ -z "$warnings" ] || fail "groff warns: $warnings"
 fi
 comp=$root/usr/share/bash-completion/completions/faultline
-for sub in run serve proxy validate version; do
+for sub in run serve proxy validate import version; do
     grep -q "^\.SS \"faultline $sub" "$man" || fail "the man page has no section for $sub"
 done
-for sub in run serve proxy; do
+for sub in run serve proxy import; do
     for opt in $("$bin" "$sub" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
         grep -qF -- "${opt//-/\\-}" "$man" || fail "the man page lacks $sub $opt"
         grep -qE -- "(^|[ '])$opt( |'|$)" "$comp" || fail "the completion lacks $sub $opt"

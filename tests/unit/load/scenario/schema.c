@@ -110,6 +110,9 @@ static const level_t levels[] = {
     {{"$defs", "response", "properties", "usage", NULL},
      HEAD "response: {text: hi, usage: {qqqqqqqqqqqq: 1}}\n",
      "response.usage.qqqqqqqqqqqq"},
+    {{"$defs", "response", "properties", "writes", "items", NULL},
+     HEAD "response: {writes: [{ms: 0, data: x, qqqqqqqqqqqq: 1}]}\n",
+     "response.writes[0].qqqqqqqqqqqq"},
 };
 
 Test(scenario_schema, property_names_match_the_loader)
