@@ -43,7 +43,9 @@ typedef enum {
     X(STALL_UNDETECTED, "stall_undetected", 1u << 3)       /* sat on a stall to the deadline */    \
     X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
     X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
-      1u << 5) /* hung while honouring a Retry-After longer than the time left */
+      1u << 5) /* hung while honouring a Retry-After longer than the time left */                  \
+    X(RESTARTED_NOT_RESUMED, "restarted_not_resumed",                                              \
+      1u << 10) /* started over where expect.resume: required and a resume was offered */
 
 /** Finding bits, OR-ed together in fl_judgement_t.findings. */
 enum {

@@ -23,6 +23,12 @@
  *    position (the last event's + 1 at the end), read from that event's JSON; with no such
  *    field, from the count of events before the position.
  *  - end: the rest of the body is removed and the body ends when the position was due.
+ *  - drop: the event at the position is removed; the FIRE stands where it was, and every other
+ *    event keeps its bytes and its time.
+ *  - replace: the event at the position keeps its other lines (event:, id:, comments) and gets
+ *    `data` as its data lines instead of its own (one `data:` line per line of data, where its
+ *    first data line stood, or before the blank line when it had none), its line ends as its
+ *    own (CRLF for Gemini).
  */
 #include "chaos/chaos_impl.h"
 #include "base/error.h"
@@ -460,6 +466,84 @@ static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
     return fl_chaos__piece_insert(c, idx, &where);
 }
 
+static int drop_event(fl_chaos_t *c, uint32_t fi, size_t idx)
+{
+    uint32_t e;
+    size_t first, last;
+    int rc;
+    if ((rc = event_at(c, idx, &e)) || (rc = event_range(c, e, &first, &last)))
+        return rc;
+    fl_chaos_piece_t where = c->p[first];
+    fl_chaos__piece_remove(c, first, last - first + 1);
+    where.off = where.len = 0;
+    where.fault = fi;
+    where.flags = PC_FIRE;
+    where.silent = 0;
+    return fl_chaos__piece_insert(c, first, &where);
+}
+
+/* Appends `data` as data lines, each ending in le. */
+static int data_lines(fl_buf_t *nb, const char *data, size_t len, const char *le)
+{
+    int rc = 0;
+    const char *p = data, *end = data + len;
+    do {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        rc = fl_buf_printf(nb, "data: %.*s%s", (int)(stop - p), p, le);
+        p = nl ? nl + 1 : end;
+    } while (!rc && p < end);
+    return rc;
+}
+
+static int replace_event(fl_chaos_t *c, uint32_t fi, size_t idx)
+{
+    const fl_fault_t *f = &c->faults[fi];
+    uint32_t e;
+    size_t first, last;
+    int rc;
+    if ((rc = event_at(c, idx, &e)) || (rc = event_range(c, e, &first, &last)))
+        return rc;
+    fl_buf_t b, nb;
+    fl_buf_init(&b);
+    fl_buf_init(&nb);
+    if ((rc = event_bytes(c, first, last, &b)))
+        goto done;
+    const char *le = line_end(&b);
+    bool put = false;
+    for (size_t i = 0; i < b.len && !rc;) {
+        const char *nl = memchr(b.data + i, '\n', b.len - i);
+        size_t stop = nl ? (size_t)(nl - b.data) : b.len;
+        size_t next = nl ? stop + 1 : b.len;
+        size_t n = stop - i;
+        if (n && b.data[i + n - 1] == '\r')
+            n--;
+        bool data =
+            n >= 4 && memcmp(b.data + i, "data", 4) == 0 && (n == 4 || b.data[i + 4] == ':');
+        if (n == 0 || data) {
+            /* the blank line ends the event: the new data goes before it if not yet placed */
+            if (!put)
+                rc = data_lines(&nb, f->inject ? f->inject : "", f->inject_len, le);
+            put = true;
+            if (!rc && n == 0)
+                rc = fl_buf_append(&nb, b.data + i, next - i);
+        } else {
+            rc = fl_buf_append(&nb, b.data + i, next - i);
+        }
+        i = next;
+    }
+    if (!rc && !put)
+        rc = data_lines(&nb, f->inject ? f->inject : "", f->inject_len, le);
+    if (!rc)
+        rc = rewrite_event(c, first, last, &nb, fi);
+    if (!rc)
+        rc = fl_chaos__fire_piece(c, first, fi, c->p[first].at_ms);
+done:
+    fl_buf_close(&b);
+    fl_buf_close(&nb);
+    return rc;
+}
+
 int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
@@ -481,6 +565,10 @@ int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
         return error_event(c, fi, idx);
     case FL_FAULT_END:
         return end_body(c, fi, idx);
+    case FL_FAULT_DROP:
+        return drop_event(c, fi, idx);
+    case FL_FAULT_REPLACE:
+        return replace_event(c, fi, idx);
     default:
         return FL_EINVAL;
     }

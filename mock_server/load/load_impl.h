@@ -68,6 +68,17 @@ int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const 
 /** Reports "missing required key" for parent.key at the mapping map. */
 void fl_load__report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
                              const char *key);
+/**
+ * Reads a `response:` mapping at n into r (zeroed by the caller); field names the mapping in
+ * diagnostics about it as a whole ("response", "attempts[1].response"), its keys are named
+ * response.KEY (scenario_load.c).
+ */
+void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_response_t *r);
+/**
+ * Reads an SSE data value: a string (empty allowed) as it is, or a mapping encoded to compact
+ * JSON, into *out (owned by the caller). Returns 0 or -1 after reporting.
+ */
+int fl_load__data(fl_load_ctx_t *c, yaml_node_t *n, const char *field, char **out);
 /** Parses the `attempts:` list into sc->attempts (fault_load.c). */
 void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
 /**

@@ -38,6 +38,7 @@ static void entry_free(fl_journal_entry_t *e)
         return;
     free(e->path);
     free(e->scenario);
+    free(e->resume_after);
     free(e->headers);
     json_decref(e->faults);
     json_decref(e->skipped);
@@ -330,6 +331,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;
     e->retry_after_ms = -1;
+    e->resume_skipped = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -360,6 +362,17 @@ int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
     count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->scenario ? strlen(e->scenario) : 0));
     free(e->scenario);
     e->scenario = s;
+    return 0;
+}
+
+int fl_journal_entry_set_resume(fl_journal_entry_t *e, const char *id, size_t len)
+{
+    char *s = strndup(id, len > 128 ? 128 : len);
+    if (!s)
+        return FL_ENOMEM;
+    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->resume_after ? strlen(e->resume_after) : 0));
+    free(e->resume_after);
+    e->resume_after = s;
     return 0;
 }
 
@@ -455,6 +468,19 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
         rc = put_ms(out, "client_closed_ms", e->client_closed_ms);
     if (!rc)
         rc = put_ms(out, "retry_after_ms", e->retry_after_ms);
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"response_id\":");
+    if (!rc)
+        rc = e->response_id[0] ? put_str(out, e->response_id, strlen(e->response_id))
+                               : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = fl_buf_printf(
+            out, ",\"background\":%s,\"resume_after\":", e->background ? "true" : "false");
+    if (!rc)
+        rc = e->resume_after ? put_str(out, e->resume_after, strlen(e->resume_after))
+                             : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = put_ms(out, "resume_skipped", e->resume_skipped);
     if (!rc)
         rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
     if (!rc) {
