@@ -270,6 +270,8 @@ typedef struct scenario_req_s {
     bool include_usage;
     bool background;
     const char *resume_after; /* borrowed or NULL: honoured only when the scenario has resume */
+    bool retrieve;            /* GET /v1/responses/{id}: the response as it is now (done), not
+                                 as a background POST answers (queued) */
 } scenario_req_t;
 
 /* Counts the attempt, journals it and runs the reply pipeline for sc. */
@@ -296,7 +298,7 @@ static int serve_scenario(fl_server_t *srv, const fl_http_request_t *req, fl_rep
                                   .include_usage = rq->include_usage,
                                   .sequence_number = 0,
                                   .background = rq->background,
-                                  .queued = rq->background && !stream}};
+                                  .queued = rq->background && !stream && !rq->retrieve}};
     if (sc->resume && stream && rq->resume_after) {
         job.resume_after = rq->resume_after;
         job.resume_len = strlen(rq->resume_after);
@@ -341,6 +343,7 @@ static int responses_get(fl_server_t *srv, const fl_http_request_t *req, fl_repl
         rq.id = orig_id;
         rq.created = orig->created;
         rq.background = true;
+        rq.retrieve = true;
         sc = fl_scenario_set_find(srv->scenarios, orig->scenario);
     }
     fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
