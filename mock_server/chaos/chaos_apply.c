@@ -41,59 +41,28 @@ static bool whole_event(const fl_fault_t *f)
             f->corrupt != FL_CORRUPT_CHUNK_SIZE);
 }
 
-/* 5. On a stream, a position this stream does not have. The validator checked every position
- * against the scenario's stream; a resumed stream (the events after the one a client named) is
- * shorter, and its event N is another event than the one checked. */
+/* 5. On a stream, a whole-event fault with no event to act on. The validator checked every
+ * position against the scenario's stream; a resumed stream (the events after the one a client
+ * named) is shorter, and its event N is another event. Other positions past its end act at the
+ * end, as on any stream. */
 static bool fits_stream(const fl_chaos_input_t *in, const fl_fault_t *f, const char *name,
                         const char *sub, char *reason, size_t reason_size)
 {
     const fl_script_t *s = in->script;
-    size_t n = s->n_events, pieces = fl_script_pieces(s);
-    uint64_t ev = 0; /* 1-based event the position names; n + 1 is the end */
-    if (!fl_fault_takes_position(f->kind))
+    size_t n = s->n_events;
+    if (!whole_event(f))
         return true;
-    switch (f->at.kind) {
-    case FL_AT_DEFAULT:
-        if (n == 0)
-            return skip(reason, reason_size, "%s has no event to act on: this stream has none",
-                        name);
-        ev = n / 2 + 1;
-        break;
-    case FL_AT_EVENT:
-        if (f->at.n > n + 1)
-            return skip(reason, reason_size,
-                        "event %" PRIu64 " is past the end of this stream (it has %zu events)",
-                        f->at.n, n);
+    uint64_t ev = n / 2 + 1; /* 1-based event the position names (the default: the middle) */
+    if (f->at.kind == FL_AT_EVENT)
         ev = f->at.n;
-        break;
-    case FL_AT_CONTENT:
-        if (pieces == 0 || f->at.n > pieces + 1)
-            return skip(reason, reason_size,
-                        "content %" PRIu64 " is past the end of this stream (it has %zu content "
-                        "events)",
-                        f->at.n, pieces);
-        ev = fl_script_content_event(s, f->at.n) + 1;
-        break;
-    case FL_AT_BYTE:
-        if (f->at.n > s->bytes.len)
-            return skip(reason, reason_size,
-                        "byte %" PRIu64 " is past the end of this stream (its body has %zu bytes)",
-                        f->at.n, s->bytes.len);
-        break;
-    default:
-        break;
-    }
-    for (size_t i = 0; i < f->n_offsets; i++)
-        if (f->offsets[i] >= s->bytes.len)
-            return skip(reason, reason_size,
-                        "offset %" PRIu64 " is past the end of this stream (its body has %zu "
-                        "bytes)",
-                        f->offsets[i], s->bytes.len);
-    if (whole_event(f) && (n == 0 || ev == n + 1))
+    else if (f->at.kind == FL_AT_CONTENT)
+        ev = fl_script_pieces(s) ? fl_script_content_event(s, f->at.n) + 1 : n + 1;
+    else if (f->at.kind != FL_AT_DEFAULT)
+        ev = 0; /* bytes, times and the end are checked by the compiler */
+    if (n == 0 || ev > n)
         return skip(reason, reason_size,
-                    "%s%s%s needs an event; its position is the end of this "
-                    "stream",
-                    name, *sub ? " " : "", sub);
+                    "%s%s%s needs an event; this stream has %zu, and its position is past them",
+                    name, *sub ? " " : "", sub, n);
     if (f->kind == FL_FAULT_CORRUPT &&
         (f->corrupt == FL_CORRUPT_JSON || f->corrupt == FL_CORRUPT_UTF8) && ev &&
         !fl_chaos_can_corrupt(s->bytes.data + s->events[ev - 1].off, s->events[ev - 1].len,
@@ -127,7 +96,7 @@ bool fl_chaos_applies(const fl_chaos_input_t *in, const fl_fault_t *f, char *rea
                     json ? " (non-streaming)" : "");
     }
     if (!json)
-        return fits_stream(in, f, name, sub, reason, reason_size);
+        return !in->resumed || fits_stream(in, f, name, sub, reason, reason_size);
 
     /* 2. body faults rewrite the event stream; a JSON body's length is fixed by its head */
     if (fl_fault_phase(f->kind) == FL_PHASE_BODY)

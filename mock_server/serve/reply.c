@@ -214,7 +214,8 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
                                .head = head.data,
                                .head_len = head.len,
                                .request_id = request_id,
-                               .ctx = ctx};
+                               .ctx = ctx,
+                               .resumed = job->stream && job->resume_after};
         *failed = STEP_CHAOS;
         rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, plan);
     }
