@@ -354,26 +354,26 @@ fl_journal_entry_t *fl_journal_find(fl_journal_t *j, uint64_t seq)
     return j->ring[(j->head + (size_t)(seq - first)) % j->capacity];
 }
 
-int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
+/* Replaces the entry's string *field with a copy of len bytes of text, recounting its memory. */
+static int set_text(fl_journal_entry_t *e, char **field, const char *text, size_t len)
 {
-    char *s = strdup(name);
+    char *s = strndup(text, len);
     if (!s)
         return FL_ENOMEM;
-    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->scenario ? strlen(e->scenario) : 0));
-    free(e->scenario);
-    e->scenario = s;
+    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(*field ? strlen(*field) : 0));
+    free(*field);
+    *field = s;
     return 0;
+}
+
+int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
+{
+    return set_text(e, &e->scenario, name, strlen(name));
 }
 
 int fl_journal_entry_set_resume(fl_journal_entry_t *e, const char *id, size_t len)
 {
-    char *s = strndup(id, len > 128 ? 128 : len);
-    if (!s)
-        return FL_ENOMEM;
-    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->resume_after ? strlen(e->resume_after) : 0));
-    free(e->resume_after);
-    e->resume_after = s;
-    return 0;
+    return set_text(e, &e->resume_after, id, len > 128 ? 128 : len);
 }
 
 void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes,

@@ -263,6 +263,19 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
     return rc;
 }
 
+/* Journals an API request; the reply r answers it. Returns the entry, or NULL when out of
+ * memory. */
+static fl_journal_entry_t *journal_api(fl_server_t *srv, const fl_http_request_t *req,
+                                       fl_reply_t *r)
+{
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    if (e) {
+        r->has_entry = true;
+        r->entry_seq = e->seq;
+    }
+    return e;
+}
+
 /* The parts of a scenario's reply that the request decides. */
 typedef struct scenario_req_s {
     const char *id; /* borrowed: the response's id, FL_ENCODE_ID_LEN characters */
@@ -346,11 +359,9 @@ static int responses_get(fl_server_t *srv, const fl_http_request_t *req, fl_repl
         rq.retrieve = true;
         sc = fl_scenario_set_find(srv->scenarios, orig->scenario);
     }
-    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    fl_journal_entry_t *e = journal_api(srv, req, r);
     if (!e)
         return FL_ENOMEM;
-    r->has_entry = true;
-    r->entry_seq = e->seq;
     if (strcmp(req->method, "GET") != 0)
         return fl_reply_dialect_error(r, e, FL_DIALECT_OPENAI_RESPONSES, 405, id, "GET",
                                       "method not allowed; use GET");
@@ -374,11 +385,9 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
 {
     fl_dialect_t d = ap->dialect;
     char msg[512];
-    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    fl_journal_entry_t *e = journal_api(srv, req, r);
     if (!e)
         return FL_ENOMEM;
-    r->has_entry = true;
-    r->entry_seq = e->seq;
 
     if (strcmp(req->method, "POST") != 0)
         return fl_reply_dialect_error(r, e, d, 405, id, "POST", "method not allowed; use POST");
