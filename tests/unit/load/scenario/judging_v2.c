@@ -113,6 +113,10 @@ static bad_case_t bad[] = {
     {HEAD "dialect: openai-responses\nresume: true\nresponse: {text: hi}\nexpect: {resume: "
           "always}\n",
      "t.yaml:6:18: expect.resume: unknown resume 'always' (valid: allowed, required)"},
+    {HEAD
+     "dialect: openai-chat\nresponse: {text: hi}\nattempts:\n  - response: {text: hi, ttft_ms: "
+     "-1}\n",
+     "t.yaml:6:35: attempts[0].response.ttft_ms: must be >= 0, got -1"},
     {HEAD "dialect: openai-chat\nresponse: {text: hi}\nattempts:\n  - faults: [replace]\n",
      "t.yaml:6:14: attempts[0].faults[0].replace: replace needs parameters: data"},
     {HEAD "dialect: openai-chat\nresponse: {text: hi}\nattempts:\n  - faults: [{drop: {at: "
