@@ -5,9 +5,12 @@
 #   careful  GET /v1/responses/{id}?stream=true&starting_after=N with the last sequence_number it
 #            read whole, and appends what follows (OpenAI API reference, "Retrieve a model
 #            response"): no event is paid for twice;
-#   restart  a new POST, throwing away what it had: the answer is right, at twice the tokens.
-# Usage: sh resume_client.sh careful|restart   (in `faultline run`'s environment)
-mode=${1:?usage: resume_client.sh careful|restart}
+#   restart  a new POST, throwing away what it had: the answer is right, at twice the tokens;
+#   overlap  resumes one event too early (starting_after=N-1) and keeps what it had: the last
+#            delta it read comes twice (duplicated);
+#   gap      resumes one event too late (starting_after=N+1): a delta never arrives (corrupted).
+# Usage: sh resume_client.sh careful|restart|overlap|gap   (in `faultline run`'s environment)
+mode=${1:?usage: resume_client.sh careful|restart|overlap|gap}
 base=$FAULTLINE_BASE_URL
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -32,9 +35,14 @@ for attempt in 1 2 3; do
     last=$(jq -r '.sequence_number' "$tmp/events" | tail -n 1)
     [ -n "$last" ] && echo "$last" >"$tmp/last"
     echo "attempt $attempt: the stream broke before response.completed" >&2
-    if [ "$mode" = careful ] && [ -s "$tmp/id" ] && [ -s "$tmp/last" ]; then
+    if [ "$mode" != restart ] && [ -s "$tmp/id" ] && [ -s "$tmp/last" ]; then
+        after=$(cat "$tmp/last")
+        case $mode in
+        overlap) after=$((after - 1)) ;;
+        gap) after=$((after + 1)) ;;
+        esac
         curl_out=$(curl -sN --max-time 8 \
-            "$base/v1/responses/$(cat "$tmp/id")?stream=true&starting_after=$(cat "$tmp/last")") || true
+            "$base/v1/responses/$(cat "$tmp/id")?stream=true&starting_after=$after") || true
     else
         : >"$tmp/text"
         curl_out=$(post) || true

@@ -3,7 +3,8 @@
 # 1. `faultline run` with tests/clients/resume_client.sh: against a scenario with
 #    expect.resume: required, the careful mode (GET /v1/responses/{id}?stream=true&
 #    starting_after=N) recovers with no finding, the restart mode (a new POST) gets
-#    restarted_not_resumed (score 80); with expect.resume: allowed a restart costs nothing.
+#    restarted_not_resumed (score 80); with expect.resume: allowed a restart costs nothing; a
+#    resume one event too early is duplicated, one event too late corrupted.
 # 2. `faultline serve` and curl: Last-Event-ID resumes a raw stream after the named id (an
 #    unknown id is 400), background responses are retrieved by GET (JSON and streamed, resumed
 #    after starting_after; a response that was not background is 404, as OpenAI answers),
@@ -45,6 +46,11 @@ grep -q 'started over instead of resuming after event id' "$tmp/restart.out" ||
     fail "no reason for restarted_not_resumed: $(cat "$tmp/restart.out")"
 got=$(judge allowed restart "$allowed")
 [[ $got == "recovered 100 " ]] || fail "restarting client, resume allowed: '$got'"
+# a resume stitched badly is judged on the text, as any answer: a delta twice, or one missing
+got=$(judge overlap overlap "$required")
+[[ $got == "duplicated 0 " ]] || fail "resuming one event too early: '$got'"
+got=$(judge gap gap "$required")
+[[ $got == "corrupted 0 " ]] || fail "resuming one event too late: '$got'"
 
 # --- 2. the server, with curl --------------------------------------------------------------------
 fl_serve_start "$bin" 60 "$tmp/out" "$tmp/err" "$src/scenarios/resume" "$src/scenarios/edits"
