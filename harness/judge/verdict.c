@@ -445,8 +445,9 @@ static bool delivered_id(const fl_scenario_t *sc, size_t i, const fl_attempt_ev_
 }
 
 /* restarted_not_resumed: expect.resume is required, a streamed 200 broke off after delivering an
- * event with an id (a resume was on offer: the scenario has resume), and the next request asked
- * for the whole answer again instead of the rest. */
+ * event with an id (a resume was on offer: the scenario has resume), and the next request had the
+ * whole answer generated again instead of asking for the rest (a GET of the stored response,
+ * even from its start, regenerates nothing). */
 static void resume_finding(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
 {
     const fl_scenario_t *sc = ev->scenario;
@@ -455,7 +456,7 @@ static void resume_finding(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l
     for (size_t i = 1; i < ev->n_attempts; i++) {
         const fl_attempt_ev_t *prev = &ev->attempts[i - 1], *a = &ev->attempts[i];
         char id[64];
-        if (a->resume_asked || prev->status != 200 || !prev->stream ||
+        if (a->resume_asked || a->retrieved || prev->status != 200 || !prev->stream ||
             strcmp(prev->end, "complete") == 0 || !delivered_id(sc, i - 1, prev, id, sizeof(id)))
             continue;
         j->findings |= FL_FINDING_RESTARTED_NOT_RESUMED;

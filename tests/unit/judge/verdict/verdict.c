@@ -654,6 +654,21 @@ static const vcase_t cases[] = {
      100,
      -1,
      NULL},
+    /* a GET of the stored response from its start sends the answer again, generating nothing */
+    {"retrieved-from-the-start",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
     /* nothing was delivered before the break: there was nothing to resume from */
     {"restart-before-any-event",
      SC_RESUME,
@@ -885,6 +900,8 @@ static const struct {
     {"resumed-then-restarted", 0, "reset", 5, -1},
     {"resumed-then-restarted", 1, "reset", 2, 5},
     {"resumed-then-restarted", 2, "complete", 9, -1},
+    {"retrieved-from-the-start", 0, "reset", 5, -1},
+    {"retrieved-from-the-start", 1, "complete", 9, -1},
 };
 
 static void resume_of(const char *name, size_t attempt, fl_attempt_ev_t *a)
@@ -896,6 +913,8 @@ static void resume_of(const char *name, size_t attempt, fl_attempt_ev_t *a)
         a->events_sent = resume_att[i].events_sent;
         a->resume_skipped = resume_att[i].resume_skipped;
         a->resume_asked = resume_att[i].resume_skipped >= 0;
+        /* the second request of this case is a GET of the stored response, from its start */
+        a->retrieved = strcmp(name, "retrieved-from-the-start") == 0 && attempt == 1;
     }
 }
 
