@@ -120,14 +120,16 @@ static const char *set_header(const fl_response_t *resp, const char *name)
 }
 
 /* The head of a scenario's answer: an SSE stream, or a JSON body of body_len bytes; the
- * response's status and headers merged over the dialect's (content-type, cache-control). */
+ * response's status and headers merged over the dialect's (content-type, for a stream only, and
+ * cache-control). */
 static int answer_head(const fl_reply_job_t *job, const fl_response_t *resp, bool close,
                        const char *request_id, size_t body_len, fl_buf_t *out)
 {
     fl_http_head_t h = fl_http_head_default(resp->status ? resp->status : 200);
     fl_buf_t extra;
     fl_buf_init(&extra);
-    const char *type = set_header(resp, "content-type");
+    /* content-type is the stream's: a non-streaming body is JSON whatever the stream says */
+    const char *type = job->stream ? set_header(resp, "content-type") : NULL;
     h.content_type = type ? type : job->stream ? "text/event-stream" : "application/json";
     h.body = !job->stream                    ? FL_HTTP_BODY_LENGTH
              : job->framing == FL_BODY_CLOSE ? FL_HTTP_BODY_CLOSE

@@ -107,6 +107,9 @@ grep -qi '^content-type: text/event-stream; charset=UTF-8' "$tmp/head" || fail "
 grep -qi '^x-accel-buffering: no' "$tmp/head" || fail "x-accel-buffering missing"
 grep -qi '^cache-control: no-cache' "$tmp/head" || fail "the dialect's cache-control was lost"
 [[ $(grep -ci '^content-type:' "$tmp/head") == 1 ]] || fail "two content-types"
+post openai-chat-sse-charset /v1/chat/completions '{"model":"m","messages":[]}' >/dev/null
+grep -qi '^content-type: application/json' "$tmp/head" || fail "non-streaming content-type: $(cat "$tmp/head")"
+grep -qi '^x-accel-buffering: no' "$tmp/head" || fail "x-accel-buffering missing on the JSON answer"
 post openai-chat-status-203 /v1/chat/completions "$chat" >/dev/null
 head -n 1 "$tmp/head" | grep -q '^HTTP/1.1 203 ' || fail "status line: $(head -n 1 "$tmp/head")"
 # response.path: the gateway route answers, with no scenario header needed
