@@ -45,16 +45,18 @@ typedef struct fl_attempt_ev_s {
                                retry-after-ms), in force for this attempt; -1 none */
     int64_t sent_retry_after_ms; /* the wait this response itself demanded (its Retry-After
                                     or retry-after-ms), in force after it; -1 none */
-    bool stalled;           /* a stall-type fault (stall, no_response, delay_headers, a ping-only
-                               stall) was holding this response silent when the run ended */
+    bool stalled;   /* a stall-type fault (stall, no_response, delay_headers, a ping-only
+                       stall) was holding this response silent when the run ended */
+    json_t *faults; /* owned reference: the journal's faults array for this response
+                       ([{"fault","description","event","byte","ms"}], ms after the
+                       request arrived) */
+
+    /* What the request asked of a resumable stream (README, "Resuming a stream"). */
     bool resume_asked;      /* the request named an event to resume after (the journal's
                                resume_after: Last-Event-ID or starting_after) */
     int64_t resume_skipped; /* events the resumed response left out; -1 when not resumed */
     bool retrieved;         /* a GET of a stored response (GET /v1/responses/{id}): the answer
                                generated once, sent again, not regenerated */
-    json_t *faults;         /* owned reference: the journal's faults array for this response
-                               ([{"fault","description","event","byte","ms"}], ms after the
-                               request arrived) */
 } fl_attempt_ev_t;
 
 /** How the client's process ended. */

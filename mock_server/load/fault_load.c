@@ -557,13 +557,13 @@ static void load_chaos(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_a
     load_fault_list(c, v[2], f, &a->chaos_faults, &a->n_chaos_faults);
 }
 
-/* The response reader names its keys response.KEY: diagnostics from diags[mark] on about an
- * attempt's response get its own path instead (attempts[1].response.KEY). */
+/* The response reader names its fields response and response.KEY: diagnostics from diags[mark]
+ * on about an attempt's response get its own path instead (attempts[1].response.KEY). */
 static void name_fields(fl_load_ctx_t *c, size_t mark, const char *base)
 {
     for (size_t i = mark; i < c->diags->len; i++) {
         fl_diag_t *d = &c->diags->items[i];
-        if (strncmp(d->field, "response.", 9) != 0)
+        if (strncmp(d->field, "response", 8) != 0 || (d->field[8] && d->field[8] != '.'))
             continue;
         char f[sizeof(d->field)];
         snprintf(f, sizeof(f), "%s%s", base, d->field + 8);
@@ -618,7 +618,7 @@ void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
                 return;
             }
             size_t mark = c->diags->len;
-            fl_load__response(c, v[2], ff, a->response);
+            fl_load__response(c, v[2], a->response);
             name_fields(c, mark, ff);
             if (a->response->path)
                 fl_load__report(c, &v[2]->start_mark, ff,

@@ -69,11 +69,10 @@ int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const 
 void fl_load__report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
                              const char *key);
 /**
- * Reads a `response:` mapping at n into r (zeroed by the caller); field names the mapping in
- * diagnostics about it as a whole ("response", "attempts[1].response"), its keys are named
- * response.KEY (scenario_load.c).
+ * Reads a `response:` mapping at n into r (zeroed by the caller); its diagnostics name the fields
+ * response and response.KEY (scenario_load.c).
  */
-void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_response_t *r);
+void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r);
 /**
  * Reads an SSE data value: a string (empty allowed) as it is, or a mapping encoded to compact
  * JSON, into *out (owned by the caller). Returns 0 or -1 after reporting.

@@ -875,7 +875,7 @@ static void load_path(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
                         p);
 }
 
-void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_response_t *r)
+static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
     static const char *const finishes[] = {"stop", "length", "tool_calls", "content_filter", NULL};
     static const char *const framings[] = {"chunked", "close", NULL};
@@ -883,7 +883,7 @@ void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
     r->chunking = FL_CHUNKING_WORD;
     r->seed = 1;
     r->input_tokens = r->output_tokens = -1;
-    if (fl_load__get_map(c, n, field, response_keys, v, k))
+    if (fl_load__get_map(c, n, "response", response_keys, v, k))
         return;
 
     /* Exactly one content kind: the first given wins, each further one is an error. */
@@ -903,7 +903,7 @@ void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
         kind = i;
     }
     if (kind < 0)
-        fl_load__report(c, &n->start_mark, field,
+        fl_load__report(c, &n->start_mark, "response",
                         "one of text, chunks, tool_call or events is required");
     else if (kind == R_TEXT)
         fl_load__get_str(c, v[R_TEXT], "response.text", false, &r->text);
@@ -954,6 +954,11 @@ void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
         load_headers(c, v[R_HEADERS], r);
     if (v[R_PATH])
         load_path(c, v[R_PATH], r);
+}
+
+void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
+{
+    load_response(c, n, r);
 }
 
 /* ---- expect ------------------------------------------------------------------- */
@@ -1132,7 +1137,7 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
     if (!v[T_RESPONSE])
         fl_load__report_missing(c, root, "", "response");
     else
-        fl_load__response(c, v[T_RESPONSE], "response", &sc->response);
+        load_response(c, v[T_RESPONSE], &sc->response);
     if (v[T_ATTEMPTS])
         fl_load__attempts(c, v[T_ATTEMPTS], sc);
     if (v[T_EXPECT])

@@ -133,13 +133,14 @@ typedef enum {
 } fl_resume_expect_t;
 
 typedef struct fl_expect_s {
-    fl_outcome_t outcome;      /* default complete */
-    uint64_t deadline_ms;      /* default 20000 */
-    uint64_t max_attempts;     /* default 4 */
-    uint64_t min_backoff_ms;   /* default 0: not checked */
-    bool respect_retry_after;  /* default true */
-    char *answer;              /* owned or NULL: derived from response.text when omitted */
-    fl_resume_expect_t resume; /* default FL_RESUME_UNJUDGED */
+    fl_outcome_t outcome;     /* default complete */
+    uint64_t deadline_ms;     /* default 20000 */
+    uint64_t max_attempts;    /* default 4 */
+    uint64_t min_backoff_ms;  /* default 0: not checked */
+    bool respect_retry_after; /* default true */
+    char *answer;             /* owned or NULL: derived from response.text when omitted */
+
+    fl_resume_expect_t resume; /* expect.resume; default FL_RESUME_UNJUDGED */
 } fl_expect_t;
 
 /** One validated scenario. Allocated by the loader, freed with fl_scenario_free. */

@@ -62,10 +62,11 @@ static bool dialect_for_path(const char *path, fl_dialect_t *d)
  * stream in the path, the other dialects in the body. */
 typedef struct api_path_s {
     fl_dialect_t dialect;
+    const char *model; /* borrowed, or NULL: the body's "model" */
+    int stream;        /* 1 or 0 from the path, -1: the body's "stream" */
+    bool sse;          /* Gemini: the query has alt=sse */
+
     const fl_scenario_t *own; /* borrowed or NULL: the scenario whose response.path this is */
-    const char *model;        /* borrowed, or NULL: the body's "model" */
-    int stream;               /* 1 or 0 from the path, -1: the body's "stream" */
-    bool sse;                 /* Gemini: the query has alt=sse */
 } api_path_t;
 
 /* True when the query string (NULL: none) has the parameter name=value. */
@@ -263,19 +264,6 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r
     return rc;
 }
 
-/* Journals an API request; the reply r answers it. Returns the entry, or NULL when out of
- * memory. */
-static fl_journal_entry_t *journal_api(fl_server_t *srv, const fl_http_request_t *req,
-                                       fl_reply_t *r)
-{
-    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
-    if (e) {
-        r->has_entry = true;
-        r->entry_seq = e->seq;
-    }
-    return e;
-}
-
 /* The parts of a scenario's reply that the request decides. */
 typedef struct scenario_req_s {
     const char *id; /* borrowed: the response's id, FL_ENCODE_ID_LEN characters */
@@ -359,9 +347,11 @@ static int responses_get(fl_server_t *srv, const fl_http_request_t *req, fl_repl
         rq.retrieve = true;
         sc = fl_scenario_set_find(srv->scenarios, orig->scenario);
     }
-    fl_journal_entry_t *e = journal_api(srv, req, r);
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
     if (!e)
         return FL_ENOMEM;
+    r->has_entry = true;
+    r->entry_seq = e->seq;
     if (strcmp(req->method, "GET") != 0)
         return fl_reply_dialect_error(r, e, FL_DIALECT_OPENAI_RESPONSES, 405, id, "GET",
                                       "method not allowed; use GET");
@@ -385,9 +375,11 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
 {
     fl_dialect_t d = ap->dialect;
     char msg[512];
-    fl_journal_entry_t *e = journal_api(srv, req, r);
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
     if (!e)
         return FL_ENOMEM;
+    r->has_entry = true;
+    r->entry_seq = e->seq;
 
     if (strcmp(req->method, "POST") != 0)
         return fl_reply_dialect_error(r, e, d, 405, id, "POST", "method not allowed; use POST");
