@@ -479,8 +479,12 @@ static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
         c->p[t].fault = fi;
     }
     /* The FIRE names where the body was cut short (the first event dropped), not the end piece
-     * that now follows it. */
-    return fire_where(c, idx, where, fi);
+     * that now follows it: the evidence says where the fault acted on the wire. */
+    where.off = where.len = 0;
+    where.fault = fi;
+    where.flags = PC_FIRE;
+    where.silent = 0;
+    return fl_chaos__piece_insert(c, idx, &where);
 }
 
 static int drop_event(fl_chaos_t *c, uint32_t fi, size_t idx)
