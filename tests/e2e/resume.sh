@@ -19,6 +19,9 @@ src=$2
 tmp=$(mktemp -d)
 pid=
 cleanup() {
+    # SIGTERM reaches the server through timeout (fl_serve_kill's SIGKILL would stop timeout
+    # alone and leave the server running)
+    if [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
     fl_serve_kill
     rm -rf "$tmp"
 }
