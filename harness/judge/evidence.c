@@ -158,6 +158,10 @@ int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t s
         a->first_byte_ms = since_spawn(ms_or_none(req, "first_byte_ms"), spawn_ms);
         a->last_byte_ms = since_spawn(ms_or_none(req, "last_byte_ms"), spawn_ms);
         a->sent_retry_after_ms = ms_or_none(req, "retry_after_ms");
+        a->resume_asked = json_is_string(json_object_get(req, "resume_after"));
+        a->resume_skipped = ms_or_none(req, "resume_skipped");
+        const char *method = json_string_value(json_object_get(req, "method"));
+        a->retrieved = method && strcmp(method, "GET") == 0;
 
         json_t *faults = json_object_get(req, "faults");
         a->faults = json_is_array(faults) ? json_incref(faults) : json_array();

@@ -50,6 +50,13 @@ typedef struct fl_attempt_ev_s {
     json_t *faults; /* owned reference: the journal's faults array for this response
                        ([{"fault","description","event","byte","ms"}], ms after the
                        request arrived) */
+
+    /* What the request asked of a resumable stream (README, "Resuming a stream"). */
+    bool resume_asked;      /* the request named an event to resume after (the journal's
+                               resume_after: Last-Event-ID or starting_after) */
+    int64_t resume_skipped; /* events the resumed response left out; -1 when not resumed */
+    bool retrieved;         /* a GET of a stored response (GET /v1/responses/{id}): the answer
+                               generated once, sent again, not regenerated */
 } fl_attempt_ev_t;
 
 /** How the client's process ended. */

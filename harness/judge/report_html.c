@@ -201,6 +201,8 @@ static const struct {
     {FL_FINDING_NO_ERROR_MESSAGE, "failed with nothing on stderr"},
     {FL_FINDING_RETRY_AFTER_PAST_DEADLINE,
      "hung while waiting out a Retry-After longer than the time left before the deadline"},
+    {FL_FINDING_RESTARTED_NOT_RESUMED,
+     "asked for the whole answer again where it could have resumed the broken stream"},
 };
 
 static const char *exit_text(const fl_evidence_t *ev, char *buf, size_t n)

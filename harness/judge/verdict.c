@@ -61,6 +61,7 @@ int fl_finding_penalty(unsigned bit)
         return 30;
     case FL_FINDING_NO_BACKOFF:
     case FL_FINDING_NO_ERROR_MESSAGE:
+    case FL_FINDING_RESTARTED_NOT_RESUMED:
         return 20;
     case FL_FINDING_BUFFERED:
     case FL_FINDING_NO_HEARTBEAT:
@@ -505,6 +506,58 @@ static void relay_words(fl_judgement_t *j)
     }
 }
 
+/* The id of the last event response i (0-based) delivered whole that carries one, into buf; false
+ * when none did. The events delivered are those after the ones a resume left out. Responses'
+ * events all carry their sequence_number (their index in the stream); raw events their `id:`. */
+static bool delivered_id(const fl_scenario_t *sc, size_t i, const fl_attempt_ev_t *a, char *buf,
+                         size_t n)
+{
+    uint64_t first = a->resume_skipped > 0 ? (uint64_t)a->resume_skipped : 0;
+    if (a->events_sent == 0)
+        return false;
+    uint64_t last = first + a->events_sent - 1; /* 0-based index in the whole stream */
+    const fl_response_t *r = &sc->response;
+    if (sc->n_attempts) {
+        const fl_attempt_t *e = &sc->attempts[i < sc->n_attempts ? i : sc->n_attempts - 1];
+        if (e->response)
+            r = e->response;
+    }
+    if (r->events) {
+        for (uint64_t k = last + 1; k-- > 0;)
+            if (k < r->n_events && r->events[k].id) {
+                snprintf(buf, n, "%s", r->events[k].id);
+                return true;
+            }
+        return false;
+    }
+    if (sc->dialect != FL_DIALECT_OPENAI_RESPONSES)
+        return false;
+    snprintf(buf, n, "%" PRIu64, last);
+    return true;
+}
+
+/* restarted_not_resumed: expect.resume is required, a streamed 200 broke off after delivering an
+ * event with an id (a resume was on offer: the scenario has resume), and the next request had the
+ * whole answer generated again instead of asking for the rest (a GET of the stored response,
+ * even from its start, regenerates nothing). */
+static void resume_finding(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
+{
+    const fl_scenario_t *sc = ev->scenario;
+    if (!sc->resume || sc->expect.resume != FL_RESUME_REQUIRED)
+        return;
+    for (size_t i = 1; i < ev->n_attempts; i++) {
+        const fl_attempt_ev_t *prev = &ev->attempts[i - 1], *a = &ev->attempts[i];
+        char id[64];
+        if (a->resume_asked || a->retrieved || prev->status != 200 || !prev->stream ||
+            strcmp(prev->end, "complete") == 0 || !delivered_id(sc, i - 1, prev, id, sizeof(id)))
+            continue;
+        j->findings |= FL_FINDING_RESTARTED_NOT_RESUMED;
+        say(l, "; attempt %zu started over instead of resuming after event id %s of attempt %zu",
+            i + 1, id, i);
+        return;
+    }
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -610,6 +663,7 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
         l.len = strlen(j->reason);
         add_relay_findings(ev, j, &l);
     }
+    resume_finding(ev, j, &l);
 
 score:;
     int score = fl_verdict_base_score(j->verdict);

@@ -44,6 +44,8 @@ typedef enum {
     X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
     X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
       1u << 5) /* hung while honouring a Retry-After longer than the time left */                  \
+    X(RESTARTED_NOT_RESUMED, "restarted_not_resumed",                                              \
+      1u << 10) /* started over where expect.resume: required and a resume was offered */          \
     X(BUFFERED, "buffered", 1u << 11)         /* relay: text only after the upstream ended */      \
     X(NO_HEARTBEAT, "no_heartbeat", 1u << 12) /* relay: silent past expect.heartbeat_ms */         \
     X(UPSTREAM_NOT_CANCELLED, "upstream_not_cancelled",                                            \

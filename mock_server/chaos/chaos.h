@@ -53,6 +53,8 @@ typedef struct fl_chaos_input_s {
     size_t head_len;         /* bytes */
     const char *request_id;  /* x-request-id for responses the chaos layer makes (http_error) */
     fl_encode_ctx_t ctx;     /* for error events */
+    bool resumed;            /* the events after a resume point (encode/script.h
+                                fl_script_resume), not the stream the validator checked */
 } fl_chaos_input_t;
 
 /**
@@ -72,6 +74,10 @@ typedef struct fl_chaos_input_s {
  *     apply.
  *  4. On FL_BODY_JSON, a stall with keepalive_ms applies only at headers (where it sends no
  *     ping): its pings are SSE comments.
+ *  5. On a resumed FL_BODY_STREAM, a whole-event fault (duplicate, drop, replace, corrupt json, utf8,
+ *     sse) with no event to act on (the stream has none, or its position is past them), and
+ *     corrupt json/utf8 at an event without JSON: a resumed stream is shorter than the
+ *     scenario's, and its event N another event.
  * Everything else applies: the response-level faults, delay_headers, proxy_timeout,
  * idle_timeout, and on streamed bodies every fault the validator accepted.
  * Returns true, or false with a one-line reason written to reason (reason_size bytes, cut to

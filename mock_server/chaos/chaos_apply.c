@@ -31,6 +31,48 @@ static bool skip(char *reason, size_t size, const char *fmt, ...)
 /* corrupt's kinds as the reason names them ("corrupt json"), by fl_corrupt_kind_t. */
 static const char *const corrupt_kinds[] = {"json", "utf8", "chunk_size", "garbage", "sse"};
 
+/* corrupt json/utf8, duplicate, drop and replace act on one whole event (fault_load.c's
+ * acts_on_whole_event: the same set). */
+static bool whole_event(const fl_fault_t *f)
+{
+    return f->kind == FL_FAULT_DUPLICATE || f->kind == FL_FAULT_DROP ||
+           f->kind == FL_FAULT_REPLACE ||
+           (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE &&
+            f->corrupt != FL_CORRUPT_CHUNK_SIZE);
+}
+
+/* 5. On a stream, a whole-event fault with no event to act on. The validator checked every
+ * position against the scenario's stream; a resumed stream (the events after the one a client
+ * named) is shorter, and its event N is another event. Other positions past its end act at the
+ * end, as on any stream. */
+static bool fits_stream(const fl_chaos_input_t *in, const fl_fault_t *f, const char *name,
+                        const char *sub, char *reason, size_t reason_size)
+{
+    const fl_script_t *s = in->script;
+    size_t n = s->n_events;
+    if (!whole_event(f))
+        return true;
+    uint64_t ev = n / 2 + 1; /* 1-based event the position names (the default: the middle) */
+    if (f->at.kind == FL_AT_EVENT)
+        ev = f->at.n;
+    else if (f->at.kind == FL_AT_CONTENT)
+        ev = fl_script_pieces(s) ? fl_script_content_event(s, f->at.n) + 1 : n + 1;
+    else if (f->at.kind != FL_AT_DEFAULT)
+        ev = 0; /* bytes, times and the end are checked by the compiler */
+    if (n == 0 || ev > n)
+        return skip(reason, reason_size,
+                    "%s%s%s needs an event; this stream has %zu, and its position is past them",
+                    name, *sub ? " " : "", sub, n);
+    if (f->kind == FL_FAULT_CORRUPT &&
+        (f->corrupt == FL_CORRUPT_JSON || f->corrupt == FL_CORRUPT_UTF8) && ev &&
+        !fl_chaos_can_corrupt(s->bytes.data + s->events[ev - 1].off, s->events[ev - 1].len,
+                              f->corrupt))
+        return skip(reason, reason_size,
+                    "event %" PRIu64 " of this stream has no JSON for corrupt %s to act on", ev,
+                    sub);
+    return true;
+}
+
 bool fl_chaos_applies(const fl_chaos_input_t *in, const fl_fault_t *f, char *reason,
                       size_t reason_size)
 {
@@ -54,7 +96,7 @@ bool fl_chaos_applies(const fl_chaos_input_t *in, const fl_fault_t *f, char *rea
                     json ? " (non-streaming)" : "");
     }
     if (!json)
-        return true;
+        return !in->resumed || fits_stream(in, f, name, sub, reason, reason_size);
 
     /* 2. body faults rewrite the event stream; a JSON body's length is fixed by its head */
     if (fl_fault_phase(f->kind) == FL_PHASE_BODY)

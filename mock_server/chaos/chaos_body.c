@@ -23,6 +23,12 @@
  *    position (the last event's + 1 at the end), read from that event's JSON; with no such
  *    field, from the count of events before the position.
  *  - end: the rest of the body is removed and the body ends when the position was due.
+ *  - drop: the event at the position is removed; the FIRE stands where it was, and every other
+ *    event keeps its bytes and its time.
+ *  - replace: the event at the position keeps its other lines (event:, id:, comments) and gets
+ *    `data` as its data lines instead of its own (one `data:` line per line of data, where its
+ *    first data line stood, or before the blank line when it had none), its line ends as its
+ *    own (CRLF for Gemini).
  */
 #include "chaos/chaos_impl.h"
 #include "base/error.h"
@@ -66,6 +72,25 @@ static int event_range(const fl_chaos_t *c, uint32_t e, size_t *first, size_t *l
         return 0;
     }
     return FL_EINVAL;
+}
+
+/* The run of clean pieces [*first, *last] of the event at piece idx (event_at). */
+static int event_pieces(const fl_chaos_t *c, size_t idx, size_t *first, size_t *last)
+{
+    uint32_t e;
+    int rc = event_at(c, idx, &e);
+    return rc ? rc : event_range(c, e, first, last);
+}
+
+/* Inserts before piece at a FIRE of fault fi with where's evidence (event, time, offset): where
+ * a fault removed bytes, the evidence says where it acted on the wire. */
+static int fire_where(fl_chaos_t *c, size_t at, fl_chaos_piece_t where, uint32_t fi)
+{
+    where.off = where.len = 0;
+    where.fault = fi;
+    where.flags = PC_FIRE;
+    where.silent = 0;
+    return fl_chaos__piece_insert(c, at, &where);
 }
 
 static int event_bytes(const fl_chaos_t *c, size_t first, size_t last, fl_buf_t *out)
@@ -179,64 +204,70 @@ bool fl_chaos_can_corrupt(const char *event, size_t len, fl_corrupt_kind_t kind)
     return corrupt_target(event, len, kind, &s, &e, &q) == 0;
 }
 
-static int corrupt_event(fl_chaos_t *c, uint32_t fi, size_t idx)
+/* Builds an event's new bytes nb from its bytes b for fault f. Returns 0 or an error code. */
+typedef int (*event_edit_fn)(const fl_fault_t *f, const fl_buf_t *b, fl_buf_t *nb);
+
+/* Rewrites the event at piece idx with edit (see rewrite_event), and fires fi at it. */
+static int edit_event(fl_chaos_t *c, uint32_t fi, size_t idx, event_edit_fn edit)
 {
-    const fl_fault_t *f = &c->faults[fi];
-    uint32_t e;
-    size_t first, last, s, end;
-    size_t q;
-    fl_buf_t b, nb;
+    size_t first, last;
     int rc;
-    if ((rc = event_at(c, idx, &e)) || (rc = event_range(c, e, &first, &last)))
+    if ((rc = event_pieces(c, idx, &first, &last)))
         return rc;
+    fl_buf_t b, nb;
     fl_buf_init(&b);
     fl_buf_init(&nb);
-    if ((rc = event_bytes(c, first, last, &b)))
-        goto done;
-    switch (f->corrupt) {
-    case FL_CORRUPT_JSON:
-        if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
-            goto done;
-        rc = fl_buf_append(&nb, b.data, s + (end - s) / 2);
-        for (int i = 0; i < 2 && !rc; i++)
-            rc = fl_buf_append_str(&nb, line_end(&b));
-        break;
-    case FL_CORRUPT_UTF8: {
-        if ((rc = corrupt_target(b.data, b.len, f->corrupt, &s, &end, &q)))
-            goto done;
-        static const char bad[] = {(char)0xC3, (char)0x28, (char)0xFF};
-        rc = fl_buf_append(&nb, b.data, s + q + 1);
-        if (!rc)
-            rc = fl_buf_append(&nb, bad, sizeof(bad));
-        if (!rc)
-            rc = fl_buf_append(&nb, b.data + s + q + 1, b.len - (s + q + 1));
-        break;
-    }
-    case FL_CORRUPT_SSE:
-        rc = fl_buf_printf(&nb, "bogus%sx-faultline: 1%s", line_end(&b), line_end(&b));
-        for (size_t i = 0; !rc && i < b.len; i++) {
-            bool line_start =
-                i == 0 || b.data[i - 1] == '\n' || (b.data[i - 1] == '\r' && b.data[i] != '\n');
-            if (line_start && b.len - i >= 6 && memcmp(b.data + i, "data: ", 6) == 0) {
-                rc = fl_buf_append(&nb, "data:", 5);
-                i += 5;
-                continue;
-            }
-            rc = fl_buf_append(&nb, b.data + i, 1);
-        }
-        break;
-    default:
-        rc = FL_EINVAL;
-        break;
-    }
+    if (!(rc = event_bytes(c, first, last, &b)))
+        rc = edit(&c->faults[fi], &b, &nb);
     if (!rc)
         rc = rewrite_event(c, first, last, &nb, fi);
     if (!rc)
         rc = fl_chaos__fire_piece(c, first, fi, c->p[first].at_ms);
-done:
     fl_buf_close(&b);
     fl_buf_close(&nb);
     return rc;
+}
+
+/* corrupt json, utf8 and sse: event_edit_fn. */
+static int corrupt_bytes(const fl_fault_t *f, const fl_buf_t *b, fl_buf_t *nb)
+{
+    size_t s, end, q;
+    int rc;
+    switch (f->corrupt) {
+    case FL_CORRUPT_JSON:
+        if ((rc = corrupt_target(b->data, b->len, f->corrupt, &s, &end, &q)))
+            return rc;
+        rc = fl_buf_append(nb, b->data, s + (end - s) / 2);
+        for (int i = 0; i < 2 && !rc; i++)
+            rc = fl_buf_append_str(nb, line_end(b));
+        return rc;
+    case FL_CORRUPT_UTF8: {
+        if ((rc = corrupt_target(b->data, b->len, f->corrupt, &s, &end, &q)))
+            return rc;
+        static const char bad[] = {(char)0xC3, (char)0x28, (char)0xFF};
+        rc = fl_buf_append(nb, b->data, s + q + 1);
+        if (!rc)
+            rc = fl_buf_append(nb, bad, sizeof(bad));
+        if (!rc)
+            rc = fl_buf_append(nb, b->data + s + q + 1, b->len - (s + q + 1));
+        return rc;
+    }
+    case FL_CORRUPT_SSE:
+        rc = fl_buf_printf(nb, "bogus%sx-faultline: 1%s", line_end(b), line_end(b));
+        for (size_t i = 0; !rc && i < b->len; i++) {
+            bool line_start =
+                i == 0 || b->data[i - 1] == '\n' || (b->data[i - 1] == '\r' && b->data[i] != '\n');
+            if (line_start && b->len - i >= 6 && memcmp(b->data + i, "data: ", 6) == 0) {
+                rc = fl_buf_append(nb, "data:", 5);
+                i += 5;
+                continue;
+            }
+            rc = fl_buf_append(nb, b->data + i, 1);
+        }
+        return rc;
+    default:
+        return FL_EINVAL;
+    }
 }
 
 /* Inserts bytes before piece idx, due with it; the FIRE goes first. */
@@ -283,7 +314,7 @@ static int corrupt(fl_chaos_t *c, uint32_t fi, size_t idx)
         c->p[t].fault = fi;
         return fl_chaos__fire_piece(c, t, fi, c->p[t].at_ms);
     }
-    return corrupt_event(c, fi, idx);
+    return edit_event(c, fi, idx, corrupt_bytes);
 }
 
 /* The body byte after byte i of piece j (it may start a later body piece); -1 at the end. */
@@ -356,18 +387,14 @@ static int drop_sentinel(fl_chaos_t *c, uint32_t fi, size_t idx)
         return fl_chaos__fire_piece(c, fire_at, fi, fire_at < c->np ? c->p[fire_at].at_ms : 0);
     }
     /* the FIRE stands where the dropped event was */
-    dropped.off = dropped.len = 0;
-    dropped.fault = fi;
-    dropped.flags = PC_FIRE;
-    return fl_chaos__piece_insert(c, fire_at, &dropped);
+    return fire_where(c, fire_at, dropped, fi);
 }
 
 static int duplicate(fl_chaos_t *c, uint32_t fi, size_t idx)
 {
-    uint32_t e;
     size_t first, last;
     int rc;
-    if ((rc = event_at(c, idx, &e)) || (rc = event_range(c, e, &first, &last)))
+    if ((rc = event_pieces(c, idx, &first, &last)))
         return rc;
     uint64_t at = c->p[last].at_ms;
     size_t n = last - first + 1;
@@ -460,6 +487,64 @@ static int end_body(fl_chaos_t *c, uint32_t fi, size_t idx)
     return fl_chaos__piece_insert(c, idx, &where);
 }
 
+static int drop_event(fl_chaos_t *c, uint32_t fi, size_t idx)
+{
+    size_t first, last;
+    int rc;
+    if ((rc = event_pieces(c, idx, &first, &last)))
+        return rc;
+    fl_chaos_piece_t where = c->p[first];
+    fl_chaos__piece_remove(c, first, last - first + 1);
+    return fire_where(c, first, where, fi);
+}
+
+/* Appends `data` as data lines, each ending in le. */
+static int data_lines(fl_buf_t *nb, const char *data, size_t len, const char *le)
+{
+    int rc = 0;
+    const char *p = data, *end = data + len;
+    do {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        rc = fl_buf_printf(nb, "data: %.*s%s", (int)(stop - p), p, le);
+        p = nl ? nl + 1 : end;
+    } while (!rc && p < end);
+    return rc;
+}
+
+/* replace: event_edit_fn. */
+static int replace_bytes(const fl_fault_t *f, const fl_buf_t *b, fl_buf_t *nb)
+{
+    const char *data = f->inject ? f->inject : "";
+    const char *le = line_end(b);
+    bool put = false;
+    int rc = 0;
+    for (size_t i = 0; i < b->len && !rc;) {
+        const char *nl = memchr(b->data + i, '\n', b->len - i);
+        size_t stop = nl ? (size_t)(nl - b->data) : b->len;
+        size_t next = nl ? stop + 1 : b->len;
+        size_t n = stop - i;
+        if (n && b->data[i + n - 1] == '\r')
+            n--;
+        bool is_data =
+            n >= 4 && memcmp(b->data + i, "data", 4) == 0 && (n == 4 || b->data[i + 4] == ':');
+        if (n == 0 || is_data) {
+            /* the new data stands where the first data line stood, else before the blank line */
+            if (!put)
+                rc = data_lines(nb, data, f->inject_len, le);
+            put = true;
+            if (!rc && n == 0)
+                rc = fl_buf_append(nb, b->data + i, next - i);
+        } else {
+            rc = fl_buf_append(nb, b->data + i, next - i);
+        }
+        i = next;
+    }
+    if (!rc && !put)
+        rc = data_lines(nb, data, f->inject_len, le);
+    return rc;
+}
+
 int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
@@ -481,6 +566,10 @@ int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
         return error_event(c, fi, idx);
     case FL_FAULT_END:
         return end_body(c, fi, idx);
+    case FL_FAULT_DROP:
+        return drop_event(c, fi, idx);
+    case FL_FAULT_REPLACE:
+        return edit_event(c, fi, idx, replace_bytes);
     default:
         return FL_EINVAL;
     }

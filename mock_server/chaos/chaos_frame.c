@@ -9,9 +9,11 @@
  * be a terminator.
  *
  * Wire faults split WRITEs from their position on into own_write pieces:
- *  - fragment: pieces of `bytes` bytes, or cuts at the given clean body offsets (mapped through
- *    the WRITE's clean start and chunk-size line; bytes a body fault rewrote shift them), with
- *    gap_ms between pieces; every later op moves back by the gaps.
+ *  - fragment: pieces of `bytes` bytes, or cuts at the given offsets of the body as sent: N is
+ *    after N body bytes as they go out (every byte a body fault added, rewrote or removed
+ *    counted as sent, e.g. line_endings' CRs; chunk-size lines and CRLFs not counted), mapped
+ *    through the WRITE's sent start and chunk-size line, with gap_ms between pieces; every
+ *    later op moves back by the gaps.
  *  - throttle: pieces of p = max(1, bytes/100) bytes, each at least d ms after the one before,
  *    d the smallest whole ms with p * ceil(1000 / d) <= bytes: no window of 1000 ms ever holds
  *    more than `bytes` bytes. Later ops move back. A PING tail (stall forever) is not throttled.
@@ -86,6 +88,7 @@ int fl_chaos__frame(fl_chaos_t *c)
     fl_buf_t b;
     fl_chaos_op_t o;
     int rc = 0;
+    uint64_t sent = 0; /* body bytes as sent so far */
     fl_buf_init(&b);
     for (size_t i = 0; i < c->np && !rc;) {
         const fl_chaos_piece_t *p = &c->p[i];
@@ -160,6 +163,8 @@ int fl_chaos__frame(fl_chaos_t *c)
             o.w.events_done = done;
             o.w.own_write = (p->flags & PC_OWN) != 0;
             o.body = true;
+            o.sent_off = sent;
+            sent += b.len;
             rc = framed(c, &b, bad, &o);
             if (!rc)
                 rc = fl_chaos__op_push(c, &o);
@@ -183,6 +188,7 @@ int fl_chaos__frame(fl_chaos_t *c)
                 rc = framed(c, &b, false, &o);
             o.w.every_ms = c->tail_every_ms;
             o.body = true;
+            o.sent_off = sent;
         }
         if (!rc)
             rc = fl_chaos__op_push(c, &o);
@@ -235,9 +241,9 @@ static int fragment_cuts(const fl_fault_t *f, const fl_chaos_op_t *o, size_t **c
         return FL_ENOMEM;
     for (size_t k = 0; k < f->n_offsets; k++) {
         uint64_t off = f->offsets[k];
-        if (off <= o->w.body_off)
+        if (off <= o->sent_off)
             continue;
-        uint64_t rel = o->prefix + (off - o->w.body_off);
+        uint64_t rel = o->prefix + (off - o->sent_off);
         if (rel < len)
             (*cuts)[(*n)++] = (size_t)rel;
     }
@@ -265,6 +271,7 @@ static int push_piece(fl_chaos_t *c, const fl_chaos_op_t *parent, uint32_t fi, s
             into > parent->w.len - parent->prefix - trailer)
             into = parent->w.len - parent->prefix - trailer;
         o.w.body_off = parent->w.body_off + into;
+        o.sent_off = parent->sent_off + into;
     }
     return fl_chaos__op_push(c, &o);
 }

@@ -51,6 +51,8 @@ typedef struct fl_chaos_op_s {
     size_t prefix; /* chunk-size line bytes before the body bytes in a body WRITE */
     bool body;     /* a WRITE of body bytes (not the head, not the terminator) */
     bool head;     /* the WRITE of the status line and headers */
+    uint64_t sent_off; /* a body WRITE: body bytes as sent (after body faults, without chunk
+                          framing) before its first body byte; what fragment offsets count */
 } fl_chaos_op_t;
 
 /** A resolved position: a clean ordinal (headers = 0, end = end_cid) or a time. */

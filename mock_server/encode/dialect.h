@@ -48,6 +48,12 @@ typedef struct fl_encode_ctx_s {
     bool include_usage;       /* openai-chat: stream_options.include_usage was true */
     uint64_t sequence_number; /* openai-responses: sequence_number of the next event, used by
                                  fl_dialect_encode_error_event; 0 elsewhere */
+    bool background;          /* openai-responses: the request asked for background: true; every
+                                 response object says "background":true and response.created
+                                 has status "queued" (API reference, "Background mode") */
+    bool queued;              /* openai-responses, with background: the non-streaming body is
+                                 the response just queued (status "queued", no output yet), as
+                                 POST /v1/responses answers a background request */
 } fl_encode_ctx_t;
 
 /**

@@ -17,6 +17,11 @@
  * last event response.incomplete; Faultline keeps response.completed for every finish so that
  * fl_dialect_sentinel_name has one answer, and tags it FL_EVENT_SENTINEL although it also
  * carries the finish (the script has a single end event).
+ * Background mode ("Background mode" guide; "Retrieve a model response": GET
+ * /v1/responses/{id}, streamed with ?stream=true&starting_after=N): a background response's
+ * objects carry "background": true, response.created says "queued", and POST without stream
+ * answers the queued response; serve/route.c serves the GET, whose stream is this same script
+ * resumed after sequence_number N (every event's sequence_number is its index in the script).
  */
 #include "encode/dialect_impl.h"
 #include "base/error.h"
@@ -53,10 +58,18 @@ static json_t *response_new(const fl_scenario_t *sc, const fl_encode_ctx_t *ctx,
         details = json_pack("{s:s}", "reason",
                             sc->response.finish_reason == FL_FINISH_LENGTH ? "max_output_tokens"
                                                                            : "content_filter");
-    return json_pack("{s:s, s:s, s:I, s:s, s:n, s:o, s:s, s:o, s:o}", "id", ids->resp, "object",
-                     "response", "created_at", (json_int_t)ctx->created, "status", status, "error",
-                     "incomplete_details", details, "model", sc->model ? sc->model : "", "output",
-                     output, "usage", usage ? usage : json_null());
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:s, s:n, s:o, s:s, s:o, s:o}", "id", ids->resp, "object",
+                  "response", "created_at", (json_int_t)ctx->created, "status", status, "error",
+                  "incomplete_details", details, "model", sc->model ? sc->model : "", "output",
+                  output, "usage", usage ? usage : json_null());
+    /* Only a background response says so: every other body keeps the bytes the validator
+     * measured positions on. */
+    if (o && ctx->background && json_object_set_new(o, "background", json_true())) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *usage_new(const fl_answer_t *a)
@@ -113,9 +126,12 @@ int fl_openai__responses_stream(fl_answer_t *a)
     ids_t ids;
     ids_init(&ids, sc, a->ctx);
     uint64_t seq = 0;
-    int rc = push(out, FL_EVENT_META, 0, "response.created", &seq,
-                  json_pack("{s:o}", "response",
-                            response_new(sc, a->ctx, &ids, "in_progress", json_array(), NULL)));
+    /* A background response is queued before it runs (API reference, "Background mode"). */
+    int rc =
+        push(out, FL_EVENT_META, 0, "response.created", &seq,
+             json_pack("{s:o}", "response",
+                       response_new(sc, a->ctx, &ids, a->ctx->background ? "queued" : "in_progress",
+                                    json_array(), NULL)));
     if (!rc)
         rc = push(out, FL_EVENT_META, 0, "response.in_progress", &seq,
                   json_pack("{s:o}", "response",
@@ -188,6 +204,8 @@ json_t *fl_openai__responses_body(const fl_answer_t *a, int *rc)
     (void)rc; /* only out of memory can fail here */
     ids_t ids;
     ids_init(&ids, a->sc, a->ctx);
+    if (a->ctx->background && a->ctx->queued)
+        return response_new(a->sc, a->ctx, &ids, "queued", json_array(), NULL);
     const char *status = final_status(a->sc->response.finish_reason);
     return response_new(
         a->sc, a->ctx, &ids, status,

@@ -107,4 +107,23 @@ int fl_script_add_write(fl_script_t *s, size_t off, uint64_t at_ms);
 /** The number of events marked as pieces of the answer. */
 size_t fl_script_pieces(const fl_script_t *s);
 
+/**
+ * The id a client would resume after event i: the value of its last `id:` line (WHATWG HTML,
+ * "Server-sent events": the last event ID, sent back as Last-Event-ID), else the
+ * "sequence_number" of its JSON data (OpenAI Responses: GET /v1/responses/{id}?starting_after=N).
+ * Writes it NUL-terminated into buf (cap bytes, cut to fit) and returns its length, or -1 when
+ * the event carries neither.
+ */
+int fl_script_event_id(const fl_script_t *s, size_t i, char *buf, size_t cap);
+
+/**
+ * The stream resumed after the event whose id (fl_script_event_id) is the len bytes at id, the
+ * last such event when several carry it: the events after it appended to out (initialised,
+ * empty), each with its piece mark and its time moved earlier by that event's at_ms, and
+ * *skipped set to the number of events left out (that event's index + 1). Returns 0,
+ * FL_ENOTFOUND (no event carries the id; out untouched) or FL_ENOMEM.
+ */
+int fl_script_resume(const fl_script_t *s, const char *id, size_t len, fl_script_t *out,
+                     size_t *skipped);
+
 #endif

@@ -44,11 +44,12 @@ static void keys_of(fl_fault_kind_t k, const char **keys)
     keys[n] = NULL;
 }
 
-/* duplicate and the corrupt kinds other than garbage rewrite one whole event: a position inside
- * an event, or the end, gives them nothing to act on. */
+/* duplicate, drop, replace and the corrupt kinds other than garbage act on one whole event: a
+ * position inside an event, or the end, gives them nothing to act on. */
 static bool acts_on_whole_event(const fl_fault_t *f)
 {
-    return f->kind == FL_FAULT_DUPLICATE ||
+    return f->kind == FL_FAULT_DUPLICATE || f->kind == FL_FAULT_DROP ||
+           f->kind == FL_FAULT_REPLACE ||
            (f->kind == FL_FAULT_CORRUPT && f->corrupt != FL_CORRUPT_GARBAGE);
 }
 
@@ -362,6 +363,11 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
         if (fl_load__get_str(c, P("bytes"), FIELD("bytes"), false, &f->inject) == 0)
             f->inject_len = strlen(f->inject);
         break;
+    case FL_FAULT_REPLACE:
+        NEED("data");
+        if (fl_load__data(c, P("data"), FIELD("data"), &f->inject) == 0)
+            f->inject_len = strlen(f->inject);
+        break;
     case FL_FAULT_HTTP_ERROR:
         NEED("status");
         if (get_status(c, P("status"), FIELD("status"), &f->status))
@@ -551,9 +557,23 @@ static void load_chaos(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_a
     load_fault_list(c, v[2], f, &a->chaos_faults, &a->n_chaos_faults);
 }
 
+/* The response reader names its fields response and response.KEY: diagnostics from diags[mark]
+ * on about an attempt's response get its own path instead (attempts[1].response.KEY). */
+static void name_fields(fl_load_ctx_t *c, size_t mark, const char *base)
+{
+    for (size_t i = mark; i < c->diags->len; i++) {
+        fl_diag_t *d = &c->diags->items[i];
+        if (strncmp(d->field, "response", 8) != 0 || (d->field[8] && d->field[8] != '.'))
+            continue;
+        char f[sizeof(d->field)];
+        snprintf(f, sizeof(f), "%s%s", base, d->field + 8);
+        snprintf(d->field, sizeof(d->field), "%s", f);
+    }
+}
+
 void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
 {
-    static const char *const keys[] = {"faults", "chaos", NULL};
+    static const char *const keys[] = {"faults", "chaos", "response", NULL};
     if (n->type != YAML_SEQUENCE_NODE) {
         fl_load__report(c, &n->start_mark, "attempts", "expected a list, got %s",
                         fl_load__kind_name(n));
@@ -575,7 +595,7 @@ void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
     }
     for (size_t i = 0; i < len; i++) {
         char f[256], ff[256];
-        yaml_node_t *v[2], *k[2];
+        yaml_node_t *v[3], *k[3];
         yaml_node_t *item = fl_load__node_at(c, n->data.sequence.items.start[i]);
         fl_attempt_t *a = &sc->attempts[i];
         fl_load__join_index(f, sizeof(f), "attempts", i);
@@ -590,6 +610,20 @@ void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc)
         if (v[1]) {
             fl_load__join_key(ff, sizeof(ff), f, "chaos");
             load_chaos(c, v[1], ff, a);
+        }
+        if (v[2]) {
+            fl_load__join_key(ff, sizeof(ff), f, "response");
+            if (!(a->response = calloc(1, sizeof(*a->response)))) {
+                c->oom = 1;
+                return;
+            }
+            size_t mark = c->diags->len;
+            fl_load__response(c, v[2], a->response);
+            name_fields(c, mark, ff);
+            if (a->response->path)
+                fl_load__report(c, &v[2]->start_mark, ff,
+                                "path is where the scenario is served, the same for every "
+                                "attempt: set it in the top-level response");
         }
     }
 }
@@ -760,8 +794,9 @@ void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
     for (int i = 1; i < FL_ENCODE_CREATED_DIGITS; i++)
         created *= 10;
     fl_encode_ctx_t ctx = {.id = id, .created = created, .include_usage = false};
-    fl_script_t script;
+    fl_script_t script, own;
     fl_script_init(&script);
+    fl_script_init(&own);
     int rc = fl_dialect_encode_stream(sc, &ctx, &script);
     if (rc) {
         if (rc == FL_ENOMEM)
@@ -772,6 +807,26 @@ void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
     for (size_t i = 0; i < sc->n_attempts; i++) {
         const fl_attempt_t *a = &sc->attempts[i];
         char base[96];
+        /* an entry with a response of its own is checked against the stream it sends */
+        fl_scenario_t alt;
+        k.sc = sc;
+        k.script = &script;
+        if (a->response) {
+            alt = *sc;
+            alt.response = *a->response;
+            fl_script_close(&own);
+            fl_script_init(&own);
+            if ((rc = fl_dialect_encode_stream(&alt, &ctx, &own))) {
+                if (rc == FL_ENOMEM)
+                    c->oom = 1;
+                snprintf(base, sizeof(base), "attempts[%zu].response", i);
+                if (rc != FL_ENOMEM)
+                    fl_load__report(c, NULL, base, "cannot be encoded: %s", fl_strerror(rc));
+                continue;
+            }
+            k.sc = &alt;
+            k.script = &own;
+        }
         for (size_t j = 0; j < a->n_faults; j++) {
             snprintf(base, sizeof(base), "attempts[%zu].faults[%zu]", i, j);
             fl_load__join_key(k.field, sizeof(k.field), base, fl_fault_name(a->faults[j].kind));
@@ -786,5 +841,6 @@ void fl_load__check_faults(fl_load_ctx_t *c, const fl_scenario_t *sc)
             check_one(&k, &a->chaos_faults[j]);
         }
     }
+    fl_script_close(&own);
     fl_script_close(&script);
 }

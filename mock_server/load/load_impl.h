@@ -59,7 +59,7 @@ int fl_load__get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool 
 int fl_load__get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
                       const char *const *names);
 /**
- * Checks that n is a mapping whose keys are all in keys (NULL-terminated, at most 16), with no
+ * Checks that n is a mapping whose keys are all in keys (NULL-terminated; vals and keynodes hold one slot per key), with no
  * duplicates, and fills vals[i] / keynodes[i] with the node for keys[i] (or NULL). Unknown keys
  * are reported with a suggestion. Returns 0 when n is a mapping, -1 (reported) when not.
  */
@@ -68,6 +68,16 @@ int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const 
 /** Reports "missing required key" for parent.key at the mapping map. */
 void fl_load__report_missing(fl_load_ctx_t *c, yaml_node_t *map, const char *parent,
                              const char *key);
+/**
+ * Reads a `response:` mapping at n into r (zeroed by the caller); its diagnostics name the fields
+ * response and response.KEY (scenario_load.c).
+ */
+void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r);
+/**
+ * Reads an SSE data value: a string (empty allowed) as it is, or a mapping encoded to compact
+ * JSON, into *out (owned by the caller). Returns 0 or -1 after reporting.
+ */
+int fl_load__data(fl_load_ctx_t *c, yaml_node_t *n, const char *field, char **out);
 /** Parses the `attempts:` list into sc->attempts (fault_load.c). */
 void fl_load__attempts(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_t *sc);
 /**

@@ -680,6 +680,23 @@ static bool has_line_break(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
+int fl_load__data(fl_load_ctx_t *c, yaml_node_t *n, const char *field, char **out)
+{
+    if (n->type == YAML_MAPPING_NODE) {
+        json_t *j = to_json(c, n, field);
+        if (!j)
+            return -1;
+        *out = json_compact(c, j);
+        json_decref(j);
+        return *out ? 0 : -1;
+    }
+    if (n->type == YAML_SCALAR_NODE)
+        return fl_load__get_str(c, n, field, true, out);
+    fl_load__report(c, &n->start_mark, field, "expected a string or a mapping, got %s",
+                    fl_load__kind_name(n));
+    return -1;
+}
+
 static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_raw_event_t *e)
 {
     static const char *const keys[] = {"event", "data", "id", "retry", "raw", NULL};
@@ -724,18 +741,7 @@ static void load_event(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_r
     }
     if (v[1]) {
         fl_load__join_key(f, sizeof(f), field, "data");
-        if (v[1]->type == YAML_MAPPING_NODE) {
-            json_t *j = to_json(c, v[1], f);
-            if (j) {
-                e->data = json_compact(c, j);
-                json_decref(j);
-            }
-        } else if (v[1]->type == YAML_SCALAR_NODE) {
-            fl_load__get_str(c, v[1], f, true, &e->data);
-        } else {
-            fl_load__report(c, &v[1]->start_mark, f, "expected a string or a mapping, got %s",
-                            fl_load__kind_name(v[1]));
-        }
+        fl_load__data(c, v[1], f, &e->data);
     }
     if (v[2]) {
         fl_load__join_key(f, sizeof(f), field, "id");
@@ -774,9 +780,9 @@ static void load_usage(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 }
 
 static const char *const response_keys[] = {
-    "text",        "chunks",    "tool_call", "events",        "chunking", "ttft_ms",
-    "interval_ms", "jitter_ms", "seed",      "finish_reason", "usage",    "framing",
-    "writes",      "capture",   "ending",    "end_ms",        "speed",    NULL};
+    "text",      "chunks", "tool_call",     "events", "chunking", "ttft_ms", "interval_ms",
+    "jitter_ms", "seed",   "finish_reason", "usage",  "framing",  "writes",  "capture",
+    "ending",    "end_ms", "speed",         "status", "headers",  "path",    NULL};
 enum {
     R_TEXT,
     R_CHUNKS,
@@ -795,8 +801,84 @@ enum {
     R_ENDING,
     R_END_MS,
     R_SPEED,
+    R_STATUS,
+    R_HEADERS,
+    R_PATH,
     R_NKEYS
 };
+
+/* Headers the server's framing owns: response.framing and the request decide them. */
+static const char *const framing_headers[] = {"content-length", "transfer-encoding", "connection",
+                                              NULL};
+
+static bool is_token(const char *s)
+{
+    return s[0] && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "!#$%&'*+-.^_`|~") == strlen(s);
+}
+
+/* response.headers: a mapping of header name -> string value. */
+static void load_headers(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
+{
+    const char *field = "response.headers";
+    if (n->type != YAML_MAPPING_NODE) {
+        fl_load__report(c, &n->start_mark, field,
+                        "expected a mapping of header name to value, got %s",
+                        fl_load__kind_name(n));
+        return;
+    }
+    size_t len = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (len == 0)
+        return;
+    if (!(r->headers = calloc(len, sizeof(*r->headers)))) {
+        c->oom = 1;
+        return;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = fl_load__node_at(c, p->key), *v = fl_load__node_at(c, p->value);
+        char f[256];
+        if (k->type != YAML_SCALAR_NODE || !is_token(fl_load__sval(k))) {
+            fl_load__report(c, &k->start_mark, field,
+                            "a header name is a token (letters, digits, !#$%%&'*+-.^_`|~)");
+            continue;
+        }
+        fl_load__join_key(f, sizeof(f), field, fl_load__sval(k));
+        fl_header_t *h = &r->headers[r->n_headers];
+        if (!(h->name = strdup(fl_load__sval(k)))) {
+            c->oom = 1;
+            return;
+        }
+        r->n_headers++;
+        for (char *q = h->name; *q; q++)
+            if (*q >= 'A' && *q <= 'Z')
+                *q = (char)(*q - 'A' + 'a');
+        for (size_t i = 0; framing_headers[i]; i++)
+            if (strcmp(h->name, framing_headers[i]) == 0)
+                fl_load__report(c, &k->start_mark, f,
+                                "%s is the server's framing (set response.framing instead)",
+                                h->name);
+        for (size_t i = 0; i + 1 < r->n_headers; i++)
+            if (strcmp(r->headers[i].name, h->name) == 0)
+                fl_load__report(c, &k->start_mark, f, "duplicate header");
+        if (fl_load__get_str(c, v, f, true, &h->value) == 0 && has_line_break(h->value))
+            fl_load__report(c, &v->start_mark, f, "must not contain a line break");
+    }
+}
+
+/* response.path: an absolute path of its own (not a control route, not a /s/NAME/ prefix). */
+static void load_path(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
+{
+    const char *field = "response.path";
+    if (fl_load__get_str(c, n, field, false, &r->path))
+        return;
+    const char *p = r->path;
+    if (p[0] != '/' || strpbrk(p, "?# \t\r\n") || strncmp(p, "/_faultline/", 12) == 0 ||
+        strncmp(p, "/s/", 3) == 0 || strlen(p) > 200)
+        fl_load__report(c, &n->start_mark, field,
+                        "'%.60s' must be a path of at most 200 bytes starting with '/', without "
+                        "a query, outside /_faultline/ and /s/",
+                        p);
+}
 
 static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
 {
@@ -887,6 +969,27 @@ static void load_response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
         if (f >= 0)
             r->framing = (fl_framing_t)f;
     }
+    if (v[R_STATUS]) {
+        uint64_t st;
+        if (fl_load__get_uint(c, v[R_STATUS], "response.status", 999, &st) == 0) {
+            if (st < 200 || st > 299 || st == 204 || st == 205)
+                fl_load__report(c, &v[R_STATUS]->start_mark, "response.status",
+                                "%" PRIu64 " is not a status with a body of the answer (200 to "
+                                "299 but 204 and 205; an error status is the http_error fault)",
+                                st);
+            else
+                r->status = (int)st;
+        }
+    }
+    if (v[R_HEADERS])
+        load_headers(c, v[R_HEADERS], r);
+    if (v[R_PATH])
+        load_path(c, v[R_PATH], r);
+}
+
+void fl_load__response(fl_load_ctx_t *c, yaml_node_t *n, fl_response_t *r)
+{
+    load_response(c, n, r);
 }
 
 /* ---- expect ------------------------------------------------------------------- */
@@ -898,12 +1001,14 @@ static const char *const expect_keys[] = {"outcome",
                                           "respect_retry_after",
                                           "answer",
                                           "heartbeat_ms",
+                                          "resume",
                                           NULL};
 
 static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
 {
     static const char *const outcomes[] = {"complete", "error", "either", NULL};
-    yaml_node_t *v[7], *k[7];
+    static const char *const resumes[] = {"allowed", "required", NULL};
+    yaml_node_t *v[8], *k[8];
     if (fl_load__get_map(c, n, "expect", expect_keys, v, k))
         return;
     if (v[0]) {
@@ -929,6 +1034,11 @@ static void load_expect(fl_load_ctx_t *c, yaml_node_t *n, fl_expect_t *e)
         fl_load__get_uint(c, v[6], "expect.heartbeat_ms", MAX_TIME_MS, &e->heartbeat_ms) == 0 &&
         e->heartbeat_ms == 0)
         fl_load__report(c, &v[6]->start_mark, "expect.heartbeat_ms", "must be > 0");
+    if (v[7]) {
+        int r = fl_load__get_enum(c, v[7], "expect.resume", "resume", resumes);
+        if (r >= 0)
+            e->resume = r == 0 ? FL_RESUME_ALLOWED : FL_RESUME_REQUIRED;
+    }
 }
 
 /* ---- downstream (relay mode) ------------------------------------------------------ */
@@ -950,9 +1060,42 @@ static void load_downstream(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_downst
 
 static const char *const top_keys[] = {"faultline", "name",       "description", "dialect",
                                        "model",     "prompt",     "response",    "attempts",
-                                       "expect",    "downstream", NULL};
-enum { T_VERSION, T_NAME, T_DESC, T_DIALECT, T_MODEL, T_PROMPT, T_RESPONSE, T_ATTEMPTS, T_EXPECT };
-enum { T_DOWNSTREAM = T_EXPECT + 1 };
+                                       "expect",    "downstream", "resume",      NULL};
+enum {
+    T_VERSION,
+    T_NAME,
+    T_DESC,
+    T_DIALECT,
+    T_MODEL,
+    T_PROMPT,
+    T_RESPONSE,
+    T_ATTEMPTS,
+    T_EXPECT,
+    T_DOWNSTREAM,
+    T_RESUME,
+    T_NKEYS
+};
+/* True when some raw event of r carries an `id:` field. */
+static bool raw_has_id(const fl_response_t *r)
+{
+    for (size_t i = 0; i < r->n_events; i++)
+        if (r->events[i].id)
+            return true;
+    return false;
+}
+
+/* `resume: true` needs event ids to resume from, and expect.resume needs resume: true. */
+static void check_resume(fl_load_ctx_t *c, yaml_node_t *root, yaml_node_t *rv, fl_scenario_t *sc)
+{
+    if (sc->resume && sc->dialect != FL_DIALECT_OPENAI_RESPONSES && !raw_has_id(&sc->response))
+        fl_load__report(c, &rv->start_mark, "resume",
+                        "%s events carry no ids to resume from: resume needs openai-responses "
+                        "(sequence_number) or raw events with an id",
+                        fl_dialect_name(sc->dialect));
+    if (sc->expect.resume != FL_RESUME_UNJUDGED && !sc->resume)
+        fl_load__report(c, &root->start_mark, "expect.resume",
+                        "judges a resume the server must offer: set resume: true");
+}
 
 static bool valid_name(const char *s)
 {
@@ -993,7 +1136,7 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
 {
     static const char *const dialects[] = {"openai-chat", "openai-responses", "anthropic-messages",
                                            "gemini", NULL};
-    yaml_node_t *v[10], *k[10];
+    yaml_node_t *v[T_NKEYS], *k[T_NKEYS];
     sc->version = 1;
     sc->expect.outcome = FL_OUTCOME_COMPLETE;
     sc->expect.deadline_ms = 20000;
@@ -1058,6 +1201,10 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         load_expect(c, v[T_EXPECT], &sc->expect);
     if (v[T_DOWNSTREAM])
         load_downstream(c, v[T_DOWNSTREAM], &sc->downstream);
+    if (v[T_RESUME])
+        fl_load__get_bool(c, v[T_RESUME], "resume", &sc->resume);
+    if (have_dialect)
+        check_resume(c, root, v[T_RESUME], sc);
     if (sc->response.events && !sc->expect.answer)
         fl_load__report_missing(
             c, v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root, "expect",

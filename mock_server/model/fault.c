@@ -265,6 +265,9 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
     case FL_FAULT_INJECT:
         rc = fl_buf_printf(out, " %zu bytes", f->inject_len);
         break;
+    case FL_FAULT_REPLACE:
+        rc = fl_buf_printf(out, " data (%zu bytes)", f->inject_len);
+        break;
     case FL_FAULT_HTTP_ERROR:
         rc = fl_buf_printf(out, " %d", f->status);
         if (rc == 0 && f->error_class != fl_fault_error_class_for_status(f->status))

@@ -102,7 +102,9 @@ typedef enum {
     X(IDLE_TIMEOUT, "idle_timeout", CUT, false, "ms", P("ms") P("status") P("cut"))                \
     X(DELAY_HEADERS, "delay_headers", TIME, false, "ms", P("ms"))                                  \
     X(REFUSE, "refuse", RESPONSE, false, NULL, P("reset"))                                         \
-    X(NO_RESPONSE, "no_response", RESPONSE, false, NULL, )
+    X(NO_RESPONSE, "no_response", RESPONSE, false, NULL, )                                         \
+    X(DROP, "drop", BODY, true, NULL, )                                                            \
+    X(REPLACE, "replace", BODY, true, "data", P("data"))
 
 /** FL_FAULT_MAP's P for an array of a fault's parameter keys: `{params NULL}`. */
 #define FL_FAULT_KEY(key) key,
@@ -178,7 +180,7 @@ typedef struct fl_fault_s {
     bool seed_set;    /* corrupt garbage: seed was written (else a chaos draw picks one) */
     bool crlf;        /* line_endings: crlf (true) or cr (false) */
     bool drop_finish; /* drop_sentinel: drop the finish/stop reason event too */
-    char *inject;     /* owned: inject's bytes */
+    char *inject;     /* owned: inject's bytes; replace's data (the new `data:` value) */
     size_t inject_len;
     int status;             /* http_error, proxy_timeout/idle_timeout before headers */
     int64_t retry_after_s;  /* http_error: Retry-After header; -1 none */

@@ -44,11 +44,8 @@ const char *fl_finish_name(fl_finish_t f)
     return "unknown";
 }
 
-void fl_scenario_free(fl_scenario_t *sc)
+void fl_response_close(fl_response_t *r)
 {
-    if (!sc)
-        return;
-    fl_response_t *r = &sc->response;
     free(r->text);
     for (size_t i = 0; i < r->n_chunks; i++)
         free(r->chunks[i]);
@@ -73,6 +70,19 @@ void fl_scenario_free(fl_scenario_t *sc)
         free(r->replay->capture);
         free(r->replay);
     }
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    free(r->path);
+}
+
+void fl_scenario_free(fl_scenario_t *sc)
+{
+    if (!sc)
+        return;
+    fl_response_close(&sc->response);
     for (size_t i = 0; i < sc->n_attempts; i++) {
         fl_attempt_t *a = &sc->attempts[i];
         for (size_t j = 0; j < a->n_faults; j++)
@@ -81,6 +91,10 @@ void fl_scenario_free(fl_scenario_t *sc)
         for (size_t j = 0; j < a->n_chaos_faults; j++)
             fl_fault_close(&a->chaos_faults[j]);
         free(a->chaos_faults);
+        if (a->response) {
+            fl_response_close(a->response);
+            free(a->response);
+        }
     }
     free(sc->attempts);
     free(sc->expect.answer);

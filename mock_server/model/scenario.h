@@ -105,6 +105,12 @@ const char *fl_replay_end_name(fl_replay_end_t e);
  */
 uint64_t fl_replay_time(const fl_replay_t *rp, uint64_t at_ms);
 
+/** One header of `response.headers`, sent as written (the name lower-cased by the loader). */
+typedef struct fl_header_s {
+    char *name;  /* owned: a token (RFC 9110 section 5.1), lower case */
+    char *value; /* owned: no line break */
+} fl_header_t;
+
 /** The scripted answer (`response:`). Times are in ms. */
 typedef struct fl_response_s {
     char *text;    /* owned or NULL: the answer text */
@@ -123,7 +129,13 @@ typedef struct fl_response_s {
     fl_raw_event_t *events;    /* owned or NULL: raw SSE events instead of text */
     size_t n_events;
     fl_framing_t framing;
-    fl_replay_t *replay; /* owned or NULL: exact writes instead of text (`writes`, `capture`) */
+    fl_replay_t *replay;  /* owned or NULL: exact writes instead of text (`writes`, `capture`) */
+    int status;           /* response.status: the status of the answer (200..299); 0 = 200 */
+    fl_header_t *headers; /* owned or NULL: response.headers, merged over the dialect's (a name
+                             given replaces the dialect's header of that name) */
+    size_t n_headers;
+    char *path; /* owned or NULL: response.path, the route the scenario is served on instead of
+                   its dialect's (e.g. "/v1/complete"); always also under /s/NAME/ */
 } fl_response_t;
 
 /*
@@ -144,10 +156,20 @@ typedef struct fl_attempt_s {
     double chaos_probability;        /* chaos.probability, in [0, 1] */
     struct fl_fault_s *chaos_faults; /* owned or NULL: candidates, position optional */
     size_t n_chaos_faults;
+    fl_response_t *response; /* owned or NULL: `response:` of this entry, sent instead of the
+                                scenario's for this attempt (the answer judged stays the
+                                scenario's); never has a path */
 } fl_attempt_t;
 
 /** What a graceful client does (`expect:`); read by the harness. */
 typedef enum { FL_OUTCOME_COMPLETE, FL_OUTCOME_ERROR, FL_OUTCOME_EITHER } fl_outcome_t;
+
+/** expect.resume: whether the client must resume an interrupted stream. */
+typedef enum {
+    FL_RESUME_UNJUDGED, /* not given: not judged */
+    FL_RESUME_ALLOWED,  /* resuming and regenerating both pass */
+    FL_RESUME_REQUIRED, /* a fresh request after a resumable cut is restarted_not_resumed */
+} fl_resume_expect_t;
 
 typedef struct fl_expect_s {
     fl_outcome_t outcome;     /* default complete */
@@ -158,6 +180,8 @@ typedef struct fl_expect_s {
     char *answer;             /* owned or NULL: derived from response.text when omitted */
     uint64_t heartbeat_ms;    /* default 0: not checked; relay mode only (README, "Relays"): the
                                  longest a relay may leave the browser without a byte */
+
+    fl_resume_expect_t resume; /* expect.resume; default FL_RESUME_UNJUDGED */
 } fl_expect_t;
 
 /** What the harness-browser does in relay mode (`downstream:`); ignored by plain client runs. */
@@ -180,7 +204,12 @@ typedef struct fl_scenario_s {
     size_t n_attempts;
     fl_expect_t expect;
     fl_scenario_downstream_t downstream; /* relay mode only */
+    bool resume; /* `resume: true`: a request naming an event it saw (Last-Event-ID, Responses
+                    starting_after or GET /v1/responses/{id}) continues after that event */
 } fl_scenario_t;
+
+/** Frees what one response owns (not the struct itself). */
+void fl_response_close(fl_response_t *r);
 
 /** Frees a scenario and everything it owns. NULL is a no-op. */
 void fl_scenario_free(fl_scenario_t *sc);

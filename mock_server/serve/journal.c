@@ -38,6 +38,7 @@ static void entry_free(fl_journal_entry_t *e)
         return;
     free(e->path);
     free(e->scenario);
+    free(e->resume_after);
     free(e->headers);
     json_decref(e->faults);
     json_decref(e->skipped);
@@ -331,6 +332,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;
     e->retry_after_ms = -1;
+    e->resume_skipped = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -358,14 +360,15 @@ void fl_journal_entry_set_session(fl_journal_entry_t *e, const char *id)
     snprintf(e->session, sizeof(e->session), "%s", id ? id : "");
 }
 
-int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
+/* Replaces the entry's string *field with a copy of len bytes of text, recounting its memory. */
+static int set_text(fl_journal_entry_t *e, char **field, const char *text, size_t len)
 {
-    char *s = strdup(name);
+    char *s = strndup(text, len);
     if (!s)
         return FL_ENOMEM;
-    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(e->scenario ? strlen(e->scenario) : 0));
-    free(e->scenario);
-    e->scenario = s;
+    count(e, (ptrdiff_t)strlen(s) - (ptrdiff_t)(*field ? strlen(*field) : 0));
+    free(*field);
+    *field = s;
     return 0;
 }
 
@@ -378,6 +381,16 @@ int fl_journal_entry_set_extra(fl_journal_entry_t *e, const char *members)
     free(e->extra);
     e->extra = s;
     return 0;
+}
+
+int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name)
+{
+    return set_text(e, &e->scenario, name, strlen(name));
+}
+
+int fl_journal_entry_set_resume(fl_journal_entry_t *e, const char *id, size_t len)
+{
+    return set_text(e, &e->resume_after, id, len > 128 ? 128 : len);
 }
 
 void fl_journal_entry_progress(fl_journal_t *j, fl_journal_entry_t *e, uint64_t bytes,
@@ -477,6 +490,19 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
         rc = put_ms(out, "client_closed_ms", e->client_closed_ms);
     if (!rc)
         rc = put_ms(out, "retry_after_ms", e->retry_after_ms);
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"response_id\":");
+    if (!rc)
+        rc = e->response_id[0] ? put_str(out, e->response_id, strlen(e->response_id))
+                               : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = fl_buf_printf(
+            out, ",\"background\":%s,\"resume_after\":", e->background ? "true" : "false");
+    if (!rc)
+        rc = e->resume_after ? put_str(out, e->resume_after, strlen(e->resume_after))
+                             : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = put_ms(out, "resume_skipped", e->resume_skipped);
     if (!rc)
         rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
     if (!rc) {

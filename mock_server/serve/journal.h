@@ -83,8 +83,16 @@ typedef struct fl_journal_entry_s {
     json_t *skipped;          /* owned reference or NULL: array of the faults of the plan that
                                  could not apply to this response (fl_journal_entry_skipped) */
     fl_end_t end;
-    char *extra; /* owned or NULL: more fields as JSON object members text (`"k":v,...`),
-                    appended to the entry's object; set by fl_journal_entry_set_extra */
+    char *extra;            /* owned or NULL: more fields as JSON object members text (`"k":v,...`),
+                               appended to the entry's object; set by fl_journal_entry_set_extra */
+    char response_id[32];   /* the id the response carries after its dialect's prefix
+                               (resp_, chatcmpl-, msg_...); "" for none */
+    int64_t created;        /* the response's `created` time (unix s), for GET /v1/responses/{id} */
+    bool background;        /* openai-responses: the request asked for background: true */
+    char *resume_after;     /* owned or NULL: the event id the request asked to resume after
+                               (Last-Event-ID, or GET /v1/responses/{id}'s starting_after) */
+    int64_t resume_skipped; /* events of the stream the resumed response left out (those up to
+                               the named one); -1 when the response was not resumed */
 } fl_journal_entry_t;
 
 /** A bounded ring of entries. Memory provided by the caller: init, then close. */
@@ -148,6 +156,10 @@ void fl_journal_entry_set_session(fl_journal_entry_t *e, const char *id);
 /** Sets the entry's scenario name (copied). Returns 0 or FL_ENOMEM. */
 int fl_journal_entry_set_scenario(fl_journal_entry_t *e, const char *name);
 
+/** Sets the event id the request asked to resume after (copied; length bytes, cut to 128).
+ * Returns 0 or FL_ENOMEM. */
+int fl_journal_entry_set_resume(fl_journal_entry_t *e, const char *id, size_t len);
+
 /**
  * Sets the entry's extra fields, JSON object members without braces (e.g. the proxy's
  * `"upstream":{...}`), copied and appended to its object as they are (NULL clears). Returns 0
@@ -182,10 +194,10 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
  * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
  * with seq, t_ms, time, method, path, session (null when none), scenario, attempt, stream, headers,
  * headers_truncated, headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms,
- * last_byte_ms, client_closed_ms, retry_after_ms, end, faults
- * ([{"fault","description","event","byte", "ms"}...]) and skipped
- * ([{"fault","description","reason"}...], empty when none); "next" is the seq the next entry will
- * get. Returns a new reference, or NULL when out of memory.
+ * last_byte_ms, client_closed_ms, retry_after_ms, end, response_id, background, resume_after,
+ * resume_skipped, faults ([{"fault","description","event","byte", "ms"}...]) and skipped
+ * ([{"fault","description","reason"}...], empty when none), plus the extra members when set;
+ * "next" is the seq the next entry will get. Returns a new reference, or NULL when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);
 

@@ -106,19 +106,52 @@ int fl_reply_finish(fl_reply_t *r)
 /* Which step refused a scenario's answer, for the error reply's status and words. */
 typedef enum { STEP_ENCODE, STEP_CHAOS } step_t;
 
-/* The head of a scenario's answer: an SSE stream, or a JSON body of body_len bytes. */
-static int answer_head(const fl_reply_job_t *job, bool close, const char *request_id,
-                       size_t body_len, fl_buf_t *out)
+const fl_response_t *fl_reply_response(const fl_scenario_t *sc, uint64_t attempt)
 {
-    if (!job->stream)
-        return json_head(out, 200, request_id, close, NULL, body_len);
-    fl_http_head_t h = fl_http_head_default(200);
-    h.content_type = "text/event-stream";
-    h.body = job->framing == FL_BODY_CLOSE ? FL_HTTP_BODY_CLOSE : FL_HTTP_BODY_CHUNKED;
-    h.request_id = request_id;
+    size_t entry = fl_plan_entry(sc, attempt);
+    if (entry != SIZE_MAX && sc->attempts[entry].response)
+        return sc->attempts[entry].response;
+    return &sc->response;
+}
+
+/* The value of response header name (lower case) when the scenario sets it, else NULL. */
+static const char *set_header(const fl_response_t *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->n_headers; i++)
+        if (strcmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}
+
+/* The head of a scenario's answer: an SSE stream, or a JSON body of body_len bytes; the
+ * response's status and headers merged over the dialect's (content-type, for a stream only, and
+ * cache-control). */
+static int answer_head(const fl_reply_job_t *job, const fl_response_t *resp, bool close,
+                       const char *request_id, size_t body_len, fl_buf_t *out)
+{
+    fl_http_head_t h = fl_http_head_default(resp->status ? resp->status : 200);
+    fl_buf_t extra;
+    fl_buf_init(&extra);
+    /* content-type is the stream's: a non-streaming body is JSON whatever the stream says */
+    const char *type = job->stream ? set_header(resp, "content-type") : NULL;
+    h.content_type = type ? type : job->stream ? "text/event-stream" : "application/json";
+    h.body = !job->stream                    ? FL_HTTP_BODY_LENGTH
+             : job->framing == FL_BODY_CLOSE ? FL_HTTP_BODY_CLOSE
+                                             : FL_HTTP_BODY_CHUNKED;
+    h.content_length = body_len;
+    h.request_id = set_header(resp, "x-request-id") ? NULL : request_id;
     h.connection = close ? "close" : "keep-alive";
-    h.extra = "cache-control: no-cache\r\n";
-    return fl_http_head_format(out, &h);
+    int rc = 0;
+    if (job->stream && !set_header(resp, "cache-control"))
+        rc = fl_buf_append_str(&extra, "cache-control: no-cache\r\n");
+    for (size_t i = 0; i < resp->n_headers && !rc; i++)
+        if (strcmp(resp->headers[i].name, "content-type") != 0)
+            rc = fl_buf_printf(&extra, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
+    h.extra = extra.data;
+    if (!rc)
+        rc = fl_http_head_format(out, &h);
+    fl_buf_close(&extra);
+    return rc;
 }
 
 /* Why a streamed body is close-delimited, for the reason a fault that needs chunked framing is
@@ -128,7 +161,8 @@ static const char *framing_why(const fl_reply_job_t *job)
 {
     if (!job->stream || job->framing != FL_BODY_CLOSE)
         return NULL;
-    return job->sc->response.framing == FL_FRAMING_CLOSE ? "framing: close" : "HTTP/1.0";
+    return fl_reply_response(job->sc, job->attempt)->framing == FL_FRAMING_CLOSE ? "framing: close"
+                                                                                 : "HTTP/1.0";
 }
 
 /*
@@ -138,8 +172,11 @@ static const char *framing_why(const fl_reply_job_t *job)
  * in *failed.
  */
 static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_t created,
-                   fl_wire_t *plan, fl_fault_record_t *ev, step_t *failed)
+                   fl_wire_t *plan, fl_fault_record_t *ev, step_t *failed, size_t *skipped)
 {
+    /* an attempt with a response of its own sends it as if it were the scenario's */
+    fl_scenario_t alt = *job->sc;
+    alt.response = *fl_reply_response(job->sc, job->attempt);
     fl_encode_ctx_t ctx = job->ctx;
     ctx.id = id;
     ctx.created = created;
@@ -154,14 +191,21 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
     *failed = STEP_ENCODE;
     int rc;
     if (job->stream) {
-        rc = fl_dialect_encode_stream(job->sc, &ctx, &script);
+        rc = fl_dialect_encode_stream(&alt, &ctx, &script);
+        if (rc == 0 && job->resume_after) {
+            fl_script_t rest;
+            fl_script_init(&rest);
+            rc = fl_script_resume(&script, job->resume_after, job->resume_len, &rest, skipped);
+            fl_script_close(&script);
+            script = rest;
+        }
     } else {
-        rc = fl_dialect_encode_body(job->sc, &ctx, &body);
+        rc = fl_dialect_encode_body(&alt, &ctx, &body);
         if (rc == 0)
             rc = fl_script_push(&script, FL_EVENT_CONTENT, 0, body.data, body.len);
     }
     if (rc == 0)
-        rc = answer_head(job, close, request_id, script.bytes.len, &head);
+        rc = answer_head(job, &alt.response, close, request_id, script.bytes.len, &head);
     if (rc == 0)
         rc =
             fl_plan_for_attempt(job->sc, job->attempt, script.n_events, &ev->faults, &ev->n_faults);
@@ -169,14 +213,15 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
         rc = fl_fault_record_events(ev, &script);
     if (rc == 0) {
         fl_chaos_input_t in = {.script = &script,
-                               .dialect = job->sc->dialect,
+                               .dialect = alt.dialect,
                                .framing = framing,
                                .kind = job->stream ? FL_BODY_STREAM : FL_BODY_JSON,
                                .framing_why = framing_why(job),
                                .head = head.data,
                                .head_len = head.len,
                                .request_id = request_id,
-                               .ctx = ctx};
+                               .ctx = ctx,
+                               .resumed = job->stream && job->resume_after};
         *failed = STEP_CHAOS;
         rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, plan);
     }
@@ -201,7 +246,8 @@ static int compile_template(void *arg, const char *id, int64_t created, fl_wire_
 {
     const template_arg_t *a = arg;
     step_t failed;
-    return compile(a->job, a->close, id, created, plan, ev, &failed);
+    size_t skipped = 0;
+    return compile(a->job, a->close, id, created, plan, ev, &failed, &skipped);
 }
 
 /* The answer from the template cache. Returns 0 (r->plan and r->evidence filled), FL_ENOMEM,
@@ -209,8 +255,10 @@ static int compile_template(void *arg, const char *id, int64_t created, fl_wire_
 static int cached(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_reply_t *r)
 {
     size_t entry = fl_plan_entry(job->sc, job->attempt);
-    /* A seeded `chaos:` block draws different faults for every attempt number. */
-    if (!job->stream || (entry != SIZE_MAX && job->sc->attempts[entry].seeded))
+    /* A seeded `chaos:` block draws different faults for every attempt number; a resumed stream
+     * and a background response are other bodies than the variant's. */
+    if (!job->stream || (entry != SIZE_MAX && job->sc->attempts[entry].seeded) ||
+        job->resume_after || job->ctx.background)
         return 1;
     if (job->sc_index == SIZE_MAX)
         return 1; /* a runtime scenario: it may go while the cache lives */
@@ -252,11 +300,20 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
 {
     const fl_scenario_t *sc = job->sc;
     step_t failed = STEP_ENCODE;
+    size_t skipped = 0;
     int rc = cached(cache, job, r);
     if (rc == 1)
-        rc = compile(job, r->close, job->ctx.id, job->ctx.created, &r->plan, &r->evidence, &failed);
+        rc = compile(job, r->close, job->ctx.id, job->ctx.created, &r->plan, &r->evidence, &failed,
+                     &skipped);
     if (rc == FL_ENOMEM)
         return rc;
+    if (rc == FL_ENOTFOUND && failed == STEP_ENCODE && job->resume_after) {
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "scenario '%s': no event of the stream has the id '%.*s' to resume after",
+                 sc->name, (int)(job->resume_len > 200 ? 200 : job->resume_len), job->resume_after);
+        return fl_reply_dialect_error(r, e, sc->dialect, 400, job->ctx.id, NULL, msg);
+    }
     if (rc) {
         char msg[512];
         int status = 500;
@@ -282,6 +339,8 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
     if (framing == FL_BODY_CLOSE)
         r->close = true;
     if (e) {
+        if (job->resume_after)
+            e->resume_skipped = (int64_t)skipped;
         e->status = r->plan.status;
         e->retry_after_ms = r->plan.retry_after_ms;
         e->framing = framing == FL_BODY_CHUNKED ? "chunked"

@@ -80,14 +80,25 @@ typedef struct fl_reply_job_s {
     fl_body_framing_t framing; /* of a streamed body (chunked or close); JSON is content-length */
     fl_encode_ctx_t ctx;       /* the response's id (FL_ENCODE_ID_LEN characters to be
                                   cacheable), created time and include_usage */
+    const char *resume_after;  /* borrowed or NULL: send only the events after the one with this
+                                  id (encode/script.h fl_script_resume); with NULL, the whole
+                                  stream */
+    size_t resume_len;         /* bytes of resume_after */
 } fl_reply_job_t;
+
+/**
+ * The response attempt (1-based) of sc sends: its `attempts:` entry's own `response:` when it
+ * has one, else the scenario's. Borrowed from sc.
+ */
+const fl_response_t *fl_reply_response(const fl_scenario_t *sc, uint64_t attempt);
 
 /**
  * Runs the pipeline for a scenario's answer into r (initialised, r->close set by the caller):
  * r->plan and r->evidence filled, r->close set for close framing, and e's status,
  * retry_after_ms, framing and skipped faults (those that cannot apply to this response, e.g.
- * chunk_size for an HTTP/1.0 client) recorded. A scenario that cannot be encoded (no
- * non-streaming form: 400) or whose faults the chaos compiler refuses (a validator bug: 500)
+ * chunk_size for an HTTP/1.0 client) recorded, and for a resumed job the events it left out
+ * (e->resume_skipped). A scenario that cannot be encoded (no non-streaming form: 400; a resume
+ * id no event carries: 400) or whose faults the chaos compiler refuses (a validator bug: 500)
  * gets an error reply in its dialect's shape instead. Returns 0 (r holds a reply) or FL_ENOMEM.
  */
 int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_journal_entry_t *e,

@@ -68,6 +68,8 @@ typedef struct api_path_s {
     const char *model; /* borrowed, or NULL: the body's "model" */
     int stream;        /* 1 or 0 from the path, -1: the body's "stream" */
     bool sse;          /* Gemini: the query has alt=sse */
+
+    const fl_scenario_t *own; /* borrowed or NULL: the scenario whose response.path this is */
 } api_path_t;
 
 /* True when the query string (NULL: none) has the parameter name=value. */
@@ -112,6 +114,15 @@ static bool gemini_path(const char *path, char *model, size_t n, bool *stream)
         return true;
     }
     return false;
+}
+
+/* The scenario whose response.path is path, or NULL. */
+static const fl_scenario_t *scenario_for_path(const fl_scenario_set_t *set, const char *path)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (set->items[i]->response.path && strcmp(set->items[i]->response.path, path) == 0)
+            return set->items[i];
+    return NULL;
 }
 
 /* The index of a scenario file in the reply cache's key; SIZE_MAX (not cached) for runtime
@@ -298,6 +309,117 @@ static int control(fl_server_t *srv, const fl_http_request_t *req, const target_
     return rc;
 }
 
+/* The parts of a scenario's reply that the request decides. */
+typedef struct scenario_req_s {
+    const char *id; /* borrowed: the response's id, FL_ENCODE_ID_LEN characters */
+    int64_t created;
+    bool include_usage;
+    bool background;
+    const char *resume_after; /* borrowed or NULL: honoured only when the scenario has resume */
+    bool retrieve;            /* GET /v1/responses/{id}: the response as it is now (done), not
+                                 as a background POST answers (queued) */
+    fl_session_t *sess;       /* borrowed or NULL: the session whose attempts count */
+} scenario_req_t;
+
+/* Counts the attempt, journals it and runs the reply pipeline for sc. */
+static int serve_scenario(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r,
+                          fl_journal_entry_t *e, const fl_scenario_t *sc, bool stream,
+                          const scenario_req_t *rq)
+{
+    size_t idx = scenario_index(srv->scenarios, sc);
+    if (fl_sessions_next_attempt(&srv->sessions, rq->sess, sc->name, &e->attempt) ||
+        fl_journal_entry_set_scenario(e, sc->name))
+        return FL_ENOMEM;
+    snprintf(e->response_id, sizeof(e->response_id), "%s", rq->id);
+    e->created = rq->created;
+    const fl_response_t *resp = fl_reply_response(sc, e->attempt);
+    fl_reply_job_t job = {.sc = sc,
+                          .sc_index = idx,
+                          .attempt = e->attempt,
+                          .stream = stream,
+                          .framing =
+                              resp->framing == FL_FRAMING_CLOSE ? FL_BODY_CLOSE : FL_BODY_CHUNKED,
+                          .ctx = {.id = rq->id,
+                                  .created = rq->created,
+                                  .include_usage = rq->include_usage,
+                                  .sequence_number = 0,
+                                  .background = rq->background,
+                                  .queued = rq->background && !stream && !rq->retrieve}};
+    if (sc->resume && stream && rq->resume_after) {
+        job.resume_after = rq->resume_after;
+        job.resume_len = strlen(rq->resume_after);
+    }
+    if (req->http_major == 1 && req->http_minor == 0)
+        job.framing = FL_BODY_CLOSE; /* HTTP/1.0 has no chunked coding: the body ends at FIN */
+    return fl_reply_scenario(&srv->cache, &job, e, r);
+}
+
+/* The entry of the newest background response with this id (the server's, without resp_), or
+ * NULL when the journal does not hold one. */
+static const fl_journal_entry_t *background_entry(fl_journal_t *j, const char *id)
+{
+    for (uint64_t seq = j->next_seq; seq-- > 0;) {
+        const fl_journal_entry_t *e = fl_journal_find(j, seq);
+        if (!e)
+            return NULL;
+        if (e->background && e->scenario && strcmp(e->response_id, id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/*
+ * GET /v1/responses/{id} (OpenAI API reference, "Retrieve a model response"): a background
+ * response again, as JSON, or with ?stream=true as its event stream, resumed after the event
+ * whose sequence_number is starting_after when the scenario has resume. It counts as an attempt
+ * of the scenario that answered the POST, with the POST's id and created time. A response the
+ * journal does not hold as a background one is 404, in OpenAI's words.
+ */
+static int responses_get(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r,
+                         const char *id, const char *rid, const target_t *t)
+{
+    char msg[256], after[64];
+    const fl_scenario_t *sc = NULL;
+    const char *bare = strncmp(rid, "resp_", 5) == 0 ? rid + 5 : NULL;
+    const fl_journal_entry_t *orig = bare ? background_entry(&srv->journal, bare) : NULL;
+    scenario_req_t rq = {0};
+    char orig_id[32];
+    /* A session sees only its own background responses, and the scenarios it sees. */
+    rq.sess = t->has_session ? fl_sessions_get(&srv->sessions, t->session) : NULL;
+    const char *want = t->has_session ? t->session : "";
+    if (orig && (rq.sess || !t->has_session) && strcmp(orig->session, want) == 0) {
+        snprintf(orig_id, sizeof(orig_id), "%s", orig->response_id);
+        rq.id = orig_id;
+        rq.created = orig->created;
+        rq.background = true;
+        rq.retrieve = true;
+        sc = fl_sessions_find(&srv->sessions, rq.sess, orig->scenario, NULL);
+    }
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    if (!e)
+        return FL_ENOMEM;
+    r->has_entry = true;
+    r->entry_seq = e->seq;
+    if (t->has_session)
+        fl_journal_entry_set_session(e, t->session);
+    if (strcmp(req->method, "GET") != 0)
+        return fl_reply_dialect_error(r, e, FL_DIALECT_OPENAI_RESPONSES, 405, id, "GET",
+                                      "method not allowed; use GET");
+    if (!sc) {
+        snprintf(msg, sizeof(msg), "Response with id '%.100s' not found.", rid);
+        return fl_reply_dialect_error(r, e, FL_DIALECT_OPENAI_RESPONSES, 404, id, NULL, msg);
+    }
+    bool stream = query_has(req->query, "stream", "true");
+    e->stream = stream;
+    e->background = true;
+    if (query_value(req->query, "starting_after", after, sizeof(after))) {
+        if (fl_journal_entry_set_resume(e, after, strlen(after)))
+            return FL_ENOMEM;
+        rq.resume_after = after;
+    }
+    return serve_scenario(srv, req, r, e, sc, stream, &rq);
+}
+
 static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, const char *id,
                const api_path_t *ap, const char *prefix_name, const target_t *t)
 {
@@ -339,6 +461,10 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         return fl_reply_dialect_error(r, e, d, 400, id, NULL, msg);
     }
     bool stream = ap->stream >= 0 ? ap->stream == 1 : json_is_true(json_object_get(body, "stream"));
+    /* Background mode (OpenAI Responses): the response can be retrieved, and its stream resumed,
+     * with GET /v1/responses/{id} (responses_get). */
+    bool background =
+        d == FL_DIALECT_OPENAI_RESPONSES && json_is_true(json_object_get(body, "background"));
     bool include_usage =
         json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
     const char *model = ap->model ? ap->model : json_string_value(json_object_get(body, "model"));
@@ -369,6 +495,8 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         if (m && m->dialect == d)
             sc = m;
     }
+    if (!sc && ap->own)
+        sc = ap->own;
     if (!sc)
         sc = fl_sessions_first(ss, sess, d, NULL);
     json_decref(body);
@@ -378,24 +506,19 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
         return fl_reply_dialect_error(r, e, d, 404, id, NULL, msg);
     }
 
-    size_t idx = scenario_index(srv->scenarios, sc);
-    if (fl_sessions_next_attempt(&srv->sessions, sess, sc->name, &e->attempt) ||
-        fl_journal_entry_set_scenario(e, sc->name))
+    /* WHATWG HTML, "Server-sent events": a reconnecting EventSource sends the last event ID it
+     * saw as Last-Event-ID. */
+    const char *last_id = fl_http_request_header(req, "last-event-id");
+    if (last_id && fl_journal_entry_set_resume(e, last_id, strlen(last_id)))
         return FL_ENOMEM;
-
-    fl_reply_job_t job = {.sc = sc,
-                          .sc_index = idx,
-                          .attempt = e->attempt,
-                          .stream = stream,
-                          .framing = sc->response.framing == FL_FRAMING_CLOSE ? FL_BODY_CLOSE
-                                                                              : FL_BODY_CHUNKED,
-                          .ctx = {.id = id,
-                                  .created = (int64_t)time(NULL),
-                                  .include_usage = include_usage,
-                                  .sequence_number = 0}};
-    if (req->http_major == 1 && req->http_minor == 0)
-        job.framing = FL_BODY_CLOSE; /* HTTP/1.0 has no chunked coding: the body ends at FIN */
-    return fl_reply_scenario(&srv->cache, &job, e, r);
+    e->background = background;
+    scenario_req_t rq = {.id = id,
+                         .created = (int64_t)time(NULL),
+                         .include_usage = include_usage,
+                         .background = background,
+                         .resume_after = last_id,
+                         .sess = sess};
+    return serve_scenario(srv, req, r, e, sc, stream, &rq);
 }
 
 static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
@@ -426,6 +549,14 @@ static int route(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r)
                           .model = model,
                           .stream = stream,
                           .sse = query_has(req->query, "alt", "sse")};
+        return api(srv, req, r, id, &ap, name, &t);
+    }
+    static const char responses[] = "/v1/responses/";
+    if (strncmp(path, responses, sizeof(responses) - 1) == 0 && path[sizeof(responses) - 1] &&
+        !strchr(path + sizeof(responses) - 1, '/'))
+        return responses_get(srv, req, r, id, path + sizeof(responses) - 1, &t);
+    if ((ap.own = scenario_for_path(srv->scenarios, path))) {
+        ap.dialect = ap.own->dialect;
         return api(srv, req, r, id, &ap, name, &t);
     }
 

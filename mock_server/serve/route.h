@@ -5,9 +5,13 @@
  * the reply pipeline (reply.h); control paths live under /_faultline/. Scenario choice, in
  * order: the x-faultline-scenario header, the /s/NAME/ prefix, the model (the body's "model",
  * Gemini's path MODEL) naming a scenario of the path's dialect, else the first scenario of that
- * dialect. Gemini streams by path, the others by the body's "stream". HTTP/1.0 clients always get
- * `connection: close` (no keep-alive for 1.0, which keeps the framing rules simple: their
- * streamed bodies end at FIN).
+ * dialect. A scenario's response.path is a route of its own (also under /s/NAME/), where it answers
+ * without being named. GET /v1/responses/{id} retrieves a background response of the Responses
+ * dialect (whole, or streamed with ?stream=true, resumed after starting_after when the scenario
+ * has resume); a streamed request's Last-Event-ID resumes likewise (encode/script.h
+ * fl_script_resume). Gemini streams by path, the others by the body's "stream". HTTP/1.0 clients
+ * always get `connection: close` (no keep-alive for 1.0, which keeps the framing rules simple:
+ * their streamed bodies end at FIN).
  */
 #ifndef FL_ROUTE_H
 #define FL_ROUTE_H

@@ -156,6 +156,8 @@ static const struct rule_case cases[] = {
     {FL_FAULT_DELAY_HEADERS, 0, FL_AT_DEFAULT, 0, 30, 0, 0, {NULL, NULL, NULL}},
     {FL_FAULT_REFUSE, 0, FL_AT_DEFAULT, 0, 0, 0, 0, {NULL, NULL, NULL}},
     {FL_FAULT_NO_RESPONSE, 0, FL_AT_DEFAULT, 0, 0, 0, 0, {NULL, NULL, NULL}},
+    {FL_FAULT_DROP, 0, FL_AT_EVENT, 1, 0, 0, 0, {NULL, NULL, REWRITES("drop")}},
+    {FL_FAULT_REPLACE, 0, FL_AT_EVENT, 1, 0, 0, 0, {NULL, NULL, REWRITES("replace")}},
     /* positions: a non-streaming body has its start (event 1), bytes, times, headers, end */
     {FL_FAULT_RESET, 0, FL_AT_EVENT, 2, 0, 0, 0, {NULL, NULL, NO_EVENT(2)}},
     {FL_FAULT_RESET, 0, FL_AT_DEFAULT, 0, 0, 0, 0, {NULL, NULL, NULL}},

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* The scenarios the cases run against, by index. */
-enum { SC_TEXT, SC_ERROR, SC_TOOL, SC_EITHER, SC_RELAY, SC_COUNT };
+enum { SC_TEXT, SC_ERROR, SC_TOOL, SC_EITHER, SC_RELAY, SC_RESUME, SC_COUNT };
 
 static const char *const scenario_yaml[SC_COUNT] = {
     [SC_TEXT] = "faultline: 1\n"
@@ -42,6 +42,13 @@ static const char *const scenario_yaml[SC_COUNT] = {
                  "dialect: openai-chat\n"
                  "response: {text: 'Hello, world.'}\n"
                  "expect: {heartbeat_ms: 1500}\n",
+    /* a resume is offered (Responses: every event has its sequence_number) and required */
+    [SC_RESUME] = "faultline: 1\n"
+                  "name: resume\n"
+                  "dialect: openai-responses\n"
+                  "resume: true\n"
+                  "response: {text: 'Hello, world.'}\n"
+                  "expect: {resume: required}\n",
 };
 
 /* One request as the verdict sees it; gap_ms is derived from the previous end. */
@@ -624,6 +631,80 @@ static const vcase_t cases[] = {
      100,
      -1,
      NULL},
+    /* restarted_not_resumed: the break came after events 1..5 (sequence_number 0..4) */
+    {"restarted-not-resumed",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     FL_FINDING_RESTARTED_NOT_RESUMED,
+     80,
+     -1,
+     "attempt 2 started over instead of resuming after event id 4 of attempt 1"},
+    {"resumed",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
+    /* a GET of the stored response from its start sends the answer again, generating nothing */
+    {"retrieved-from-the-start",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
+    /* nothing was delivered before the break: there was nothing to resume from */
+    {"restart-before-any-event",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, NULL}},
+     2,
+     FL_VERDICT_RECOVERED,
+     0,
+     100,
+     -1,
+     NULL},
+    /* a resumed stream broke again: the next resume is judged after what both delivered */
+    {"resumed-then-restarted",
+     SC_RESUME,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {RESET_ATT, {35, 60, -1, false, "reset"}, {65, 90, -1, false, NULL}},
+     3,
+     FL_VERDICT_RECOVERED,
+     FL_FINDING_RESTARTED_NOT_RESUMED,
+     80,
+     -1,
+     "attempt 3 started over instead of resuming after event id 6 of attempt 2"},
     {"no-backoff",
      SC_ERROR,
      "",
@@ -943,6 +1024,42 @@ static void add_relay_side(const vcase_t *c, fl_evidence_t *ev)
     }
 }
 
+/* What the resume cases' attempts delivered and asked for, by case and 0-based attempt: the
+ * journal's end, events_sent, and the resume point (resume_skipped, -1: not a resume). */
+static const struct {
+    const char *name;
+    size_t attempt;
+    const char *end;
+    uint64_t events_sent;
+    int64_t resume_skipped;
+} resume_att[] = {
+    {"restarted-not-resumed", 0, "reset", 5, -1},
+    {"restarted-not-resumed", 1, "complete", 9, -1},
+    {"resumed", 0, "reset", 5, -1},
+    {"resumed", 1, "complete", 4, 5},
+    {"restart-before-any-event", 0, "reset", 0, -1},
+    {"restart-before-any-event", 1, "complete", 9, -1},
+    {"resumed-then-restarted", 0, "reset", 5, -1},
+    {"resumed-then-restarted", 1, "reset", 2, 5},
+    {"resumed-then-restarted", 2, "complete", 9, -1},
+    {"retrieved-from-the-start", 0, "reset", 5, -1},
+    {"retrieved-from-the-start", 1, "complete", 9, -1},
+};
+
+static void resume_of(const char *name, size_t attempt, fl_attempt_ev_t *a)
+{
+    for (size_t i = 0; i < sizeof(resume_att) / sizeof(resume_att[0]); i++) {
+        if (strcmp(resume_att[i].name, name) != 0 || resume_att[i].attempt != attempt)
+            continue;
+        snprintf(a->end, sizeof(a->end), "%s", resume_att[i].end);
+        a->events_sent = resume_att[i].events_sent;
+        a->resume_skipped = resume_att[i].resume_skipped;
+        a->resume_asked = resume_att[i].resume_skipped >= 0;
+        /* the second request of this case is a GET of the stored response, from its start */
+        a->retrieved = strcmp(name, "retrieved-from-the-start") == 0 && attempt == 1;
+    }
+}
+
 static fl_scenario_t *scenarios[SC_COUNT];
 
 static void load_scenarios(void)
@@ -991,6 +1108,9 @@ static void build(const vcase_t *c, fl_evidence_t *ev)
         a->stalled = s->stalled;
         a->status = 200;
         snprintf(a->end, sizeof(a->end), "%s", s->end < 0 ? "in_progress" : "complete");
+        a->stream = true;
+        a->resume_skipped = -1;
+        resume_of(c->name, i, a);
         a->gap_ms = i && c->att[i - 1].end >= 0 ? (int64_t)s->start - c->att[i - 1].end : -1;
         a->faults = s->fault ? json_pack("[{s:s}]", "fault", s->fault) : json_array();
     }

@@ -116,7 +116,7 @@ static invalid_case_t cases[] = {
      1},
     {"unknown-key-list.yaml",
      "unknown-key-list.yaml:6:1: colour: unknown key 'colour' (valid keys: faultline, name, "
-     "description, dialect, model, prompt, response, attempts, expect, downstream)",
+     "description, dialect, model, prompt, response, attempts, expect, downstream, resume)",
      1},
     {"unknown-key-suggest.yaml",
      "unknown-key-suggest.yaml:6:3: response.ttft: unknown key 'ttft' (did you mean 'ttft_ms'?)",
