@@ -41,7 +41,7 @@ static const char usage_tail[] =
     "\n"
     "options:\n"
     "  -c, --client CMD     the client command (required); see README, \"The client contract\"\n"
-    "  -j, --jobs N         scenarios at once (default 8)\n"
+    "  -j, --jobs N         scenarios at once, the longest scripted first (default 16)\n"
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
     "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
@@ -176,7 +176,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    a->jobs = 8;
+    a->jobs = 16;
     a->repeat = 1;
     a->min_score = -1;
     a->filters = calloc((size_t)argc, sizeof(*a->filters));

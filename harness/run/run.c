@@ -16,6 +16,7 @@
 #include "base/container_of.h"
 #include "judge/verdict.h"
 #include "run/reap.h"
+#include "run/schedule.h"
 #include "serve/server.h"
 
 #include <signal.h>
@@ -61,6 +62,7 @@ struct fl_runner_s {
     fl_run_result_t *results;
     fl_run_state_t *state;
     fl_slot_t **slots; /* by job index while running, else NULL */
+    size_t *order;     /* job indexes in start order: the longest first (schedule.h) */
     size_t next, running, done, failed;
     bool stop_starting, interrupted, closing;
     int rc;
@@ -225,10 +227,10 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
 /* Whether job's client has come and gone, so whatever it left running can go too. */
 static bool job_over(const fl_runner_t *run, long job)
 {
-    if (job < 0 || (size_t)job >= run->next)
+    if (job < 0 || (size_t)job >= run->n_jobs)
         return false;
     const fl_slot_t *s = run->slots[job];
-    return !s || s->exited;
+    return s ? s->exited : run->state[job] != FL_RUN_NOT_STARTED;
 }
 
 /* Reaps the adopted orphans that have exited and SIGKILLs those whose run is over (with all,
@@ -581,7 +583,7 @@ static void close_runner_handles(fl_runner_t *run)
 static void start_more(fl_runner_t *run)
 {
     while (!run->stop_starting && run->next < run->n_jobs && run->running < run->opts->jobs) {
-        int rc = start_slot(run, run->next++);
+        int rc = start_slot(run, run->order[run->next++]);
         if (rc) {
             run->rc = rc;
             run->stop_starting = true;
@@ -624,7 +626,10 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
         return FL_ENOMEM;
     run->slots = calloc(n_jobs ? n_jobs : 1, sizeof(*run->slots));
     run->skip = calloc(opts->jobs ? opts->jobs : 1, sizeof(*run->skip));
-    if (!run->slots || !run->skip || uv_loop_init(&run->loop)) {
+    run->order = calloc(n_jobs ? n_jobs : 1, sizeof(*run->order));
+    if (!run->slots || !run->skip || !run->order || fl_schedule_order(jobs, n_jobs, run->order) ||
+        uv_loop_init(&run->loop)) {
+        free(run->order);
         free(run->skip);
         free(run->slots);
         free(run);
@@ -659,6 +664,7 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     if (signo)
         *signo = run->signo;
     uv_loop_close(&run->loop);
+    free(run->order);
     free(run->skip);
     free(run->slots);
     free(run);

@@ -62,7 +62,8 @@ typedef enum {
 } fl_run_state_t;
 
 /**
- * Runs every job (at most opts->jobs at once, in order) and fills results[i] for job i with
+ * Runs every job (at most opts->jobs at once, the longest scripted first: run/schedule.h) and
+ * fills results[i] for job i with
  * its evidence and judgement, setting state[i]. Both arrays have n_jobs entries, zeroed by the
  * caller (zero is FL_RUN_NOT_STARTED). SIGINT/SIGTERM during the run stop it starting jobs,
  * SIGKILL every running client's process group (their jobs become FL_RUN_CUT_SHORT; a job
