@@ -1,6 +1,7 @@
 /*
  * `faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]
- * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] SCENARIO|DIR…`: validate
+ * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] [--threads N]
+ * SCENARIO|DIR…`: validate
  * the scenarios, listen, print the base URL on one line, replay until SIGINT/SIGTERM, then close
  * every handle and exit 0.
  */
@@ -22,7 +23,7 @@
 static const char serve_usage[] =
     "usage: faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]\n"
     "                       [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES]\n"
-    "                       SCENARIO|DIR...\n"
+    "                       [--threads N] SCENARIO|DIR...\n"
     "\n"
     "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
     "until SIGINT or SIGTERM.\n"
@@ -36,6 +37,8 @@ static const char serve_usage[] =
     "                           (30000)\n"
     "  --idle-timeout-ms MS     an idle keep-alive connection is closed after MS (60000)\n"
     "  --journal-bytes BYTES    bytes of journal entries kept, oldest dropped (33554432)\n"
+    "  --threads N              event loops, one thread each, sharing the port (default: the\n"
+    "                           cores, at most 8; 1: one loop, no thread)\n"
     "  -h, --help               this text\n"
     "\n"
     "routes: POST /v1/chat/completions, /v1/responses, /v1/messages (also under /s/NAME/),\n"
@@ -48,7 +51,19 @@ typedef struct serve_option_s {
     unsigned long long max;
 } serve_option_t;
 
-enum { OPT_PORT, OPT_MAX_BODY, OPT_HEADER_MS, OPT_BODY_MS, OPT_IDLE_MS, OPT_JOURNAL_BYTES, N_OPTS };
+enum {
+    OPT_PORT,
+    OPT_MAX_BODY,
+    OPT_HEADER_MS,
+    OPT_BODY_MS,
+    OPT_IDLE_MS,
+    OPT_JOURNAL_BYTES,
+    OPT_THREADS,
+    N_OPTS
+};
+
+/* --threads when not given: one loop per core, at most this many. */
+#define DEFAULT_MAX_THREADS 8
 
 /* In the order of the OPT_ indexes. */
 static const serve_option_t serve_options[N_OPTS] = {
@@ -58,6 +73,7 @@ static const serve_option_t serve_options[N_OPTS] = {
     {"--body-timeout-ms", 1ull << 40},
     {"--idle-timeout-ms", 1ull << 40},
     {"--journal-bytes", 1ull << 40},
+    {"--threads", FL_SERVER_MAX_THREADS},
 };
 
 /* The numeric option called name, or NULL. */
@@ -77,6 +93,7 @@ static const char *const serve_spellings[] = {"--host",
                                               "--body-timeout-ms",
                                               "--idle-timeout-ms",
                                               "--journal-bytes",
+                                              "--threads",
                                               "--help",
                                               "-h",
                                               NULL};
@@ -195,7 +212,12 @@ int fl_cmd_serve(int argc, char **argv)
                              .header_timeout_ms = values[OPT_HEADER_MS],
                              .body_timeout_ms = values[OPT_BODY_MS],
                              .idle_timeout_ms = values[OPT_IDLE_MS],
-                             .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES]};
+                             .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES],
+                             .threads = (unsigned)values[OPT_THREADS]};
+    if (opts.threads == 0) {
+        unsigned cores = uv_available_parallelism();
+        opts.threads = cores < DEFAULT_MAX_THREADS ? cores : DEFAULT_MAX_THREADS;
+    }
     int rc = fl_server_new(&loop, &set, &opts, &st.srv);
     if (rc) {
         fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));
