@@ -37,6 +37,10 @@ _faultline() {
         -j | --jobs | --repeat | --shard | --seed | --min-score)
             return # a number: nothing to offer
             ;;
+        --order)
+            mapfile -t COMPREPLY < <(compgen -W 'longest file' -- "$cur")
+            return
+            ;;
         --json | --junit | --html | --summary)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
@@ -45,18 +49,18 @@ _faultline() {
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--client --jobs --repeat --filter --dialect
                 --shard --seed --min-score --json --junit --html --summary --exitfirst
-                --keep-going --no-color --help' -- "$cur")
+                --keep-going --no-color --order --help' -- "$cur")
             return
         fi
         ;;
     serve)
         case $prev in
         --host | --port | --max-body | --header-timeout-ms | --body-timeout-ms | \
-        --idle-timeout-ms | --journal-bytes) return ;;
+        --idle-timeout-ms | --journal-bytes | --threads) return ;;
         esac
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --header-timeout-ms --body-timeout-ms
-                --idle-timeout-ms --journal-bytes --help' -- "$cur")
+                --idle-timeout-ms --journal-bytes --threads --help' -- "$cur")
             return
         fi
         ;;

@@ -41,7 +41,9 @@ static const char usage_tail[] =
     "\n"
     "options:\n"
     "  -c, --client CMD     the client command (required); see README, \"The client contract\"\n"
-    "  -j, --jobs N         scenarios at once, the longest scripted first (default 16)\n"
+    "  -j, --jobs N         scenarios at once (default 16)\n"
+    "      --order ORDER    which start first: longest (the longest scripted duration, so a\n"
+    "                       long one never starts last; the default) or file (as given)\n"
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
     "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
@@ -81,7 +83,7 @@ typedef struct run_args_s {
     uint64_t seed;
     double min_score;
     const char *json, *junit, *html, *summary;
-    bool exit_first, no_color;
+    bool exit_first, no_color, file_order;
     char **paths;
     size_t n_paths;
 } run_args_t;
@@ -110,9 +112,10 @@ static int bad_usage(const char *fmt, const char *arg)
 
 /* Every option's spelling, for "did you mean" (the getopt table below, plus -c, -j, -x, -h). */
 static const char *const run_options[] = {
-    "--client",    "--jobs", "--repeat", "--filter", "--dialect", "--shard",     "--seed",
-    "--min-score", "--json", "--junit",  "--html",   "--summary", "--exitfirst", "--keep-going",
-    "--no-color",  "--help", "-c",       "-j",       "-x",        "-h",          NULL};
+    "--client",    "--jobs",       "--repeat",   "--filter", "--dialect", "--shard",
+    "--seed",      "--min-score",  "--json",     "--junit",  "--html",    "--summary",
+    "--exitfirst", "--keep-going", "--no-color", "--order",  "--help",    "-c",
+    "-j",          "-x",           "-h",         NULL};
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -157,7 +160,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_HTML,
         O_SUMMARY,
         O_KEEP,
-        O_NOCOLOR
+        O_NOCOLOR,
+        O_ORDER
     };
     static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
                                           {"jobs", required_argument, NULL, 'j'},
@@ -174,6 +178,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"exitfirst", no_argument, NULL, 'x'},
                                           {"keep-going", no_argument, NULL, O_KEEP},
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
+                                          {"order", required_argument, NULL, O_ORDER},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     a->jobs = 16;
@@ -251,6 +256,11 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_KEEP:
             /* Once it asked for what is now the default; accepted so that scripts and CI
              * configurations written then keep working. It does not undo -x. */
+            break;
+        case O_ORDER:
+            if (strcmp(optarg, "file") != 0 && strcmp(optarg, "longest") != 0)
+                return bad_usage("--order wants longest or file, not '%s'", optarg);
+            a->file_order = strcmp(optarg, "file") == 0;
             break;
         case O_NOCOLOR:
             a->no_color = true;
@@ -455,6 +465,7 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
                        .jobs = a->jobs,
                        .seed = a->seed,
                        .exit_first = a->exit_first,
+                       .file_order = a->file_order,
                        .progress = isatty(STDERR_FILENO) ? stderr : NULL};
     if (fl_paths_find(FL_DATA_CLIENTS, clients, sizeof(clients)) != FL_ORIGIN_NONE)
         o.clients_dir = clients;

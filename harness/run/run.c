@@ -627,8 +627,12 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     run->slots = calloc(n_jobs ? n_jobs : 1, sizeof(*run->slots));
     run->skip = calloc(opts->jobs ? opts->jobs : 1, sizeof(*run->skip));
     run->order = calloc(n_jobs ? n_jobs : 1, sizeof(*run->order));
-    if (!run->slots || !run->skip || !run->order || fl_schedule_order(jobs, n_jobs, run->order) ||
-        uv_loop_init(&run->loop)) {
+    /* One at a time, the order does not change the wall time: keep the given one. */
+    bool given = opts->file_order || opts->jobs <= 1;
+    for (size_t i = 0; given && run->order && i < n_jobs; i++)
+        run->order[i] = i;
+    if (!run->slots || !run->skip || !run->order ||
+        (!given && fl_schedule_order(jobs, n_jobs, run->order)) || uv_loop_init(&run->loop)) {
         free(run->order);
         free(run->skip);
         free(run->slots);
