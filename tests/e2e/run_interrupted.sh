@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An interrupted `faultline run` never reads as a pass (issue 11). Six scenarios at -j 2, started
-# in file order (--order file): the client answers run-401 at once and sleeps on every other scenario, writing its pid to a file
-# as it starts. Once run-always-reset and run-clean are both sleeping (so run-401 has been
+# in file order (--order file): the client answers run-401 at once and sleeps on every other
+# scenario, writing its pid to a file as it starts. Once run-always-reset and run-clean are both sleeping (so run-401 has been
 # judged), faultline gets SIGINT. It must exit 130, kill the sleeping clients, and still write
 # both reports: JSON with interrupted true, no score, run-401 in runs and the five others in
 # not_run; JUnit that validates against tests/data/junit.xsd, with the five as <error
