@@ -45,6 +45,10 @@ _faultline() {
         -j | --jobs | --repeat | --shard | --seed | --min-score)
             return # a number: nothing to offer
             ;;
+        --order)
+            mapfile -t COMPREPLY < <(compgen -W 'longest file' -- "$cur")
+            return
+            ;;
         --json | --junit | --html | --summary | --cacert)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return
@@ -53,15 +57,15 @@ _faultline() {
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--client --jobs --repeat --filter --dialect
                 --shard --seed --min-score --json --junit --html --summary --exitfirst
-                --keep-going --no-color --upstream --cacert --help --relay --downstream --relay-url
-                --relay-request --relay-start-ms' -- "$cur")
+                --keep-going --no-color --order --upstream --cacert --help --relay --downstream
+                --relay-url --relay-request --relay-start-ms' -- "$cur")
             return
         fi
         ;;
     serve)
         case $prev in
         --host | --port | --max-body | --header-timeout-ms | --body-timeout-ms | \
-        --idle-timeout-ms | --journal-bytes) return ;;
+        --idle-timeout-ms | --journal-bytes | --threads) return ;;
         --record)
             mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             return
@@ -69,7 +73,7 @@ _faultline() {
         esac
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W '--host --port --max-body --header-timeout-ms --body-timeout-ms
-                --idle-timeout-ms --journal-bytes --record --help' -- "$cur")
+                --idle-timeout-ms --journal-bytes --threads --record --help' -- "$cur")
             return
         fi
         ;;

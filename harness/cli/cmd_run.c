@@ -53,7 +53,9 @@ static const char usage_tail[] =
     "      --relay-request T  the request body, JSON with {prompt} and {model} (default: per\n"
     "                       --downstream format)\n"
     "      --relay-start-ms N  how long to wait for the relay to accept (default 15000)\n"
-    "  -j, --jobs N         scenarios at once (default 8)\n"
+    "  -j, --jobs N         scenarios at once (default 16)\n"
+    "      --order ORDER    which start first: longest (the longest scripted duration, so a\n"
+    "                       long one never starts last; the default) or file (as given)\n"
     "      --repeat N       run each scenario N times (default 1)\n"
     "      --filter GLOB    only scenarios whose name matches (repeatable: any of them)\n"
     "      --dialect LIST   only scenarios of these dialects (comma-separated: openai-chat,\n"
@@ -97,7 +99,7 @@ typedef struct run_args_s {
     uint64_t seed;
     double min_score;
     const char *json, *junit, *html, *summary;
-    bool exit_first, no_color;
+    bool exit_first, no_color, file_order;
     const char *upstream, *upstream_cacert; /* --upstream URL, --cacert FILE */
     fl_relay_conf_t relay;                  /* relay.command NULL: client mode */
     bool have_downstream;
@@ -129,9 +131,10 @@ static int bad_usage(const char *fmt, const char *arg)
 
 /* Every option's spelling, for "did you mean" (the getopt table below, plus -c, -j, -x, -h). */
 static const char *const run_options[] = {
-    "--client",    "--jobs", "--repeat", "--filter", "--dialect", "--shard",     "--seed",
-    "--min-score", "--json", "--junit",  "--html",   "--summary", "--exitfirst", "--keep-going",
-    "--no-color",  "--help", "-c",       "-j",       "-x",        "-h",          NULL};
+    "--client",    "--jobs",       "--repeat",   "--filter", "--dialect", "--shard",
+    "--seed",      "--min-score",  "--json",     "--junit",  "--html",    "--summary",
+    "--exitfirst", "--keep-going", "--no-color", "--order",  "--help",    "-c",
+    "-j",          "-x",           "-h",         NULL};
 /* ... and relay mode's and the live upstream's. */
 static const char *const relay_options[] = {
     "--relay",          "--downstream", "--relay-url", "--relay-request",
@@ -187,7 +190,8 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         O_DOWN,
         O_RURL,
         O_RREQ,
-        O_RSTART
+        O_RSTART,
+        O_ORDER
     };
     static const struct option longs[] = {{"client", required_argument, NULL, 'c'},
                                           {"jobs", required_argument, NULL, 'j'},
@@ -206,6 +210,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"no-color", no_argument, NULL, O_NOCOLOR},
                                           {"upstream", required_argument, NULL, O_UPSTREAM},
                                           {"cacert", required_argument, NULL, O_CACERT},
+                                          {"order", required_argument, NULL, O_ORDER},
                                           {"help", no_argument, NULL, 'h'},
                                           {"relay", required_argument, NULL, O_RELAY},
                                           {"downstream", required_argument, NULL, O_DOWN},
@@ -213,7 +218,7 @@ static int parse_args(int argc, char **argv, run_args_t *a)
                                           {"relay-request", required_argument, NULL, O_RREQ},
                                           {"relay-start-ms", required_argument, NULL, O_RSTART},
                                           {NULL, 0, NULL, 0}};
-    a->jobs = 8;
+    a->jobs = 16;
     a->repeat = 1;
     a->min_score = -1;
     a->filters = calloc((size_t)argc, sizeof(*a->filters));
@@ -288,6 +293,11 @@ static int parse_args(int argc, char **argv, run_args_t *a)
         case O_KEEP:
             /* Once it asked for what is now the default; accepted so that scripts and CI
              * configurations written then keep working. It does not undo -x. */
+            break;
+        case O_ORDER:
+            if (strcmp(optarg, "file") != 0 && strcmp(optarg, "longest") != 0)
+                return bad_usage("--order wants longest or file, not '%s'", optarg);
+            a->file_order = strcmp(optarg, "file") == 0;
             break;
         case O_NOCOLOR:
             a->no_color = true;
@@ -557,6 +567,7 @@ static int run_jobs(const run_args_t *a, const fl_run_job_t *jobs, size_t n_jobs
                        .seed = a->seed,
                        .exit_first = a->exit_first,
                        .progress = isatty(STDERR_FILENO) ? stderr : NULL,
+                       .file_order = a->file_order,
                        .upstream = a->upstream,
                        .upstream_cacert = a->upstream_cacert};
     if (fl_paths_find(FL_DATA_CLIENTS, clients, sizeof(clients)) != FL_ORIGIN_NONE)

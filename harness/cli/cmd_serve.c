@@ -1,6 +1,7 @@
 /*
  * `faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]
- * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] [SCENARIO|DIR…]`:
+ * [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES] [--threads N]
+ * [--record DIR] [SCENARIO|DIR…]`:
  * validate the scenarios (none is fine: test suites add theirs at runtime), listen, print the
  * base URL on one line (the first line of stdout, which the test-suite bindings read), replay
  * until SIGINT/SIGTERM, then close every handle and exit 0. The server gets the loader (POST
@@ -29,7 +30,7 @@
 static const char serve_usage[] =
     "usage: faultline serve [--host H] [--port P] [--max-body BYTES] [--header-timeout-ms MS]\n"
     "                       [--body-timeout-ms MS] [--idle-timeout-ms MS] [--journal-bytes BYTES]\n"
-    "                       [--record DIR] [SCENARIO|DIR...]\n"
+    "                       [--threads N] [--record DIR] [SCENARIO|DIR...]\n"
     "\n"
     "Replays scripted SSE streams over HTTP/1.1. Prints the base URL on one line, then serves\n"
     "until SIGINT or SIGTERM. With no scenario, test suites add theirs at runtime.\n"
@@ -43,6 +44,8 @@ static const char serve_usage[] =
     "                           (30000)\n"
     "  --idle-timeout-ms MS     an idle keep-alive connection is closed after MS (60000)\n"
     "  --journal-bytes BYTES    bytes of journal entries kept, oldest dropped (33554432)\n"
+    "  --threads N              event loops, one thread each, sharing the port (default: the\n"
+    "                           cores, at most 8; 1: one loop, no thread)\n"
     "  --record DIR             write every exchange (broken and non-2xx ones too) as a capture\n"
     "                           file DIR/NNNNNN-SCENARIO.capture.jsonl (docs/capture.md)\n"
     "  -h, --help               this text\n"
@@ -61,7 +64,19 @@ typedef struct serve_option_s {
     unsigned long long max;
 } serve_option_t;
 
-enum { OPT_PORT, OPT_MAX_BODY, OPT_HEADER_MS, OPT_BODY_MS, OPT_IDLE_MS, OPT_JOURNAL_BYTES, N_OPTS };
+enum {
+    OPT_PORT,
+    OPT_MAX_BODY,
+    OPT_HEADER_MS,
+    OPT_BODY_MS,
+    OPT_IDLE_MS,
+    OPT_JOURNAL_BYTES,
+    OPT_THREADS,
+    N_OPTS
+};
+
+/* --threads when not given: one loop per core, at most this many. */
+#define DEFAULT_MAX_THREADS 8
 
 /* In the order of the OPT_ indexes. */
 static const serve_option_t serve_options[N_OPTS] = {
@@ -71,6 +86,7 @@ static const serve_option_t serve_options[N_OPTS] = {
     {"--body-timeout-ms", 1ull << 40},
     {"--idle-timeout-ms", 1ull << 40},
     {"--journal-bytes", 1ull << 40},
+    {"--threads", FL_SERVER_MAX_THREADS},
 };
 
 /* The numeric option called name, or NULL. */
@@ -91,6 +107,7 @@ static const char *const serve_spellings[] = {"--host",
                                               "--body-timeout-ms",
                                               "--idle-timeout-ms",
                                               "--journal-bytes",
+                                              "--threads",
                                               "--help",
                                               "-h",
                                               NULL};
@@ -191,7 +208,20 @@ int fl_cmd_serve(int argc, char **argv)
                              .idle_timeout_ms = values[OPT_IDLE_MS],
                              .journal_bytes = (size_t)values[OPT_JOURNAL_BYTES],
                              .load = fl_scenario_load_string,
-                             .judge = judge};
+                             .judge = judge,
+                             .threads = (unsigned)values[OPT_THREADS]};
+    if (opts.threads == 0 && record_dir) {
+        opts.threads = 1; /* the recorder writes from the main loop */
+    } else if (opts.threads == 0) {
+        unsigned cores = uv_available_parallelism();
+        opts.threads = cores < DEFAULT_MAX_THREADS ? cores : DEFAULT_MAX_THREADS;
+    } else if (opts.threads > 1 && record_dir) {
+        fprintf(stderr, "faultline serve: --record runs on one loop: drop --threads or use "
+                        "--threads 1\n");
+        fl_diag_list_close(&diags);
+        fl_scenario_set_close(&set);
+        return 2;
+    }
     int rc = fl_server_new(&loop, &set, &opts, &srv);
     if (rc) {
         fprintf(stderr, "faultline serve: %s\n", fl_strerror(rc));

@@ -17,6 +17,7 @@
 #include "judge/verdict.h"
 #include "run/reap.h"
 #include "proxy/proxy.h"
+#include "run/schedule.h"
 #include "serve/server.h"
 
 #include <netinet/in.h>
@@ -68,6 +69,7 @@ struct fl_runner_s {
     fl_run_result_t *results;
     fl_run_state_t *state;
     fl_slot_t **slots; /* by job index while running, else NULL */
+    size_t *order;     /* job indexes in start order: the longest first (schedule.h) */
     size_t next, running, done, failed;
     bool stop_starting, interrupted, closing;
     int rc;
@@ -283,10 +285,10 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
 /* Whether job's client has come and gone, so whatever it left running can go too. */
 static bool job_over(const fl_runner_t *run, long job)
 {
-    if (job < 0 || (size_t)job >= run->next)
+    if (job < 0 || (size_t)job >= run->n_jobs)
         return false;
     const fl_slot_t *s = run->slots[job];
-    return !s || s->exited;
+    return s ? s->exited : run->state[job] != FL_RUN_NOT_STARTED;
 }
 
 /* Reaps the adopted orphans that have exited and SIGKILLs those whose run is over (with all,
@@ -731,7 +733,7 @@ static void close_runner_handles(fl_runner_t *run)
 static void start_more(fl_runner_t *run)
 {
     while (!run->stop_starting && run->next < run->n_jobs && run->running < run->opts->jobs) {
-        int rc = start_slot(run, run->next++);
+        int rc = start_slot(run, run->order[run->next++]);
         if (rc) {
             run->rc = rc;
             run->stop_starting = true;
@@ -776,7 +778,14 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
         return FL_ENOMEM;
     run->slots = calloc(n_jobs ? n_jobs : 1, sizeof(*run->slots));
     run->skip = calloc(opts->jobs ? opts->jobs : 1, sizeof(*run->skip));
-    if (!run->slots || !run->skip || uv_loop_init(&run->loop)) {
+    run->order = calloc(n_jobs ? n_jobs : 1, sizeof(*run->order));
+    /* One at a time, the order does not change the wall time: keep the given one. */
+    bool given = opts->file_order || opts->jobs <= 1;
+    for (size_t i = 0; given && run->order && i < n_jobs; i++)
+        run->order[i] = i;
+    if (!run->slots || !run->skip || !run->order ||
+        (!given && fl_schedule_order(jobs, n_jobs, run->order)) || uv_loop_init(&run->loop)) {
+        free(run->order);
         free(run->skip);
         free(run->slots);
         free(run);
@@ -811,6 +820,7 @@ int fl_run_all(const fl_run_opts_t *opts, const fl_run_job_t *jobs, size_t n_job
     if (signo)
         *signo = run->signo;
     uv_loop_close(&run->loop);
+    free(run->order);
     free(run->skip);
     free(run->slots);
     free(run);

@@ -51,6 +51,8 @@ typedef struct fl_run_opts_s {
     unsigned jobs;      /* runs at once (>= 1) */
     uint64_t seed;      /* recorded in the evidence and given to clients as FAULTLINE_SEED */
     bool exit_first;    /* true (-x): start no new run after the first that did not pass */
+    bool file_order;    /* start runs in the order given (--order file); else the longest
+                           scripted first (run/schedule.h) when jobs > 1 */
     FILE *progress;     /* where the live progress line goes (a terminal), or NULL for none */
     /* The bundled clients' folder, given to clients as FAULTLINE_CLIENTS; NULL: not given. */
     const char *clients_dir;
@@ -72,7 +74,8 @@ typedef enum {
 } fl_run_state_t;
 
 /**
- * Runs every job (at most opts->jobs at once, in order) and fills results[i] for job i with
+ * Runs every job (at most opts->jobs at once; with more than one at once and without
+ * opts->file_order, the longest scripted first: run/schedule.h) and fills results[i] for job i with
  * its evidence and judgement, setting state[i]. Both arrays have n_jobs entries, zeroed by the
  * caller (zero is FL_RUN_NOT_STARTED). SIGINT/SIGTERM during the run stop it starting jobs,
  * SIGKILL every running client's process group (their jobs become FL_RUN_CUT_SHORT; a job

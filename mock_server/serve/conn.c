@@ -11,6 +11,11 @@
  * with FIN. The journal's body (GET /_faultline/journal) is written here a batch at a time, the
  * next batch from the write callback once the queue is below the low-water mark, so the loop
  * never builds it whole and other connections' streams keep their timing.
+ *
+ * With threads (server.h) a connection runs on its worker's loop, and this file is where it
+ * touches what the loops share: every such use is bracketed by fl_server__lock/unlock, the
+ * server's one lock (routing a request, a journal entry's progress and end, a journal page),
+ * and nothing else runs under it: writes to the socket never do.
  */
 #include "base/error.h"
 #include "serve/route.h"
@@ -18,6 +23,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define READ_BUF_BYTES  (64 * 1024)
 #define LINGER_MS       2000        /* how long to wait for the client's FIN after ours */
@@ -65,6 +71,7 @@ static fl_journal_entry_t *entry_of(fl_conn_t *c)
  * that is "stalled", with the time. */
 static void journal_end(fl_conn_t *c, fl_end_t end)
 {
+    fl_server__lock(c->srv);
     fl_journal_entry_t *e = entry_of(c);
     if (e) {
         if (end == FL_END_CLIENT_CLOSED && c->stream.active) {
@@ -78,6 +85,7 @@ static void journal_end(fl_conn_t *c, fl_end_t end)
         fl_record_end(c->rec, end, e ? e->scenario : NULL, uv_now(c->srv->loop));
         c->rec = NULL;
     }
+    fl_server__unlock(c->srv);
     c->has_entry = false;
     fl_fault_record_close(&c->evidence);
 }
@@ -301,9 +309,8 @@ static uint64_t events_covered(const fl_fault_record_t *ev, uint64_t covered)
 }
 
 /* The journal's view of op `i`: bytes written, whole events so far, and faults that fired. */
-static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t elapsed_ms)
+static void journal_progress(fl_conn_t *c, const fl_wire_t *plan, size_t i, uint64_t elapsed_ms)
 {
-    fl_conn_t *c = ctx;
     fl_journal_entry_t *e = entry_of(c);
     const fl_wire_op_t *op = &plan->ops[i];
     fl_fault_record_t *ev = &c->evidence;
@@ -337,7 +344,15 @@ static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t e
         events = events_covered(ev, covered);
     }
     fl_journal_entry_progress(&c->srv->journal, e, op->len, events > e->events ? events : e->events,
-                              uv_now(c->srv->loop));
+                              uv_now(c->tcp.loop));
+}
+
+static void sink_progress(void *ctx, const fl_wire_t *plan, size_t i, uint64_t elapsed_ms)
+{
+    fl_conn_t *c = ctx;
+    fl_server__lock(c->srv);
+    journal_progress(c, plan, i, elapsed_ms);
+    fl_server__unlock(c->srv);
 }
 
 static void sink_done(void *ctx, fl_end_t end, fl_stream_action_t action)
@@ -394,8 +409,11 @@ static void journal_pump(fl_conn_t *c)
     size_t front = jw->chunked ? sizeof(size_line) : 0;
     b->len = 0;
     int rc = fl_buf_append(b, size_line, front);
-    if (!rc)
+    if (!rc) {
+        fl_server__lock(c->srv);
         rc = fl_journal_page_write(&c->srv->journal, &jw->page, JOURNAL_BATCH, b);
+        fl_server__unlock(c->srv);
+    }
     size_t n = b->len - front, start = front;
     if (!rc && jw->chunked && n) {
         int k = snprintf(size_line, sizeof(size_line), "%zx\r\n", n);
@@ -433,25 +451,41 @@ static void journal_begin(fl_conn_t *c, fl_reply_t *r, const fl_journal_page_t *
         fl_conn__close(c, FL_END_SERVER_FAULT, true);
 }
 
+/* An error reply (fl_route_error_reply) under the server's lock: it takes a response id. */
+static int error_reply(fl_conn_t *c, int status, const char *message, fl_reply_t *r)
+{
+    fl_server__lock(c->srv);
+    int rc = fl_route_error_reply(c->srv, status, message, r);
+    fl_server__unlock(c->srv);
+    return rc;
+}
+
 static void answer(fl_conn_t *c, fl_http_request_t *req)
 {
     fl_reply_t r;
     fl_journal_page_t page;
     bool chunked;
+    /* The route is decided under the server's lock: the journal entry, the scenario's attempt
+     * number (taken here, so exact and in order per scenario across loops), the reply
+     * template and the response id. */
+    fl_server__lock(c->srv);
     int rc = fl_route_journal(c->srv, req, &r, &page, &chunked);
+    if (rc != 1) {
+        fl_reply_close(&r);
+        if (rc == 0)
+            rc = fl_route_request(c->srv, req, &r);
+        else
+            fl_reply_init(&r);
+    }
+    fl_server__unlock(c->srv);
     if (rc == 1) {
         journal_begin(c, &r, &page, chunked);
         fl_reply_close(&r);
         return;
     }
-    fl_reply_close(&r);
-    if (rc == 0)
-        rc = fl_route_request(c->srv, req, &r);
-    else
-        fl_reply_init(&r);
     if (rc) {
         fl_reply_close(&r);
-        if (fl_route_error_reply(c->srv, 500, fl_strerror(rc), &r)) {
+        if (error_reply(c, 500, fl_strerror(rc), &r)) {
             fl_reply_close(&r);
             fl_conn__close(c, FL_END_SERVER_FAULT, true);
             return;
@@ -502,7 +536,7 @@ static void request_timer_update(fl_conn_t *c)
                   : want == FL_REQ_TIMER_HEADER ? o->header_timeout_ms
                                                 : o->body_timeout_ms;
     /* The loop's cached time may be stale after a long callback; the deadline starts now. */
-    uv_update_time(c->srv->loop);
+    uv_update_time(c->request.loop);
     uv_timer_start(&c->request, on_request_timeout, ms, 0);
 }
 
@@ -529,7 +563,7 @@ static void answer_queued(fl_conn_t *c)
         int status = fl_http_parser_error(c->parser, &msg);
         fl_reply_t r;
         c->last_reply = true;
-        if (fl_route_error_reply(c->srv, status, msg, &r) == 0)
+        if (error_reply(c, status, msg, &r) == 0)
             send_reply(c, &r);
         else
             conn_shutdown(c);
@@ -574,7 +608,7 @@ static void on_request_timeout(uv_timer_t *t)
              (unsigned long long)(kind == FL_REQ_TIMER_HEADER ? c->srv->opts.header_timeout_ms
                                                               : c->srv->opts.body_timeout_ms));
     fl_reply_t r;
-    if (fl_route_error_reply(c->srv, 408, msg, &r) == 0)
+    if (error_reply(c, 408, msg, &r) == 0)
         send_reply(c, &r);
     else
         conn_shutdown(c);
@@ -626,20 +660,35 @@ static void start_reading(fl_conn_t *c)
         c->reading = true;
 }
 
-int fl_conn__accept(fl_server_t *srv)
+/* Puts c at the head of its loop's list of connections (the server's, or its worker's). */
+static void conn_link(fl_conn_t *c)
 {
+    fl_conn_t **head = c->w ? &c->w->conns : &c->srv->conns;
+    c->next = *head;
+    if (*head)
+        (*head)->prev = c;
+    *head = c;
+    if (!c->w)
+        c->srv->pending_closes++;
+}
+
+int fl_conn__accept(fl_server_t *srv, fl_worker_t *w, uv_os_sock_t fd)
+{
+    uv_loop_t *loop = w ? &w->loop : srv->loop;
     fl_conn_t *c = calloc(1, sizeof(*c));
+    int rc = UV_ENOMEM;
     if (!c)
-        return UV_ENOMEM;
-    int rc = fl_http_parser_new(srv->opts.max_body, srv->opts.max_header, &c->parser);
+        goto fail_parser;
+    rc = fl_http_parser_new(srv->opts.max_body, srv->opts.max_header, &c->parser);
     if (rc)
         goto fail_parser;
     c->srv = srv;
-    rc = uv_tcp_init(srv->loop, &c->tcp);
+    c->w = w;
+    rc = uv_tcp_init(loop, &c->tcp);
     if (rc)
         goto fail_tcp;
     c->tcp.data = c;
-    rc = fl_stream_init(srv->loop, &c->stream);
+    rc = fl_stream_init(loop, &c->stream);
     if (rc) {
         /* Only the tcp handle exists: close it alone. */
         c->closing = true;
@@ -648,16 +697,18 @@ int fl_conn__accept(fl_server_t *srv)
         goto fail_link;
     }
     c->stream.timer.data = c;
-    uv_timer_init(srv->loop, &c->linger);
+    uv_timer_init(loop, &c->linger);
     c->linger.data = c;
-    uv_timer_init(srv->loop, &c->request);
+    uv_timer_init(loop, &c->request);
     c->request.data = c;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->pending_closes++;
-    rc = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    conn_link(c);
+    if (w) {
+        rc = uv_tcp_open(&c->tcp, fd);
+        if (rc)
+            close(fd); /* not the handle's: uv_tcp_open failed */
+    } else {
+        rc = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    }
     if (rc) {
         fl_conn__close(c, FL_END_COMPLETE, false);
         return rc;
@@ -673,15 +724,15 @@ int fl_conn__accept(fl_server_t *srv)
 
 fail_link:
     /* on_handle_closed will unlink and free; account for it. */
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->pending_closes++;
+    conn_link(c);
+    if (w)
+        close(fd);
     return rc;
 fail_tcp:
     fl_http_parser_free(c->parser);
 fail_parser:
     free(c);
+    if (w)
+        close(fd);
     return rc;
 }

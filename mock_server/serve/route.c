@@ -425,7 +425,7 @@ static int api(fl_server_t *srv, const fl_http_request_t *req, fl_reply_t *r, co
 {
     fl_dialect_t d = ap->dialect;
     char msg[512];
-    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, uv_now(srv->loop));
+    fl_journal_entry_t *e = fl_journal_add(&srv->journal, req, fl_server__now(srv));
     if (!e)
         return FL_ENOMEM;
     r->has_entry = true;

@@ -15,6 +15,17 @@
  * program that embeds the server must ignore SIGPIPE (sigaction with SIG_IGN, as the faultline
  * program does in harness/cli/main.c) before fl_server_start; the write then fails with EPIPE
  * and the answer is journaled as client_closed.
+ *
+ * Threads (opts.threads > 1): the caller's loop then runs only the acceptor, which accepts on
+ * the one listening socket and hands each connection, round-robin, to one of `threads` worker
+ * loops, each on a thread of its own; a connection lives on its worker's loop from then on, so
+ * its timing (the streamer's timer, its deadlines) runs there. What the loops share (the journal,
+ * the per-scenario attempt counters, the reply-template cache, the response-id counter, the
+ * hand-off queues) is guarded by one mutex, taken only in conn.c around each use (server_int.h
+ * lists them); a request's attempt number is taken under it when its route is decided, so
+ * attempts stay exact and ordered per scenario. fl_server_stop asks every worker to close its
+ * connections, joins the threads, then frees the server on the caller's loop. With threads 0
+ * or 1 everything runs on the caller's loop and no lock is taken (as `faultline run` uses it).
  */
 #ifndef FL_SERVER_H
 #define FL_SERVER_H
@@ -70,7 +81,12 @@ typedef struct fl_server_opts_s {
     fl_server_load_fn load;     /* NULL: POST /_faultline/scenarios answers 501 */
     fl_server_judge_fn judge;   /* NULL: POST /_faultline/judge answers 501 */
     void *judge_arg;            /* passed to judge */
+    unsigned threads;           /* worker loops, each on its own thread, 2..FL_SERVER_MAX_THREADS;
+                                   0 or 1: connections run on the caller's loop (default) */
 } fl_server_opts_t;
+
+/** Most worker loops one server runs (fl_server_opts_t.threads). */
+#define FL_SERVER_MAX_THREADS 64
 
 typedef struct fl_server_s fl_server_t;
 
@@ -81,15 +97,17 @@ typedef void (*fl_server_stop_cb)(void *arg);
  * Creates a server on loop answering from scenarios (borrowed: must outlive the server; may be
  * empty when scenarios are added at runtime, POST /_faultline/scenarios). opts may be NULL.
  * Nothing is registered on the loop until fl_server_start.
- * Returns 0 and sets *out, or FL_ENOMEM / FL_EINVAL (scenarios NULL, or low_water > high_water).
+ * Returns 0 and sets *out, or FL_ENOMEM / FL_EINVAL (scenarios NULL, low_water > high_water, or
+ * threads above FL_SERVER_MAX_THREADS).
  */
 int fl_server_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_server_opts_t *opts,
                   fl_server_t **out);
 
 /**
  * Binds host (an IPv4 or IPv6 literal) and port (0 = ephemeral) and starts listening.
- * Returns 0 or a libuv error (UV_EADDRINUSE, UV_EINVAL for a bad address...). After a failure,
- * call fl_server_stop to release the server.
+ * With threads, also starts the worker threads and their loops.
+ * Returns 0 or a libuv error (UV_EADDRINUSE, UV_EINVAL for a bad address, UV_EAGAIN when a thread
+ * cannot start...). After a failure, call fl_server_stop to release the server.
  */
 int fl_server_start(fl_server_t *srv, const char *host, int port);
 
@@ -103,7 +121,9 @@ int fl_server_port(const fl_server_t *srv);
  */
 void fl_server_stop(fl_server_t *srv, fl_server_stop_cb cb, void *arg);
 
-/** The server's journal (owned by the server; valid until the server is stopped). */
+/** The server's journal (owned by the server; valid until the server is stopped). With threads,
+ * worker loops write it concurrently: read it only from a connection (the control routes) or
+ * once the server has stopped. */
 fl_journal_t *fl_server_journal(fl_server_t *srv);
 
 /** Clears the journal and every attempt counter of every scope, sessions' included (what POST

@@ -20,6 +20,18 @@
 
 typedef struct fl_conn_s fl_conn_t;
 
+/** One worker loop of a threaded server (server.h, "Threads"). */
+typedef struct fl_worker_s {
+    fl_server_t *srv; /* borrowed */
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;     /* fds were queued, or the server is stopping */
+    fl_conn_t *conns;    /* its live connections; touched by its own thread only */
+    uv_os_sock_t *queue; /* accepted sockets not yet taken by its loop (srv->lock) */
+    size_t n_queue, cap_queue;
+    bool stop; /* the server is stopping: close everything, end the loop (srv->lock) */
+} fl_worker_t;
+
 struct fl_server_s {
     uv_loop_t *loop; /* borrowed */
     uv_tcp_t listener;
@@ -39,6 +51,25 @@ struct fl_server_s {
     uint32_t id_salt; /* per-server, so ids differ across servers and runs */
     int port;
     fl_record_t *record; /* borrowed or NULL: every exchange is recorded (serve --record) */
+
+    /* Threads (opts.threads > 1). The one lock guards everything worker loops share: journal,
+     * sessions (attempt counters, runtime scenarios), cache, next_id, each worker's queue and
+     * stop flag, workers_ended. It is taken
+     * in conn.c only, around each use (fl_server__lock): routing a request (route.c: journal
+     * entry, attempt number, reply template, id), a journal entry's progress and end, a
+     * journal page; and in server.c for the hand-off queues. Writes to sockets happen outside
+     * it, so loops send their events in parallel. */
+    bool threaded;
+    uv_mutex_t lock;
+    fl_worker_t *workers; /* owned: opts.threads entries */
+    size_t n_started;     /* workers whose thread runs (or ran) */
+    size_t next_worker;   /* round-robin hand-off */
+    size_t workers_ended; /* workers whose loop has returned (lock) */
+    uv_os_sock_t listen_fd;
+    uv_poll_t acceptor; /* on srv->loop: the listening socket is readable */
+    bool acceptor_init;
+    uv_async_t ended; /* on srv->loop: a worker's loop has returned */
+    bool ended_init;
 };
 
 /** Which request deadline a connection's request timer stands for. */
@@ -69,7 +100,8 @@ struct fl_conn_s {
     fl_journal_writer_t journal; /* the journal's body, while it is being written */
     uv_shutdown_t shutdown_req;
     fl_server_t *srv;           /* borrowed */
-    fl_conn_t *prev, *next;     /* in srv->conns */
+    fl_conn_t *prev, *next;     /* in srv->conns, or its worker's conns */
+    fl_worker_t *w;             /* borrowed: its worker loop, or NULL on srv->loop */
     fl_http_parser_t *parser;   /* owned */
     fl_fault_record_t evidence; /* of the response being sent */
     int pending_closes;
@@ -86,13 +118,26 @@ struct fl_conn_s {
     fl_record_exchange_t *rec; /* owned or NULL: the exchange being recorded (record.h) */
 };
 
-/** Accepts a connection on the listener and starts reading. Returns 0 or a libuv error. */
-int fl_conn__accept(fl_server_t *srv);
+/**
+ * Accepts a connection on the listener (w NULL) or, for worker w, takes fd (an accepted socket,
+ * owned from now on, closed on failure) onto w's loop; starts reading. Returns 0 or a libuv
+ * error.
+ */
+int fl_conn__accept(fl_server_t *srv, fl_worker_t *w, uv_os_sock_t fd);
 
 /** Closes a connection at once (RST when rst); a streamed response ends as end. */
 void fl_conn__close(fl_conn_t *c, fl_end_t end, bool rst);
 
 /** Called by conn.c when a connection's memory is gone, so stop can complete. */
 void fl_server__conn_closed(fl_server_t *srv, fl_conn_t *c);
+
+/** Takes the server's one lock when it is threaded (see fl_server_s); else does nothing. */
+void fl_server__lock(fl_server_t *srv);
+/** Releases what fl_server__lock took. */
+void fl_server__unlock(fl_server_t *srv);
+
+/** The current time in ms on the clock of uv_now (libuv's monotonic clock), read afresh: the
+ * journal's arrival times from any loop. */
+uint64_t fl_server__now(fl_server_t *srv);
 
 #endif

@@ -7,15 +7,19 @@
  * shuts down its side and closes when the client closes. The bytes are a whole HTTP response
  * captured from `faultline serve` once (head, chunk framing, SSE events), so the load
  * generator reads exactly what it reads from Faultline. No parsing, no timers, no copies:
- * one epoll loop, nonblocking sockets, write() straight from the one buffer.
+ * one epoll loop per thread, nonblocking sockets, write() straight from the one buffer.
+ * With THREADS > 1 each thread has its own epoll set and takes connections from the one
+ * listening socket (EPOLLEXCLUSIVE: one thread woken per new connection), so the ceiling can
+ * rise with the load generator's threads.
  *
- * usage: limit RESPONSE_FILE
+ * usage: limit RESPONSE_FILE [THREADS]   (1..64, default 1)
  * Prints "http://127.0.0.1:PORT" on stdout once listening; runs until SIGINT or SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +37,7 @@ static long sent[MAX_FDS];
 static char *resp;
 static size_t resp_len;
 static volatile sig_atomic_t stop;
+static int lfd;
 
 static void on_signal(int sig)
 {
@@ -66,31 +71,20 @@ static bool pump(int fd)
     return true;
 }
 
-int main(int argc, char **argv)
+/* One thread's loop: accepts what it is woken for, serves the connections it accepted. */
+static void *serve(void *arg)
 {
-    if (argc != 2 || load(argv[1])) {
-        fprintf(stderr, "usage: limit RESPONSE_FILE (a captured HTTP response)\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4096) ||
-        getsockname(lfd, (struct sockaddr *)&a, &al)) {
-        perror("limit: listen");
-        return 1;
-    }
+    (void)arg;
     int ep = epoll_create1(0);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-    printf("http://127.0.0.1:%d\n", ntohs(a.sin_port));
-    fflush(stdout);
-
-    static struct epoll_event evs[1024];
-    char scratch[65536];
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = lfd};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev)) {
+        perror("limit: epoll");
+        exit(1);
+    }
+    struct epoll_event *evs = calloc(1024, sizeof(*evs));
+    char *scratch = malloc(65536);
+    if (!evs || !scratch)
+        exit(1);
     while (!stop) {
         int n = epoll_wait(ep, evs, 1024, 200);
         for (int i = 0; i < n; i++) {
@@ -113,7 +107,7 @@ int main(int argc, char **argv)
             bool done = false;
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 ssize_t r;
-                while ((r = read(fd, scratch, sizeof(scratch))) > 0)
+                while ((r = read(fd, scratch, 65536)) > 0)
                     if (sent[fd] < 0)
                         sent[fd] = 0; /* the request arrived: answer */
                 if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
@@ -128,6 +122,40 @@ int main(int argc, char **argv)
         }
     }
     close(ep);
+    free(evs);
+    free(scratch);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc == 3 ? atoi(argv[2]) : 1;
+    if (argc < 2 || argc > 3 || threads < 1 || threads > 64 || load(argv[1])) {
+        fprintf(stderr, "usage: limit RESPONSE_FILE [THREADS] (a captured HTTP response)\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4096) ||
+        getsockname(lfd, (struct sockaddr *)&a, &al)) {
+        perror("limit: listen");
+        return 1;
+    }
+    printf("http://127.0.0.1:%d\n", ntohs(a.sin_port));
+    fflush(stdout);
+    pthread_t t[64];
+    for (int i = 1; i < threads; i++)
+        if (pthread_create(&t[i], NULL, serve, NULL)) {
+            perror("limit: pthread_create");
+            return 1;
+        }
+    serve(NULL);
+    for (int i = 1; i < threads; i++)
+        pthread_join(t[i], NULL);
     close(lfd);
     free(resp);
     return 0;

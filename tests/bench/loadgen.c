@@ -17,6 +17,12 @@
  * --duration-ms. In --hold mode it waits until every connection has its response head,
  * samples the server's RSS, and closes them all.
  *
+ * With --threads T the streams are shared out over T threads, each with its own libuv loop, its
+ * own batches and its own lateness histogram; the figures are the aggregate (events over the
+ * time from the first connect to the last stream's end), so on a machine with the cores the
+ * load generator stops being the ceiling of what it measures. In --hold mode the server's RSS
+ * is sampled once every thread has every head.
+ *
  * Output: one JSON line on stdout and a readable table on stderr. Exit 0 when the run
  * completed (whatever the figures), 2 on bad arguments, 1 when nothing could be measured.
  *
@@ -32,6 +38,8 @@
  *   --header 'K: V'    extra request header (repeatable, at most 8)
  *   --server-pid PID   read the server's CPU time and RSS from /proc
  *   --hold             open, wait for every head, sample RSS, close
+ *   --threads T        threads, each with its own loop and share of the streams, 1..64
+ *                      (default 1); --batch is per thread
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+#include <pthread.h>
 
 #include "base/container_of.h"
 
@@ -50,6 +59,7 @@
 #define PREFIX_BYTES 256  /* of each SSE line, kept to classify it */
 #define HEAD_BYTES   8192 /* a response head larger than this is an error */
 #define READ_BYTES   (256 * 1024)
+#define MAX_THREADS  64
 #define HIST_US      100000 /* lateness histogram: 1 us buckets up to 100 ms, */
 #define HIST_MS      120000 /* then 1 ms buckets up to 120 s (the --duration-ms cap is lower) */
 
@@ -65,8 +75,11 @@ typedef enum {
     ST_DONE
 } http_state_t;
 
+typedef struct lg_worker_s lg_worker_t;
+
 /* One connection and its parser state. */
 typedef struct lg_conn_s {
+    lg_worker_t *w;
     uv_tcp_t tcp;
     uv_connect_t connect_req;
     uv_write_t write_req;
@@ -84,7 +97,24 @@ typedef struct lg_conn_s {
     char line[PREFIX_BYTES];
 } lg_conn_t;
 
-/* Command line and results; one per run. */
+/* One thread: its loop, its share of the streams and its figures (summed in the report). */
+struct lg_worker_s {
+    uv_loop_t loop;
+    uv_timer_t cap_timer;
+    uv_thread_t thread;
+    lg_conn_t *c;                               /* its slice of g.c */
+    int conns;                                  /* streams in the slice */
+    int opened, batch_waiting, finished, heads; /* batch_waiting: of the current batch */
+    uint64_t errors, connect_errors, status_errors, eof_errors;
+    uint64_t t_end_ns; /* when its last stream ended (or every head came, in --hold) */
+    uint64_t *hist;    /* lateness, 1 us buckets below 100 ms */
+    uint64_t *hist_ms; /* lateness, 1 ms buckets from 100 ms */
+    uint64_t late_over, late_max_us, late_n;
+    bool capped, stopped;
+    char readbuf[READ_BYTES]; /* libuv reads one connection at a time per loop */
+};
+
+/* Command line and what the threads share; one per run. */
 static struct {
     const char *host;
     int port;
@@ -93,25 +123,20 @@ static struct {
     const char *marker;
     const char *headers[MAX_HEADERS];
     int n_headers;
-    int conns, batch;
+    int conns, batch, threads;
     uint64_t duration_ms, ttft_ms, interval_ms, expect_events;
     int server_pid;
     bool hold;
 
-    uv_loop_t *loop;
-    uv_timer_t cap_timer;
     lg_conn_t *c;
-    char *request;
+    lg_worker_t *w; /* threads entries */
+    char *request;  /* read-only once the threads run */
     size_t request_len;
-    int opened, batch_waiting, finished, heads; /* batch_waiting: of the current batch */
-    uint64_t errors, connect_errors, status_errors, eof_errors;
     uint64_t t_start_ns, t_end_ns;
-    uint64_t *hist;    /* lateness, 1 us buckets below 100 ms */
-    uint64_t *hist_ms; /* lateness, 1 ms buckets from 100 ms */
-    uint64_t late_over, late_max_us, late_n;
-    bool capped;
-    char readbuf[READ_BYTES]; /* shared: libuv reads one connection at a time */
-} g;
+    pthread_mutex_t lock; /* guards stopped and the server sample below */
+    pthread_cond_t all_stopped;
+    int stopped; /* threads whose streams are over (or have every head) */
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .all_stopped = PTHREAD_COND_INITIALIZER};
 
 /* --- server figures from /proc --- */
 
@@ -193,14 +218,14 @@ static int build_request(void)
 
 /* --- ending connections --- */
 
-static void maybe_stop(void);
+static void maybe_stop(lg_worker_t *w);
 
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-static void open_batch(void);
+static void open_batch(lg_worker_t *w);
 
 /* A connection of the current batch got its first byte or ended: maybe open the next batch. */
 static void batch_step(lg_conn_t *c)
@@ -208,8 +233,8 @@ static void batch_step(lg_conn_t *c)
     if (c->counted)
         return;
     c->counted = true;
-    if (--g.batch_waiting == 0)
-        open_batch();
+    if (--c->w->batch_waiting == 0)
+        open_batch(c->w);
 }
 
 static void conn_end(lg_conn_t *c, bool failed)
@@ -220,21 +245,22 @@ static void conn_end(lg_conn_t *c, bool failed)
     batch_step(c);
     c->failed = failed;
     if (failed)
-        g.errors++;
-    g.finished++;
+        c->w->errors++;
+    c->w->finished++;
     if (!c->closing) {
         c->closing = true;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
     }
     free(c->head);
     c->head = NULL;
-    maybe_stop();
+    maybe_stop(c->w);
 }
 
 /* --- SSE: lines and events --- */
 
 static void event_dispatch(lg_conn_t *c, uint64_t now)
 {
+    lg_worker_t *w = c->w;
     if (!c->event_has_data)
         return;
     c->events++;
@@ -244,14 +270,14 @@ static void event_dispatch(lg_conn_t *c, uint64_t now)
         uint64_t sched = c->t_sent_ns + (g.ttft_ms + c->content * g.interval_ms) * 1000000ull;
         uint64_t late_us = now > sched ? (now - sched) / 1000 : 0;
         if (late_us < HIST_US)
-            g.hist[late_us]++;
+            w->hist[late_us]++;
         else if (late_us / 1000 < HIST_MS)
-            g.hist_ms[late_us / 1000]++;
+            w->hist_ms[late_us / 1000]++;
         if (late_us >= HIST_US)
-            g.late_over++;
-        if (late_us > g.late_max_us)
-            g.late_max_us = late_us;
-        g.late_n++;
+            w->late_over++;
+        if (late_us > w->late_max_us)
+            w->late_max_us = late_us;
+        w->late_n++;
         c->content++;
     }
     c->event_has_data = false;
@@ -327,7 +353,7 @@ static bool http_feed(lg_conn_t *c, const char *p, size_t n, uint64_t now)
             /* Copy into the head buffer until CRLFCRLF. */
             while (i < n) {
                 if (c->head_len >= HEAD_BYTES - 1) {
-                    g.status_errors++;
+                    c->w->status_errors++;
                     conn_end(c, true);
                     return false;
                 }
@@ -338,17 +364,17 @@ static bool http_feed(lg_conn_t *c, const char *p, size_t n, uint64_t now)
             if (c->head_len < 4 || memcmp(c->head + c->head_len - 4, "\r\n\r\n", 4) != 0)
                 return true;
             if (!head_parse(c)) {
-                g.status_errors++;
+                c->w->status_errors++;
                 conn_end(c, true);
                 return false;
             }
             free(c->head);
             c->head = NULL;
             c->head_done = true;
-            g.heads++;
+            c->w->heads++;
             c->state = c->chunked ? ST_SIZE : ST_RAW;
             if (g.hold)
-                maybe_stop();
+                maybe_stop(c->w);
             break;
         }
         case ST_SIZE: {
@@ -408,9 +434,9 @@ static bool http_feed(lg_conn_t *c, const char *p, size_t n, uint64_t now)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
     (void)suggested;
-    *buf = uv_buf_init(g.readbuf, sizeof(g.readbuf));
+    lg_worker_t *w = h->loop->data;
+    *buf = uv_buf_init(w->readbuf, sizeof(w->readbuf));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -422,7 +448,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         /* A close-delimited body ends at FIN; anything else ending early is an error. */
         bool ok = nread == UV_EOF && c->state == ST_RAW;
         if (!ok)
-            g.eof_errors++;
+            c->w->eof_errors++;
         conn_end(c, !ok);
         return;
     }
@@ -450,7 +476,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (c->ended)
         return;
     if (status < 0) {
-        g.connect_errors++;
+        c->w->connect_errors++;
         conn_end(c, true);
         return;
     }
@@ -462,43 +488,44 @@ static void on_connect(uv_connect_t *req, int status)
 }
 
 /* Opens the next batch of connections; called again when the batch has connected. */
-static void open_batch(void)
+static void open_batch(lg_worker_t *w)
 {
-    if (g.capped || g.opened >= g.conns)
+    if (w->capped || w->opened >= w->conns)
         return;
     struct sockaddr_in addr;
     uv_ip4_addr(g.host, g.port, &addr);
-    int n = g.conns - g.opened < g.batch ? g.conns - g.opened : g.batch;
-    g.batch_waiting = n + 1; /* +1 until every connect has started (ends below) */
+    int n = w->conns - w->opened < g.batch ? w->conns - w->opened : g.batch;
+    w->batch_waiting = n + 1; /* +1 until every connect has started (ends below) */
     for (int k = 0; k < n; k++) {
-        lg_conn_t *c = &g.c[g.opened++];
+        lg_conn_t *c = &w->c[w->opened++];
+        c->w = w;
         c->head = malloc(HEAD_BYTES);
-        if (!c->head || uv_tcp_init(g.loop, &c->tcp)) {
+        if (!c->head || uv_tcp_init(&w->loop, &c->tcp)) {
             c->closing = true; /* no handle to close */
             conn_end(c, true);
             continue;
         }
         uv_tcp_nodelay(&c->tcp, 1);
         if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, on_connect)) {
-            g.connect_errors++;
+            w->connect_errors++;
             conn_end(c, true);
         }
     }
-    if (--g.batch_waiting == 0)
-        open_batch();
+    if (--w->batch_waiting == 0)
+        open_batch(w);
 }
 
-static void close_all(void)
+static void close_all(lg_worker_t *w)
 {
-    for (int i = 0; i < g.opened; i++) {
-        lg_conn_t *c = &g.c[i];
+    for (int i = 0; i < w->opened; i++) {
+        lg_conn_t *c = &w->c[i];
         if (!c->closing) {
             c->closing = true;
             uv_close((uv_handle_t *)&c->tcp, on_closed);
         }
     }
-    if (!uv_is_closing((uv_handle_t *)&g.cap_timer))
-        uv_close((uv_handle_t *)&g.cap_timer, on_closed);
+    if (!uv_is_closing((uv_handle_t *)&w->cap_timer))
+        uv_close((uv_handle_t *)&w->cap_timer, on_closed);
 }
 
 static struct {
@@ -506,36 +533,50 @@ static struct {
     long rss_idle_kb, rss_held_kb, hwm_kb;
 } srv = {-1, -1, -1, -1, -1};
 
-/* Ends the run when every stream is over, or (hold) when every connection has its head. */
-static void maybe_stop(void)
+/* A thread is done: the last one to get here takes the run's end time and the server's
+ * figures; in --hold mode every thread waits for that sample before it closes its streams,
+ * so the RSS is read with all of them open (blocking the loop is harmless then: the streams
+ * only hold). */
+static void worker_stopped(lg_worker_t *w)
 {
-    if (g.t_end_ns)
-        return;
-    bool all_heads = g.hold && g.heads + (int)g.errors >= g.conns && g.opened == g.conns;
-    if (!all_heads && g.finished < g.conns)
-        return;
-    g.t_end_ns = uv_hrtime();
-    if (g.server_pid > 0) {
-        srv.cpu1 = proc_cpu_s(g.server_pid);
-        srv.rss_held_kb = proc_status_kb(g.server_pid, "VmRSS");
-        srv.hwm_kb = proc_status_kb(g.server_pid, "VmHWM");
-    }
-    close_all();
-}
-
-static void on_cap(uv_timer_t *t)
-{
-    (void)t;
-    g.capped = true;
-    if (!g.t_end_ns) {
-        g.t_end_ns = uv_hrtime();
+    w->stopped = true;
+    w->t_end_ns = uv_hrtime();
+    pthread_mutex_lock(&g.lock);
+    if (++g.stopped == g.threads) {
+        g.t_end_ns = w->t_end_ns;
         if (g.server_pid > 0) {
             srv.cpu1 = proc_cpu_s(g.server_pid);
             srv.rss_held_kb = proc_status_kb(g.server_pid, "VmRSS");
             srv.hwm_kb = proc_status_kb(g.server_pid, "VmHWM");
         }
+        pthread_cond_broadcast(&g.all_stopped);
+    } else if (g.hold) {
+        while (g.stopped < g.threads)
+            pthread_cond_wait(&g.all_stopped, &g.lock);
     }
-    close_all();
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* Ends the thread's part when every stream is over, or (hold) when every connection has its
+ * head. */
+static void maybe_stop(lg_worker_t *w)
+{
+    if (w->stopped)
+        return;
+    bool all_heads = g.hold && w->heads + (int)w->errors >= w->conns && w->opened == w->conns;
+    if (!all_heads && w->finished < w->conns)
+        return;
+    worker_stopped(w);
+    close_all(w);
+}
+
+static void on_cap(uv_timer_t *t)
+{
+    lg_worker_t *w = t->loop->data;
+    w->capped = true;
+    if (!w->stopped)
+        worker_stopped(w);
+    close_all(w);
 }
 
 /* --- report --- */
@@ -559,30 +600,57 @@ static uint64_t pct(const uint64_t *v, size_t n, double p)
     return v[k - 1];
 }
 
-/* Lateness percentile from the histogram, in us. */
-static double hist_pct(double p)
+/* Lateness percentile from the histograms of every thread (summed into the first), in us. */
+static double hist_pct(const lg_worker_t *t, double p)
 {
-    if (g.late_n == 0)
+    if (t->late_n == 0)
         return 0;
-    uint64_t want = (uint64_t)(p / 100.0 * (double)g.late_n + 0.999999), seen = 0;
+    uint64_t want = (uint64_t)(p / 100.0 * (double)t->late_n + 0.999999), seen = 0;
     if (want < 1)
         want = 1;
     for (uint64_t us = 0; us < HIST_US; us++) {
-        seen += g.hist[us];
+        seen += t->hist[us];
         if (seen >= want)
             return (double)us;
     }
     for (uint64_t ms = HIST_US / 1000; ms < HIST_MS; ms++) {
-        seen += g.hist_ms[ms];
+        seen += t->hist_ms[ms];
         if (seen >= want)
             return (double)ms * 1000.0;
     }
-    return (double)g.late_max_us;
+    return (double)t->late_max_us;
+}
+
+/* Sums every thread's counters and histograms into the first (the report's totals). */
+static lg_worker_t *sum_workers(void)
+{
+    lg_worker_t *t = &g.w[0];
+    for (int k = 1; k < g.threads; k++) {
+        const lg_worker_t *w = &g.w[k];
+        t->opened += w->opened;
+        t->finished += w->finished;
+        t->heads += w->heads;
+        t->errors += w->errors;
+        t->connect_errors += w->connect_errors;
+        t->status_errors += w->status_errors;
+        t->eof_errors += w->eof_errors;
+        t->late_over += w->late_over;
+        t->late_n += w->late_n;
+        if (w->late_max_us > t->late_max_us)
+            t->late_max_us = w->late_max_us;
+        t->capped |= w->capped;
+        for (size_t i = 0; i < HIST_US; i++)
+            t->hist[i] += w->hist[i];
+        for (size_t i = 0; i < HIST_MS; i++)
+            t->hist_ms[i] += w->hist_ms[i];
+    }
+    return t;
 }
 
 static void report(void)
 {
-    size_t n = (size_t)g.opened;
+    const lg_worker_t *t = sum_workers();
+    size_t n = (size_t)g.conns; /* g.c holds every thread's slice; unopened entries are zero */
     uint64_t *ttfb = calloc(n ? n : 1, sizeof(*ttfb));
     uint64_t *ttfe = calloc(n ? n : 1, sizeof(*ttfe));
     size_t nb = 0, ne = 0;
@@ -611,24 +679,24 @@ static void report(void)
     double per_stream = srv.rss_idle_kb >= 0 && srv.rss_held_kb >= 0 && n
                             ? (double)(srv.rss_held_kb - srv.rss_idle_kb) * 1024.0 / (double)n
                             : -1;
-    printf("{\"conns\":%d,\"opened\":%d,\"heads\":%d,\"finished\":%d,\"errors\":%" PRIu64
-           ",\"connect_errors\":%" PRIu64 ",\"status_errors\":%" PRIu64 ",\"eof_errors\":%" PRIu64
-           ",\"capped\":%s,\"elapsed_s\":%.3f,\"bytes\":%" PRIu64 ",\"events\":%" PRIu64
-           ",\"content_events\":%" PRIu64 ",\"expected\":%" PRIu64 ",\"lost\":%" PRIu64
-           ",\"events_per_s\":%.0f,\"mb_per_s\":%.2f,"
+    printf("{\"conns\":%d,\"threads\":%d,\"opened\":%d,\"heads\":%d,\"finished\":%d,\"errors\":"
+           "%" PRIu64 ",\"connect_errors\":%" PRIu64 ",\"status_errors\":%" PRIu64
+           ",\"eof_errors\":%" PRIu64 ",\"capped\":%s,\"elapsed_s\":%.3f,\"bytes\":%" PRIu64
+           ",\"events\":%" PRIu64 ",\"content_events\":%" PRIu64 ",\"expected\":%" PRIu64
+           ",\"lost\":%" PRIu64 ",\"events_per_s\":%.0f,\"mb_per_s\":%.2f,"
            "\"ttfb_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"ttfe_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
            "\"lateness_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"over_100ms\":%" PRIu64 "},"
            "\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"rss_idle_kb\":%ld,\"rss_held_kb\":%ld,"
            "\"hwm_kb\":%ld,\"rss_per_stream_b\":%.0f}}\n",
-           g.conns, g.opened, g.heads, g.finished, g.errors, g.connect_errors, g.status_errors,
-           g.eof_errors, g.capped ? "true" : "false", secs, bytes, events, content, expected, lost,
-           (double)events / secs, (double)bytes / secs / 1e6, (double)pct(ttfb, nb, 50) / ms,
-           (double)pct(ttfb, nb, 99) / ms, (double)pct(ttfe, ne, 50) / ms,
-           (double)pct(ttfe, ne, 99) / ms, hist_pct(50) / 1e3, hist_pct(99) / 1e3,
-           (double)g.late_max_us / 1e3, g.late_over, g.server_pid, cpu, srv.rss_idle_kb,
-           srv.rss_held_kb, srv.hwm_kb, per_stream);
+           g.conns, g.threads, t->opened, t->heads, t->finished, t->errors, t->connect_errors,
+           t->status_errors, t->eof_errors, t->capped ? "true" : "false", secs, bytes, events,
+           content, expected, lost, (double)events / secs, (double)bytes / secs / 1e6,
+           (double)pct(ttfb, nb, 50) / ms, (double)pct(ttfb, nb, 99) / ms,
+           (double)pct(ttfe, ne, 50) / ms, (double)pct(ttfe, ne, 99) / ms, hist_pct(t, 50) / 1e3,
+           hist_pct(t, 99) / 1e3, (double)t->late_max_us / 1e3, t->late_over, g.server_pid, cpu,
+           srv.rss_idle_kb, srv.rss_held_kb, srv.hwm_kb, per_stream);
     fprintf(stderr,
-            "loadgen: %d streams%s, %.2f s%s\n"
+            "loadgen: %d streams%s on %d thread%s, %.2f s%s\n"
             "  events          %" PRIu64 " (%.0f/s), %.1f MB/s, content %" PRIu64 " of %" PRIu64
             " expected, lost %" PRIu64 "\n"
             "  errors          %" PRIu64 " (connect %" PRIu64 ", status %" PRIu64
@@ -636,12 +704,13 @@ static void report(void)
             "  first byte ms   p50 %.3f  p99 %.3f\n"
             "  first event ms  p50 %.3f  p99 %.3f\n"
             "  lateness ms     p50 %.3f  p99 %.3f  max %.3f\n",
-            g.conns, g.hold ? " (hold)" : "", secs, g.capped ? " (capped by --duration-ms)" : "",
-            events, (double)events / secs, (double)bytes / secs / 1e6, content, expected, lost,
-            g.errors, g.connect_errors, g.status_errors, g.eof_errors,
-            (double)pct(ttfb, nb, 50) / ms, (double)pct(ttfb, nb, 99) / ms,
-            (double)pct(ttfe, ne, 50) / ms, (double)pct(ttfe, ne, 99) / ms, hist_pct(50) / 1e3,
-            hist_pct(99) / 1e3, (double)g.late_max_us / 1e3);
+            g.conns, g.hold ? " (hold)" : "", g.threads, g.threads == 1 ? "" : "s", secs,
+            t->capped ? " (capped by --duration-ms)" : "", events, (double)events / secs,
+            (double)bytes / secs / 1e6, content, expected, lost, t->errors, t->connect_errors,
+            t->status_errors, t->eof_errors, (double)pct(ttfb, nb, 50) / ms,
+            (double)pct(ttfb, nb, 99) / ms, (double)pct(ttfe, ne, 50) / ms,
+            (double)pct(ttfe, ne, 99) / ms, hist_pct(t, 50) / 1e3, hist_pct(t, 99) / 1e3,
+            (double)t->late_max_us / 1e3);
     if (g.server_pid > 0)
         fprintf(stderr,
                 "  server          cpu %.3f s, RSS idle %ld KiB, held %ld KiB (%.0f B/stream), "
@@ -653,13 +722,22 @@ static void report(void)
 
 /* --- main --- */
 
+/* One thread: its own loop over its slice of the streams, capped at --duration-ms. */
+static void worker_main(void *arg)
+{
+    lg_worker_t *w = arg;
+    uv_timer_start(&w->cap_timer, on_cap, g.duration_ms, 0);
+    open_batch(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
 static int usage(const char *msg)
 {
     fprintf(stderr,
             "loadgen: %s\nusage: loadgen --url http://127.0.0.1:PORT --path PATH "
             "[--dialect D] [--conns N] [--batch B] [--duration-ms MS] [--ttft-ms MS] "
             "[--interval-ms MS] [--expect-events E] [--marker STR] [--header 'K: V'] "
-            "[--server-pid PID] [--hold]\n",
+            "[--server-pid PID] [--hold] [--threads T]\n",
             msg);
     return 2;
 }
@@ -700,6 +778,7 @@ int main(int argc, char **argv)
     g.dialect = "openai-chat";
     g.conns = 1;
     g.batch = 100;
+    g.threads = 1;
     g.duration_ms = 60000;
     const char *url = NULL;
     for (int i = 1; i < argc; i++) {
@@ -739,6 +818,8 @@ int main(int argc, char **argv)
             g.expect_events = n;
         else if (strcmp(a, "--server-pid") == 0 && n > 0 && n < INT32_MAX)
             g.server_pid = (int)n;
+        else if (strcmp(a, "--threads") == 0 && n >= 1 && n <= MAX_THREADS)
+            g.threads = (int)n;
         else
             return usage("unknown option or value out of range");
     }
@@ -755,30 +836,54 @@ int main(int argc, char **argv)
     if (!*g.marker)
         return usage("empty --marker");
 
+    if (g.threads > g.conns)
+        g.threads = g.conns; /* every thread has at least one stream */
+
     g.c = calloc((size_t)g.conns, sizeof(*g.c));
-    g.hist = calloc(HIST_US, sizeof(*g.hist));
-    g.hist_ms = calloc(HIST_MS, sizeof(*g.hist_ms));
-    if (!g.c || !g.hist || !g.hist_ms || build_request())
+    g.w = calloc((size_t)g.threads, sizeof(*g.w));
+    if (!g.c || !g.w || build_request())
         return 1;
-    g.loop = uv_default_loop();
+    int rc = 0;
+    for (int k = 0, first = 0; k < g.threads && !rc; k++) {
+        lg_worker_t *w = &g.w[k];
+        w->conns = g.conns / g.threads + (k < g.conns % g.threads);
+        w->c = g.c + first;
+        first += w->conns;
+        w->hist = calloc(HIST_US, sizeof(*w->hist));
+        w->hist_ms = calloc(HIST_MS, sizeof(*w->hist_ms));
+        if (!w->hist || !w->hist_ms || uv_loop_init(&w->loop))
+            return 1;
+        w->loop.data = w;
+        uv_timer_init(&w->loop, &w->cap_timer);
+    }
     if (g.server_pid > 0) {
         srv.cpu0 = proc_cpu_s(g.server_pid);
         srv.rss_idle_kb = proc_status_kb(g.server_pid, "VmRSS");
     }
-    uv_timer_init(g.loop, &g.cap_timer);
-    uv_timer_start(&g.cap_timer, on_cap, g.duration_ms, 0);
     g.t_start_ns = uv_hrtime();
-    open_batch();
-    uv_run(g.loop, UV_RUN_DEFAULT);
+    for (int k = 0; k < g.threads; k++)
+        if (uv_thread_create(&g.w[k].thread, worker_main, &g.w[k]))
+            return 1;
+    for (int k = 0; k < g.threads; k++)
+        uv_thread_join(&g.w[k].thread);
     if (!g.t_end_ns)
         g.t_end_ns = uv_hrtime();
     report();
-    for (int i = 0; i < g.opened; i++)
-        free(g.c[i].head);
-    int rc = uv_loop_close(g.loop) == 0 && g.opened > 0 ? 0 : 1;
+    int opened = 0;
+    for (int k = 0; k < g.threads; k++) {
+        lg_worker_t *w = &g.w[k];
+        for (int i = 0; i < w->conns; i++)
+            free(w->c[i].head);
+        opened += w->opened;
+        if (uv_loop_close(&w->loop))
+            rc = 1;
+        free(w->hist);
+        free(w->hist_ms);
+    }
+    if (!opened)
+        rc = 1;
+    free(g.w);
     free(g.c);
-    free(g.hist);
-    free(g.hist_ms);
     free(g.request);
     return rc;
 }

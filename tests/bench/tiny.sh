@@ -36,6 +36,22 @@ jq -e . >/dev/null <<<"$json" || fail "not JSON: $json"
 [[ $(jq .events <<<"$json") == 215 ]] || fail "events != 215: $json"
 [[ $(jq .capped <<<"$json") == false ]] || fail "capped: $json"
 
+# The same on 3 threads (2, 2 and 1 streams): the aggregate is the same count.
+json=$(timeout 20 "$lg" --url "$url" --conns 5 --threads 3 --ttft-ms 20 --interval-ms 20 \
+    --expect-events 40 --header 'x-faultline-scenario: bench-tiny' --duration-ms 10000)
+echo "$json"
+[[ $(jq .threads <<<"$json") == 3 ]] || fail "threads: $json"
+[[ $(jq .content_events <<<"$json") == 200 ]] || fail "threads: content events != 200: $json"
+[[ $(jq .events <<<"$json") == 215 ]] || fail "threads: events != 215: $json"
+[[ $(jq .finished <<<"$json") == 5 ]] || fail "threads: not every stream finished: $json"
+[[ $(jq .errors <<<"$json") == 0 ]] || fail "threads: errors: $json"
+
+json=$(timeout 20 "$lg" --url "$url" --conns 5 --threads 2 --hold \
+    --header 'x-faultline-scenario: bench-stall' --server-pid "$spid" --duration-ms 10000)
+echo "$json"
+[[ $(jq .heads <<<"$json") == 5 ]] || fail "threads hold: not every head arrived: $json"
+[[ $(jq .capped <<<"$json") == false ]] || fail "threads hold: capped: $json"
+
 json=$(timeout 20 "$lg" --url "$url" --conns 5 --hold \
     --header 'x-faultline-scenario: bench-stall' --server-pid "$spid" --duration-ms 10000)
 echo "$json"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# An interrupted `faultline run` never reads as a pass (issue 11). Six scenarios at -j 2: the
-# client answers run-401 at once and sleeps on every other scenario, writing its pid to a file
-# as it starts. Once run-always-reset and run-clean are both sleeping (so run-401 has been
+# An interrupted `faultline run` never reads as a pass (issue 11). Six scenarios at -j 2, started
+# in file order (--order file): the client answers run-401 at once and sleeps on every other
+# scenario, writing its pid to a file as it starts. Once run-always-reset and run-clean are both sleeping (so run-401 has been
 # judged), faultline gets SIGINT. It must exit 130, kill the sleeping clients, and still write
 # both reports: JSON with interrupted true, no score, run-401 in runs and the five others in
 # not_run; JUnit that validates against tests/data/junit.xsd, with the five as <error
@@ -28,7 +28,7 @@ interrupt() {
     rm -f "$tmp"/pid-*
     client="case \$FAULTLINE_SCENARIO in run-401) exec $tc correct ;; esac
 echo \$\$ >$tmp/pid-\$FAULTLINE_SCENARIO; exec sleep 30"
-    "$bin" run --client "$client" -j 2 --keep-going --json "$tmp/$name.json" \
+    "$bin" run --client "$client" -j 2 --order file --keep-going --json "$tmp/$name.json" \
         --junit "$tmp/$name.xml" "$data" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     fl=$!
     for _ in $(seq 1 200); do # both sleepers started, within 20 s

@@ -59,7 +59,12 @@ void es_start_opts(const char *dir, const fl_server_opts_t *opts)
     fl_diag_list_close(&diags);
     cr_assert_eq(rc, 0, "scenarios in %s do not load", dir);
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(fl_server_new(&loop, &set, opts, &srv), 0);
+    /* FL_TEST_SERVE_THREADS=N runs the same suites on a threaded server (server.h, "Threads") */
+    fl_server_opts_t o = opts ? *opts : (fl_server_opts_t){0};
+    const char *threads = getenv("FL_TEST_SERVE_THREADS");
+    if (threads && *threads)
+        o.threads = (unsigned)atoi(threads);
+    cr_assert_eq(fl_server_new(&loop, &set, &o, &srv), 0);
     cr_assert_eq(fl_server_start(srv, "127.0.0.1", 0), 0);
     port = fl_server_port(srv);
     cr_assert_gt(port, 0);
