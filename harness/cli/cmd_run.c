@@ -403,6 +403,9 @@ static bool selected(const run_args_t *a, const fl_scenario_t *sc)
      * formats decoded, so those scenarios are for clients only. */
     if (a->relay.command && sc->response.tool_call)
         return false;
+    /* A fault profile (no response:) breaks a live upstream's stream: it has no answer to mock. */
+    if (sc->profile && !a->upstream)
+        return false;
     if (a->dialects && !(a->dialects & (1u << sc->dialect)))
         return false;
     if (a->n_filters == 0)
@@ -471,8 +474,9 @@ static int plan_jobs(const run_args_t *a, fl_scenario_set_t *sets, fl_run_job_t 
     fl_run_job_t *jobs = calloc(sets[0].len * a->repeat + 1, sizeof(*jobs));
     if (!jobs)
         return FL_ENOMEM;
-    size_t n = 0;
+    size_t n = 0, n_profiles = 0;
     for (size_t i = 0; i < sets[0].len; i++) {
+        n_profiles += sets[0].items[i]->profile && !a->upstream;
         if (!selected(a, sets[0].items[i]))
             continue;
         size_t idx = n_sel++;
@@ -485,6 +489,11 @@ static int plan_jobs(const run_args_t *a, fl_scenario_set_t *sets, fl_run_job_t 
             n++;
         }
     }
+    if (n_profiles)
+        fprintf(stderr,
+                "faultline run: left out %zu fault profile%s (no response:): a profile breaks a "
+                "live upstream, run it with --upstream URL\n",
+                n_profiles, n_profiles == 1 ? "" : "s");
     if ((a->n_filters || a->dialects) && n_sel == 0) {
         free(jobs);
         return bad_usage("--filter/--dialect matched no scenario%s", "");

@@ -1056,6 +1056,27 @@ static void load_downstream(fl_load_ctx_t *c, yaml_node_t *n, fl_scenario_downst
         fl_load__report(c, &v[0]->start_mark, "downstream.disconnect_after_ms", "must be > 0");
 }
 
+/* ---- fault profiles ----------------------------------------------------------------------- */
+
+/* A fault profile (no `response:`) breaks a live stream: what needs an answer of its own is
+ * refused. */
+static void check_profile(fl_load_ctx_t *c, yaml_node_t *root, yaml_node_t *rv,
+                          const fl_scenario_t *sc)
+{
+    if (sc->resume)
+        fl_load__report(c, &rv->start_mark, "resume",
+                        "a fault profile (no response:) has no stream of its own to resume");
+    for (size_t i = 0; i < sc->n_attempts; i++)
+        if (sc->attempts[i].response) {
+            char f[64];
+            snprintf(f, sizeof(f), "attempts[%zu].response", i);
+            fl_load__report(c, &root->start_mark, f,
+                            "a fault profile (no top-level response:) cannot override one per "
+                            "attempt");
+            return;
+        }
+}
+
 /* ---- top level ----------------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {"faultline", "name",       "description", "dialect",
@@ -1191,10 +1212,10 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         fl_load__get_str(c, v[T_PROMPT], "prompt", false, &sc->prompt);
     else if (!(sc->prompt = strdup("Say hello.")))
         c->oom = 1;
-    if (!v[T_RESPONSE])
-        fl_load__report_missing(c, root, "", "response");
-    else
+    if (v[T_RESPONSE])
         load_response(c, v[T_RESPONSE], &sc->response);
+    else
+        sc->profile = true; /* a fault profile: the live upstream gives the answer */
     if (v[T_ATTEMPTS])
         fl_load__attempts(c, v[T_ATTEMPTS], sc);
     if (v[T_EXPECT])
@@ -1205,12 +1226,14 @@ static void load_root(fl_load_ctx_t *c, yaml_node_t *root, fl_scenario_t *sc)
         fl_load__get_bool(c, v[T_RESUME], "resume", &sc->resume);
     if (have_dialect)
         check_resume(c, root, v[T_RESUME], sc);
+    if (sc->profile)
+        check_profile(c, root, v[T_RESUME], sc);
     if (sc->response.events && !sc->expect.answer)
         fl_load__report_missing(
             c, v[T_EXPECT] && v[T_EXPECT]->type == YAML_MAPPING_NODE ? v[T_EXPECT] : root, "expect",
             "answer");
     /* After an error some pieces may be missing, and the scenario is discarded anyway. */
-    if (!sc->expect.answer && c->nerr == 0)
+    if (!sc->expect.answer && c->nerr == 0 && !sc->profile)
         derive_answer(c, sc);
     if (!sc->description && !(sc->description = strdup("")))
         c->oom = 1;
@@ -1395,8 +1418,9 @@ int fl_scenario_load_string(const char *name, const char *yaml, size_t len, fl_s
         c.oom = 1;
     load_root(&c, root, sc);
     /* Fault positions are checked against the encoded stream, so only a scenario that is
-       otherwise whole gets there. */
-    if (!c.oom && c.nerr == 0 && sc->n_attempts)
+       otherwise whole gets there; a fault profile has no stream of its own to check against (its
+       positions are live events, README "faultline proxy"). */
+    if (!c.oom && c.nerr == 0 && sc->n_attempts && !sc->profile)
         fl_load__check_faults(&c, sc);
     if (c.oom) {
         rc = FL_ENOMEM;

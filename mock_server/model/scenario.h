@@ -204,8 +204,10 @@ typedef struct fl_scenario_s {
     size_t n_attempts;
     fl_expect_t expect;
     fl_scenario_downstream_t downstream; /* relay mode only */
-    bool resume; /* `resume: true`: a request naming an event it saw (Last-Event-ID, Responses
-                    starting_after or GET /v1/responses/{id}) continues after that event */
+    bool profile; /* no `response:`: a fault profile, faults for a live upstream stream (`faultline
+                     proxy`, `faultline run --upstream`); never served by `faultline serve` */
+    bool resume;  /* `resume: true`: a request naming an event it saw (Last-Event-ID, Responses
+                     starting_after or GET /v1/responses/{id}) continues after that event */
 } fl_scenario_t;
 
 /** Frees what one response owns (not the struct itself). */

@@ -326,6 +326,14 @@ static int serve_scenario(fl_server_t *srv, const fl_http_request_t *req, fl_rep
                           fl_journal_entry_t *e, const fl_scenario_t *sc, bool stream,
                           const scenario_req_t *rq)
 {
+    if (sc->profile) {
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "scenario '%.200s' is a fault profile (no response:): it breaks a live upstream's "
+                 "stream through faultline proxy, and has no answer to serve",
+                 sc->name);
+        return fl_reply_dialect_error(r, e, sc->dialect, 501, rq->id, NULL, msg);
+    }
     size_t idx = scenario_index(srv->scenarios, sc);
     if (fl_sessions_next_attempt(&srv->sessions, rq->sess, sc->name, &e->attempt) ||
         fl_journal_entry_set_scenario(e, sc->name))

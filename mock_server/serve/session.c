@@ -135,7 +135,8 @@ const fl_scenario_t *fl_sessions_first(const fl_sessions_t *s, const fl_session_
     size_t n = visible_sets(s, sess, sets, srcs);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; sets[i] && k < sets[i]->len; k++) {
-            if (sets[i]->items[k]->dialect == d) {
+            /* a fault profile has no answer of its own: only named, it is refused (route.c) */
+            if (sets[i]->items[k]->dialect == d && !sets[i]->items[k]->profile) {
                 if (src)
                     *src = srcs[i];
                 return sets[i]->items[k];
