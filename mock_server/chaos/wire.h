@@ -98,6 +98,9 @@ typedef struct fl_wire_s {
     int status;              /* the HTTP status the plan sends, 0 when it sends no status line */
     int64_t retry_after_ms;  /* the wait its Retry-After / retry-after-ms header demands, in ms
                                 (retry-after-ms wins when both are sent); -1 when none */
+    bool page;               /* the response became a whole page with a content-length (an
+                                http_error, a proxy's 504/524 page): its framing is `length`
+                                whatever the request asked for */
     fl_wire_skip_t *skipped; /* the faults left out, in plan order; owned unless shared */
     size_t n_skipped;
 } fl_wire_t;

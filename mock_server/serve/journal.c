@@ -325,7 +325,7 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     char base[24];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(e->wall, sizeof(e->wall), "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L) % 1000);
-    e->framing = "content-length";
+    e->framing = "length";
     e->first_byte_ms = -1;
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;

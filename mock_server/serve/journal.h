@@ -60,7 +60,7 @@ typedef struct fl_journal_entry_s {
     int status;               /* HTTP status sent; 0 until decided */
     int64_t retry_after_ms;   /* the wait the response's Retry-After / retry-after-ms header
                                  demanded, in ms; -1 when it sent neither */
-    const char *framing;      /* static: "chunked", "close", "content-length" */
+    const char *framing;      /* static: "chunked", "close", "length" */
     uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
     uint64_t events;          /* clean events the wire has passed, whole: those a fault
                                  dropped or rewrote included (what passed in the script) */

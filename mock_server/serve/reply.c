@@ -79,7 +79,7 @@ int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d,
     if (rc == 0 && e) {
         /* the bytes are counted as the connection writes them */
         e->status = status;
-        e->framing = "content-length";
+        e->framing = "length";
     }
     fl_buf_close(&body);
     return rc;
@@ -278,9 +278,11 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
     if (e) {
         e->status = r->plan.status;
         e->retry_after_ms = r->plan.retry_after_ms;
-        e->framing = framing == FL_BODY_CHUNKED ? "chunked"
-                     : framing == FL_BODY_CLOSE ? "close"
-                                                : "content-length";
+        /* an error or proxy page replacing the stream is sent with its length (chaos.c) */
+        e->framing = r->plan.page                 ? "length"
+                     : framing == FL_BODY_CHUNKED ? "chunked"
+                     : framing == FL_BODY_CLOSE   ? "close"
+                                                  : "length";
         if ((rc = journal_skipped(&r->plan, &r->evidence, e)))
             return rc;
     }

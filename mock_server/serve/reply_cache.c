@@ -143,7 +143,7 @@ static void patch(char *bytes, const size_t *offs, size_t n, const char *with, s
 static bool ops_eq(const fl_wire_t *a, const fl_wire_t *b)
 {
     if (a->n_ops != b->n_ops || a->status != b->status || a->retry_after_ms != b->retry_after_ms ||
-        a->bytes.len != b->bytes.len || a->n_skipped != b->n_skipped)
+        a->page != b->page || a->bytes.len != b->bytes.len || a->n_skipped != b->n_skipped)
         return false;
     for (size_t i = 0; i < a->n_ops; i++) {
         const fl_wire_op_t *x = &a->ops[i], *y = &b->ops[i];
@@ -255,6 +255,7 @@ static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *cre
     plan->n_patches = t->n_patches;
     plan->status = src->status;
     plan->retry_after_ms = src->retry_after_ms;
+    plan->page = src->page;
     plan->skipped = src->skipped;
     plan->n_skipped = src->n_skipped;
     memcpy(plan->stamp, id, FL_ENCODE_ID_LEN);
