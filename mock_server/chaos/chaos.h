@@ -53,6 +53,10 @@ typedef struct fl_chaos_input_s {
     size_t head_len;         /* bytes */
     const char *request_id;  /* x-request-id for responses the chaos layer makes (http_error) */
     fl_encode_ctx_t ctx;     /* for error events */
+    size_t watch_finish;     /* 1 + the clean event that carries the finish reason, whose
+                                delivery the plan reports (FL_WIRE_MARK_FINISH); 0 none */
+    size_t watch_usage;      /* 1 + the last clean event that carries usage
+                                (FL_WIRE_MARK_USAGE); 0 none */
 } fl_chaos_input_t;
 
 /**

@@ -330,6 +330,8 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;
     e->retry_after_ms = -1;
+    e->usage_input = -1;
+    e->usage_output = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -456,7 +458,23 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
     if (!rc)
         rc = put_ms(out, "retry_after_ms", e->retry_after_ms);
     if (!rc)
-        rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
+        rc = fl_buf_printf(out, ",\"end\":\"%s\",\"response_id\":", fl_end_name(e->end));
+    if (!rc)
+        rc = put_str(out, e->response_id, strlen(e->response_id));
+    if (!rc)
+        rc = fl_buf_append_str(out, ",\"finish_reason\":");
+    if (!rc)
+        rc = e->finish_reason[0] ? put_str(out, e->finish_reason, strlen(e->finish_reason))
+                                 : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"finish_sent\":%s", e->finish_sent ? "true" : "false");
+    if (!rc)
+        rc = e->usage_input >= 0 || e->usage_output >= 0
+                 ? fl_buf_printf(out, ",\"usage\":{\"input_tokens\":%lld,\"output_tokens\":%lld}",
+                                 (long long)e->usage_input, (long long)e->usage_output)
+                 : fl_buf_append_str(out, ",\"usage\":null");
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"usage_sent\":%s,\"faults\":", e->usage_sent ? "true" : "false");
     if (!rc) {
         char *faults = e->faults ? json_dumps(e->faults, JSON_COMPACT) : NULL;
         if (e->faults && !faults)

@@ -75,6 +75,16 @@ typedef struct fl_journal_entry_s {
     json_t *skipped;          /* owned reference or NULL: array of the faults of the plan that
                                  could not apply to this response (fl_journal_entry_skipped) */
     fl_end_t end;
+    /* How the answer ended, as sent (what a client's structured result is judged against,
+     * README "The client contract"): */
+    char response_id[48];   /* the response's id (the part the dialect prefixes: chatcmpl-,
+                               resp_, msg_); "" for none */
+    char finish_reason[24]; /* the finish reason the clean response carries, in the dialect's
+                               words; "" for none (raw events, an error page) */
+    bool finish_sent;       /* the event carrying it (or the JSON body) went out whole */
+    int64_t usage_input;    /* the usage the clean response reports; -1 none */
+    int64_t usage_output;
+    bool usage_sent; /* the (last) event carrying usage went out whole */
 } fl_journal_entry_t;
 
 /** A bounded ring of entries. Memory provided by the caller: init, then close. */
@@ -161,9 +171,11 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
  * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
  * with seq, t_ms, time, method, path, scenario, attempt, stream, headers, headers_truncated,
  * headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms, last_byte_ms,
- * client_closed_ms, retry_after_ms, end, faults ([{"fault","description","event","byte",
- * "ms"}...]) and skipped ([{"fault","description","reason"}...], empty when none); "next" is
- * the seq the next entry will get. Returns a new reference, or NULL when out of memory.
+ * client_closed_ms, retry_after_ms, end, response_id, finish_reason (null for none),
+ * finish_sent, usage ({"input_tokens","output_tokens"}, null for none), usage_sent, faults
+ * ([{"fault","description","event","byte", "ms"}...]) and skipped
+ * ([{"fault","description","reason"}...], empty when none); "next" is the seq the next entry will
+ * get. Returns a new reference, or NULL when out of memory.
  */
 json_t *fl_journal_to_json(const fl_journal_t *j);
 
