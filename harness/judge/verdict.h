@@ -43,7 +43,13 @@ typedef enum {
     X(STALL_UNDETECTED, "stall_undetected", 1u << 3)       /* sat on a stall to the deadline */    \
     X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
     X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
-      1u << 5) /* hung while honouring a Retry-After longer than the time left */
+      1u << 5) /* hung while honouring a Retry-After longer than the time left */                  \
+    X(INVENTED_FINISH, "invented_finish", 1u << 6) /* result: a finish the stream never sent */    \
+    X(WRONG_FINISH, "wrong_finish", 1u << 7)       /* result: another finish reason than sent */   \
+    X(WRONG_USAGE, "wrong_usage", 1u << 8)         /* result: usage not as sent (or invented) */   \
+    X(UNCAUGHT_EXCEPTION, "uncaught_exception",                                                    \
+      1u << 9) /* non-zero exit with an uncaught exception's trace on stderr */                    \
+    X(BAD_RESULT, "bad_result", 1u << 10) /* the result file is unreadable or not an object */
 
 /** Finding bits, OR-ed together in fl_judgement_t.findings. */
 enum {
