@@ -16,6 +16,7 @@
 #include "base/container_of.h"
 #include "judge/verdict.h"
 #include "run/reap.h"
+#include "run/result.h"
 #include "serve/server.h"
 
 #include <signal.h>
@@ -49,8 +50,10 @@ typedef struct fl_slot_s {
     bool deadline; /* the harness sent SIGTERM at the deadline */
     bool cut;      /* the run was interrupted while the client was running */
     bool out_open, err_open;
-    uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
-    uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
+    uint64_t spawn_ms;    /* spawn time on the journal's clock (ms since the server's t0) */
+    uint64_t spawn_hr;    /* uv_hrtime at spawn (ns) */
+    char result_dir[256]; /* the run's private folder for FAULTLINE_RESULT_PATH (result.h);
+                             "" when none was made */
 } fl_slot_t;
 
 struct fl_runner_s {
@@ -168,7 +171,7 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     size_t n_env = 0;
     while (environ[n_env])
         n_env++;
-    char **env = calloc(n_env + 20, sizeof(*env));
+    char **env = calloc(n_env + 24, sizeof(*env));
     if (!env)
         return FL_ENOMEM;
     size_t n = 0;
@@ -210,6 +213,14 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     };
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]) && !rc; i++)
         rc = env_put(env, &n, kv[i][0], kv[i][1]);
+    /* the structured result's file and the scenario's deadline (README, client contract) */
+    char result[300], deadline[32];
+    snprintf(result, sizeof(result), "%s/%s", s->result_dir, FL_RESULT_FILE);
+    snprintf(deadline, sizeof(deadline), "%llu", (unsigned long long)sc->expect.deadline_ms);
+    if (!rc && s->result_dir[0])
+        rc = env_put(env, &n, "FAULTLINE_RESULT_PATH", result);
+    if (!rc)
+        rc = env_put(env, &n, "FAULTLINE_DEADLINE_MS", deadline);
     if (!rc && s->run->opts->clients_dir)
         rc = env_put(env, &n, "FAULTLINE_CLIENTS", s->run->opts->clients_dir);
     if (rc) {
@@ -321,6 +332,10 @@ static void slot_finish(fl_slot_t *s)
             run->rc = FL_ENOMEM;
         json_decref(jj);
     }
+    if (!s->cut && fl_result_collect(s->result_dir, ev))
+        run->rc = FL_ENOMEM;
+    fl_result_dir_remove(s->result_dir);
+    s->result_dir[0] = '\0';
     if (s->cut) {
         fl_evidence_close(ev);
         run->state[s->job] = FL_RUN_CUT_SHORT;
@@ -551,6 +566,10 @@ static int start_slot(fl_runner_t *run, size_t job)
     }
     if ((rc = fl_server_start(s->srv, "127.0.0.1", 0))) {
         spawn_failed(s, "cannot listen on 127.0.0.1", rc);
+        return 0;
+    }
+    if ((rc = fl_result_dir_make(s->result_dir, sizeof(s->result_dir)))) {
+        spawn_failed(s, "cannot create the run's result folder", rc);
         return 0;
     }
     if ((rc = spawn_client(s)))
