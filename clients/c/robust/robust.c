@@ -506,6 +506,10 @@ int main(void)
             fwrite(out.data, 1, out.len, stdout);
             fputc('\n', stdout);
             fflush(stdout);
+            /* the structured result, when the harness asks for one (README, client contract) */
+            const char *rp = getenv("FAULTLINE_RESULT_PATH");
+            if (rp && *rp && rc_answer_write_result(&at.ans, rp) != 0)
+                fprintf(stderr, "robust: cannot write the result to %s\n", rp);
             status = 0;
             break;
         }
