@@ -566,7 +566,7 @@ static void finish_word(const char *in, char *out, size_t n)
     };
     size_t i = 0;
     for (; in[i] && i + 1 < n; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
+        out[i] = in[i] == '-' ? '_' : (char)tolower((unsigned char)in[i]);
     out[i] = '\0';
     for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
         if (strcmp(out, map[k][0]) == 0) {
