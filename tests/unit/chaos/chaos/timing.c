@@ -2,6 +2,7 @@
  * proxy_timeout and idle_timeout. */
 #include "chaos/chaos.h"
 #include "chaos_fixture.h"
+#include "e2e_server.h" /* es_count */
 #include "base/error.h"
 
 #include <criterion/criterion.h>
@@ -294,15 +295,6 @@ Test(timing, too_many_pings_is_a_limit)
     cr_assert_eq(w.n_ops, 0);
 }
 
-/* Occurrences of needle in hay. */
-static size_t count_str(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 /* A gateway's own ping (stall.keepalive) goes out as written instead of the dialect's. */
 Test(timing, stall_with_a_gateways_own_ping)
 {
@@ -312,7 +304,7 @@ Test(timing, stall_with_a_gateways_own_ping)
     compile(&f, 1, "W@0 W@0 W@100 F@150#0 W@350#0 W@550#0 W@650#0 W@650 D@650");
     char *got = cx_bytes(&w, NULL);
     char *p = cx_chunk(": OPENROUTER PROCESSING\n\n");
-    cr_assert_eq(count_str(got, p), 2, "%s", got);
+    cr_assert_eq(es_count(got, strlen(got), p), 2, "%s", got);
     cr_assert_null(strstr(got, ": ping"), "%s", got);
     free(got);
     free(p);
