@@ -670,7 +670,9 @@ static void judge_result(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
         if (res)
             say(l, "; result file holds JSON but not an object");
         else
-            say(l, "; result file is not JSON (line %d: %.60s)", e.line, e.text);
+            /* where, not jansson's text: that quotes the client's bytes, control bytes and all
+             * (found by fuzz_judge) */
+            say(l, "; result file is not JSON (line %d, column %d)", e.line, e.column);
         json_decref(res);
         return;
     }
@@ -683,12 +685,14 @@ static void judge_result(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
         const char *said = json_string_value(fr);
         if (!a->finish_sent) {
             j->findings |= FL_FINDING_INVENTED_FINISH;
-            say(l, "; result: finish_reason '%.24s', but attempt %zu never delivered one (end %s)",
-                said, ai + 1, a->end);
+            say(l, "; result: finish_reason ");
+            say_quoted(l, said, strlen(said), 24);
+            say(l, ", but attempt %zu never delivered one (end %s)", ai + 1, a->end);
         } else if (!same_finish(ev->scenario, said, a->finish_reason)) {
             j->findings |= FL_FINDING_WRONG_FINISH;
-            say(l, "; result: finish_reason '%.24s', attempt %zu sent '%s'", said, ai + 1,
-                a->finish_reason);
+            say(l, "; result: finish_reason ");
+            say_quoted(l, said, strlen(said), 24);
+            say(l, ", attempt %zu sent '%s'", ai + 1, a->finish_reason);
         }
     } else if (fr && !json_is_string(fr) && !json_is_null(fr)) {
         j->findings |= FL_FINDING_BAD_RESULT;

@@ -43,7 +43,7 @@ expect() {
 
 # Each finding, earned by the mode made for it (the penalties of the README's rubric).
 judge invent "$client invent-finish" openai-chat-cut-before-finish
-expect invent invented_finish 50 "finish_reason 'stop', but attempt 1 never delivered one (end closed)"
+expect invent invented_finish 50 'finish_reason "stop", but attempt 1 never delivered one (end closed)'
 judge stop "$client always-stop" openai-chat-max-tokens-length
 expect stop wrong_finish 70 "attempt 1 sent 'length'"
 judge usage "$client count-usage" openai-chat-usage-reported
