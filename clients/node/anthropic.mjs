@@ -10,6 +10,7 @@
 // (anthropic-sdk-typescript client.ts: `baseURL = readEnv('ANTHROPIC_BASE_URL')`,
 // `apiKey = readEnv('ANTHROPIC_API_KEY')`); FAULTLINE_MODEL and FAULTLINE_PROMPT.
 import Anthropic from '@anthropic-ai/sdk';
+import { writeResult } from './contract.mjs';
 
 const model = process.env.FAULTLINE_MODEL ?? 'claude-sonnet-4-5';
 const prompt = process.env.FAULTLINE_PROMPT ?? 'Say hello.';
@@ -31,6 +32,14 @@ try {
     }
   }
   process.stdout.write('\n');
+  const calls = message.content.filter((b) => b.type === 'tool_use');
+  writeResult({
+    text: message.content.filter((b) => b.type === 'text').map((b) => b.text).join(''),
+    finishReason: message.stop_reason,
+    usage: message.usage,
+    toolCalls: calls.map((b) => ({ name: b.name, arguments: b.input })),
+    responseId: message.id,
+  });
 } catch (err) {
   process.stderr.write(`anthropic.mjs: ${err?.message ?? err}\n`);
   process.exitCode = 1;

@@ -20,7 +20,7 @@
 // Environment: OPENAI_BASE_URL, OPENAI_API_KEY (sent as a Bearer token), FAULTLINE_MODEL,
 // FAULTLINE_PROMPT. It speaks openai-chat only.
 import { fetchEventSource } from '@microsoft/fetch-event-source';
-import { printAnswer, fail } from './contract.mjs';
+import { printAnswer, fail, writeResult } from './contract.mjs';
 
 globalThis.window = globalThis;
 globalThis.document = { hidden: false, addEventListener() {}, removeEventListener() {} };
@@ -32,6 +32,7 @@ const prompt = process.env.FAULTLINE_PROMPT ?? 'Say hello.';
 // Tool calls arrive as delta.tool_calls[] fragments keyed by index (OpenAI function-calling
 // guide, "Streaming"), the name in the first and the arguments JSON spread over the rest.
 const calls = [];
+const seen = { text: '' };
 
 try {
   await fetchEventSource(`${base}/chat/completions`, {
@@ -43,8 +44,14 @@ try {
     body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], stream: true }),
     onmessage(ev) {
       if (ev.data === '[DONE]') return;
-      const delta = JSON.parse(ev.data).choices[0]?.delta;
-      if (delta?.content) process.stdout.write(delta.content);
+      const chunk = JSON.parse(ev.data);
+      const delta = chunk.choices[0]?.delta;
+      if (chunk.choices[0]?.finish_reason) seen.finishReason = chunk.choices[0].finish_reason;
+      seen.responseId = chunk.id ?? seen.responseId;
+      if (delta?.content) {
+        process.stdout.write(delta.content);
+        seen.text += delta.content;
+      }
       for (const tc of delta?.tool_calls ?? []) {
         const call = (calls[tc.index] ??= { name: '', arguments: '' });
         if (tc.function?.name) call.name += tc.function.name;
@@ -53,6 +60,7 @@ try {
     },
   });
   printAnswer(calls.filter(Boolean));
+  writeResult({ ...seen, toolCalls: calls.filter(Boolean) });
 } catch (err) {
   fail('fetch-event-source.mjs', err);
 }

@@ -17,7 +17,7 @@
 // key the SDK would look for Google Cloud credentials instead). FAULTLINE_MODEL and
 // FAULTLINE_PROMPT; it speaks gemini only.
 import { GoogleGenAI } from '@google/genai';
-import { printAnswer, fail } from './contract.mjs';
+import { printAnswer, fail, writeResult } from './contract.mjs';
 
 const model = process.env.FAULTLINE_MODEL ?? 'gemini-2.5-flash';
 const prompt = process.env.FAULTLINE_PROMPT ?? 'Say hello.';
@@ -32,13 +32,27 @@ try {
   const ai = new GoogleGenAI(options);
   const response = await ai.models.generateContentStream({ model, contents: prompt });
   const calls = [];
+  const seen = { text: '' };
   for await (const chunk of response) {
     // chunk.text is undefined for a chunk without text parts (a function call, or only the
     // finishReason and usageMetadata).
-    if (chunk.text) process.stdout.write(chunk.text);
+    if (chunk.text) {
+      process.stdout.write(chunk.text);
+      seen.text += chunk.text;
+    }
+    const finish = chunk.candidates?.[0]?.finishReason;
+    if (finish) seen.finishReason = finish;
+    if (chunk.usageMetadata) {
+      seen.usage = {
+        input_tokens: chunk.usageMetadata.promptTokenCount,
+        output_tokens: chunk.usageMetadata.candidatesTokenCount,
+      };
+    }
+    if (chunk.responseId) seen.responseId = chunk.responseId;
     for (const fc of chunk.functionCalls ?? []) calls.push({ name: fc.name, arguments: fc.args });
   }
   printAnswer(calls);
+  writeResult({ ...seen, toolCalls: calls });
 } catch (err) {
   fail('google-genai.mjs', err);
 }

@@ -18,7 +18,7 @@
 import { ChatOpenAI } from '@langchain/openai';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { concat } from '@langchain/core/utils/stream';
-import { printAnswer, fail } from './contract.mjs';
+import { printAnswer, fail, writeResult } from './contract.mjs';
 
 const dialect = process.env.FAULTLINE_DIALECT ?? 'openai-chat';
 const model = process.env.FAULTLINE_MODEL ?? 'gpt-4o-mini';
@@ -38,7 +38,21 @@ try {
     gathered = gathered === undefined ? chunk : concat(gathered, chunk);
   }
   // tool_calls: what LangChain parsed from the streamed call's argument pieces (args an object).
-  printAnswer((gathered?.tool_calls ?? []).map((tc) => ({ name: tc.name, arguments: tc.args })));
+  const calls = (gathered?.tool_calls ?? []).map((tc) => ({ name: tc.name, arguments: tc.args }));
+  printAnswer(calls);
+  // What LangChain reports of the end: response_metadata's finish_reason (OpenAI) or
+  // stop_reason (Anthropic), and the message id. Not its usage_metadata: on Anthropic streams
+  // concat() adds message_start's output_tokens to message_delta's cumulative count, so it
+  // reports one token more than the server sent (measured with @langchain/anthropic from this
+  // folder's lockfile: 16 for 15), a bookkeeping quirk the scoreboard would rank above how it
+  // handles faults. `faultline run` with usage reported shows it as wrong_usage.
+  const meta = gathered?.response_metadata ?? {};
+  writeResult({
+    text: typeof gathered?.content === 'string' ? gathered.content : gathered?.text ?? '',
+    finishReason: meta.finish_reason ?? meta.stop_reason ?? meta.status,
+    toolCalls: calls,
+    responseId: gathered?.id,
+  });
 } catch (err) {
   fail('langchain.mjs', err);
 }

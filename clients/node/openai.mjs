@@ -11,6 +11,7 @@
 // (openai-node client.ts: `baseURL = readEnv('OPENAI_BASE_URL')`, `apiKey = readEnv('OPENAI_API_KEY')`);
 // FAULTLINE_DIALECT (openai-chat | openai-responses), FAULTLINE_MODEL, FAULTLINE_PROMPT.
 import OpenAI from 'openai';
+import { writeResult } from './contract.mjs';
 
 const dialect = process.env.FAULTLINE_DIALECT ?? 'openai-chat';
 const model = process.env.FAULTLINE_MODEL ?? 'gpt-4o-mini';
@@ -21,6 +22,9 @@ const client = new OpenAI();
 // Chat Completions: text deltas in choices[0].delta.content; a tool call arrives as
 // delta.tool_calls[] fragments keyed by index, the name in the first and the arguments JSON
 // spread over the rest (OpenAI function-calling guide, "Streaming").
+// What the SDK reported about the answer's end, for the structured result.
+const seen = { text: '', finishReason: undefined, usage: undefined, responseId: undefined };
+
 async function chat() {
   const stream = await client.chat.completions.create({
     model,
@@ -30,7 +34,15 @@ async function chat() {
   const calls = [];
   for await (const chunk of stream) {
     const delta = chunk.choices[0]?.delta;
-    if (delta?.content) process.stdout.write(delta.content);
+    seen.responseId = chunk.id ?? seen.responseId;
+    if (chunk.choices[0]?.finish_reason) seen.finishReason = chunk.choices[0].finish_reason;
+    if (chunk.usage) {
+      seen.usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens };
+    }
+    if (delta?.content) {
+      process.stdout.write(delta.content);
+      seen.text += delta.content;
+    }
     for (const tc of delta?.tool_calls ?? []) {
       const call = (calls[tc.index] ??= { name: '', arguments: '' });
       if (tc.function?.name) call.name += tc.function.name;
@@ -47,8 +59,14 @@ async function responses() {
   const stream = await client.responses.create({ model, input: prompt, stream: true });
   const calls = [];
   for await (const event of stream) {
+    if (event.type === 'response.completed' || event.type === 'response.incomplete') {
+      seen.finishReason = event.response.status;
+      seen.usage = event.response.usage ?? undefined;
+      seen.responseId = event.response.id;
+    }
     if (event.type === 'response.output_text.delta') {
       process.stdout.write(event.delta);
+      seen.text += event.delta;
     } else if (event.type === 'response.output_item.added' && event.item.type === 'function_call') {
       calls[event.output_index] = { name: event.item.name, arguments: '' };
     } else if (event.type === 'response.function_call_arguments.delta') {
@@ -69,6 +87,7 @@ try {
     );
   }
   process.stdout.write('\n');
+  writeResult({ ...seen, toolCalls: calls });
 } catch (err) {
   process.stderr.write(`openai.mjs: ${err?.message ?? err}\n`);
   process.exitCode = 1;

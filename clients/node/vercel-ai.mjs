@@ -29,7 +29,7 @@
 import { streamText } from 'ai';
 import { openai } from '@ai-sdk/openai';
 import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { printAnswer, fail } from './contract.mjs';
+import { printAnswer, fail, writeResult } from './contract.mjs';
 
 const dialect = process.env.FAULTLINE_DIALECT ?? 'openai-chat';
 const modelId = process.env.FAULTLINE_MODEL ?? 'gpt-4o-mini';
@@ -50,7 +50,16 @@ try {
   const { fullStream } = streamText({ model: languageModel(), prompt });
   const calls = [];
   let error = null;
+  const seen = { text: '' };
   for await (const part of fullStream) {
+    if (part.type === 'text-delta') seen.text += part.text;
+    // The SDK's own words for how it ended; 'unknown' and 'other' say it does not know, which
+    // is no claim that the stream finished.
+    if (part.type === 'finish' && !['unknown', 'other'].includes(part.finishReason)) {
+      seen.finishReason = part.finishReason;
+      seen.usage = { input_tokens: part.totalUsage?.inputTokens, output_tokens: part.totalUsage?.outputTokens };
+    }
+    if (part.type === 'finish-step') seen.responseId = part.response?.id ?? seen.responseId;
     if (part.type === 'text-delta') process.stdout.write(part.text);
     else if (part.type === 'tool-call') calls.push({ name: part.toolName, arguments: part.input });
     else if (part.type === 'error') error ??= part.error;
@@ -58,6 +67,7 @@ try {
   }
   if (error) throw error;
   printAnswer(calls);
+  writeResult({ ...seen, toolCalls: calls });
 } catch (err) {
   fail('vercel-ai.mjs', err);
 }

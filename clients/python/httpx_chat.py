@@ -36,6 +36,7 @@ def main():
     }
     headers = {"Authorization": f"Bearer {os.environ.get('OPENAI_API_KEY', '')}"}
     calls = {}
+    seen = {"text": ""}  # what the stream said of its end, for the structured result
     with httpx.Client() as client:
         with client.stream("POST", f"{base}/chat/completions", json=body, headers=headers) as response:
             response.raise_for_status()
@@ -46,8 +47,14 @@ def main():
                 data = line[len("data: "):]
                 if data == "[DONE]":
                     break
-                delta = json.loads(data)["choices"][0]["delta"]
+                chunk = json.loads(data)
+                delta = chunk["choices"][0]["delta"]
+                if chunk["choices"][0].get("finish_reason"):
+                    seen["finish_reason"] = chunk["choices"][0]["finish_reason"]
+                if chunk.get("id"):
+                    seen["response_id"] = chunk["id"]
                 if delta.get("content"):
+                    seen["text"] += delta["content"]
                     sys.stdout.write(delta["content"])
                     sys.stdout.flush()
                 # Tool calls stream as delta.tool_calls fragments keyed by index (OpenAI
@@ -57,10 +64,24 @@ def main():
                     fn = tc.get("function") or {}
                     call["name"] += fn.get("name") or ""
                     call["arguments"] += fn.get("arguments") or ""
+    tool_calls = []
     for _, call in sorted(calls.items()):
         args = json.loads(call["arguments"] or "{}")
+        tool_calls.append({"name": call["name"], "arguments": args})
         sys.stdout.write(json.dumps({"name": call["name"], "arguments": args}))
     sys.stdout.write("\n")
+    write_result(dict(seen, tool_calls=tool_calls))
+
+
+def write_result(result):
+    """The structured result (top-level README, "The client contract"), when the harness asks
+    for one: written to PATH.tmp and renamed, so it is never read half-written."""
+    path = os.environ.get("FAULTLINE_RESULT_PATH")
+    if not path:
+        return
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ void fl_evidence_init(fl_evidence_t *ev, const fl_scenario_t *sc, unsigned repea
     fl_buf_init(&ev->out);
     fl_buf_init(&ev->err);
     fl_buf_init(&ev->relay_err);
+    fl_buf_init(&ev->result);
     ev->exit_kind = FL_EXIT_CODE;
 }
 
@@ -28,6 +29,7 @@ void fl_evidence_close(fl_evidence_t *ev)
     fl_buf_close(&ev->out);
     fl_buf_close(&ev->err);
     fl_buf_close(&ev->relay_err);
+    fl_buf_close(&ev->result);
     for (size_t i = 0; i < ev->n_attempts; i++)
         json_decref(ev->attempts[i].faults);
     free(ev->attempts);
@@ -111,6 +113,18 @@ static void copy_end(char *dst, size_t n, const char *end)
     dst[i] = '\0';
 }
 
+/* A journal string kept for the judge: cut to the field, and every byte outside printable
+ * ASCII becomes '?' (as copy_end does), so a foreign journal cannot reach a report with it. */
+static void copy_text(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    dst[i] = '\0';
+}
+
 int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t spawn_ms,
                             uint64_t now_ms)
 {
@@ -162,6 +176,15 @@ int fl_evidence_add_journal(fl_evidence_t *ev, const json_t *journal, uint64_t s
         a->resume_skipped = ms_or_none(req, "resume_skipped");
         const char *method = json_string_value(json_object_get(req, "method"));
         a->retrieved = method && strcmp(method, "GET") == 0;
+        copy_text(a->response_id, sizeof(a->response_id),
+                  json_string_value(json_object_get(req, "response_id")));
+        copy_text(a->finish_reason, sizeof(a->finish_reason),
+                  json_string_value(json_object_get(req, "finish_reason")));
+        a->finish_sent = json_is_true(json_object_get(req, "finish_sent"));
+        const json_t *usage = json_object_get(req, "usage");
+        a->usage_input = ms_or_none(usage, "input_tokens");
+        a->usage_output = ms_or_none(usage, "output_tokens");
+        a->usage_sent = json_is_true(json_object_get(req, "usage_sent"));
 
         json_t *faults = json_object_get(req, "faults");
         a->faults = json_is_array(faults) ? json_incref(faults) : json_array();

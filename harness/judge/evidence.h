@@ -57,7 +57,17 @@ typedef struct fl_attempt_ev_s {
     int64_t resume_skipped; /* events the resumed response left out; -1 when not resumed */
     bool retrieved;         /* a GET of a stored response (GET /v1/responses/{id}): the answer
                                generated once, sent again, not regenerated */
+    /* How the answer ended, as the journal says it was sent (absent fields: none/false) */
+    char response_id[48];   /* the response's id, without the dialect's prefix; "" none */
+    char finish_reason[24]; /* the clean response's finish reason, the dialect's words; "" none */
+    bool finish_sent;       /* the event carrying it went out whole */
+    int64_t usage_input;    /* the usage the clean response reports; -1 none */
+    int64_t usage_output;
+    bool usage_sent; /* the (last) event carrying usage went out whole */
 } fl_attempt_ev_t;
+
+/** Bound on the structured result file a client may write (bytes): more is a bad_result. */
+#define FL_RESULT_MAX (1024u * 1024)
 
 /** How the client's process ended. */
 typedef enum {
@@ -112,6 +122,11 @@ typedef struct fl_evidence_s {
                                for an explicit error */
     fl_buf_t relay_err;     /* owned: relay mode, the relay's own stderr (at most
                                FL_CAPTURE_MAX bytes); empty otherwise */
+    /* The client's structured result (README "The client contract", FAULTLINE_RESULT_PATH) */
+    bool result_found;      /* the client wrote the file (result or result_error says what) */
+    fl_buf_t result;        /* owned: its bytes, at most FL_RESULT_MAX */
+    char result_error[128]; /* why it could not be read ("larger than 1048576 bytes", "not a
+                               regular file"); "" when it was */
 } fl_evidence_t;
 
 /** Prepares empty evidence for one run of sc (borrowed). Never fails. */

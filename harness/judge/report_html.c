@@ -203,6 +203,11 @@ static const struct {
      "hung while waiting out a Retry-After longer than the time left before the deadline"},
     {FL_FINDING_RESTARTED_NOT_RESUMED,
      "asked for the whole answer again where it could have resumed the broken stream"},
+    {FL_FINDING_INVENTED_FINISH, "the result names a finish reason the stream never delivered"},
+    {FL_FINDING_WRONG_FINISH, "the result names another finish reason than the server sent"},
+    {FL_FINDING_WRONG_USAGE, "the result's usage is not what the server sent (or was invented)"},
+    {FL_FINDING_UNCAUGHT_EXCEPTION, "failed with an uncaught exception's stack trace"},
+    {FL_FINDING_BAD_RESULT, "the result file could not be read as one JSON object"},
 };
 
 static const char *exit_text(const fl_evidence_t *ev, char *buf, size_t n)

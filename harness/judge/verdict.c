@@ -4,6 +4,7 @@
  */
 #include "judge/verdict.h"
 
+#include <jansson.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -66,6 +67,14 @@ int fl_finding_penalty(unsigned bit)
     case FL_FINDING_BUFFERED:
     case FL_FINDING_NO_HEARTBEAT:
     case FL_FINDING_UPSTREAM_NOT_CANCELLED:
+        return 30;
+    case FL_FINDING_WRONG_USAGE:
+    case FL_FINDING_BAD_RESULT:
+        return 20;
+    case FL_FINDING_INVENTED_FINISH:
+        return 50;
+    case FL_FINDING_WRONG_FINISH:
+    case FL_FINDING_UNCAUGHT_EXCEPTION:
         return 30;
     default: /* stall_undetected and retry_after_past_deadline only come with hung, and
                 error_swallowed with silent_truncation or corrupted, already 0: they explain,
@@ -216,6 +225,128 @@ static const char *stderr_line(const fl_buf_t *err, size_t *len)
     }
     *len = last_len;
     return last;
+}
+
+/* ---- uncaught exceptions -------------------------------------------------------------------- */
+
+/* One line of a text: [s, s + n), without its line break. */
+typedef struct {
+    const char *s;
+    size_t n;
+} text_line_t;
+
+static bool line_starts(text_line_t l, const char *p)
+{
+    size_t k = strlen(p);
+    return l.n >= k && memcmp(l.s, p, k) == 0;
+}
+
+static bool line_has(text_line_t l, const char *p)
+{
+    size_t k = strlen(p);
+    for (size_t i = 0; i + k <= l.n; i++)
+        if (memcmp(l.s + i, p, k) == 0)
+            return true;
+    return false;
+}
+
+static bool line_blank(text_line_t l)
+{
+    for (size_t i = 0; i < l.n; i++)
+        if (!isspace((unsigned char)l.s[i]))
+            return false;
+    return true;
+}
+
+/* The line at or after *pos in [b, b + n); advances *pos past it. False at the end. */
+static bool next_line(const char *b, size_t n, size_t *pos, text_line_t *out)
+{
+    if (*pos >= n)
+        return false;
+    size_t i = *pos, e = i;
+    while (e < n && b[e] != '\n')
+        e++;
+    out->s = b + i;
+    out->n = e > i && b[e - 1] == '\r' ? e - i - 1 : e - i;
+    *pos = e < n ? e + 1 : n;
+    return true;
+}
+
+/* The stderr a crash report is looked for in: its last 64 KiB (a report is at the end). */
+#define UNCAUGHT_TAIL (64u * 1024)
+
+/*
+ * The line that names an uncaught exception whose report ends the client's stderr, or NULL:
+ *  - Python: the exception line ("KeyError: 'choices'") that ends the last
+ *    "Traceback (most recent call last):" block, when it is also the last line of stderr that
+ *    reads as an error: a traceback a client logged and then handled (followed by its own
+ *    message) is not uncaught;
+ *  - Node: stderr ends with "Node.js vN..." (what Node prints after an uncaught exception or an
+ *    unhandled rejection kills it); the line quoted is the error line above the stack;
+ *  - Java: `Exception in thread "main" java.lang.IllegalStateException: ...`;
+ *  - Go: "panic: ..." followed by a "goroutine N [...]:" dump; Rust: "thread 'main' panicked at".
+ * err_line/err_len are stderr_line's choice (the last line that reads as an error).
+ */
+static const char *uncaught_line(const fl_buf_t *err, const char *err_line, size_t err_len,
+                                 size_t *len)
+{
+    if (!err->len)
+        return NULL;
+    size_t from = err->len > UNCAUGHT_TAIL ? err->len - UNCAUGHT_TAIL : 0;
+    const char *b = err->data + from;
+    size_t n = err->len - from, pos = 0;
+    text_line_t l, last = {NULL, 0}, panic = {NULL, 0}, node = {NULL, 0};
+    const char *py = NULL;
+    size_t py_len = 0;
+    bool in_traceback = false, goroutine = false, caret = false;
+    while (next_line(b, n, &pos, &l)) {
+        if (line_starts(l, "Exception in thread \"") ||
+            (line_starts(l, "thread '") && line_has(l, "' panicked at"))) {
+            *len = l.n;
+            return l.s;
+        }
+        if (line_starts(l, "panic: ")) {
+            panic = l;
+            goroutine = false;
+        } else if (panic.s && line_starts(l, "goroutine ") && memchr(l.s, '[', l.n)) {
+            goroutine = true;
+        }
+        if (line_starts(l, "Traceback (most recent call last):")) {
+            in_traceback = true;
+            py = NULL;
+        } else if (in_traceback && !line_blank(l) && l.s[0] != ' ' && l.s[0] != '\t') {
+            py = l.s; /* the first unindented line after the frames: the exception */
+            py_len = l.n;
+            in_traceback = false;
+        }
+        /* Node: "file:line", the source line, a caret under the throw, a blank line, then
+         * the error ("TypeError: ..." or a rejected value's text) */
+        if (caret && !line_blank(l)) {
+            node = l;
+            caret = false;
+        }
+        size_t k = 0;
+        while (k < l.n && (l.s[k] == ' ' || l.s[k] == '\t'))
+            k++;
+        if (k < l.n && l.s[k] == '^' && line_blank((text_line_t){l.s + k + 1, l.n - k - 1}))
+            caret = true;
+        if (!line_blank(l))
+            last = l;
+    }
+    if (panic.s && goroutine) {
+        *len = panic.n;
+        return panic.s;
+    }
+    if (py && err_line == py) {
+        *len = py_len;
+        return py;
+    }
+    if (last.s && line_starts(last, "Node.js v") && last.n > 9 &&
+        isdigit((unsigned char)last.s[9]) && (node.s || err_line)) {
+        *len = node.s ? node.n : err_len;
+        return node.s ? node.s : err_line;
+    }
+    return NULL;
 }
 
 static size_t common_prefix(const char *a, size_t na, const char *b, size_t nb)
@@ -558,6 +689,167 @@ static void resume_finding(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l
     }
 }
 
+/* ---- the structured result ---------------------------------------------------------------- */
+
+/* A finish reason in OpenAI's words, whatever the dialect said (README "The client contract"):
+ * stop, length, tool_calls, content_filter; another word comes back lower-cased as it is. */
+static void finish_word(const char *in, char *out, size_t n)
+{
+    static const char *const map[][2] = {
+        {"end_turn", "stop"},
+        {"stop_sequence", "stop"},
+        {"completed", "stop"},
+        {"max_tokens", "length"},
+        {"incomplete", "length"},
+        {"tool_use", "tool_calls"},
+        {"function_call", "tool_calls"},
+        {"refusal", "content_filter"},
+        {"safety", "content_filter"},
+        {"recitation", "content_filter"},
+        {"blocklist", "content_filter"},
+        {"prohibited_content", "content_filter"},
+        {"spii", "content_filter"},
+    };
+    size_t i = 0;
+    for (; in[i] && i + 1 < n; i++)
+        out[i] = in[i] == '-' ? '_' : (char)tolower((unsigned char)in[i]);
+    out[i] = '\0';
+    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+        if (strcmp(out, map[k][0]) == 0) {
+            snprintf(out, n, "%s", map[k][1]);
+            return;
+        }
+}
+
+/* Whether the client's finish reason says what the server's did. Responses and Gemini have no
+ * word of their own for a tool call (completed, STOP): there stop and tool_calls are the same. */
+static bool same_finish(const fl_scenario_t *sc, const char *client, const char *sent)
+{
+    char a[32], b[32];
+    finish_word(client, a, sizeof(a));
+    finish_word(sent, b, sizeof(b));
+    if (strcmp(a, b) == 0)
+        return true;
+    bool no_tool_word =
+        sc->dialect == FL_DIALECT_OPENAI_RESPONSES || sc->dialect == FL_DIALECT_GEMINI;
+    return no_tool_word && sc->response.tool_call && strcmp(b, "stop") == 0 &&
+           strcmp(a, "tool_calls") == 0;
+}
+
+/* The attempt a result speaks of: the one whose response id it names, else the last answered
+ * with a 200 (the stream the client finished on), else the last. */
+static const fl_attempt_ev_t *result_attempt(const fl_evidence_t *ev, const json_t *res,
+                                             size_t *index)
+{
+    const char *id = json_string_value(json_object_get(res, "response_id"));
+    for (size_t i = 0; id && i < ev->n_attempts; i++)
+        if (ev->attempts[i].response_id[0] && strstr(id, ev->attempts[i].response_id)) {
+            *index = i;
+            return &ev->attempts[i];
+        }
+    for (size_t i = ev->n_attempts; i-- > 0;)
+        if (ev->attempts[i].status == 200) {
+            *index = i;
+            return &ev->attempts[i];
+        }
+    *index = ev->n_attempts - 1;
+    return &ev->attempts[*index];
+}
+
+static void judge_usage(const json_t *u, const fl_attempt_ev_t *a, size_t ai, fl_judgement_t *j,
+                        line_t *l)
+{
+    if (json_is_null(u)) {
+        if (a->usage_sent) {
+            j->findings |= FL_FINDING_WRONG_USAGE;
+            say(l, "; result: usage null, but attempt %zu sent it", ai + 1);
+        }
+        return;
+    }
+    if (!json_is_object(u)) {
+        j->findings |= FL_FINDING_BAD_RESULT;
+        say(l, "; result: usage is not an object");
+        return;
+    }
+    if (!a->usage_sent) {
+        j->findings |= FL_FINDING_WRONG_USAGE;
+        say(l, "; result: usage, but attempt %zu never delivered any (end %s)", ai + 1, a->end);
+        return;
+    }
+    static const char *const keys[] = {"input_tokens", "output_tokens"};
+    const int64_t sent[] = {a->usage_input, a->usage_output};
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *v = json_object_get(u, keys[k]);
+        if (!v || sent[k] < 0)
+            continue; /* a count the client did not report, or the server did not send */
+        if (!json_is_integer(v) || json_integer_value(v) != sent[k]) {
+            j->findings |= FL_FINDING_WRONG_USAGE;
+            say(l, "; result: %s ", keys[k]);
+            if (json_is_integer(v))
+                say(l, "%" PRId64, (int64_t)json_integer_value(v));
+            else
+                say(l, "not an integer");
+            say(l, ", attempt %zu sent %" PRId64, ai + 1, sent[k]);
+            return;
+        }
+    }
+}
+
+/*
+ * Checks the client's structured result against what the server sent (README "The client
+ * contract" and the rubric): invented_finish, wrong_finish, wrong_usage, bad_result. A run
+ * without the file is not judged here: the result is opt-in, and so is each of its fields.
+ */
+static void judge_result(const fl_evidence_t *ev, fl_judgement_t *j, line_t *l)
+{
+    if (!ev->result_found)
+        return;
+    if (ev->result_error[0]) {
+        j->findings |= FL_FINDING_BAD_RESULT;
+        say(l, "; result file %s", ev->result_error);
+        return;
+    }
+    json_error_t e;
+    json_t *res = json_loadb(ev->result.data ? ev->result.data : "", ev->result.len, 0, &e);
+    if (!json_is_object(res)) {
+        j->findings |= FL_FINDING_BAD_RESULT;
+        if (res)
+            say(l, "; result file holds JSON but not an object");
+        else
+            /* where, not jansson's text: that quotes the client's bytes, control bytes and all
+             * (found by fuzz_judge) */
+            say(l, "; result file is not JSON (line %d, column %d)", e.line, e.column);
+        json_decref(res);
+        return;
+    }
+    size_t ai;
+    const fl_attempt_ev_t *a = result_attempt(ev, res, &ai);
+    /* a 200 whose end the journal cannot name (raw events) is not judged */
+    bool known = a->finish_reason[0] || a->status != 200;
+    const json_t *fr = json_object_get(res, "finish_reason");
+    if (known && json_is_string(fr)) {
+        const char *said = json_string_value(fr);
+        if (!a->finish_sent) {
+            j->findings |= FL_FINDING_INVENTED_FINISH;
+            say(l, "; result: finish_reason ");
+            say_quoted(l, said, strlen(said), 24);
+            say(l, ", but attempt %zu never delivered one (end %s)", ai + 1, a->end);
+        } else if (!same_finish(ev->scenario, said, a->finish_reason)) {
+            j->findings |= FL_FINDING_WRONG_FINISH;
+            say(l, "; result: finish_reason ");
+            say_quoted(l, said, strlen(said), 24);
+            say(l, ", attempt %zu sent '%s'", ai + 1, a->finish_reason);
+        }
+    } else if (fr && !json_is_string(fr) && !json_is_null(fr)) {
+        j->findings |= FL_FINDING_BAD_RESULT;
+        say(l, "; result: finish_reason is not a string");
+    }
+    const json_t *u = json_object_get(res, "usage");
+    if (known && u)
+        judge_usage(u, a, ai, j, l);
+    json_decref(res);
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -641,9 +933,14 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
         say(&l, "exit %d after %zu %s", ev->exit_code, reqs, plural(reqs, "request", "requests"));
         if (j->verdict == FL_VERDICT_GAVE_UP)
             say(&l, " (expect.outcome is complete)");
-        size_t len;
+        size_t len, ulen;
         const char *msg = stderr_line(&ev->err, &len);
-        if (msg) {
+        const char *crash = uncaught_line(&ev->err, msg, len, &ulen);
+        if (crash) {
+            j->findings |= FL_FINDING_UNCAUGHT_EXCEPTION;
+            say(&l, ": uncaught exception: ");
+            say_quoted(&l, crash, ulen, 60);
+        } else if (msg) {
             say(&l, ": ");
             say_quoted(&l, msg, len, 60);
         } else {
@@ -658,6 +955,8 @@ void fl_verdict_judge(const fl_evidence_t *ev, fl_judgement_t *j)
         judge_output(ev, out, n, j, &l);
     }
     add_findings(ev, j, &l);
+    if (ev->exit_kind == FL_EXIT_CODE && reqs > 0)
+        judge_result(ev, j, &l);
     if (ev->relay.on) {
         relay_words(j);
         l.len = strlen(j->reason);

@@ -44,6 +44,11 @@ typedef enum {
     X(NO_ERROR_MESSAGE, "no_error_message", 1u << 4)       /* failed with nothing on stderr */     \
     X(RETRY_AFTER_PAST_DEADLINE, "retry_after_past_deadline",                                      \
       1u << 5) /* hung while honouring a Retry-After longer than the time left */                  \
+    X(INVENTED_FINISH, "invented_finish", 1u << 6) /* result: a finish the stream never sent */    \
+    X(WRONG_FINISH, "wrong_finish", 1u << 7)       /* result: another finish reason than sent */   \
+    X(WRONG_USAGE, "wrong_usage", 1u << 8)         /* result: usage not as sent (or invented) */   \
+    X(UNCAUGHT_EXCEPTION, "uncaught_exception",                                                    \
+      1u << 9) /* non-zero exit with an uncaught exception's trace on stderr */                    \
     X(RESTARTED_NOT_RESUMED, "restarted_not_resumed",                                              \
       1u << 10) /* started over where expect.resume: required and a resume was offered */          \
     X(BUFFERED, "buffered", 1u << 11)         /* relay: text only after the upstream ended */      \
@@ -51,7 +56,8 @@ typedef enum {
     X(UPSTREAM_NOT_CANCELLED, "upstream_not_cancelled",                                            \
       1u << 13) /* relay: upstream still open after the browser left */                            \
     X(ERROR_SWALLOWED, "error_swallowed",                                                          \
-      1u << 14) /* relay: the upstream failed, the browser saw a clean end */
+      1u << 14) /* relay: the upstream failed, the browser saw a clean end */                      \
+    X(BAD_RESULT, "bad_result", 1u << 15) /* the result file is unreadable or not an object */
 
 /** Finding bits, OR-ed together in fl_judgement_t.findings. */
 enum {

@@ -18,6 +18,7 @@
 #include "run/reap.h"
 #include "proxy/proxy.h"
 #include "run/schedule.h"
+#include "run/result.h"
 #include "serve/server.h"
 
 #include <netinet/in.h>
@@ -54,11 +55,13 @@ typedef struct fl_slot_s {
     bool deadline; /* the harness sent SIGTERM at the deadline */
     bool cut;      /* the run was interrupted while the client was running */
     bool out_open, err_open;
-    uint64_t spawn_ms; /* spawn time on the journal's clock (ms since the server's t0) */
-    uint64_t spawn_hr; /* uv_hrtime at spawn (ns) */
-    fl_relay_t *relay; /* relay mode: the browser, from spawn to slot_finish */
-    bool browsing;     /* relay mode: the browser is not through yet */
-    int relay_port;    /* relay mode: the PORT the relay was given */
+    uint64_t spawn_ms;    /* spawn time on the journal's clock (ms since the server's t0) */
+    uint64_t spawn_hr;    /* uv_hrtime at spawn (ns) */
+    fl_relay_t *relay;    /* relay mode: the browser, from spawn to slot_finish */
+    bool browsing;        /* relay mode: the browser is not through yet */
+    int relay_port;       /* relay mode: the PORT the relay was given */
+    char result_dir[256]; /* the run's private folder for FAULTLINE_RESULT_PATH (result.h);
+                             "" when none was made */
 } fl_slot_t;
 
 struct fl_runner_s {
@@ -218,7 +221,7 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
     size_t n_env = 0;
     while (environ[n_env])
         n_env++;
-    char **env = calloc(n_env + 20, sizeof(*env));
+    char **env = calloc(n_env + 24, sizeof(*env));
     if (!env)
         return FL_ENOMEM;
     size_t n = 0;
@@ -265,6 +268,14 @@ static int env_build(const fl_slot_t *s, int port, char ***out)
                                : NULL;
         rc = env_put(env, &n, kv[i][0], mine ? mine : kv[i][1]);
     }
+    /* the structured result's file and the scenario's deadline (README, client contract) */
+    char result[300], deadline[32];
+    snprintf(result, sizeof(result), "%s/%s", s->result_dir, FL_RESULT_FILE);
+    snprintf(deadline, sizeof(deadline), "%llu", (unsigned long long)sc->expect.deadline_ms);
+    if (!rc && s->result_dir[0])
+        rc = env_put(env, &n, "FAULTLINE_RESULT_PATH", result);
+    if (!rc)
+        rc = env_put(env, &n, "FAULTLINE_DEADLINE_MS", deadline);
     if (!rc && s->run->opts->clients_dir)
         rc = env_put(env, &n, "FAULTLINE_CLIENTS", s->run->opts->clients_dir);
     if (!rc && s->run->opts->relay) {
@@ -386,6 +397,10 @@ static void slot_finish(fl_slot_t *s)
     }
     if (s->relay && fl_relay_result(s->relay, ev))
         run->rc = FL_ENOMEM;
+    if (!s->cut && fl_result_collect(s->result_dir, ev))
+        run->rc = FL_ENOMEM;
+    fl_result_dir_remove(s->result_dir);
+    s->result_dir[0] = '\0';
     if (s->cut) {
         fl_evidence_close(ev);
         run->state[s->job] = FL_RUN_CUT_SHORT;
@@ -703,6 +718,10 @@ static int start_slot(fl_runner_t *run, size_t job)
                   : fl_server_start(s->srv, "127.0.0.1", 0);
     if (rc) {
         spawn_failed(s, "cannot listen on 127.0.0.1", rc);
+        return 0;
+    }
+    if ((rc = fl_result_dir_make(s->result_dir, sizeof(s->result_dir)))) {
+        spawn_failed(s, "cannot create the run's result folder", rc);
         return 0;
     }
     if ((rc = spawn_client(s)))

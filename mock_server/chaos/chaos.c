@@ -161,6 +161,7 @@ int fl_chaos__push_page(fl_chaos_t *c, uint32_t fi, uint64_t at_ms, const fl_buf
     o = fl_chaos__op_make(FL_WIRE_DONE, at_ms, fi);
     if (!rc)
         rc = fl_chaos__op_push(c, &o);
+    c->page = true;
     return rc;
 }
 
@@ -490,6 +491,7 @@ int fl_chaos_compile(const fl_chaos_input_t *in, const fl_fault_t *faults, size_
     }
     out->status = c.status;
     out->retry_after_ms = c.retry_after_ms;
+    out->page = c.page;
     rc = 0;
     goto done;
 

@@ -55,6 +55,10 @@ typedef struct fl_chaos_input_s {
     fl_encode_ctx_t ctx;     /* for error events */
     bool resumed;            /* the events after a resume point (encode/script.h
                                 fl_script_resume), not the stream the validator checked */
+    size_t watch_finish;     /* 1 + the clean event that carries the finish reason, whose
+                                delivery the plan reports (FL_WIRE_MARK_FINISH); 0 none */
+    size_t watch_usage;      /* 1 + the last clean event that carries usage
+                                (FL_WIRE_MARK_USAGE); 0 none */
 } fl_chaos_input_t;
 
 /**
@@ -74,8 +78,8 @@ typedef struct fl_chaos_input_s {
  *     apply.
  *  4. On FL_BODY_JSON, a stall with keepalive_ms applies only at headers (where it sends no
  *     ping): its pings are SSE comments.
- *  5. On a resumed FL_BODY_STREAM, a whole-event fault (duplicate, drop, replace, corrupt json, utf8,
- *     sse) with no event to act on (the stream has none, or its position is past them), and
+ *  5. On a resumed FL_BODY_STREAM, a whole-event fault (duplicate, drop, replace, corrupt json,
+ * utf8, sse) with no event to act on (the stream has none, or its position is past them), and
  *     corrupt json/utf8 at an event without JSON: a resumed stream is shorter than the
  *     scenario's, and its event N another event.
  * Everything else applies: the response-level faults, delay_headers, proxy_timeout,

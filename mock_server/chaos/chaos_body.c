@@ -545,6 +545,20 @@ static int replace_bytes(const fl_fault_t *f, const fl_buf_t *b, fl_buf_t *nb)
     return rc;
 }
 
+/*
+ * The first piece at idx or after that is not a fault's own: bytes an earlier fault inserted at
+ * this position (inject, garbage, an error event) and FIREs stand before it. A fault that drops
+ * the rest of the body from its position (end, error_event) starts there, so bytes an earlier
+ * fault put before the same event stay before it, as the order written says.
+ */
+static size_t past_inserted(const fl_chaos_t *c, size_t idx)
+{
+    size_t i = idx;
+    while (i < c->np && !(c->p[i].flags & (PC_CLEAN | PC_COPY | PC_TERM | PC_HEAD)))
+        i++;
+    return i < c->np ? i : idx; /* the END piece is always there; never step past the plan */
+}
+
 int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
 {
     const fl_fault_t *f = &c->faults[fi];
@@ -563,9 +577,9 @@ int fl_chaos__body_fault(fl_chaos_t *c, uint32_t fi)
     case FL_FAULT_CORRUPT:
         return corrupt(c, fi, idx);
     case FL_FAULT_ERROR_EVENT:
-        return error_event(c, fi, idx);
+        return error_event(c, fi, past_inserted(c, idx));
     case FL_FAULT_END:
-        return end_body(c, fi, idx);
+        return end_body(c, fi, past_inserted(c, idx));
     case FL_FAULT_DROP:
         return drop_event(c, fi, idx);
     case FL_FAULT_REPLACE:

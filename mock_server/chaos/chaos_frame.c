@@ -55,6 +55,17 @@ static bool ends_event(const fl_chaos_t *c, size_t j)
     return true;
 }
 
+/* The FL_WIRE_MARK_* bits of a clean event the input watches (chaos.h watch_finish). */
+static unsigned event_marks(const fl_chaos_t *c, uint32_t event)
+{
+    unsigned m = 0;
+    if (c->in->watch_finish && event == c->in->watch_finish - 1)
+        m |= FL_WIRE_MARK_FINISH;
+    if (c->in->watch_usage && event == c->in->watch_usage - 1)
+        m |= FL_WIRE_MARK_USAGE;
+    return m;
+}
+
 /* Appends the chunk "<prefix><bytes>\r\n" (or the bare bytes) to the arena. */
 static int framed(fl_chaos_t *c, fl_buf_t *b, bool bad, fl_chaos_op_t *o)
 {
@@ -143,6 +154,7 @@ int fl_chaos__frame(fl_chaos_t *c)
         }
         bool bad = false;
         uint32_t fault = FL_CHAOS_NONE, done = 0;
+        unsigned marks = 0;
         b.len = 0;
         for (size_t j = i; j < end && !rc; j++) {
             const fl_chaos_piece_t *q = &c->p[j];
@@ -154,7 +166,10 @@ int fl_chaos__frame(fl_chaos_t *c)
             bad = bad || (q->flags & PC_BADCHUNK);
             if (fault == FL_CHAOS_NONE)
                 fault = q->fault;
-            done += ends_event(c, j);
+            if (ends_event(c, j)) {
+                done++;
+                marks |= event_marks(c, q->event);
+            }
             rc = fl_buf_append(&b, c->arena.data + q->off, q->len);
         }
         if (!rc && b.len) {
@@ -162,6 +177,7 @@ int fl_chaos__frame(fl_chaos_t *c)
             o.w.fault = fault;
             o.w.events_done = done;
             o.w.own_write = (p->flags & PC_OWN) != 0;
+            o.w.marks = marks;
             o.body = true;
             o.sent_off = sent;
             sent += b.len;
@@ -174,6 +190,7 @@ int fl_chaos__frame(fl_chaos_t *c)
             for (size_t k = c->no; k-- > 0;)
                 if (c->o[k].body && c->o[k].w.kind == FL_WIRE_WRITE) {
                     c->o[k].w.events_done += done;
+                    c->o[k].w.marks |= marks;
                     break;
                 }
         }
@@ -262,6 +279,7 @@ static int push_piece(fl_chaos_t *c, const fl_chaos_op_t *parent, uint32_t fi, s
     o.w.fault = fi;
     /* the events the write completes are complete once its last piece is out */
     o.w.events_done = to == parent->w.len ? parent->w.events_done : 0;
+    o.w.marks = to == parent->w.len ? parent->w.marks : 0;
     if (parent->body && from > parent->prefix) {
         /* a piece that starts in the chunk's trailing CRLF stands at the end of the chunk's
            data, not past the body (found by fuzz_chaos_compile) */

@@ -78,6 +78,7 @@ typedef struct fl_chaos_s {
     uint32_t end_cid;
     int status;             /* of the head the plan sends */
     int64_t retry_after_ms; /* the wait the head demands (ms), -1 none */
+    bool page;              /* the plan sends a whole page with a content-length (push_page) */
     /* how the plan ends when a stall lasts forever: 0, FL_WIRE_HANG or FL_WIRE_PING */
     int tail;
     fl_chaos_piece_t tail_at; /* time, evidence and (PING) the unframed ping bytes */

@@ -4,11 +4,14 @@
  *  - stall: from the position on, everything moves later by ms. The stall window starts when
  *    the position's piece was due (for `ms: N`, at N; a time after the body's end does not
  *    apply). With keepalive_ms, a ping every keepalive_ms inside the window (at start + k *
- *    keepalive_ms < start + ms). With forever nothing after the position is sent: the plan ends
+ *    keepalive_ms < start + ms; with keepalive_jitter_ms each interval is drawn uniform in
+ *    keepalive_ms +- jitter, seeded). A ping's bytes are the fault's `keepalive` when given,
+ *    else the dialect's ping. With forever nothing after the position is sent: the plan ends
  *    with HANG at the start, or PING from start + keepalive_ms every keepalive_ms.
  */
 #include "chaos/chaos_impl.h"
 #include "base/error.h"
+#include "base/rand.h"
 
 static int delay_headers(fl_chaos_t *c, uint32_t fi)
 {
@@ -25,8 +28,13 @@ static int delay_headers(fl_chaos_t *c, uint32_t fi)
     return fl_chaos__fire_piece(c, 0, fi, 0);
 }
 
-static int ping_bytes(fl_chaos_t *c, fl_chaos_piece_t *p)
+/* One keep-alive's bytes: the fault's own (`keepalive`), else the dialect's ping. */
+static int ping_bytes(fl_chaos_t *c, const fl_fault_t *f, fl_chaos_piece_t *p)
 {
+    if (f->keepalive) {
+        p->len = f->keepalive_len;
+        return fl_chaos__bytes(c, f->keepalive, f->keepalive_len, &p->off);
+    }
     fl_buf_t b;
     fl_buf_init(&b);
     int rc = fl_dialect_encode_ping(c->in->dialect, &b);
@@ -51,7 +59,9 @@ static int stall(fl_chaos_t *c, uint32_t fi)
     /* pings are body bytes: none before the status line */
     uint64_t keepalive = (at.flags & PC_HEAD) ? 0 : f->keepalive_ms;
     int rc;
-    if (keepalive && !f->forever && f->ms / keepalive > FL_CHAOS_MAX_GEN)
+    if (keepalive && !f->forever &&
+        f->ms / (keepalive > f->keepalive_jitter_ms ? keepalive - f->keepalive_jitter_ms : 1) >
+            FL_CHAOS_MAX_GEN)
         return FL_ELIMIT;
     /* earlier faults' FIREs due from the start on fire with their bytes: they move too */
     while (idx > 0 && (c->p[idx - 1].flags & PC_FIRE) && c->p[idx - 1].at_ms >= start)
@@ -70,7 +80,7 @@ static int stall(fl_chaos_t *c, uint32_t fi)
         c->tail_at.at_ms = start + keepalive;
         c->tail_at.len = 0;
         c->tail_every_ms = keepalive;
-        if (keepalive && (rc = ping_bytes(c, &c->tail_at)))
+        if (keepalive && (rc = ping_bytes(c, f, &c->tail_at)))
             return rc;
         /* the status line never sent: no status */
         if (at.flags & PC_HEAD)
@@ -95,9 +105,17 @@ static int stall(fl_chaos_t *c, uint32_t fi)
     fl_chaos_piece_t ping = at;
     ping.fault = fi;
     ping.flags = PC_PING;
-    if ((rc = ping_bytes(c, &ping)))
+    if ((rc = ping_bytes(c, f, &ping)))
         return rc;
-    for (uint64_t t = start + keepalive; t < start + f->ms; t += keepalive) {
+    /* With jitter each interval is keepalive_ms +- keepalive_jitter_ms, drawn from a generator
+     * seeded by the fault's own figures and where the stall starts: the same plan every time. */
+    fl_rand_t r;
+    fl_rand_seed(&r, keepalive * 0x9E3779B97F4A7C15ull ^ f->keepalive_jitter_ms ^ (start << 20));
+    int64_t j = (int64_t)f->keepalive_jitter_ms;
+    for (uint64_t t = start;;) {
+        t += (uint64_t)((int64_t)keepalive + (j ? fl_rand_range(&r, -j, j) : 0));
+        if (t >= start + f->ms)
+            break;
         ping.at_ms = t;
         if ((rc = fl_chaos__piece_insert(c, idx++, &ping)))
             return rc;

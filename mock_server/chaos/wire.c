@@ -15,6 +15,8 @@ void fl_wire_init(fl_wire_t *w)
 {
     memset(w, 0, sizeof(*w));
     w->retry_after_ms = -1;
+    w->usage_input = -1;
+    w->usage_output = -1;
     fl_buf_init(&w->bytes);
 }
 

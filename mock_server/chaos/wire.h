@@ -56,7 +56,19 @@ typedef struct fl_wire_op_s {
      * its event's last byte; bytes a fault inserted are no event's); the journal's events_sent
      * adds them up as writes go out, so an event a fault dropped never counts */
     uint32_t events_done;
+    /* WRITE: FL_WIRE_MARK_* bits of the watched clean events (chaos.h watch_finish,
+     * watch_usage) whose last byte this write carries; the journal's finish_sent and
+     * usage_sent say whether they went out */
+    unsigned marks;
 } fl_wire_op_t;
+
+/** fl_wire_op_t.marks: the write completes the event that carries the finish reason. */
+#define FL_WIRE_MARK_FINISH 1u
+/** fl_wire_op_t.marks: the write completes the last event that carries usage. */
+#define FL_WIRE_MARK_USAGE 2u
+
+/** Room for the finish reason a plan's clean response carries, its NUL included. */
+#define FL_WIRE_FINISH_BYTES 24
 
 /**
  * A span of a shared plan's bytes that differs per response (its id, its `created` time):
@@ -95,9 +107,18 @@ typedef struct fl_wire_s {
     const fl_wire_patch_t *patches; /* shared plans only: sorted by off, disjoint; else NULL */
     size_t n_patches;
     char stamp[FL_WIRE_STAMP_BYTES]; /* this response's values for the patches */
-    int status;              /* the HTTP status the plan sends, 0 when it sends no status line */
-    int64_t retry_after_ms;  /* the wait its Retry-After / retry-after-ms header demands, in ms
-                                (retry-after-ms wins when both are sent); -1 when none */
+    int status;             /* the HTTP status the plan sends, 0 when it sends no status line */
+    int64_t retry_after_ms; /* the wait its Retry-After / retry-after-ms header demands, in ms
+                               (retry-after-ms wins when both are sent); -1 when none */
+    char finish_reason[FL_WIRE_FINISH_BYTES]; /* the finish reason its finish event (or JSON
+                                body) carries, in the dialect's words ("stop", "end_turn",
+                                "completed", "STOP"); "" when none (raw events). Set by the
+                                caller (serve/reply.c), not the compiler */
+    int64_t usage_input;     /* the input tokens the clean response reports; -1 none */
+    int64_t usage_output;    /* the output tokens it reports; -1 none */
+    bool page;               /* the response became a whole page with a content-length (an
+                                http_error, a proxy's 504/524 page): its framing is `length`
+                                whatever the request asked for */
     fl_wire_skip_t *skipped; /* the faults left out, in plan order; owned unless shared */
     size_t n_skipped;
 } fl_wire_t;

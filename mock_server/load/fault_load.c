@@ -298,6 +298,29 @@ static void load_params(fl_load_ctx_t *c, yaml_node_t *n, const char *field, fl_
                                 "must be less than ms (%" PRIu64 "), or no ping is ever sent",
                                 f->ms);
         }
+        /* a gateway's own ping (": OPENROUTER PROCESSING\n\n") and its irregular period */
+        if ((P("keepalive") || P("keepalive_jitter_ms")) && !f->keepalive_ms) {
+            yaml_node_t *kn = P("keepalive") ? P("keepalive") : P("keepalive_jitter_ms");
+            fl_load__report(c, &kn->start_mark,
+                            P("keepalive") ? FIELD("keepalive") : FIELD("keepalive_jitter_ms"),
+                            "needs keepalive_ms (the ping period)");
+            return;
+        }
+        if (P("keepalive") &&
+            fl_load__get_str(c, P("keepalive"), FIELD("keepalive"), false, &f->keepalive) == 0)
+            f->keepalive_len = strlen(f->keepalive);
+        if (P("keepalive_jitter_ms") &&
+            fl_load__get_uint(c, P("keepalive_jitter_ms"), FIELD("keepalive_jitter_ms"),
+                              MAX_TIME_MS, &f->keepalive_jitter_ms) == 0) {
+            if (f->keepalive_jitter_ms >= f->keepalive_ms)
+                fl_load__report(c, &P("keepalive_jitter_ms")->start_mark,
+                                FIELD("keepalive_jitter_ms"),
+                                "must be less than keepalive_ms (%" PRIu64 ")", f->keepalive_ms);
+            else if (f->forever && f->keepalive_jitter_ms)
+                fl_load__report(c, &P("keepalive_jitter_ms")->start_mark,
+                                FIELD("keepalive_jitter_ms"),
+                                "needs a finite ms: a stall forever pings at a fixed period");
+        }
         break;
     case FL_FAULT_THROTTLE:
         NEED("bytes_per_s");

@@ -85,11 +85,14 @@ void fl_fault_close(fl_fault_t *f)
         return;
     free(f->offsets);
     free(f->inject);
+    free(f->keepalive);
     free(f->message);
     f->offsets = NULL;
     f->n_offsets = 0;
     f->inject = NULL;
     f->inject_len = 0;
+    f->keepalive = NULL;
+    f->keepalive_len = 0;
     f->message = NULL;
 }
 
@@ -98,6 +101,7 @@ int fl_fault_copy(fl_fault_t *dst, const fl_fault_t *src)
     *dst = *src;
     dst->offsets = NULL;
     dst->inject = NULL;
+    dst->keepalive = NULL;
     dst->message = NULL;
     if (src->n_offsets &&
         !(dst->offsets = fl_memdup(src->offsets, src->n_offsets * sizeof(*dst->offsets))))
@@ -110,6 +114,8 @@ int fl_fault_copy(fl_fault_t *dst, const fl_fault_t *src)
         memcpy(dst->inject, src->inject, src->inject_len);
         dst->inject[src->inject_len] = '\0';
     }
+    if (src->keepalive && !(dst->keepalive = fl_memdup(src->keepalive, src->keepalive_len + 1)))
+        goto fail;
     if (src->message) {
         dst->message = strdup(src->message);
         if (!dst->message)
@@ -240,7 +246,13 @@ int fl_fault_describe(const fl_fault_t *f, fl_buf_t *out)
         else
             rc = fl_buf_printf(out, " %" PRIu64 " ms", f->ms);
         if (rc == 0 && f->keepalive_ms)
-            rc = fl_buf_printf(out, " (keepalive %" PRIu64 " ms)", f->keepalive_ms);
+            rc = fl_buf_printf(out, " (keepalive %" PRIu64 " ms", f->keepalive_ms);
+        if (rc == 0 && f->keepalive_ms && f->keepalive_jitter_ms)
+            rc = fl_buf_printf(out, " +- %" PRIu64 " ms", f->keepalive_jitter_ms);
+        if (rc == 0 && f->keepalive_ms && f->keepalive)
+            rc = fl_buf_printf(out, ", %zu-byte ping", f->keepalive_len);
+        if (rc == 0 && f->keepalive_ms)
+            rc = fl_buf_append_str(out, ")");
         break;
     case FL_FAULT_THROTTLE:
         rc = fl_buf_printf(out, " %" PRIu64 " bytes/s", f->bytes);

@@ -88,7 +88,8 @@ typedef enum {
     X(CLOSE, "close", CUT, true, NULL, )                                                           \
     X(END, "end", BODY, true, NULL, )                                                              \
     X(DROP_SENTINEL, "drop_sentinel", BODY, false, NULL, P("drop_finish"))                         \
-    X(STALL, "stall", TIME, true, "ms", P("ms") P("keepalive_ms"))                                 \
+    X(STALL, "stall", TIME, true, "ms",                                                            \
+      P("ms") P("keepalive_ms") P("keepalive") P("keepalive_jitter_ms"))                           \
     X(THROTTLE, "throttle", WIRE, true, "bytes_per_s", P("bytes_per_s"))                           \
     X(FRAGMENT, "fragment", WIRE, true, "bytes or offsets", P("bytes") P("offsets") P("gap_ms"))   \
     X(CORRUPT, "corrupt", BODY, true, "kind", P("kind") P("bytes") P("seed"))                      \
@@ -167,13 +168,18 @@ typedef enum {
 typedef struct fl_fault_s {
     fl_fault_kind_t kind;
     fl_at_t at;
-    int line, col;         /* where it was written, for diagnostics; 0 when generated */
-    uint64_t ms;           /* stall, idle_timeout, delay_headers; proxy_timeout's after_ms */
-    bool forever;          /* stall: ms: forever */
-    uint64_t keepalive_ms; /* stall: ping every keepalive_ms during the stall; 0 = none */
-    uint64_t bytes;        /* fragment piece size; throttle bytes_per_s; garbage length */
-    uint64_t gap_ms;       /* fragment: between pieces */
-    uint64_t *offsets;     /* owned or NULL: fragment at these clean body offsets */
+    int line, col;                /* where it was written, for diagnostics; 0 when generated */
+    uint64_t ms;                  /* stall, idle_timeout, delay_headers; proxy_timeout's after_ms */
+    bool forever;                 /* stall: ms: forever */
+    uint64_t keepalive_ms;        /* stall: ping every keepalive_ms during the stall; 0 = none */
+    uint64_t keepalive_jitter_ms; /* stall: each ping interval uniform in keepalive_ms +- this,
+                                     seeded (finite stalls only); 0 = a fixed period */
+    char *keepalive;              /* owned or NULL: stall: each ping's bytes, sent as written
+                                     (NULL: the dialect's own ping) */
+    size_t keepalive_len;
+    uint64_t bytes;    /* fragment piece size; throttle bytes_per_s; garbage length */
+    uint64_t gap_ms;   /* fragment: between pieces */
+    uint64_t *offsets; /* owned or NULL: fragment at these clean body offsets */
     size_t n_offsets;
     fl_corrupt_kind_t corrupt;
     uint64_t seed;    /* corrupt garbage */

@@ -337,6 +337,10 @@ static void journal_progress(fl_conn_t *c, const fl_wire_t *plan, size_t i, uint
     if (op->kind == FL_WIRE_WRITE) {
         /* what the wire carried, as opposed to what it passed: dropped events never count */
         e->events_sent += op->events_done;
+        if (op->marks & FL_WIRE_MARK_FINISH)
+            e->finish_sent = true;
+        if (op->marks & FL_WIRE_MARK_USAGE)
+            e->usage_sent = true;
         /* Clean body bytes the wire has passed: where the next op stands in the clean body
          * (the plan's end stands at the body's length; an error page or a cut before the body
          * at 0). Events a fault rewrote or dropped still count as passed. */

@@ -327,12 +327,14 @@ fl_journal_entry_t *fl_journal_add(fl_journal_t *j, const fl_http_request_t *req
     char base[24];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(e->wall, sizeof(e->wall), "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L) % 1000);
-    e->framing = "content-length";
+    e->framing = "length";
     e->first_byte_ms = -1;
     e->last_byte_ms = -1;
     e->client_closed_ms = -1;
     e->retry_after_ms = -1;
     e->resume_skipped = -1;
+    e->usage_input = -1;
+    e->usage_output = -1;
     e->end = FL_END_IN_PROGRESS;
     e->seq = j->next_seq++;
 
@@ -504,7 +506,20 @@ static int entry_text(const fl_journal_entry_t *e, fl_buf_t *out)
     if (!rc)
         rc = put_ms(out, "resume_skipped", e->resume_skipped);
     if (!rc)
-        rc = fl_buf_printf(out, ",\"end\":\"%s\",\"faults\":", fl_end_name(e->end));
+        rc = fl_buf_append_str(out, ",\"finish_reason\":");
+    if (!rc)
+        rc = e->finish_reason[0] ? put_str(out, e->finish_reason, strlen(e->finish_reason))
+                                 : fl_buf_append_str(out, "null");
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"finish_sent\":%s", e->finish_sent ? "true" : "false");
+    if (!rc)
+        rc = e->usage_input >= 0 || e->usage_output >= 0
+                 ? fl_buf_printf(out, ",\"usage\":{\"input_tokens\":%lld,\"output_tokens\":%lld}",
+                                 (long long)e->usage_input, (long long)e->usage_output)
+                 : fl_buf_append_str(out, ",\"usage\":null");
+    if (!rc)
+        rc = fl_buf_printf(out, ",\"usage_sent\":%s,\"end\":\"%s\",\"faults\":",
+                           e->usage_sent ? "true" : "false", fl_end_name(e->end));
     if (!rc) {
         char *faults = e->faults ? json_dumps(e->faults, JSON_COMPACT) : NULL;
         if (e->faults && !faults)

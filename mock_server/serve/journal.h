@@ -68,7 +68,7 @@ typedef struct fl_journal_entry_s {
     int status;               /* HTTP status sent; 0 until decided */
     int64_t retry_after_ms;   /* the wait the response's Retry-After / retry-after-ms header
                                  demanded, in ms; -1 when it sent neither */
-    const char *framing;      /* static: "chunked", "close", "content-length" */
+    const char *framing;      /* static: "chunked", "close", "length" */
     uint64_t bytes;           /* wire bytes written for the response: head, framing and body */
     uint64_t events;          /* clean events the wire has passed, whole: those a fault
                                  dropped or rewrote included (what passed in the script) */
@@ -85,14 +85,22 @@ typedef struct fl_journal_entry_s {
     fl_end_t end;
     char *extra;            /* owned or NULL: more fields as JSON object members text (`"k":v,...`),
                                appended to the entry's object; set by fl_journal_entry_set_extra */
-    char response_id[32];   /* the id the response carries after its dialect's prefix
-                               (resp_, chatcmpl-, msg_...); "" for none */
     int64_t created;        /* the response's `created` time (unix s), for GET /v1/responses/{id} */
     bool background;        /* openai-responses: the request asked for background: true */
     char *resume_after;     /* owned or NULL: the event id the request asked to resume after
                                (Last-Event-ID, or GET /v1/responses/{id}'s starting_after) */
     int64_t resume_skipped; /* events of the stream the resumed response left out (those up to
                                the named one); -1 when the response was not resumed */
+    /* How the answer ended, as sent (what a client's structured result is judged against,
+     * README "The client contract"): */
+    char response_id[48];   /* the response's id (the part the dialect prefixes: chatcmpl-,
+                               resp_, msg_); "" for none; GET /v1/responses/{id} finds it */
+    char finish_reason[24]; /* the finish reason the clean response carries, in the dialect's
+                               words; "" for none (raw events, an error page) */
+    bool finish_sent;       /* the event carrying it (or the JSON body) went out whole */
+    int64_t usage_input;    /* the usage the clean response reports; -1 none */
+    int64_t usage_output;
+    bool usage_sent; /* the (last) event carrying usage went out whole */
 } fl_journal_entry_t;
 
 /** A bounded ring of entries. Memory provided by the caller: init, then close. */
@@ -194,8 +202,10 @@ int fl_journal_entry_skipped(fl_journal_entry_t *e, const char *fault, const cha
  * Builds {"requests":[...],"next":SEQ} with every entry kept, in arrival order, each an object
  * with seq, t_ms, time, method, path, session (null when none), scenario, attempt, stream, headers,
  * headers_truncated, headers_dropped, status, framing, bytes, events, events_sent, first_byte_ms,
- * last_byte_ms, client_closed_ms, retry_after_ms, end, response_id, background, resume_after,
- * resume_skipped, faults ([{"fault","description","event","byte", "ms"}...]) and skipped
+ * last_byte_ms, client_closed_ms, retry_after_ms, response_id (null for none), background,
+ * resume_after, resume_skipped, finish_reason (null for none), finish_sent, usage
+ * ({"input_tokens","output_tokens"}, null for none), usage_sent, end, faults
+ * ([{"fault","description","event","byte", "ms"}...]) and skipped
  * ([{"fault","description","reason"}...], empty when none), plus the extra members when set;
  * "next" is the seq the next entry will get. Returns a new reference, or NULL when out of memory.
  */

@@ -83,7 +83,7 @@ int fl_reply_dialect_error(fl_reply_t *r, fl_journal_entry_t *e, fl_dialect_t d,
     if (rc == 0 && e) {
         /* the bytes are counted as the connection writes them */
         e->status = status;
-        e->framing = "content-length";
+        e->framing = "length";
     }
     fl_buf_close(&body);
     return rc;
@@ -165,6 +165,107 @@ static const char *framing_why(const fl_reply_job_t *job)
                                                                                  : "HTTP/1.0";
 }
 
+/* --- how the clean answer ends: its finish reason and usage, as the journal reports them --- */
+
+/* What the clean response says about its end, read from the bytes it sends. */
+typedef struct outcome_s {
+    size_t finish_event; /* 1 + the event carrying the finish reason; 0 none */
+    size_t usage_event;  /* 1 + the last event carrying usage; 0 none */
+    char finish[FL_WIRE_FINISH_BYTES];
+    int64_t input, output;
+} outcome_t;
+
+/* The JSON of one event: the body itself (a non-streaming answer), or its `data:` line. */
+static json_t *event_json(const char *b, size_t n)
+{
+    if (n && b[0] == '{')
+        return json_loadb(b, n, 0, NULL);
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if ((i == 0 || b[i - 1] == '\n') && memcmp(b + i, "data:", 5) == 0) {
+            size_t s = i + 5, e;
+            if (s < n && b[s] == ' ')
+                s++;
+            for (e = s; e < n && b[e] != '\n' && b[e] != '\r';)
+                e++;
+            return json_loadb(b + s, e - s, 0, NULL);
+        }
+    }
+    return NULL;
+}
+
+static int64_t int_or(const json_t *o, const char *k1, const char *k2, const char *k3)
+{
+    const json_t *v = json_object_get(o, k1);
+    if (!v)
+        v = json_object_get(o, k2);
+    if (!v)
+        v = json_object_get(o, k3);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+/*
+ * Reads one event's finish reason and usage, in each dialect's shape (encode/dialect_*.c):
+ * chat choices[0].finish_reason and usage {prompt_tokens, completion_tokens}; Responses
+ * response.status on response.completed / .incomplete (the body's own status) and
+ * usage {input_tokens, output_tokens}; Anthropic delta.stop_reason (the body's stop_reason),
+ * message.usage.input_tokens on message_start and usage.output_tokens on message_delta; Gemini
+ * candidates[0].finishReason and usageMetadata {promptTokenCount, candidatesTokenCount}.
+ */
+static void outcome_event(const json_t *o, size_t ev, outcome_t *out)
+{
+    const json_t *fr =
+        json_object_get(json_array_get(json_object_get(o, "choices"), 0), "finish_reason");
+    if (!json_is_string(fr))
+        fr = json_object_get(json_object_get(o, "delta"), "stop_reason");
+    if (!json_is_string(fr))
+        fr = json_object_get(o, "stop_reason");
+    if (!json_is_string(fr))
+        fr = json_object_get(json_array_get(json_object_get(o, "candidates"), 0), "finishReason");
+    const json_t *resp = json_object_get(o, "response");
+    const char *type = json_string_value(json_object_get(o, "type"));
+    if (!json_is_string(fr) && type &&
+        (strcmp(type, "response.completed") == 0 || strcmp(type, "response.incomplete") == 0))
+        fr = json_object_get(resp, "status");
+    const char *object = json_string_value(json_object_get(o, "object"));
+    if (!json_is_string(fr) && object && strcmp(object, "response") == 0)
+        fr = json_object_get(o, "status"); /* a non-streaming Responses body */
+    if (json_is_string(fr)) {
+        snprintf(out->finish, sizeof(out->finish), "%s", json_string_value(fr));
+        out->finish_event = ev + 1;
+    }
+    const json_t *u = json_object_get(o, "usage");
+    if (!json_is_object(u))
+        u = json_object_get(resp, "usage");
+    if (!json_is_object(u))
+        u = json_object_get(json_object_get(o, "message"), "usage");
+    if (!json_is_object(u))
+        u = json_object_get(o, "usageMetadata");
+    if (json_is_object(u)) {
+        int64_t in = int_or(u, "prompt_tokens", "input_tokens", "promptTokenCount");
+        int64_t outn = int_or(u, "completion_tokens", "output_tokens", "candidatesTokenCount");
+        if (in >= 0)
+            out->input = in;
+        if (outn >= 0)
+            out->output = outn;
+        out->usage_event = ev + 1;
+    }
+}
+
+static void outcome_of(const fl_script_t *s, outcome_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->input = out->output = -1;
+    for (size_t i = 0; i < s->n_events; i++) {
+        const fl_script_event_t *e = &s->events[i];
+        if (e->kind == FL_EVENT_RAW || e->kind == FL_EVENT_PING)
+            continue;
+        json_t *o = event_json(s->bytes.data + e->off, e->len);
+        if (o)
+            outcome_event(o, i, out);
+        json_decref(o);
+    }
+}
+
 /*
  * The pipeline, for this id and time: the clean body (a stream, or the non-streaming JSON as a
  * one-event body) and its head, the attempt's fault plan, then both compiled into plan and ev
@@ -211,8 +312,13 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
             fl_plan_for_attempt(job->sc, job->attempt, script.n_events, &ev->faults, &ev->n_faults);
     if (rc == 0)
         rc = fl_fault_record_events(ev, &script);
+    outcome_t oc;
+    if (rc == 0)
+        outcome_of(&script, &oc);
     if (rc == 0) {
         fl_chaos_input_t in = {.script = &script,
+                               .watch_finish = oc.finish_event,
+                               .watch_usage = oc.usage_event,
                                .dialect = alt.dialect,
                                .framing = framing,
                                .kind = job->stream ? FL_BODY_STREAM : FL_BODY_JSON,
@@ -224,6 +330,11 @@ static int compile(const fl_reply_job_t *job, bool close, const char *id, int64_
                                .resumed = job->stream && job->resume_after};
         *failed = STEP_CHAOS;
         rc = fl_chaos_compile(&in, ev->faults, ev->n_faults, plan);
+    }
+    if (rc == 0 && !plan->page) {
+        memcpy(plan->finish_reason, oc.finish, sizeof(plan->finish_reason));
+        plan->usage_input = oc.input;
+        plan->usage_output = oc.output;
     }
     if (rc)
         fl_fault_record_close(ev);
@@ -343,9 +454,15 @@ int fl_reply_scenario(fl_reply_cache_t *cache, const fl_reply_job_t *job, fl_jou
             e->resume_skipped = (int64_t)skipped;
         e->status = r->plan.status;
         e->retry_after_ms = r->plan.retry_after_ms;
-        e->framing = framing == FL_BODY_CHUNKED ? "chunked"
-                     : framing == FL_BODY_CLOSE ? "close"
-                                                : "content-length";
+        snprintf(e->response_id, sizeof(e->response_id), "%s", job->ctx.id ? job->ctx.id : "");
+        memcpy(e->finish_reason, r->plan.finish_reason, sizeof(e->finish_reason));
+        e->usage_input = r->plan.usage_input;
+        e->usage_output = r->plan.usage_output;
+        /* an error or proxy page replacing the stream is sent with its length (chaos.c) */
+        e->framing = r->plan.page                 ? "length"
+                     : framing == FL_BODY_CHUNKED ? "chunked"
+                     : framing == FL_BODY_CLOSE   ? "close"
+                                                  : "length";
         if ((rc = journal_skipped(&r->plan, &r->evidence, e)))
             return rc;
     }

@@ -143,13 +143,14 @@ static void patch(char *bytes, const size_t *offs, size_t n, const char *with, s
 static bool ops_eq(const fl_wire_t *a, const fl_wire_t *b)
 {
     if (a->n_ops != b->n_ops || a->status != b->status || a->retry_after_ms != b->retry_after_ms ||
-        a->bytes.len != b->bytes.len || a->n_skipped != b->n_skipped)
+        a->page != b->page || a->bytes.len != b->bytes.len || a->n_skipped != b->n_skipped)
         return false;
     for (size_t i = 0; i < a->n_ops; i++) {
         const fl_wire_op_t *x = &a->ops[i], *y = &b->ops[i];
         if (x->kind != y->kind || x->at_ms != y->at_ms || x->off != y->off || x->len != y->len ||
             x->every_ms != y->every_ms || x->own_write != y->own_write || x->fault != y->fault ||
-            x->event != y->event || x->body_off != y->body_off || x->silent_ms != y->silent_ms)
+            x->event != y->event || x->body_off != y->body_off || x->silent_ms != y->silent_ms ||
+            x->marks != y->marks)
             return false;
     }
     return true;
@@ -255,6 +256,10 @@ static void plan_share(const fl_reply_tmpl_t *t, const char *id, const char *cre
     plan->n_patches = t->n_patches;
     plan->status = src->status;
     plan->retry_after_ms = src->retry_after_ms;
+    plan->page = src->page;
+    memcpy(plan->finish_reason, src->finish_reason, sizeof(plan->finish_reason));
+    plan->usage_input = src->usage_input;
+    plan->usage_output = src->usage_output;
     plan->skipped = src->skipped;
     plan->n_skipped = src->n_skipped;
     memcpy(plan->stamp, id, FL_ENCODE_ID_LEN);

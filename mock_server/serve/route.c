@@ -391,7 +391,7 @@ static int responses_get(fl_server_t *srv, const fl_http_request_t *req, fl_repl
     const char *bare = strncmp(rid, "resp_", 5) == 0 ? rid + 5 : NULL;
     const fl_journal_entry_t *orig = bare ? background_entry(&srv->journal, bare) : NULL;
     scenario_req_t rq = {0};
-    char orig_id[32];
+    char orig_id[sizeof(orig->response_id)];
     /* A session sees only its own background responses, and the scenarios it sees. */
     rq.sess = t->has_session ? fl_sessions_get(&srv->sessions, t->session) : NULL;
     const char *want = t->has_session ? t->session : "";

@@ -49,6 +49,17 @@ static void anthropic_overloaded(const ce_run_t *run)
 static void not_json(const ce_run_t *run)
 {
     cr_assert_null(json_loadb(run->x.d.dc.data, run->x.d.dc.len, 0, NULL));
+    cr_assert_str_eq(es_str(run->entry, "framing"), "length");
+}
+
+/* A page that replaces the stream goes out with a content-length, and the journal says so with
+ * the README's word (`length`), not the stream's `chunked`. */
+static void page_with_length(const ce_run_t *run)
+{
+    char cl[32];
+    cr_assert(fl_raw_header(run->x.d.head, run->x.d.head_len, "content-length", cl, sizeof(cl)));
+    cr_assert_not(run->x.d.chunked);
+    cr_assert_str_eq(es_str(run->entry, "framing"), "length");
 }
 
 /* error_event before event 3: after the clean events 1 and 2, the dialect's own error. */
@@ -118,7 +129,7 @@ static const ce_case_t cases[] = {
     HTTP_CASE("chaos-proxy-before", .end = FL_RAW_EOF, .status = 524, .content_type = "text/html",
               .has = {"524", "cloudflare"}, .lacks = {"data:"}, .first_ms = {180, 580},
               .j_end = "complete", .j_status = 524, .faults = "delay_headers proxy_timeout",
-              .last_fault_ms = {200, 500}),
+              .last_fault_ms = {200, 500}, .check = page_with_length),
     HTTP_CASE("chaos-proxy-after-fin", PROXY_CUT(FL_RAW_EOF, "closed")),
     HTTP_CASE("chaos-proxy-after-rst", PROXY_CUT(FL_RAW_RESET, "reset")),
     HTTP_CASE("chaos-refuse", REFUSE(FL_RAW_EOF, "closed")),

@@ -194,7 +194,8 @@ start_line nurl "$bin" proxy --upstream "https://127.0.0.1:$tls_port"
 code=$(curl -s -o "$tmp/d2" -w '%{http_code}' "$nurl/v1/chat/completions" -d '{"stream":true}')
 [[ $code == 502 ]] || fail "untrusted upstream: $code"
 grep -qi "certificate\|SSL" "$tmp/d2" || fail "502 without the TLS reason: $(cat "$tmp/d2")"
-curl -s "$nurl/_faultline/journal" | grep -q '"end":"tls"' || fail "journal: no tls end"
+# (journals are read whole before grep: grep -q leaving early would fail curl under pipefail)
+grep -q '"end":"tls"' <<<"$(curl -s "$nurl/_faultline/journal")" || fail "journal: no tls end"
 
 # 8. A client that leaves cancels the upstream request: faultline serve (plain HTTP) as the
 # upstream, a slow stream, the client gone after 300 ms: serve's journal shows client_closed.
@@ -205,14 +206,16 @@ timeout 10 curl -s -N --max-time 0.3 "$spurl/v1/chat/completions" \
     -d '{"model":"x","stream":true}' >/dev/null 2>&1 || true
 left=$(date +%s%N)
 ok=
-for _ in $(seq 1 40); do
-    if curl -s "$surl/_faultline/journal" | grep -q '"end":"client_closed"'; then ok=1; break; fi
+for _ in $(seq 1 120); do
+    if grep -q '"end":"client_closed"' <<<"$(curl -s "$surl/_faultline/journal")"; then ok=1; break; fi
     sleep 0.025
 done
 [[ -n $ok ]] || fail "serve's journal shows no client_closed after the client left"
 waited=$((($(date +%s%N) - left) / 1000000))
-((waited < 1000)) || fail "the upstream request outlived the client by $waited ms"
-curl -s "$spurl/_faultline/journal" | grep -q '"client_closed_ms":[0-9]' || fail "proxy journal: no client_closed_ms"
+# generous: the proxy cancels on the close callback; the bound absorbs a loaded CI machine
+((waited < 3000)) || fail "the upstream request outlived the client by $waited ms"
+grep -q '"client_closed_ms":[0-9]' <<<"$(curl -s "$spurl/_faultline/journal")" ||
+    fail "proxy journal: no client_closed_ms"
 
 # 8b. HTTPS_PROXY is honoured as curl users expect: the TLS upstream through a CONNECT proxy.
 start_line cport python3 "$up_py" --connect-proxy --log "$tmp/connect.log"

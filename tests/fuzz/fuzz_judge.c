@@ -10,7 +10,8 @@
  *   bytes 4-5  the journal-clock time of the spawn (ms, little endian)
  *   bytes 6-7  the client's wall time (ms)
  *   byte 8     the table's width
- *   then       the journal JSON, NUL, the client's stdout, NUL, its stderr
+ *   then       the journal JSON, NUL, the client's stdout, NUL, its stderr, and when a NUL
+ *              follows, the structured result file it wrote (README, client contract)
  * Each run's evidence is built from the journal (fl_evidence_add_journal) and the captures,
  * judged (fl_verdict_judge), and all runs are reported three ways: the JSON report and JUnit
  * written to files in a private temporary directory and read back (jansson, libxml2), and the
@@ -267,11 +268,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t spawn_ms = (uint64_t)(data[4] | data[5] << 8);
     uint64_t wall_ms = (uint64_t)(data[6] | data[7] << 8);
     const uint8_t *p = data + HEADER, *end = data + size;
-    const char *jtext, *out, *err;
-    size_t jlen, out_len, err_len;
+    const char *jtext, *out, *err, *res = NULL;
+    size_t jlen, out_len, err_len, res_len = 0;
     next_part(&p, end, &jtext, &jlen);
     next_part(&p, end, &out, &out_len);
+    const uint8_t *before_err = p;
     next_part(&p, end, &err, &err_len);
+    bool has_result = (size_t)(p - before_err) == err_len + 1; /* a NUL ended stderr */
+    if (has_result)
+        next_part(&p, end, &res, &res_len);
 
     json_t *journal = json_loadb(jtext, jlen, 0, NULL);
     fl_run_result_t runs[MAX_RUNS];
@@ -283,6 +288,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            fl_evidence_add_journal(ev, journal, spawn_ms, spawn_ms + wall_ms));
         FZ_CHECK(fl_buf_append(&ev->out, out, out_len) == 0, "oom");
         FZ_CHECK(fl_buf_append(&ev->err, err, err_len) == 0, "oom");
+        if (has_result) {
+            ev->result_found = true;
+            FZ_CHECK(fl_buf_append(&ev->result, res ? res : "", res_len) == 0, "oom");
+        }
         ev->out_truncated = flags & 1;
         ev->err_truncated = flags & 2;
         ev->exit_kind = kind;

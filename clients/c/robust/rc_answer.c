@@ -21,6 +21,8 @@ void rc_answer_init(rc_answer_t *a, rc_dialect_t dialect)
     a->state = RC_ANS_PARTIAL;
     a->retryable = 0;
     a->next_seq = -1;
+    a->finish[0] = a->id[0] = '\0';
+    a->usage_in = a->usage_out = -1;
 }
 
 void rc_answer_close(rc_answer_t *a)
@@ -343,6 +345,109 @@ static int gemini_event(rc_answer_t *a, json_t *j)
     return content;
 }
 
+/* ---- how the answer ended, for the structured result ---- */
+
+static long long count_of(json_t *u, const char *k1, const char *k2, const char *k3)
+{
+    json_t *v = json_object_get(u, k1);
+    if (!v)
+        v = json_object_get(u, k2);
+    if (!v)
+        v = json_object_get(u, k3);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/*
+ * Notes the finish reason, usage and response id an event or body carries, in each dialect's
+ * shape: chat choices[0].finish_reason, usage {prompt_tokens, completion_tokens}, id; Responses
+ * response.status on response.completed / .incomplete, response.usage, response.id (a body's
+ * own status, usage, id); Anthropic delta.stop_reason (a body's stop_reason), message.usage
+ * (message_start) and usage (message_delta), message.id; Gemini candidates[0].finishReason,
+ * usageMetadata {promptTokenCount, candidatesTokenCount}, responseId.
+ */
+static void observe(rc_answer_t *a, json_t *j, const char *type)
+{
+    json_t *resp = json_object_get(j, "response");
+    json_t *msg = json_object_get(j, "message");
+    const char *fr = jstr(json_array_get(json_object_get(j, "choices"), 0), "finish_reason");
+    if (!fr)
+        fr = jstr(json_object_get(j, "delta"), "stop_reason");
+    if (!fr)
+        fr = jstr(j, "stop_reason");
+    if (!fr)
+        fr = jstr(json_array_get(json_object_get(j, "candidates"), 0), "finishReason");
+    if (!fr && type &&
+        (strcmp(type, "response.completed") == 0 || strcmp(type, "response.incomplete") == 0))
+        fr = jstr(resp, "status");
+    if (!fr && jstr(j, "object") && strcmp(jstr(j, "object"), "response") == 0)
+        fr = jstr(j, "status");
+    if (fr && *fr)
+        snprintf(a->finish, sizeof(a->finish), "%s", fr);
+    json_t *u = json_object_get(j, "usage");
+    if (!json_is_object(u))
+        u = json_object_get(resp, "usage");
+    if (!json_is_object(u))
+        u = json_object_get(msg, "usage");
+    if (!json_is_object(u))
+        u = json_object_get(j, "usageMetadata");
+    if (json_is_object(u)) {
+        long long in = count_of(u, "prompt_tokens", "input_tokens", "promptTokenCount");
+        long long out = count_of(u, "completion_tokens", "output_tokens", "candidatesTokenCount");
+        if (in >= 0)
+            a->usage_in = in;
+        if (out >= 0)
+            a->usage_out = out;
+    }
+    const char *id = jstr(resp, "id");
+    if (!id)
+        id = jstr(msg, "id");
+    if (!id)
+        id = jstr(j, "id");
+    if (!id)
+        id = jstr(j, "responseId");
+    if (id && *id)
+        snprintf(a->id, sizeof(a->id), "%s", id);
+}
+
+int rc_answer_write_result(const rc_answer_t *a, const char *path)
+{
+    json_t *r = json_object();
+    json_t *tools = json_array();
+    int rc = -1;
+    if (!r || !tools)
+        goto done;
+    for (int i = 0; i < a->ntools; i++) {
+        const rc_tool_t *t = &a->tools[i];
+        json_t *args = json_loadb(t->args.data ? t->args.data : "", t->args.len, 0, NULL);
+        json_array_append_new(tools,
+                              json_pack("{s:s, s:o}", "name", t->name.data ? t->name.data : "",
+                                        "arguments", args ? args : json_object()));
+    }
+    json_object_set_new(r, "text", json_stringn(a->text.data ? a->text.data : "", a->text.len));
+    if (a->finish[0])
+        json_object_set_new(r, "finish_reason", json_string(a->finish));
+    if (a->usage_in >= 0 || a->usage_out >= 0) {
+        json_t *u = json_object();
+        if (a->usage_in >= 0)
+            json_object_set_new(u, "input_tokens", json_integer(a->usage_in));
+        if (a->usage_out >= 0)
+            json_object_set_new(u, "output_tokens", json_integer(a->usage_out));
+        json_object_set_new(r, "usage", u);
+    }
+    json_object_set(r, "tool_calls", tools);
+    if (a->id[0])
+        json_object_set_new(r, "response_id", json_string(a->id));
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        goto done;
+    if (json_dump_file(r, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+        rc = 0;
+done:
+    json_decref(tools);
+    json_decref(r);
+    return rc;
+}
+
 int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
 {
     if (a->state != RC_ANS_PARTIAL)
@@ -368,6 +473,7 @@ int rc_answer_event(rc_answer_t *a, const rc_sse_event_t *ev)
     const char *type = jstr(j, "type");
     if (!type)
         type = ev->type;
+    observe(a, j, type);
     int rc;
     switch (a->dialect) {
     case RC_OPENAI_CHAT:
@@ -496,6 +602,7 @@ int rc_answer_body(rc_answer_t *a, const char *body, size_t len)
         return fail(a, RC_ANS_BROKEN, 1, "malformed JSON body (%s)", jerr.text);
     }
     int rc;
+    observe(a, j, NULL);
     json_t *err = json_object_get(j, "error");
     if (json_is_object(err) && a->dialect == RC_GEMINI)
         rc = gemini_error(a, err, "error body");

@@ -61,6 +61,12 @@ typedef struct rc_answer_s {
     rc_tool_t tools[RC_MAX_TOOLS];
     int ntools;
     long next_seq; /* Responses: the sequence_number expected next (-1: not started) */
+    /* How the answer ended, as received, for the structured result (README, client
+     * contract): only what actually arrived */
+    char finish[32];     /* the finish reason in the dialect's words; "" until one arrives */
+    long long usage_in;  /* input tokens reported; -1 none */
+    long long usage_out; /* output tokens reported; -1 none */
+    char id[96];         /* the response's id; "" none */
 } rc_answer_t;
 
 /** Prepares `a` for a new attempt in `dialect`; frees what a previous attempt held. The first
@@ -69,6 +75,13 @@ void rc_answer_init(rc_answer_t *a, rc_dialect_t dialect);
 
 /** Frees everything `a` holds. */
 void rc_answer_close(rc_answer_t *a);
+
+/**
+ * Writes the structured result of a whole answer (README, "The client contract") to path:
+ * {text, finish_reason, usage, tool_calls, response_id}, each only when it arrived. Written to
+ * path.tmp and renamed, so a reader never sees half a file. Returns 0 or -1.
+ */
+int rc_answer_write_result(const rc_answer_t *a, const char *path);
 
 /**
  * Applies one streamed event. Returns 1 when the event carried content (resets the idle

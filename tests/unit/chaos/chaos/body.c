@@ -478,3 +478,30 @@ Test(body, error_event_chunked_terminates)
     free(body);
     free(wire);
 }
+
+/* Two faults at one position apply in the order written: bytes injected before event 3 are on
+ * the wire before what `end` or `error_event` at event 3 does, whichever of the two follows (the
+ * later fault used to find the injected piece first and remove it with the rest). */
+Test(body, inject_then_end_or_error_event_at_the_same_event_keeps_the_bytes)
+{
+    static const fl_fault_kind_t after[] = {FL_FAULT_END, FL_FAULT_ERROR_EVENT};
+    for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++) {
+        fl_fault_t f[2] = {at_event(FL_FAULT_INJECT, 3), at_event(after[k], 3)};
+        f[0].inject = ": injected\n\n";
+        f[0].inject_len = strlen(f[0].inject);
+        f[1].error_class = FL_ERR_SERVER;
+        fl_chaos_input_t in = cx_input(&script, FL_BODY_CHUNKED);
+        fl_wire_close(&w);
+        cx_compile(&in, f, 2, &w);
+        char *wire = cx_bytes(&w, NULL);
+        char *body = dechunk(wire, NULL);
+        const char *want = CX_E0 CX_E1 ": injected\n\n";
+        cr_assert(strncmp(body, want, strlen(want)) == 0, "%s: %s", fl_fault_name(after[k]), body);
+        cr_assert_null(strstr(body, "world"), "%s: %s", fl_fault_name(after[k]), body);
+        /* both faults fired, where they acted: before clean event 3 */
+        cr_assert_eq(cx_fire(&w, 0)->event, 2);
+        cr_assert_eq(cx_fire(&w, 1)->event, 2);
+        free(body);
+        free(wire);
+    }
+}

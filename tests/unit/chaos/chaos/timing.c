@@ -2,6 +2,7 @@
  * proxy_timeout and idle_timeout. */
 #include "chaos/chaos.h"
 #include "chaos_fixture.h"
+#include "e2e_server.h" /* es_count */
 #include "base/error.h"
 
 #include <criterion/criterion.h>
@@ -292,4 +293,54 @@ Test(timing, too_many_pings_is_a_limit)
     fl_wire_init(&w);
     cr_assert_eq(fl_chaos_compile(&in, &f, 1, &w), FL_ELIMIT);
     cr_assert_eq(w.n_ops, 0);
+}
+
+/* A gateway's own ping (stall.keepalive) goes out as written instead of the dialect's. */
+Test(timing, stall_with_a_gateways_own_ping)
+{
+    fl_fault_t f = stall(3, 500, 200, false);
+    f.keepalive = ": OPENROUTER PROCESSING\n\n";
+    f.keepalive_len = strlen(f.keepalive);
+    compile(&f, 1, "W@0 W@0 W@100 F@150#0 W@350#0 W@550#0 W@650#0 W@650 D@650");
+    char *got = cx_bytes(&w, NULL);
+    char *p = cx_chunk(": OPENROUTER PROCESSING\n\n");
+    cr_assert_eq(es_count(got, strlen(got), p), 2, "%s", got);
+    cr_assert_null(strstr(got, ": ping"), "%s", got);
+    free(got);
+    free(p);
+}
+
+/* With keepalive_jitter_ms every interval is keepalive_ms +- the jitter, the intervals vary,
+ * and the same fault compiles to the same plan every time. */
+Test(timing, stall_keepalive_jitter_is_bounded_and_reproducible)
+{
+    fl_fault_t f = stall(3, 20000, 1000, false);
+    f.keepalive_jitter_ms = 300;
+    fl_chaos_input_t in = cx_input(&script, FL_BODY_CHUNKED);
+    fl_wire_close(&w);
+    cx_compile(&in, &f, 1, &w);
+    uint64_t prev = 150, lo = UINT64_MAX, hi = 0;
+    size_t pings = 0;
+    for (size_t i = 0; i < w.n_ops; i++) {
+        const fl_wire_op_t *o = &w.ops[i];
+        if (o->kind != FL_WIRE_WRITE || o->at_ms <= 150 || o->at_ms >= 150 + 20000)
+            continue;
+        uint64_t d = o->at_ms - prev;
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+        prev = o->at_ms;
+        pings++;
+    }
+    cr_assert_geq(pings, 15, "%zu pings in 20 s", pings);
+    cr_assert_leq(pings, 28, "%zu pings in 20 s", pings);
+    cr_assert_geq(lo, 700);
+    cr_assert_leq(hi, 1300);
+    cr_assert_neq(lo, hi, "every interval is the same: no jitter");
+    char *first = cx_ops(&w);
+    fl_wire_close(&w);
+    cx_compile(&in, &f, 1, &w);
+    char *again = cx_ops(&w);
+    cr_assert_str_eq(first, again);
+    free(first);
+    free(again);
 }

@@ -194,3 +194,36 @@ Test(evidence, foreign_end_is_kept_printable, .init = load, .fini = unload, .tim
         fl_evidence_close(&run.ev);
     }
 }
+
+/* How each answer ended, as the journal says it was sent (issue 17): read into each attempt,
+ * absent fields meaning none; a foreign id or finish reason is kept printable. */
+Test(evidence, how_the_answer_ended, .init = load, .fini = unload, .timeout = 10)
+{
+    fl_evidence_t ev;
+    fl_evidence_init(&ev, sc, 1, 0);
+    json_t *j = parse("{\"requests\":["
+                      "{\"t_ms\":0,\"end\":\"closed\",\"response_id\":\"abc\","
+                      "\"finish_reason\":\"end_turn\",\"finish_sent\":false,"
+                      "\"usage\":{\"input_tokens\":5,\"output_tokens\":15},\"usage_sent\":false},"
+                      "{\"t_ms\":10,\"end\":\"complete\",\"finish_reason\":\"st\\nop\","
+                      "\"finish_sent\":true,\"usage\":null,\"usage_sent\":false},"
+                      "{\"t_ms\":20,\"end\":\"complete\"}]}");
+    cr_assert_eq(fl_evidence_add_journal(&ev, j, 0, 100), 0);
+    json_decref(j);
+    cr_assert_eq(ev.n_attempts, 3);
+    const fl_attempt_ev_t *a = ev.attempts;
+    cr_expect_str_eq(a[0].response_id, "abc");
+    cr_expect_str_eq(a[0].finish_reason, "end_turn");
+    cr_expect_not(a[0].finish_sent);
+    cr_expect_eq(a[0].usage_input, 5);
+    cr_expect_eq(a[0].usage_output, 15);
+    cr_expect_not(a[0].usage_sent);
+    cr_expect_str_eq(a[1].finish_reason, "st?op");
+    cr_expect(a[1].finish_sent);
+    cr_expect_eq(a[1].usage_input, -1);
+    cr_expect_eq(a[1].usage_output, -1);
+    cr_expect_str_eq(a[2].finish_reason, "");
+    cr_expect_str_eq(a[2].response_id, "");
+    cr_expect_not(a[2].finish_sent);
+    fl_evidence_close(&ev);
+}

@@ -79,6 +79,14 @@ typedef struct {
     const char *reason_has; /* a figure the reason must mention, or NULL */
 } vcase_t;
 
+/* A Python 3.11 traceback as the interpreter prints it for an uncaught exception. */
+#define PY_TRACEBACK                                                                               \
+    "Traceback (most recent call last):\n"                                                         \
+    "  File \"/work/client.py\", line 12, in <module>\n"                                           \
+    "    print(chunk[\"choices\"][0][\"delta\"][\"content\"], end=\"\")\n"                         \
+    "          ~~~~~^^^^^^^^^^^\n"                                                                 \
+    "KeyError: 'choices'\n"
+
 #define OK_ATT                                                                                     \
     {                                                                                              \
         0, 40, -1, false, NULL                                                                     \
@@ -805,8 +813,8 @@ static const vcase_t cases[] = {
      {RESET_ATT},
      1,
      FL_VERDICT_FAILED_CLEANLY,
-     0,
-     100,
+     FL_FINDING_UNCAUGHT_EXCEPTION,
+     70,
      -1,
      "\"TypeError: fetch failed\""},
     {"reason-python-traceback",
@@ -820,8 +828,8 @@ static const vcase_t cases[] = {
      {RESET_ATT},
      1,
      FL_VERDICT_FAILED_CLEANLY,
-     0,
-     100,
+     FL_FINDING_UNCAUGHT_EXCEPTION,
+     70,
      -1,
      "\"openai.APIConnectionError: Connection error.\""},
     /* a client that prints an error page after its message: markup lines are never quoted */
@@ -868,6 +876,120 @@ static const vcase_t cases[] = {
      20,
      -1,
      NULL},
+    /* the structured result, checked against the journal's record of the last attempt */
+    {"result-agrees",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     0,
+     100,
+     -1,
+     "13 bytes"},
+    {"result-invented-finish",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_INVENTED_FINISH,
+     50,
+     -1,
+     "never delivered"},
+    {"result-wrong-finish",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_WRONG_FINISH,
+     70,
+     -1,
+     "sent 'length'"},
+    {"result-wrong-usage",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_WRONG_USAGE,
+     80,
+     -1,
+     "output_tokens 5"},
+    {"result-usage-invented",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_WRONG_USAGE,
+     80,
+     -1,
+     "never delivered any"},
+    {"result-not-json",
+     SC_TEXT,
+     "Hello, world.",
+     0,
+     FL_EXIT_CODE,
+     0,
+     "",
+     {OK_ATT},
+     1,
+     FL_VERDICT_CORRECT,
+     FL_FINDING_BAD_RESULT,
+     80,
+     -1,
+     "not JSON"},
+    /* crashes that exit by themselves */
+    {"uncaught-python",
+     SC_EITHER,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     PY_TRACEBACK,
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     FL_FINDING_UNCAUGHT_EXCEPTION,
+     70,
+     -1,
+     "uncaught exception: \"KeyError: 'choices'\""},
+    {"traceback-logged-then-handled",
+     SC_EITHER,
+     "",
+     0,
+     FL_EXIT_CODE,
+     1,
+     "ERROR:root:attempt 1 failed\n" PY_TRACEBACK "error: no complete answer after 3 attempts\n",
+     {RESET_ATT},
+     1,
+     FL_VERDICT_FAILED_CLEANLY,
+     0,
+     100,
+     -1,
+     "no complete answer"},
     /* relay mode: the browser's view (evidence.h, fl_relay_ev_t; the side table relay_side) */
     {"relay-piped",
      SC_RELAY,
@@ -967,6 +1089,31 @@ static const vcase_t cases[] = {
      40,
      -1,
      "explicit error"},
+};
+
+/*
+ * The structured result of the rows that have one (issue 17): the file the client wrote, and
+ * how the last attempt's answer ended as the journal says it was sent. Rows not listed wrote no
+ * file, and their answer ended with "stop" sent.
+ */
+static const struct {
+    const char *name;
+    const char *result;
+    const char *finish; /* the finish reason sent; NULL: "stop" */
+    bool finish_lost;   /* its event did not go out */
+    int usage_out;      /* output tokens sent (input: 2); 0: no usage at all */
+} results[] = {
+    {"result-agrees",
+     "{\"text\":\"Hello, world.\",\"finish_reason\":\"stop\",\"usage\":{\"input_tokens\":2,"
+     "\"output_tokens\":3},\"tool_calls\":[],\"response_id\":\"chatcmpl-xyz\"}",
+     NULL, false, 3},
+    {"result-invented-finish", "{\"text\":\"Hello, world.\",\"finish_reason\":\"stop\"}", NULL,
+     true, 0},
+    {"result-wrong-finish", "{\"finish_reason\":\"stop\"}", "length", false, 0},
+    {"result-wrong-usage", "{\"usage\":{\"input_tokens\":2,\"output_tokens\":5}}", NULL, false, 3},
+    {"result-usage-invented", "{\"usage\":{\"input_tokens\":2,\"output_tokens\":3}}", NULL, false,
+     0},
+    {"result-not-json", "{\"text\": \"Hel", NULL, false, 0},
 };
 
 /* The Retry-After an attempt's own response sent (ms), for the few cases that have one. */
@@ -1113,6 +1260,23 @@ static void build(const vcase_t *c, fl_evidence_t *ev)
         resume_of(c->name, i, a);
         a->gap_ms = i && c->att[i - 1].end >= 0 ? (int64_t)s->start - c->att[i - 1].end : -1;
         a->faults = s->fault ? json_pack("[{s:s}]", "fault", s->fault) : json_array();
+        snprintf(a->finish_reason, sizeof(a->finish_reason), "stop");
+        a->finish_sent = true;
+        a->usage_input = a->usage_output = -1;
+        snprintf(a->response_id, sizeof(a->response_id), "xyz");
+    }
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+        if (strcmp(results[i].name, c->name) != 0)
+            continue;
+        fl_attempt_ev_t *a = &ev->attempts[c->n_att - 1];
+        if (results[i].finish)
+            snprintf(a->finish_reason, sizeof(a->finish_reason), "%s", results[i].finish);
+        a->finish_sent = !results[i].finish_lost;
+        a->usage_input = results[i].usage_out ? 2 : -1;
+        a->usage_output = results[i].usage_out ? results[i].usage_out : -1;
+        a->usage_sent = results[i].usage_out > 0;
+        ev->result_found = true;
+        cr_assert_eq(fl_buf_append_str(&ev->result, results[i].result), 0);
     }
     add_relay_side(c, ev);
 }

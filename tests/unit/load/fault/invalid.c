@@ -114,6 +114,18 @@ static fault_case_t cases[] = {
      "fault-utf8-no-string.yaml:11:9: attempts[0].faults[0].corrupt.at: event 1 has no string "
      "value in its first data line to corrupt",
      1},
+    {"fault-keepalive-alone.yaml",
+     "fault-keepalive-alone.yaml:7:53: attempts[0].faults[0].stall.keepalive: needs keepalive_ms "
+     "(the ping period)",
+     1},
+    {"fault-keepalive-jitter-too-big.yaml",
+     "fault-keepalive-jitter-too-big.yaml:7:83: attempts[0].faults[0].stall.keepalive_jitter_ms: "
+     "must be less than keepalive_ms (100)",
+     1},
+    {"fault-keepalive-jitter-forever.yaml",
+     "fault-keepalive-jitter-forever.yaml:7:86: attempts[0].faults[0].stall.keepalive_jitter_ms: "
+     "needs a finite ms: a stall forever pings at a fixed period",
+     1},
     {"fault-keepalive-too-long.yaml",
      "fault-keepalive-too-long.yaml:7:56: attempts[0].faults[0].stall.keepalive_ms: must be less "
      "than ms (100), or no ping is ever sent",
@@ -158,8 +170,8 @@ static fault_case_t cases[] = {
      "the README's Faults section for the catalog)",
      1},
     {"fault-unknown-param.yaml",
-     "fault-unknown-param.yaml:7:42: attempts[0].faults[0].stall.keepalive: unknown key "
-     "'keepalive' (did you mean 'keepalive_ms'?)",
+     "fault-unknown-param.yaml:7:42: attempts[0].faults[0].stall.keepalive_s: unknown key "
+     "'keepalive_s' (did you mean 'keepalive_ms'?)",
      1},
     {"fault-unknown-suggest.yaml",
      "fault-unknown-suggest.yaml:7:9: attempts[0].faults[0].stal: unknown fault 'stal' (did you "

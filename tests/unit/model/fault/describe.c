@@ -58,6 +58,12 @@ Test(fault_describe, parameters)
     f.forever = true;
     f.at.kind = FL_AT_DEFAULT;
     check(&f, "stall forever (keepalive 1000 ms)");
+    f.forever = false;
+    f.keepalive_jitter_ms = 300;
+    f.keepalive = ": OPENROUTER PROCESSING\n\n";
+    f.keepalive_len = strlen(f.keepalive);
+    check(&f, "stall 5000 ms (keepalive 1000 ms +- 300 ms, 25-byte ping)");
+    f.keepalive = NULL; /* borrowed above: not the fault's to free */
     f = base(FL_FAULT_HTTP_ERROR);
     f.status = 429;
     f.error_class = FL_ERR_RATE_LIMIT;
