@@ -1,4 +1,4 @@
-// The README's example relay: openai-chat upstream, ai-sdk-ui downstream, in 30 lines.
+// The README's example relay: openai-chat upstream, ai-sdk-ui downstream, heartbeat, cancel, errors told.
 import http from 'node:http';
 http.createServer(async (req, res) => {
   let body = '';

@@ -131,6 +131,18 @@ if command -v node >/dev/null; then
         fail "careful relay: exit $(cat "$tmp/careful.rc"): $(jq -r '.runs[] | select(.score < 100) | "\(.scenario): \(.reason)"' "$tmp/careful.json")"
     n=$(jq '.runs | length' "$tmp/careful.json")
     [ "$n" = $((${#subset[@]} + $(ls "$relay"/*.yaml | wc -l))) ] || fail "careful relay: $n runs"
+    # The README's example relay is the file, and it scores 100 on the openai-chat relay
+    # scenarios and the clean ones (heartbeat, cancel on leave, errors told to the browser).
+    awk '/^```js$/ { inb = 1; buf = ""; next }
+         /^```$/ { if (inb && buf ~ /example relay/) { printf "%s", buf; exit } inb = 0; next }
+         inb { buf = buf $0 "\n" }' "$src/README.md" >"$tmp/readme_example.mjs"
+    cmp -s "$tmp/readme_example.mjs" "$src/clients/relays/example.mjs" ||
+        fail "README's example relay differs from clients/relays/example.mjs"
+    run example -j 2 --relay "node clients/relays/example.mjs" --downstream ai-sdk-ui \
+        --dialect openai-chat "$relay" "$src/scenarios/clean"
+    wait
+    [ "$(cat "$tmp/example.rc")" = 0 ] ||
+        fail "example relay: exit $(cat "$tmp/example.rc"): $(jq -r '.runs[] | select(.score < 100) | "\(.scenario): \(.reason)"' "$tmp/example.json")"
 else
     echo "note: no node, the careful reference relay was not scored"
 fi
