@@ -647,7 +647,7 @@ void fl_proxy__upstream_done(fl_xchg_t *x, CURLcode result)
     long oserr = 0;
     curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
     if (x->in_multi)
-        curl_multi_remove_handle(p->multi, x->easy);
+        curl_multi_remove_handle(p->curl.multi, x->easy);
     x->in_multi = false;
     if (x->orphan) {
         xchg_free(x);
@@ -1153,7 +1153,7 @@ int fl_proxy_new(uv_loop_t *loop, const fl_scenario_set_t *scenarios, const fl_p
         goto fail;
     if ((rc = fl_journal_init(&p->journal, opts->journal_size, uv_now(loop))))
         goto fail;
-    if ((rc = fl_proxy__curl_init(p))) {
+    if ((rc = fl_curl_loop_init(&p->curl, loop, fl_proxy__curl_done, p))) {
         fl_journal_close(&p->journal);
         goto fail;
     }
@@ -1214,10 +1214,9 @@ static void on_listener_closed(uv_handle_t *h)
     fl_proxy__closed_one(p);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void on_curl_closed(void *arg)
 {
-    fl_proxy_t *p = container_of((uv_timer_t *)h, fl_proxy_t, curl_timer);
-    fl_proxy__closed_one(p);
+    fl_proxy__closed_one(arg);
 }
 
 void fl_proxy_stop(fl_proxy_t *p, fl_proxy_stop_cb cb, void *arg)
@@ -1231,10 +1230,8 @@ void fl_proxy_stop(fl_proxy_t *p, fl_proxy_stop_cb cb, void *arg)
     for (fl_pconn_t *c = p->conns; c; c = c->next)
         if (!c->closing)
             conn_close(c, FL_END_SERVER_FAULT, true);
-    fl_proxy__curl_close(p);
     p->pending_closes++;
-    uv_timer_stop(&p->curl_timer);
-    uv_close((uv_handle_t *)&p->curl_timer, on_timer_closed);
+    fl_curl_loop_close(&p->curl, on_curl_closed, p);
     if (p->listener_init) {
         p->pending_closes++;
         uv_close((uv_handle_t *)&p->listener, on_listener_closed);

@@ -9,6 +9,7 @@
 #include "encode/dialect.h"
 #include "model/capture.h"
 #include "model/fault.h"
+#include "proxy/curl_loop.h"
 #include "proxy/live.h"
 #include "proxy/proxy.h"
 #include "serve/http.h"
@@ -29,9 +30,7 @@ struct fl_proxy_s {
     uint64_t *attempts;                 /* owned: per scenario, since start or reset */
     fl_proxy_opts_t opts;               /* strings owned (copies) */
     fl_journal_t journal;
-    CURLM *multi;          /* owned */
-    uv_timer_t curl_timer; /* libcurl's one timeout (CURLMOPT_TIMERFUNCTION) */
-    int running;           /* transfers libcurl has in progress */
+    fl_curl_loop_t curl;   /* libcurl's multi interface on the loop (curl_loop.h) */
     fl_pconn_t *conns;     /* owned list */
     size_t pending_closes; /* handles and capture writes still to finish before stop is done */
     bool stopping;
@@ -127,10 +126,8 @@ bool fl_proxy__backlogged(const fl_xchg_t *x);
 void fl_proxy__closed_one(fl_proxy_t *p);
 
 /* upstream.c */
-/** Sets up libcurl's multi handle on the loop. Returns 0 or FL_EIO. */
-int fl_proxy__curl_init(fl_proxy_t *p);
-/** Removes every transfer's sockets and frees the multi handle (stop). */
-void fl_proxy__curl_close(fl_proxy_t *p);
+/** A transfer finished (fl_curl_loop_done_cb, arg the proxy): hands it to its exchange. */
+void fl_proxy__curl_done(void *arg, CURL *easy, CURLcode result);
 /** Starts the upstream request of x. Returns 0, FL_ENOMEM or FL_EIO. */
 int fl_proxy__upstream_start(fl_xchg_t *x);
 /** Cancels x's transfer at once (curl_multi_remove_handle) and frees it; idempotent. */

@@ -1,9 +1,6 @@
 /*
- * The upstream side: libcurl's multi interface driven by the proxy's libuv loop, the
- * socket-action pattern of libcurl's docs/examples/multi-uv.c: libcurl says which sockets to
- * watch (CURLMOPT_SOCKETFUNCTION: one uv_poll_t each) and when to time out
- * (CURLMOPT_TIMERFUNCTION: one uv_timer_t); the loop reports readiness back with
- * curl_multi_socket_action, and finished transfers come out of curl_multi_info_read.
+ * The upstream side: libcurl's multi interface driven by the proxy's libuv loop (curl_loop.h);
+ * finished transfers come back through fl_proxy__curl_done.
  *
  * Each exchange is one easy handle: the client's method, path, query, headers (hop-by-hop ones
  * and the proxy's own removed; keys untouched) and body, to the upstream's base URL. Its body
@@ -12,131 +9,19 @@
  */
 #include "proxy/proxy_int.h"
 
-#include "base/container_of.h"
 #include "base/error.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* A socket libcurl asked to watch. */
-typedef struct curl_sock_s {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    fl_proxy_t *p;
-} curl_sock_t;
-
-static void check_done(fl_proxy_t *p)
+void fl_proxy__curl_done(void *arg, CURL *easy, CURLcode result)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(p->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        fl_xchg_t *x = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        CURLcode result = m->data.result;
-        if (x)
-            fl_proxy__upstream_done(x, result);
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    curl_sock_t *s = container_of(h, curl_sock_t, poll);
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    fl_proxy_t *p = s->p;
-    curl_multi_socket_action(p->multi, s->fd, flags, &p->running);
-    check_done(p);
-}
-
-static void on_curl_timer(uv_timer_t *t)
-{
-    fl_proxy_t *p = container_of(t, fl_proxy_t, curl_timer);
-    curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &p->running);
-    check_done(p);
-}
-
-static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    fl_proxy_t *p = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&p->curl_timer);
-    else /* 0 means at once: from the loop, never from inside libcurl's call */
-        uv_timer_start(&p->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
-    return 0;
-}
-
-static void on_sock_closed(uv_handle_t *h)
-{
-    curl_sock_t *s = container_of((uv_poll_t *)h, curl_sock_t, poll);
-    fl_proxy_t *p = s->p;
-    free(s);
-    fl_proxy__closed_one(p);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    fl_proxy_t *p = userp;
-    curl_sock_t *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            uv_poll_stop(&s->poll);
-            curl_multi_assign(p->multi, fd, NULL);
-            uv_close((uv_handle_t *)&s->poll, on_sock_closed);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
-        s->fd = fd;
-        s->p = p;
-        if (uv_poll_init_socket(p->loop, &s->poll, fd)) {
-            free(s);
-            return -1;
-        }
-        p->pending_closes++;
-        curl_multi_assign(p->multi, fd, s);
-    }
-    int events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
-    uv_poll_start(&s->poll, events, on_poll);
-    return 0;
-}
-
-int fl_proxy__curl_init(fl_proxy_t *p)
-{
-    static bool global;
-    if (!global) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT))
-            return FL_EIO;
-        global = true;
-    }
-    p->multi = curl_multi_init();
-    if (!p->multi)
-        return FL_EIO;
-    uv_timer_init(p->loop, &p->curl_timer);
-    curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-    curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
-    curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-    return 0;
-}
-
-void fl_proxy__curl_close(fl_proxy_t *p)
-{
-    if (p->multi)
-        curl_multi_cleanup(p->multi); /* closes the remaining sockets through on_socket */
-    p->multi = NULL;
+    (void)arg;
+    fl_xchg_t *x = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    if (x)
+        fl_proxy__upstream_done(x, result);
 }
 
 /* Request headers that are about this hop, or the proxy's own, and are not forwarded
@@ -330,7 +215,7 @@ int fl_proxy__upstream_start(fl_xchg_t *x)
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         }
     }
-    if (curl_multi_add_handle(p->multi, e) != CURLM_OK)
+    if (curl_multi_add_handle(p->curl.multi, e) != CURLM_OK)
         return FL_EIO;
     x->in_multi = true;
     return 0;
@@ -340,7 +225,7 @@ void fl_proxy__upstream_cancel(fl_xchg_t *x)
 {
     if (x->easy) {
         if (x->in_multi)
-            curl_multi_remove_handle(x->conn->p->multi, x->easy);
+            curl_multi_remove_handle(x->conn->p->curl.multi, x->easy);
         curl_easy_cleanup(x->easy);
     }
     x->easy = NULL;
