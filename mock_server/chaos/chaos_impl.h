@@ -47,10 +47,10 @@ typedef struct fl_chaos_piece_s {
 /** An op of the plan under construction; bytes live in the arena. */
 typedef struct fl_chaos_op_s {
     fl_wire_op_t w;
-    uint32_t cid;  /* as the first piece it carries */
-    size_t prefix; /* chunk-size line bytes before the body bytes in a body WRITE */
-    bool body;     /* a WRITE of body bytes (not the head, not the terminator) */
-    bool head;     /* the WRITE of the status line and headers */
+    uint32_t cid;      /* as the first piece it carries */
+    size_t prefix;     /* chunk-size line bytes before the body bytes in a body WRITE */
+    bool body;         /* a WRITE of body bytes (not the head, not the terminator) */
+    bool head;         /* the WRITE of the status line and headers */
     uint64_t sent_off; /* a body WRITE: body bytes as sent (after body faults, without chunk
                           framing) before its first body byte; what fragment offsets count */
 } fl_chaos_op_t;

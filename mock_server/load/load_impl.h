@@ -59,9 +59,10 @@ int fl_load__get_bool(fl_load_ctx_t *c, yaml_node_t *n, const char *field, bool 
 int fl_load__get_enum(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *what,
                       const char *const *names);
 /**
- * Checks that n is a mapping whose keys are all in keys (NULL-terminated; vals and keynodes hold one slot per key), with no
- * duplicates, and fills vals[i] / keynodes[i] with the node for keys[i] (or NULL). Unknown keys
- * are reported with a suggestion. Returns 0 when n is a mapping, -1 (reported) when not.
+ * Checks that n is a mapping whose keys are all in keys (NULL-terminated; vals and keynodes hold
+ * one slot per key), with no duplicates, and fills vals[i] / keynodes[i] with the node for keys[i]
+ * (or NULL). Unknown keys are reported with a suggestion. Returns 0 when n is a mapping, -1
+ * (reported) when not.
  */
 int fl_load__get_map(fl_load_ctx_t *c, yaml_node_t *n, const char *field, const char *const *keys,
                      yaml_node_t **vals, yaml_node_t **keynodes);
