@@ -128,7 +128,7 @@ int fl_browser_post(fl_browser_t *b, const char *url, const char *body)
     /* A browser lets the server decide the framing; HTTP/1.1, as a relay behind a proxy sees. */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     b->easy = e;
-    if (curl_multi_add_handle(b->curl.multi, e) != CURLM_OK) {
+    if (fl_curl_loop_add(&b->curl, e)) {
         b->easy = NULL;
         goto fail;
     }

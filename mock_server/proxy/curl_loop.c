@@ -6,6 +6,7 @@
 #include "base/container_of.h"
 #include "base/error.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 
 /* A socket libcurl asked to watch. */
@@ -117,6 +118,22 @@ int fl_curl_loop_init(fl_curl_loop_t *cl, uv_loop_t *loop, fl_curl_loop_done_cb 
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
     return 0;
+}
+
+/* CURLOPT_SOCKOPTFUNCTION: runs on the loop's thread right after socket(), before any spawn. */
+static int set_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)clientp;
+    (void)purpose;
+    int flags = fcntl(fd, F_GETFD);
+    return flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0 ? CURL_SOCKOPT_ERROR
+                                                                   : CURL_SOCKOPT_OK;
+}
+
+int fl_curl_loop_add(fl_curl_loop_t *cl, CURL *easy)
+{
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, set_cloexec);
+    return curl_multi_add_handle(cl->multi, easy) == CURLM_OK ? 0 : FL_ENOMEM;
 }
 
 static void on_timer_closed(uv_handle_t *h)

@@ -41,6 +41,13 @@ typedef struct fl_curl_loop_s {
 int fl_curl_loop_init(fl_curl_loop_t *cl, uv_loop_t *loop, fl_curl_loop_done_cb done, void *arg);
 
 /**
+ * Adds easy to cl's multi handle with its sockets close-on-exec: libcurl opens them without
+ * it, and a process spawned on the loop meanwhile (a client, a relay) would inherit an open
+ * connection, so the peer never saw it close. Returns 0 or FL_ENOMEM.
+ */
+int fl_curl_loop_add(fl_curl_loop_t *cl, CURL *easy);
+
+/**
  * Frees the multi handle (remove every easy handle first: they stay the caller's) and closes
  * the timer and the sockets' polls; closed(arg) runs once the last handle is closed, after which
  * cl's memory may go. Call once.

@@ -215,7 +215,7 @@ int fl_proxy__upstream_start(fl_xchg_t *x)
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         }
     }
-    if (curl_multi_add_handle(p->curl.multi, e) != CURLM_OK)
+    if (fl_curl_loop_add(&p->curl, e))
         return FL_EIO;
     x->in_multi = true;
     return 0;

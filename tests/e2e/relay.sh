@@ -117,6 +117,16 @@ esac
 (cd "$src" && "$bin" run --relay true --downstream sse scenarios/clean/hello.yaml >/dev/null 2>&1)
 [ $? = 2 ] || fail "--downstream sse: not exit 2"
 
+# No connection of one run leaks into the relay another run spawns (libcurl's sockets are made
+# close-on-exec): the long slow answer keeps its browser's and its relay's connections open
+# while the short runs beside it (-j 2) spawn their relays, which count the sockets they got.
+FL_TEST_FD_REPORT=$tmp/fds run fds -j 2 --relay "$flawed good" --downstream ndjson \
+    "$relay/openai-responses-relay-slow-answer.yaml" "$src/scenarios/clean/openai-chat-text.yaml" \
+    "$src/scenarios/clean/hello.yaml" "$src/scenarios/clean/openai-chat-chunks.yaml"
+wait
+[ "$(wc -l <"$tmp/fds")" = 4 ] || fail "fd report: $(wc -l <"$tmp/fds") relays reported, want 4"
+[ -z "$(grep -v '^0$' "$tmp/fds")" ] || fail "a relay inherited sockets: $(tr '\n' ' ' <"$tmp/fds")"
+
 # The careful reference relay: 100 on the relay scenarios and a subset of the catalog.
 if command -v node >/dev/null; then
     subset=(clean/hello clean/anthropic-text resets/openai-chat-reset-mid-answer

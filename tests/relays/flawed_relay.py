@@ -27,6 +27,26 @@ import stdlib_relay as ref  # noqa: E402
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "good"
 
+# FL_TEST_FD_REPORT=FILE: append how many TCP connections this process inherited (before it
+# opens any), so relay.sh can check that no connection of another run leaks into a relay it
+# spawns. (Its stdout and stderr are Unix sockets: libuv's pipes; those are not counted.)
+if os.environ.get("FL_TEST_FD_REPORT"):
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    tcp = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as t:
+            tcp.update(line.split()[9] for line in list(t)[1:])
+    inherited = len(inodes & tcp)
+    with open(os.environ["FL_TEST_FD_REPORT"], "a") as f:
+        f.write(f"{inherited}\n")
+
 
 def drain(out):
     """Reads the provider's answer to its end: what a relay that never cancels does."""
