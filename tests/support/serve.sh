@@ -15,6 +15,10 @@
 fl_serve_start() {
     local bin=$1 limit=$2 out=$3 err=$4
     shift 4
+    # Emptied here, not only by the background job's redirection: that runs in the child, after
+    # this shell may already have read a URL left in OUT by an earlier server (then the test
+    # talks to a dead server and signals the new one before it handles signals: exit 143).
+    : >"$out"
     timeout --foreground -k 5 "$limit" "$bin" serve "$@" >"$out" 2>"$err" &
     pid=$!
     url=
