@@ -23,11 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHAT        "/v1/chat/completions"
-#define MIB         (1024u * 1024u)
-#define HIGH_WATER  MIB            /* fl_server_opts_t's default */
-#define BATCH_SLACK (512u * 1024u) /* the write that crossed the mark, and a late tick's events */
-#define EVENT_BYTES 16384u
+#define CHAT             "/v1/chat/completions"
+#define MIB              (1024u * 1024u)
+#define HIGH_WATER       MIB            /* fl_server_opts_t's default */
+#define BATCH_SLACK      (512u * 1024u) /* the write that crossed the mark, and a late tick's events */
+#define EVENT_BYTES      16384u
+#define BURST_CHUNK      32u  /* text bytes per event of bp-burst */
+#define BURST_EVENT_WIRE 200u /* about what such an event takes on the wire, bytes (at least) */
 
 static char dir[64];
 static size_t wmem_max;
@@ -81,6 +83,19 @@ static void setup(void)
                          EVENT_BYTES);
     write_scenario("bp-big", big);
     free(big);
+
+    /* bp-burst: every event due at once, so the whole body is one span of the reply template
+     * with this response's id and time patched into each event; past what the kernel takes
+     * from one write to a reader that reads nothing. */
+    size_t burst_text = 2 * (wmem_max + 64 * 1024) / (BURST_EVENT_WIRE / BURST_CHUNK) + 1;
+    char *burst = malloc(burst_text + len + 1);
+    cr_assert_not_null(burst);
+    n = (size_t)sprintf(burst, "  text: \"");
+    for (size_t i = 0; i < burst_text; i++)
+        burst[n++] = words[i % (sizeof(words) - 1)];
+    sprintf(burst + n, "\"\n  chunking: bytes:%u\n  ttft_ms: 0\n  interval_ms: 0\n", BURST_CHUNK);
+    write_scenario("bp-burst", burst);
+    free(burst);
     write_scenario("bp-normal", "  text: \"one two three four five six seven eight nine ten\"\n"
                                 "  chunking: word\n  ttft_ms: 50\n  interval_ms: 50\n");
     es_start(dir);
@@ -93,6 +108,8 @@ static void teardown(void)
     snprintf(path, sizeof(path), "%s/bp-big.yaml", dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/bp-normal.yaml", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/bp-burst.yaml", dir);
     unlink(path);
     rmdir(dir);
 }
@@ -256,5 +273,84 @@ Test(backpressure, a_client_that_stops_reading_stops_the_server_then_gets_every_
     fl_raw_result_free(&r);
     es_ex_free(&normal);
     es_ex_free(&normal_alone);
+    es_ex_free(&fast);
+}
+
+/* The string value that follows key in event ev (e.g. "\"id\":\""), up to the next '"' or ','
+ * (malloc'd), or NULL when ev has none. */
+static char *value_after(const char *ev, const char *key)
+{
+    const char *p = strstr(ev, key);
+    if (!p)
+        return NULL;
+    p += strlen(key);
+    size_t n = strcspn(p, "\",}");
+    return strndup(p, n);
+}
+
+/* Every event of body carries the same id and created time; returns how many events have one. */
+static size_t assert_one_id(const char *body, size_t len, const char *who)
+{
+    es_events_t ev;
+    es_split(body, len, &ev);
+    char *id0 = NULL, *created0 = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < ev.n; i++) {
+        char *id = value_after(ev.ev[i], "\"id\":\"");
+        char *created = value_after(ev.ev[i], "\"created\":");
+        if (!id) {
+            free(created);
+            continue;
+        }
+        cr_assert_not_null(created, "%s: event %zu has an id and no created time", who, i);
+        if (!id0) {
+            id0 = strdup(id);
+            created0 = strdup(created);
+        }
+        cr_assert_str_eq(id, id0, "%s: event %zu carries id %s, event 0 %s", who, i, id, id0);
+        cr_assert_str_eq(created, created0, "%s: event %zu carries created %s, event 0 %s", who, i,
+                         created, created0);
+        free(id);
+        free(created);
+        n++;
+    }
+    free(id0);
+    free(created0);
+    es_events_free(&ev);
+    return n;
+}
+
+Test(backpressure, a_burst_the_kernel_takes_in_part_arrives_whole_with_one_id)
+{
+    es_ex_t fast;
+    es_run("bp-burst", CHAT, 30000, 0, &fast);
+    cr_assert_eq(fast.r.end, FL_RAW_EOF);
+    cr_assert_eq(fast.d.dc_rc, 0);
+    cr_assert(fast.d.dc.terminated);
+    size_t fast_events = assert_one_id(fast.d.dc.data, fast.d.dc.len, "fast client");
+    cr_assert_gt(fast.d.dc.len, 2 * wmem_max, "the burst is %zu bytes, not past the kernel's %zu",
+                 fast.d.dc.len, wmem_max);
+
+    /* A reader that takes nothing for a while: the kernel accepts part of the one big write,
+     * the rest waits in the server's queue and goes out as the client reads. */
+    int rcvbuf = 0;
+    int fd = slow_client("/s/bp-burst" CHAT, &rcvbuf);
+    usleep(300 * 1000);
+    fl_raw_result_t r;
+    read_all(fd, 10000, &r);
+    close(fd);
+    es_resp_t d;
+    es_decode(&r, &d);
+    cr_assert_eq(d.status, 200);
+    cr_assert_eq(d.dc_rc, 0, "bad chunk framing at %zu: %s", d.dc.bad_at, d.dc.why);
+    cr_assert(d.dc.terminated);
+    cr_assert_eq(assert_one_id(d.dc.data, d.dc.len, "slow client"), fast_events);
+    size_t norm_len;
+    char *norm = es_normalise(d.dc.data, d.dc.len, &norm_len);
+    cr_assert_eq(norm_len, fast.norm_len);
+    cr_assert(memcmp(norm, fast.norm, norm_len) == 0, "the slow client's body differs");
+    free(norm);
+    es_resp_free(&d);
+    fl_raw_result_free(&r);
     es_ex_free(&fast);
 }
