@@ -86,6 +86,23 @@ bool fl_wire_span_clean(const fl_wire_t *w, size_t off, size_t len)
     return i == w->n_patches || w->patches[i].off >= off + len;
 }
 
+/* Copies n <= FL_WIRE_STAMP_BYTES bytes with fixed-size moves the compiler inlines: a patch is
+ * a few dozen bytes, every event of a stream has one or two, and a call to memcpy for each
+ * cost a tenth of the server's CPU on workload 1 of scripts/bench.sh. */
+static inline void copy_patch(char *dst, const char *src, size_t n)
+{
+    if (n >= 16) {
+        memcpy(dst, src, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
 void fl_wire_read(const fl_wire_t *w, size_t off, size_t len, char *dst)
 {
     memcpy(dst, w->bytes.data + off, len);
@@ -94,7 +111,11 @@ void fl_wire_read(const fl_wire_t *w, size_t off, size_t len, char *dst)
         /* Clip the patch to the span: a write may start or end inside an id. */
         size_t from = p->off > off ? p->off : off;
         size_t to = p->off + p->len < off + len ? p->off + p->len : off + len;
-        memcpy(dst + (from - off), w->stamp + p->from + (from - p->off), to - from);
+        const char *src = w->stamp + p->from + (from - p->off);
+        if (to - from <= FL_WIRE_STAMP_BYTES)
+            copy_patch(dst + (from - off), src, to - from);
+        else
+            memcpy(dst + (from - off), src, to - from);
     }
 }
 
