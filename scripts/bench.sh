@@ -154,7 +154,7 @@ measure() {
   case $wl in
     throughput)
       num[$wl,$key]=$(jq -r .events_per_s <<<"$j")
-      cell[$wl,$key]=$(jq -r '"\(.events_per_s|floor) ev/s, \(if .server.cpu_s >= 0 and .events > 0 then (.server.cpu_s / .events * 1e6 * 100 | floor / 100 | tostring) + " CPU s/1M ev" else "CPU n/a" end), lost \(.lost)"' <<<"$j") ;;
+      cell[$wl,$key]=$(jq -r '"\(.events_per_s|floor) ev/s, \(if .server.cpu_s >= 0 and .events > 0 then (.server.cpu_s / .events * 1e6 * 1000 | round / 1000 | tostring) + " CPU s/1M ev" else "CPU n/a" end), lost \(.lost)"' <<<"$j") ;;
     stall)
       num[$wl,$key]=$(jq -r .server.rss_per_stream_b <<<"$j")
       cell[$wl,$key]=$(jq -r '"\(.server.rss_per_stream_b) B/stream (\(.heads) held, peak \(.server.hwm_kb) KiB)"' <<<"$j") ;;

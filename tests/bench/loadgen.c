@@ -41,6 +41,7 @@
  *   --threads T        threads, each with its own loop and share of the streams, 1..64
  *                      (default 1); --batch is per thread
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -161,6 +162,50 @@ static double proc_cpu_s(int pid)
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Time on the CPU of every live thread of pid, in seconds, from /proc/PID/task/TID/schedstat
+ * (its first field, ns), or -1 when that is not readable. /proc/PID/stat counts in clock
+ * ticks (10 ms), too coarse for a run that costs the server 20 ms. */
+static double proc_cpu_ns_s(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    unsigned long long sum = 0;
+    int tasks = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[300];
+        snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        unsigned long long ns = 0;
+        if (f && fscanf(f, "%llu", &ns) == 1) {
+            sum += ns;
+            tasks++;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return tasks ? (double)sum / 1e9 : -1;
+}
+
+/* The server's CPU seconds between two samples: the schedstat figure, unless the tick count
+ * grew by more (a thread that ended took its schedstat time with it), or -1. */
+static double cpu_delta(double ns0, double ns1, double t0, double t1, const char **clock)
+{
+    double dt = t0 >= 0 && t1 >= 0 ? t1 - t0 : -1;
+    double dn = ns0 >= 0 && ns1 >= 0 ? ns1 - ns0 : -1;
+    *clock = "ticks";
+    if (dn < 0 || dt > dn + 0.02)
+        return dt;
+    *clock = "schedstat";
+    return dn;
 }
 
 /* A "Key:   N kB" line of /proc/PID/status, in KiB, or -1. */
@@ -542,9 +587,10 @@ static void close_all(lg_worker_t *w)
 }
 
 static struct {
-    double cpu0, cpu1;
+    double cpu0, cpu1;       /* ticks (/proc/PID/stat), s */
+    double cpu0_ns, cpu1_ns; /* schedstat, s */
     long rss_idle_kb, rss_held_kb, hwm_kb;
-} srv = {-1, -1, -1, -1, -1};
+} srv = {-1, -1, -1, -1, -1, -1, -1};
 
 /* A thread is done: the last one to get here takes the run's end time and the server's
  * figures; in --hold mode every thread waits for that sample before it closes its streams,
@@ -559,6 +605,7 @@ static void worker_stopped(lg_worker_t *w)
         g.t_end_ns = w->t_end_ns;
         if (g.server_pid > 0) {
             srv.cpu1 = proc_cpu_s(g.server_pid);
+            srv.cpu1_ns = proc_cpu_ns_s(g.server_pid);
             srv.rss_held_kb = proc_status_kb(g.server_pid, "VmRSS");
             srv.hwm_kb = proc_status_kb(g.server_pid, "VmHWM");
         }
@@ -688,7 +735,8 @@ static void report(void)
     uint64_t expected = g.expect_events * (uint64_t)g.conns;
     uint64_t lost = expected > content ? expected - content : 0;
     double ms = 1e6;
-    double cpu = srv.cpu0 >= 0 && srv.cpu1 >= 0 ? srv.cpu1 - srv.cpu0 : -1;
+    const char *cpu_clock;
+    double cpu = cpu_delta(srv.cpu0_ns, srv.cpu1_ns, srv.cpu0, srv.cpu1, &cpu_clock);
     double per_stream = srv.rss_idle_kb >= 0 && srv.rss_held_kb >= 0 && n
                             ? (double)(srv.rss_held_kb - srv.rss_idle_kb) * 1024.0 / (double)n
                             : -1;
@@ -699,7 +747,8 @@ static void report(void)
            ",\"lost\":%" PRIu64 ",\"events_per_s\":%.0f,\"mb_per_s\":%.2f,"
            "\"ttfb_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"ttfe_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
            "\"lateness_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"over_100ms\":%" PRIu64 "},"
-           "\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"rss_idle_kb\":%ld,\"rss_held_kb\":%ld,"
+           "\"server\":{\"pid\":%d,\"cpu_s\":%.6f,\"cpu_clock\":\"%s\",\"rss_idle_kb\":%ld,\"rss_"
+           "held_kb\":%ld,"
            "\"hwm_kb\":%ld,\"rss_per_stream_b\":%.0f}}\n",
            g.conns, g.threads, t->opened, t->heads, t->finished, t->errors, t->connect_errors,
            t->status_errors, t->eof_errors, t->capped ? "true" : "false", secs, bytes, events,
@@ -707,7 +756,7 @@ static void report(void)
            (double)pct(ttfb, nb, 50) / ms, (double)pct(ttfb, nb, 99) / ms,
            (double)pct(ttfe, ne, 50) / ms, (double)pct(ttfe, ne, 99) / ms, hist_pct(t, 50) / 1e3,
            hist_pct(t, 99) / 1e3, (double)t->late_max_us / 1e3, t->late_over, g.server_pid, cpu,
-           srv.rss_idle_kb, srv.rss_held_kb, srv.hwm_kb, per_stream);
+           cpu_clock, srv.rss_idle_kb, srv.rss_held_kb, srv.hwm_kb, per_stream);
     fprintf(stderr,
             "loadgen: %d streams%s on %d thread%s, %.2f s%s\n"
             "  events          %" PRIu64 " (%.0f/s), %.1f MB/s, content %" PRIu64 " of %" PRIu64
@@ -872,6 +921,7 @@ int main(int argc, char **argv)
     }
     if (g.server_pid > 0) {
         srv.cpu0 = proc_cpu_s(g.server_pid);
+        srv.cpu0_ns = proc_cpu_ns_s(g.server_pid);
         srv.rss_idle_kb = proc_status_kb(g.server_pid, "VmRSS");
     }
     g.t_start_ns = uv_hrtime();
