@@ -74,3 +74,21 @@ Test(outcome, length_in_responses_words)
     cr_assert(json_is_true(json_object_get(e, "usage_sent")));
     json_decref(e);
 }
+
+/* Gemini names its finish reason and usage in its own words, streamed and as one body: the
+ * journal reads them from whichever events carry them (none is skipped as a plain content
+ * event). */
+Test(outcome, gemini_streamed_and_whole)
+{
+    json_t *e = entry_after("outcome-gemini-length",
+                            "/v1beta/models/test-model:streamGenerateContent?alt=sse", 1);
+    cr_assert_str_eq(es_str(e, "finish_reason"), "MAX_TOKENS");
+    cr_assert(json_is_true(json_object_get(e, "finish_sent")));
+    assert_usage(e, 7, 11);
+    cr_assert(json_is_true(json_object_get(e, "usage_sent")));
+    json_decref(e);
+    e = entry_after("outcome-gemini-length", "/v1beta/models/test-model:generateContent", 2);
+    cr_assert_str_eq(es_str(e, "finish_reason"), "MAX_TOKENS");
+    assert_usage(e, 7, 11);
+    json_decref(e);
+}
