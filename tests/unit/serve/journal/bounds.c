@@ -143,6 +143,45 @@ Test(journal_bounds, a_repeated_field_is_one_field, .timeout = 10)
     fl_journal_close(&j);
 }
 
+/* A small head (found by scan) and a large one (found by index) join repeats alike, in order of
+ * first appearance, a credential once as "[redacted]". */
+static void assert_joins(size_t filler)
+{
+    fl_buf_t raw;
+    fl_buf_init(&raw);
+    cr_assert_eq(fl_buf_append_str(&raw, "GET / HTTP/1.1\r\nx-a: 1\r\nAuthorization: k1\r\n"), 0);
+    for (size_t i = 0; i < filler; i++)
+        cr_assert_eq(fl_buf_printf(&raw, "f%zu: v\r\n", i), 0);
+    cr_assert_eq(fl_buf_append_str(&raw, "x-b: 2\r\nX-A: 3\r\nauthorization: k2\r\n\r\n"), 0);
+    fl_http_parser_t *p;
+    cr_assert_eq(fl_http_parser_new(1024, 1 << 20, &p), 0);
+    cr_assert_eq(fl_http_parser_feed(p, raw.data, raw.len), 0);
+    fl_http_request_t *req = fl_http_parser_next(p);
+    cr_assert_not_null(req);
+    fl_http_parser_free(p);
+    fl_buf_close(&raw);
+    fl_journal_t j;
+    cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
+    fl_journal_entry_t *e = fl_journal_add(&j, req, 0);
+    cr_assert_not_null(e);
+    json_t *o = json_loads(e->headers, 0, NULL);
+    cr_assert_not_null(o, "not JSON: %s", e->headers);
+    cr_assert_eq(json_object_size(o), filler + 3, "%s", e->headers);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "x-a")), "1, 3");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "authorization")), "[redacted]");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "x-b")), "2");
+    cr_assert(strncmp(e->headers, "{\"x-a\":", 7) == 0, "order: %s", e->headers);
+    json_decref(o);
+    fl_http_request_free(req);
+    fl_journal_close(&j);
+}
+
+Test(journal_bounds, repeats_join_in_small_and_large_heads)
+{
+    assert_joins(0);
+    assert_joins(100);
+}
+
 /* Sums what the kept entries are counted for. */
 static size_t sum_mem(fl_journal_t *j)
 {
