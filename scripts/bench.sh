@@ -99,10 +99,11 @@ run_loadgen() { # TAG ARGS...: the JSON line goes to $out/TAG.json.tmp, the tabl
 
 # measure SERVER WORKLOAD [SERVE_THREADS]: fills cell[] and num[] for that pair (for faultline,
 # under "$wl,faultline-$SERVE_THREADS"), and appends the run's record to records.jsonl.
-# With CONNS set (timing only), the workload is recorded as "$wl-$CONNS".
+# With CONNS set (timing only), the workload is recorded as "$wl-$CONNS"; with BATCH set too (the
+# load generator's --batch per thread), as "$wl-$CONNS-spread".
 measure() {
   local who=$1 wl=$2 st=${3:-1} tag=$2-$1 path=/v1/chat/completions key=$1
-  if [ -n "${CONNS:-}" ]; then tag=$2-$CONNS-$1; fi
+  if [ -n "${CONNS:-}" ]; then tag=$2-$CONNS${BATCH:+-spread}-$1; fi
   [ "$who" = faultline ] && { tag+=-t$st; key=faultline-$st; }
   case $who in
     faultline) start_server "$tag" "$fl" serve --threads "$st" "$load/$wl.yaml" || { cell[$wl,$key]="n/a ($SREASON)"; return; } ;;
@@ -130,7 +131,7 @@ measure() {
     # set WireMock's figure (175k events/s against 980k with this ramp, 2026-11-29).
     throughput) args+=(--conns 100 --batch $(( lgt < 50 ? 50 / lgt : 1 )) --expect-events 2000 --duration-ms 120000) ;;
     stall) args+=(--conns 10000 --hold --duration-ms 120000) ;;
-    timing) args+=(--conns "${CONNS:-5000}" --ttft-ms 50 --interval-ms 20 --expect-events 250 --duration-ms 60000) ;;
+    timing) args+=(--conns "${CONNS:-5000}" ${BATCH:+--batch "$BATCH"} --ttft-ms 50 --interval-ms 20 --expect-events 250 --duration-ms 60000) ;;
   esac
   if [ "$wl" = throughput ]; then
     # One run of 0.05-0.3 s is noise on a shared machine: 3 warm-ups (WireMock's JIT still
@@ -153,7 +154,7 @@ measure() {
   mv "$out/$tag.json.tmp" "$out/$tag.json"
   local j; j=$(cat "$out/$tag.json")
   if ! jq -e . >/dev/null 2>&1 <<<"$j"; then cell[$wl,$key]="n/a (loadgen failed)"; return; fi
-  jq -c --arg wl "$wl${CONNS:+-$CONNS}" --arg who "$who" --argjson st "$([ "$who" = faultline ] && echo "$st" || echo null)" \
+  jq -c --arg wl "$wl${CONNS:+-$CONNS}${BATCH:+-spread}" --arg who "$who" --argjson st "$([ "$who" = faultline ] && echo "$st" || echo null)" \
     '{workload: $wl, server: $who, serve_threads: $st, loadgen: .}' <<<"$j" >>"$out/records.jsonl"
   local errs; errs=$(jq -r .errors <<<"$j")
   case $wl in
@@ -203,6 +204,12 @@ done
   echo "bench: timing at $small on faultline --threads $st" >&2
   CONNS=$small measure faultline timing "$st"
   cell[timing-small,faultline-$st]=${cell[timing,faultline-$st]}
+  # The same with starts spread: 10 connections per batch instead of 100, so the streams do not
+  # all have their events due in the same millisecond (the ramp's bursts, not the number of
+  # streams, set the p99 above: one loop writes a burst's events one after another).
+  echo "bench: timing at $small, starts spread, on faultline --threads $st" >&2
+  CONNS=$small BATCH=10 measure faultline timing "$st"
+  cell[timing-spread,faultline-$st]=${cell[timing,faultline-$st]}
   cell[timing,faultline-$st]=$save_cell num[timing,faultline-$st]=$save_num
 done
 
@@ -247,7 +254,7 @@ ratio() { # A B -> A/B with 2 decimals, or "-"
 # Faultline's column is its run with the most threads; the other thread counts get rows below.
 fmax=${serve_threads[-1]}
 for k in "${!cell[@]}"; do
-  case $k in *,faultline-"$fmax") cell[${k%,*},faultline]=${cell[$k]}; num[${k%,*},faultline]=${num[$k]:-} ;; esac
+  case $k in *,faultline-"$fmax") cell[${k%,*},faultline]=${cell[$k]:-}; num[${k%,*},faultline]=${num[$k]:-} ;; esac
 done
 {
   echo "Machine: $cores cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)), loadgen $lgt threads, limit $lgt threads; Faultline column: --threads $fmax"
@@ -261,11 +268,12 @@ done
       stall) r="aimock/Faultline $(ratio "${num[$wl,aimock]:-}" "$f"), WireMock/Faultline $(ratio "${num[$wl,wiremock]:-}" "$f")"; label="2 memory (10,000 held)" ;;
       timing) r="p99: aimock/Faultline $(ratio "${num[$wl,aimock]:-}" "$f"), WireMock/Faultline $(ratio "${num[$wl,wiremock]:-}" "$f")"; label="3 timing (5,000 x 50 ev/s)" ;;
     esac
-    echo "| $label | ${cell[$wl,faultline]} | ${cell[$wl,aimock]} | ${cell[$wl,wiremock]} | ${cell[$wl,limit]} | $r |"
+    echo "| $label | ${cell[$wl,faultline]:-} | ${cell[$wl,aimock]:-} | ${cell[$wl,wiremock]:-} | ${cell[$wl,limit]:-} | $r |"
   done
-  echo "| 3b timing ($small x 50 ev/s) | ${cell[timing-small,faultline]} | | | | |"
+  echo "| 3b timing ($small x 50 ev/s) | ${cell[timing-small,faultline]:-} | | | | |"
+  echo "| 3c timing ($small x 50 ev/s, starts spread: 10 per batch) | ${cell[timing-spread,faultline]:-} | | | | |"
   for st in "${serve_threads[@]}"; do
-    echo "| Faultline --threads $st: 1 throughput / 2 memory / 3 timing / 3b timing ($small) | ${cell[throughput,faultline-$st]} / ${cell[stall,faultline-$st]} / ${cell[timing,faultline-$st]} / ${cell[timing-small,faultline-$st]} | | | | |"
+    echo "| Faultline --threads $st: 1 throughput / 2 memory / 3 timing / 3b timing ($small) / 3c spread | ${cell[throughput,faultline-$st]:-} / ${cell[stall,faultline-$st]:-} / ${cell[timing,faultline-$st]:-} / ${cell[timing-small,faultline-$st]:-} / ${cell[timing-spread,faultline-$st]:-} | | | | |"
   done
   echo "| 4 harness (catalog, robust client) | $harness_cell | n/a (Faultline only) | n/a (Faultline only) | n/a | |"
 } | tee "$out/table.md"
