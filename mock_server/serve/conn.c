@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #define READ_BUF_BYTES (64 * 1024)
-#define LINGER_MS      2000 /* how long to wait for the client's FIN after ours */
+#define LINGER_MS      2000        /* how long to wait for the client's FIN after ours */
+#define JOURNAL_BATCH  (64 * 1024) /* bytes of journal JSON per write */
 /* Patched plan bytes go to the kernel in pieces this big, assembled on the stack. */
 #define TRY_WRITE_STACK (64 * 1024)
-#define JOURNAL_BATCH   (64 * 1024) /* bytes of journal JSON per write */
 
 typedef struct write_req_s {
     uv_write_t req;
