@@ -184,6 +184,19 @@ static void read_all(int fd, int timeout_ms, fl_raw_result_t *r)
     r->end = FL_RAW_EOF;
 }
 
+/* Reads fd until EOF (closing it) and decodes it into r and d: a 200 whose chunked body is
+ * well framed and terminated. */
+static void read_decoded(int fd, fl_raw_result_t *r, es_resp_t *d)
+{
+    read_all(fd, 10000, r);
+    close(fd);
+    es_decode(r, d);
+    cr_assert_eq(d->status, 200);
+    cr_assert(d->chunked);
+    cr_assert_eq(d->dc_rc, 0, "bad chunk framing at %zu: %s", d->dc.bad_at, d->dc.why);
+    cr_assert(d->dc.terminated);
+}
+
 /* When the read that completed "[DONE]" arrived, ms after the request. */
 static double done_at(const es_ex_t *x)
 {
@@ -249,14 +262,8 @@ Test(backpressure, a_client_that_stops_reading_stops_the_server_then_gets_every_
 
     /* It reads again: the server resumes and the stream arrives whole, byte for byte. */
     fl_raw_result_t r;
-    read_all(fd, 10000, &r);
-    close(fd);
     es_resp_t d;
-    es_decode(&r, &d);
-    cr_assert_eq(d.status, 200);
-    cr_assert(d.chunked);
-    cr_assert_eq(d.dc_rc, 0, "bad chunk framing at %zu: %s", d.dc.bad_at, d.dc.why);
-    cr_assert(d.dc.terminated);
+    read_decoded(fd, &r, &d);
     size_t norm_len;
     char *norm = es_normalise(d.dc.data, d.dc.len, &norm_len);
     cr_assert_eq(norm_len, fast.norm_len);
@@ -337,13 +344,8 @@ Test(backpressure, a_burst_the_kernel_takes_in_part_arrives_whole_with_one_id)
     int fd = slow_client("/s/bp-burst" CHAT, &rcvbuf);
     usleep(300 * 1000);
     fl_raw_result_t r;
-    read_all(fd, 10000, &r);
-    close(fd);
     es_resp_t d;
-    es_decode(&r, &d);
-    cr_assert_eq(d.status, 200);
-    cr_assert_eq(d.dc_rc, 0, "bad chunk framing at %zu: %s", d.dc.bad_at, d.dc.why);
-    cr_assert(d.dc.terminated);
+    read_decoded(fd, &r, &d);
     cr_assert_eq(assert_one_id(d.dc.data, d.dc.len, "slow client"), fast_events);
     size_t norm_len;
     char *norm = es_normalise(d.dc.data, d.dc.len, &norm_len);

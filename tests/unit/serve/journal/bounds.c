@@ -13,6 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Parses the one request in raw (freed) with the real parser. */
+static fl_http_request_t *parse_raw(fl_buf_t *raw)
+{
+    fl_http_parser_t *p;
+    cr_assert_eq(fl_http_parser_new(1024, 1 << 20, &p), 0);
+    cr_assert_eq(fl_http_parser_feed(p, raw->data, raw->len), 0);
+    fl_http_request_t *r = fl_http_parser_next(p);
+    cr_assert_not_null(r);
+    fl_http_parser_free(p);
+    fl_buf_close(raw);
+    return r;
+}
+
 /* Builds a request through the real parser, with n_fields fields "x-NNNN: <value_len bytes>". */
 static fl_http_request_t *request(size_t n_fields, size_t value_len)
 {
@@ -28,14 +41,7 @@ static fl_http_request_t *request(size_t n_fields, size_t value_len)
         cr_assert_eq(fl_buf_printf(&raw, "X-%04zu: %s\r\n", i, value), 0);
     cr_assert_eq(fl_buf_append_str(&raw, "Content-Length: 2\r\n\r\n{}"), 0);
     free(value);
-    fl_http_parser_t *p;
-    cr_assert_eq(fl_http_parser_new(1024, 1 << 20, &p), 0);
-    cr_assert_eq(fl_http_parser_feed(p, raw.data, raw.len), 0);
-    fl_http_request_t *r = fl_http_parser_next(p);
-    cr_assert_not_null(r);
-    fl_http_parser_free(p);
-    fl_buf_close(&raw);
-    return r;
+    return parse_raw(&raw);
 }
 
 /* The compact JSON text of every field of req, built here independently of the journal. */
@@ -124,12 +130,7 @@ Test(journal_bounds, a_repeated_field_is_one_field, .timeout = 10)
     for (int i = 0; i < 12000; i++)
         cr_assert_eq(fl_buf_append_str(&raw, "a: b\r\n"), 0);
     cr_assert_eq(fl_buf_append_str(&raw, "x-last: 2\r\n\r\n"), 0);
-    fl_http_parser_t *p;
-    cr_assert_eq(fl_http_parser_new(1024, 1 << 20, &p), 0);
-    cr_assert_eq(fl_http_parser_feed(p, raw.data, raw.len), 0);
-    fl_http_request_t *req = fl_http_parser_next(p);
-    fl_http_parser_free(p);
-    fl_buf_close(&raw);
+    fl_http_request_t *req = parse_raw(&raw);
     fl_journal_t j;
     cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
     fl_journal_entry_t *e = fl_journal_add(&j, req, 0);
@@ -153,13 +154,7 @@ static void assert_joins(size_t filler)
     for (size_t i = 0; i < filler; i++)
         cr_assert_eq(fl_buf_printf(&raw, "f%zu: v\r\n", i), 0);
     cr_assert_eq(fl_buf_append_str(&raw, "x-b: 2\r\nX-A: 3\r\nauthorization: k2\r\n\r\n"), 0);
-    fl_http_parser_t *p;
-    cr_assert_eq(fl_http_parser_new(1024, 1 << 20, &p), 0);
-    cr_assert_eq(fl_http_parser_feed(p, raw.data, raw.len), 0);
-    fl_http_request_t *req = fl_http_parser_next(p);
-    cr_assert_not_null(req);
-    fl_http_parser_free(p);
-    fl_buf_close(&raw);
+    fl_http_request_t *req = parse_raw(&raw);
     fl_journal_t j;
     cr_assert_eq(fl_journal_init(&j, 0, 0), 0);
     fl_journal_entry_t *e = fl_journal_add(&j, req, 0);
