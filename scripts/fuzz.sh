@@ -94,8 +94,10 @@ smoke() {
     local c
     c=$(corpus "$t")
     mapfile -t f < <(flags "$t")
-    if ! "$out/$t" "${f[@]}" -runs=0 "$root/tests/fuzz/corpus/$t" >"$log" 2>&1 ||
-       ! "$out/$t" "${f[@]}" -max_total_time="$secs" "$c" >>"$log" 2>&1; then
+    # stdin from /dev/null: a scenario's `capture:` may name any path, /dev/stdin included,
+    # and the loader reads it (bounded in bytes, but a silent pipe would never end)
+    if ! "$out/$t" "${f[@]}" -runs=0 "$root/tests/fuzz/corpus/$t" >"$log" 2>&1 </dev/null ||
+       ! "$out/$t" "${f[@]}" -max_total_time="$secs" "$c" >>"$log" 2>&1 </dev/null; then
       failed+=("$t")
       echo "fuzz: $t FAILED; its log ($log) ends:" >&2
       grep -v '^    #[0-9]' "$log" | tail -25 >&2
@@ -125,7 +127,7 @@ long() { # target seconds [jobs]
     # writes fuzz-N.log in the current directory, so run from the log folder.
     rm -f "$out/logs"/fuzz-*.log
     (cd "$out/logs" && "$out/$t" "${f[@]}" -max_total_time="$secs" -jobs="$jobs" \
-      -workers="$jobs" "$c" >"$log" 2>&1) || rc=$?
+      -workers="$jobs" "$c" >"$log" 2>&1 </dev/null) || rc=$?
     local j
     for j in "$out/logs"/fuzz-*.log; do
       [ -f "$j" ] || continue
@@ -133,7 +135,7 @@ long() { # target seconds [jobs]
       cat "$j" >>"$log"
     done
   else
-    "$out/$t" "${f[@]}" -max_total_time="$secs" "$c" >"$log" 2>&1 || rc=$?
+    "$out/$t" "${f[@]}" -max_total_time="$secs" "$c" >"$log" 2>&1 </dev/null || rc=$?
     summary "$t" "$log"
   fi
   if [ "$rc" -ne 0 ]; then
