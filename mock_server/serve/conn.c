@@ -44,7 +44,17 @@ static void journal_pump(fl_conn_t *c);
 /* A response is being sent: a stream's plan, or the journal's body. */
 static bool responding(const fl_conn_t *c)
 {
-    return c->stream.active || c->journal.active;
+    return c->stream.active || c->journal != NULL;
+}
+
+/* Frees the journal's body writer, if any: its batches were copied into write requests. */
+static void journal_writer_free(fl_conn_t *c)
+{
+    if (!c->journal)
+        return;
+    fl_buf_close(&c->journal->batch);
+    free(c->journal);
+    c->journal = NULL;
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -56,7 +66,7 @@ static void on_handle_closed(uv_handle_t *h)
     fl_fault_record_close(&c->evidence);
     if (c->rec) /* ended without the journal seeing it end (never expected): keep what came */
         fl_record_end(c->rec, FL_END_CLIENT_CLOSED, NULL, uv_now(c->srv->loop));
-    fl_buf_close(&c->journal.batch);
+    journal_writer_free(c);
     fl_server_t *srv = c->srv;
     fl_server__conn_closed(srv, c);
     free(c);
@@ -101,7 +111,7 @@ void fl_conn__close(fl_conn_t *c, fl_end_t end, bool rst)
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
-    c->journal.active = false;
+    journal_writer_free(c);
     c->request_timer = FL_REQ_TIMER_NONE;
     c->pending_closes = 4;
     uv_timer_stop(&c->linger);
@@ -147,7 +157,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     if (c->stream.paused)
         fl_stream_resume(&c->stream);
-    if (c->journal.active)
+    if (c->journal)
         journal_pump(c);
 }
 
@@ -425,7 +435,7 @@ static int write_queued(fl_conn_t *c, const char *bytes, size_t len)
  * complete); called from on_write, so at most one batch is made per write that completes. */
 static void journal_pump(fl_conn_t *c)
 {
-    fl_journal_writer_t *jw = &c->journal;
+    fl_journal_writer_t *jw = c->journal;
     fl_buf_t *b = &jw->batch;
     /* The chunk-size line goes in front of the JSON once its size is known: room for it. */
     char size_line[24];
@@ -455,9 +465,9 @@ static void journal_pump(fl_conn_t *c)
     }
     if (!jw->page.done)
         return;
-    jw->active = false;
-    fl_buf_close(b);
-    if (jw->close)
+    bool close = jw->close;
+    journal_writer_free(c);
+    if (close)
         conn_shutdown(c);
     else
         process(c);
@@ -467,9 +477,13 @@ static void journal_pump(fl_conn_t *c)
 static void journal_begin(fl_conn_t *c, fl_reply_t *r, const fl_journal_page_t *page, bool chunked)
 {
     c->answered = true;
-    c->journal =
-        (fl_journal_writer_t){.active = true, .chunked = chunked, .close = r->close, .page = *page};
-    fl_buf_init(&c->journal.batch);
+    c->journal = malloc(sizeof(*c->journal));
+    if (!c->journal) {
+        fl_conn__close(c, FL_END_SERVER_FAULT, true);
+        return;
+    }
+    *c->journal = (fl_journal_writer_t){.chunked = chunked, .close = r->close, .page = *page};
+    fl_buf_init(&c->journal->batch);
     if (write_queued(c, r->out.data, r->out.len))
         fl_conn__close(c, FL_END_SERVER_FAULT, true);
 }

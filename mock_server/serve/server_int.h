@@ -80,9 +80,9 @@ typedef enum {
     FL_REQ_TIMER_BODY,   /* a request's body is due: 408 when it fires */
 } fl_req_timer_t;
 
-/** The journal's body being written a batch at a time (GET /_faultline/journal). */
+/** The journal's body being written a batch at a time (GET /_faultline/journal); exists only
+ * until the body is all queued. */
 typedef struct fl_journal_writer_s {
-    bool active;            /* the body is not all queued yet */
     bool chunked;           /* chunked coding; else the body ends at FIN */
     bool close;             /* FIN once it is all queued */
     fl_journal_page_t page; /* where the next batch starts */
@@ -96,8 +96,9 @@ struct fl_conn_s {
     uv_timer_t linger;  /* bounds the wait for the client's FIN after ours */
     uv_timer_t request; /* the request deadline (fl_req_timer_t); never the stream's timer */
     fl_req_timer_t request_timer;
-    bool answered;               /* a response has begun: the next idle wait is the idle timeout */
-    fl_journal_writer_t journal; /* the journal's body, while it is being written */
+    bool answered;                /* a response has begun: the next idle wait is the idle timeout */
+    fl_journal_writer_t *journal; /* owned: the journal's body while it is being written, else
+                                     NULL (a pointer: 352 bytes no streaming connection needs) */
     uv_shutdown_t shutdown_req;
     fl_server_t *srv;           /* borrowed */
     fl_conn_t *prev, *next;     /* in srv->conns, or its worker's conns */

@@ -858,3 +858,49 @@ Test(hostile_journal, a_large_read_beside_a_stream)
     es_resp_free(&d);
     fl_raw_result_free(&r);
 }
+
+/* Readers that leave in the middle of a large journal body, by RST and by FIN, with the body's
+ * writer alive (a small receive window keeps it waiting on the socket): the server lets go of
+ * each connection and its writer (fds back to the baseline; ASan and LSan see no leak or use
+ * after free in the sanitizer build), and a whole read afterwards is complete. */
+Test(hostile_journal, readers_that_leave_mid_body)
+{
+    size_t filled = 0;
+    pthread_t tfill;
+    cr_assert_eq(pthread_create(&tfill, NULL, fill_journal, &filled), 0);
+    pthread_join(tfill, NULL);
+    cr_assert_eq(filled, FILL_REQUESTS);
+    int baseline = count_fds();
+    size_t len;
+    char *req = fl_raw_get("GET", "/_faultline/journal", &len);
+    for (int i = 0; i < 4; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_geq(fd, 0);
+        int small = 4096;
+        cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)es_port())};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+        cr_assert(send_all(fd, req, len));
+        char buf[4096];
+        size_t got = 0;
+        while (got < 16384) { /* the head and the first batches, far from the whole body */
+            ssize_t k = recv(fd, buf, sizeof(buf), 0);
+            cr_assert_gt(k, 0, "the journal ended after %zu bytes", got);
+            got += (size_t)k;
+        }
+        usleep(100 * 1000); /* the server's writer waits on the full window */
+        if (i % 2)
+            close(fd);
+        else
+            close_rst(fd);
+    }
+    free(req);
+    int n = fds_settle(baseline);
+    cr_assert_eq(n, baseline, "%d fds, %d before the readers", n, baseline);
+    bool chunked;
+    json_t *doc = get_journal(NULL, &chunked);
+    cr_assert(chunked, "the journal read after them is not whole");
+    cr_assert_geq(json_array_size(json_object_get(doc, "requests")), FILL_REQUESTS);
+    json_decref(doc);
+}
