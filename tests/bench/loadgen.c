@@ -36,7 +36,9 @@
  *   --expect-events E  content events each stream should deliver (for "lost")
  *   --marker STR       content marker (overrides the dialect's default)
  *   --header 'K: V'    extra request header (repeatable, at most 8)
- *   --server-pid PID   read the server's CPU time and RSS from /proc
+ *   --server-pid PID   read the server's CPU time and RSS from /proc: CPU in ns from every
+ *                      thread's schedstat ("cpu_clock": "schedstat"), or in 10 ms ticks from
+ *                      /proc/PID/stat when that is unreadable or a thread ended ("ticks")
  *   --hold             open, wait for every head, sample RSS, close
  *   --threads T        threads, each with its own loop and share of the streams, 1..64
  *                      (default 1); --batch is per thread
